@@ -1,0 +1,1 @@
+"""Automations: kinds of artifacts and the actions that apply to them."""

@@ -1,0 +1,262 @@
+"""The common actions every kind of artifact gets: add, find, load, update, rm, mv, copy, info."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cairn import ids, meta
+from cairn.automations.base import Automation
+from cairn.automations.contract import Call, Flag, Outcome, action
+from cairn.errors import Ambiguous, InvalidInput, NotFound, Refused
+from cairn.store.artifact import IDENTITY_KEYS, Artifact
+from cairn.store.catalog import Query, Target
+
+TAGS = Flag("tags", "list", "tags that must all match; -TAG excludes")
+FORCE = Flag("force", "bool", "do it without asking", aliases=("f",))
+META = Flag("meta", "dict", "meta keys to set, e.g. --meta.size=10")
+
+
+class CommonAutomation(Automation):
+    """Artifacts of any kind: the actions every automation has."""
+
+    summary = "artifacts of any kind (common actions)"
+
+    @action(
+        "add",
+        summary="create an artifact with the given alias, tags and meta",
+        usage="cairn add KIND [REPO:]ALIAS[,UID] [--tags=a,b] [--meta.KEY=V] [@meta.yaml]",
+        example="cairn add dataset mnist --tags=images,digits --meta.size=70000",
+        flags=(
+            TAGS,
+            META,
+            Flag("json", "bool", "write _cm.json instead of _cm.yaml"),
+        ),
+    )
+    def add(self, call: Call) -> Outcome:
+        ident = _identifier(call, 0, required=False)
+        repo = self.catalog.registry.one(str(ident.repo)) if ident.repo else None
+        data = dict(call.flag("meta", {}))
+        data["tags"] = _merge_tags(data.get("tags"), call.flag("tags", []))
+        target = Target(repo or self.catalog.registry.local(), ident.name.alias, ident.name.uid)
+        fmt = "json" if call.flag("json") else "yaml"
+        added = self.catalog.add(self.kind, target, data, fmt)
+        return Outcome(
+            {"path": str(added.path), "meta": added.meta, "artifact": added},
+            [f"Added {self.kind.alias} {added.name} at {added.path}"],
+        )
+
+    @action(
+        "find",
+        aliases=("search", "ls", "list"),
+        summary="list matching artifacts, one path per line",
+        usage="cairn find KIND [[REPO:]NAME-or-PATTERN] [--tags=a,b,-c]",
+        example="cairn find dataset 'mn*' --tags=images,-private",
+        flags=(TAGS,),
+    )
+    def find(self, call: Call) -> Outcome:
+        found = self.catalog.find(self._query(call))
+        return Outcome({"list": found}, [str(a.path) for a in found])
+
+    @action(
+        "load",
+        summary="print the merged meta of one artifact",
+        usage="cairn load KIND [REPO:]NAME [--tags=..] [--yaml]",
+        example="cairn load dataset mnist --out=json",
+        flags=(TAGS, Flag("yaml", "bool", "print YAML instead of JSON")),
+    )
+    def load(self, call: Call) -> Outcome:
+        found = self.catalog.find_one(self._query(call, required=True))
+        text = meta.dump_yaml(found.meta) if call.flag("yaml") else meta.dump_json(found.meta)
+        data = {"path": str(found.path), "meta": found.meta, "original_meta": found.meta}
+        return Outcome({**data, "artifact": found}, text.rstrip("\n").splitlines())
+
+    @action(
+        "update",
+        summary="merge new meta and tags into matching artifacts",
+        usage="cairn update KIND [REPO:]NAME [--meta.KEY=V] [--tags=t] [--replace_lists] [-f]",
+        example="cairn update dataset mnist --meta.size=60000 --tags=train",
+        flags=(
+            META,
+            Flag("tags", "list", "tags to add"),
+            Flag("search_tags", "list", "select the artifacts by these tags"),
+            Flag("replace_lists", "bool", "replace lists instead of appending to them"),
+            Flag("replace", "bool", "replace the whole meta (identity keys are kept)"),
+            Flag("force", "bool", "update every match when several match", aliases=("f",)),
+        ),
+    )
+    def update(self, call: Call) -> Outcome:
+        query = Query.parse(self.kind, _artifact(call, 0), call.flag("search_tags"))
+        targets = self._selected(query, call, verb="update")
+        updated = [self.catalog.update(a, _updated_meta(a, call)) for a in targets]
+        return Outcome(
+            {"list": updated, "path": str(updated[0].path), "meta": updated[0].meta},
+            [f"Updated {a.path}" for a in updated],
+        )
+
+    @action(
+        "rm",
+        aliases=("delete", "remove"),
+        summary="delete matching artifacts (needs a name or tags, and -f)",
+        usage="cairn rm KIND [REPO:]NAME-or-PATTERN [--tags=a,b] -f",
+        example="cairn rm dataset mnist -f",
+        flags=(TAGS, FORCE),
+    )
+    def rm(self, call: Call) -> Outcome:
+        query = self._query(call)
+        if query.is_empty:
+            raise Refused(
+                f"refusing to delete every {self.kind.alias} artifact",
+                hint="name the artifacts or give --tags (a '*' pattern is explicit)",
+            )
+        found = self.catalog.find(query)
+        if not found:
+            raise NotFound(f"no artifact matches: {query}")
+        _confirm(call, f"delete {len(found)} artifact(s): " + ", ".join(a.qualified for a in found))
+        for artifact in found:
+            self.catalog.remove(artifact)
+        deleted = [str(a.path) for a in found]
+        return Outcome({"deleted_list": deleted}, [f"Deleted {p}" for p in deleted])
+
+    @action(
+        "mv",
+        aliases=("move", "ren", "rename"),
+        summary="rename an artifact and/or move it to another repository",
+        usage="cairn mv KIND [REPO:]NAME [NEWREPO:][NEWALIAS][,NEWUID]",
+        example="cairn mv dataset mnist myrepo:mnist-v1",
+    )
+    def mv(self, call: Call) -> Outcome:
+        source, target = self._source_and_target(call)
+        moved = self.catalog.move(source, target)
+        return Outcome(
+            {"path": str(moved.path), "meta": moved.meta, "artifact": moved},
+            [f"Moved {source.path} to {moved.path}"],
+        )
+
+    @action(
+        "copy",
+        aliases=("cp",),
+        summary="copy an artifact under a new uid (and alias or repository)",
+        usage="cairn copy KIND [REPO:]NAME [NEWREPO:][NEWALIAS] [--new_tags=a,b]",
+        example="cairn copy dataset mnist mnist-small --new_tags=small",
+        flags=(Flag("new_tags", "list", "tags to add to the copy"),),
+    )
+    def copy(self, call: Call) -> Outcome:
+        source, target = self._source_and_target(call)
+        if target.repo.path == source.repo.path and target.alias in (None, source.alias):
+            raise InvalidInput(
+                f"copy of {source.qualified} needs a new alias or another repository",
+                hint=f"e.g. cairn copy {self.kind.alias} {source.alias} {source.alias}-copy",
+            )
+        copied = self.catalog.copy(source, target, call.flag("new_tags", []))
+        return Outcome(
+            {"path": str(copied.path), "meta": copied.meta, "artifact": copied},
+            [f"Copied {source.path} to {copied.path}"],
+        )
+
+    @action(
+        "info",
+        summary="show an artifact's identifiers, path, tags and files",
+        usage="cairn info KIND [REPO:]NAME",
+        example="cairn info dataset mnist",
+        flags=(TAGS,),
+    )
+    def info(self, call: Call) -> Outcome:
+        found = self.catalog.find_one(self._query(call, required=True))
+        cid = f"{self.kind}::{found.name}"
+        files = sorted(p.name for p in found.path.iterdir() if not p.name.startswith("."))
+        data = _info_data(found, cid, files)
+        return Outcome(data, [f"{k:<10} {_show(v)}" for k, v in data.items()])
+
+    # -- shared steps ------------------------------------------------------------------
+
+    def _query(self, call: Call, *, required: bool = False) -> Query:
+        query = Query.parse(self.kind, _artifact(call, 0), call.flag("tags"))
+        if required and query.is_empty:
+            raise InvalidInput(
+                f"name the {self.kind.alias} artifact or give --tags",
+                hint=f"see: cairn find {self.kind.alias}",
+            )
+        return query
+
+    def _selected(self, query: Query, call: Call, *, verb: str) -> list[Artifact]:
+        if query.is_empty:
+            raise InvalidInput(f"name the {self.kind.alias} artifact to {verb}")
+        found = self.catalog.find(query)
+        if not found:
+            raise NotFound(f"no artifact matches: {query}")
+        if len(found) > 1 and not call.flag("force"):
+            listing = ", ".join(a.qualified for a in found)
+            raise Ambiguous(
+                f"{len(found)} artifacts match {query}: {listing}",
+                hint=f"{verb} one by repo:name, or all with -f",
+            )
+        return found
+
+    def _source_and_target(self, call: Call) -> tuple[Artifact, Target]:
+        if len(call.artifacts) != 2:
+            raise InvalidInput("give exactly two names: the source and the new name")
+        source = self.catalog.find_one(Query.parse(self.kind, call.artifacts[0]))
+        dest = ids.parse_identifier(call.artifacts[1], patterns=False)
+        repo = self.catalog.registry.one(str(dest.repo)) if dest.repo else source.repo
+        return source, Target(repo, dest.name.alias, dest.name.uid)
+
+
+def _artifact(call: Call, index: int) -> str | None:
+    return call.artifacts[index] if len(call.artifacts) > index else None
+
+
+def _identifier(call: Call, index: int, *, required: bool) -> ids.Identifier:
+    text = _artifact(call, index)
+    if text is None:
+        if required:
+            raise InvalidInput("an artifact name is required")
+        return ids.Identifier(ids.NamePart())
+    return ids.parse_identifier(text, patterns=False)
+
+
+def _merge_tags(existing: Any, added: list[str]) -> list[str]:
+    tags = ids.parse_tags(existing or [])
+    extra = ids.parse_tags(added)
+    if tags.exclude or extra.exclude:
+        raise InvalidInput("tags to add cannot start with '-'")
+    return list(dict.fromkeys([*tags.include, *extra.include]))
+
+
+def _updated_meta(artifact: Artifact, call: Call) -> meta.Meta:
+    changes = dict(call.flag("meta", {}))
+    base = artifact.meta
+    if call.flag("replace"):
+        base = {k: v for k, v in base.items() if k in IDENTITY_KEYS}
+    keep_lists = not (call.flag("replace_lists") or call.flag("replace"))
+    new = meta.merge(base, changes, append_lists=keep_lists)
+    tags = call.flag("tags", [])
+    if tags or "tags" in changes:
+        start = new.get("tags") if ("tags" in changes or keep_lists) else []
+        new["tags"] = _merge_tags(start, tags)
+    return new
+
+
+def _confirm(call: Call, question: str) -> None:
+    if call.flag("force"):
+        return
+    if call.confirm is not None and call.confirm(question):
+        return
+    raise Refused(f"not confirmed: {question}", hint="add -f to do it without asking")
+
+
+def _info_data(found: Artifact, cid: str, files: list[str]) -> dict[str, Any]:
+    return {
+        "cid": cid,
+        "alias": found.alias,
+        "uid": found.uid,
+        "repo": f"{found.repo.alias},{found.repo.uid}",
+        "path": str(found.path),
+        "tags": list(found.tags),
+        "files": files,
+    }
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)

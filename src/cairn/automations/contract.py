@@ -1,0 +1,175 @@
+"""The small typed contract every automation follows.
+
+An automation is a class whose actions are methods marked with :func:`action`. Each
+action declares its flags once (:class:`Flag`); the dispatcher converts raw CLI/API values
+to the declared types before the action runs, and help text is generated from the same
+declarations. An action receives a :class:`Call` and returns an :class:`Outcome`: data for
+the dict API plus the lines a console shows. Actions never print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from cairn import ids
+from cairn.errors import InvalidInput
+
+_TRUE = {"true", "yes", "on", "1", "y"}
+_FALSE = {"false", "no", "off", "0", "n", ""}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One declared input of an action: its name, type, aliases and help."""
+
+    name: str
+    kind: str  # "bool", "str", "list" or "dict"
+    help: str
+    aliases: tuple[str, ...] = ()
+
+    def convert(self, value: Any) -> Any:
+        """Convert a raw CLI/API value to this flag's type, or raise naming the flag."""
+        converter = _CONVERTERS[self.kind]
+        try:
+            return converter(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"flag --{self.name}: {exc}") from exc
+
+    @property
+    def usage(self) -> str:
+        shapes = {"bool": "", "str": "=VALUE", "list": "=A,B", "dict": ".KEY=VALUE"}
+        names = ", ".join(_dash(n) for n in (*self.aliases, self.name))
+        return f"{names}{shapes[self.kind]}"
+
+
+def _dash(name: str) -> str:
+    return f"-{name}" if len(name) == 1 else f"--{name}"
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, str)) and str(value).strip().lower() in _TRUE | _FALSE:
+        return str(value).strip().lower() in _TRUE
+    raise ValueError(f"expected yes/no, got {value!r}")
+
+
+def _to_str(value: Any) -> str:
+    if isinstance(value, (bool, list, dict)):
+        raise ValueError(f"expected a value (--flag=VALUE), got {value!r}")
+    return str(value)
+
+
+def _to_list(value: Any) -> list[str]:
+    if isinstance(value, (bool, dict)):
+        raise ValueError(f"expected a list (--flag=a,b), got {value!r}")
+    if isinstance(value, (int, float)):
+        value = str(value)
+    return ids.split_list(value)
+
+
+def _to_dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected keys (--flag.KEY=VALUE), got {value!r}")
+    return value
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "bool": _to_bool,
+    "str": _to_str,
+    "list": _to_list,
+    "dict": _to_dict,
+}
+
+# Flags every action accepts; handled by the edges, listed in every help page.
+COMMON_FLAGS = (
+    Flag("out", "str", "output format: con (default) or json"),
+    Flag("debug", "bool", "show a traceback on error"),
+    Flag("help", "bool", "show this help", aliases=("h",)),
+)
+COMMON_NAMES = {n for f in COMMON_FLAGS for n in (f.name, *f.aliases)}
+CONTROL_KEYS = {"action", "automation", "artifact", "artifacts", "unparsed_cmd", "cmd"}
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """Everything the CLI and help need to know about one action."""
+
+    name: str
+    summary: str
+    usage: str
+    example: str
+    aliases: tuple[str, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    method: str = ""
+
+    def options(self, raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Convert the declared flags found in ``raw``; also return the unknown keys."""
+        by_name = {n: f for f in self.flags for n in (f.name, *f.aliases)}
+        opts: dict[str, Any] = {f.name: None for f in self.flags}
+        unknown = []
+        for key, value in raw.items():
+            flag = by_name.get(key)
+            if flag is not None:
+                opts[flag.name] = flag.convert(value)
+            elif key not in COMMON_NAMES and key not in CONTROL_KEYS:
+                unknown.append(key)
+        return opts, unknown
+
+
+@dataclass
+class Call:
+    """One invocation of an action: its artifacts, converted flags and raw input."""
+
+    artifacts: list[str]
+    opts: dict[str, Any]
+    raw: dict[str, Any]
+    confirm: Callable[[str], bool] | None = None
+
+    def flag(self, name: str, default: Any = None) -> Any:
+        value = self.opts.get(name)
+        return default if value is None else value
+
+
+@dataclass
+class Outcome:
+    """What an action returns: CM-compatible result keys and the console lines."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+
+F = TypeVar("F", bound=Callable[..., Outcome])
+
+
+def action(
+    name: str,
+    *,
+    summary: str,
+    usage: str,
+    example: str,
+    aliases: tuple[str, ...] = (),
+    flags: tuple[Flag, ...] = (),
+) -> Callable[[F], F]:
+    """Mark a method ``(self, call: Call) -> Outcome`` as an action with its declared flags."""
+
+    def mark(func: F) -> F:
+        spec = ActionSpec(name, summary, usage, example, aliases, flags, func.__name__)
+        func.__cairn_action__ = spec  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def collect_actions(cls: type) -> dict[str, ActionSpec]:
+    """Map every action name and alias of ``cls`` to its spec (checked for clashes)."""
+    table: dict[str, ActionSpec] = {}
+    for klass in reversed(cls.__mro__):
+        for attr in vars(klass).values():
+            spec = getattr(attr, "__cairn_action__", None)
+            if isinstance(spec, ActionSpec):
+                for key in (spec.name, *spec.aliases):
+                    table[key] = spec
+    return table

@@ -1,0 +1,1 @@
+"""The command-line edge: argv grammar, dispatch, rendering and exit codes."""

@@ -1,0 +1,105 @@
+"""The CM command-line grammar, parsed into CM's input dict.
+
+::
+
+    cairn ACTION AUTOMATION [ARTIFACT...] [flags] [@input.json|@input.yaml] [-- rest...]
+
+* the first two leading words (not starting with ``-`` or ``@``) are ``action`` and
+  ``automation``; later words are artifacts: the first is ``artifact``, all of them are
+  also in ``artifacts``;
+* ``-x`` and ``--x`` are the same flag; ``--key=value`` gives the string ``value`` (split at the
+  first ``=``), ``--key`` gives ``True``, ``--key-`` gives ``False``;
+* ``--key,=a,b`` gives the list ``["a", "b"]`` (``--key,=`` the empty list);
+* ``--a.b.c=v`` gives nested mappings ``{"a": {"b": {"c": "v"}}}``; dashes become underscores
+  in the first dotted part only (``--h-i.j-k=1`` gives ``{"h_i": {"j-k": "1"}}``);
+* ``@file`` merges a JSON or YAML mapping into the input, in command-line order (a later
+  flag overrides the file, the file overrides earlier flags);
+* everything after ``--`` is kept unparsed in ``unparsed_cmd``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cairn.errors import InvalidInput, NotFound
+
+
+def parse(argv: list[str]) -> dict[str, Any]:
+    """Parse ``argv`` (without the program name) into a CM input dict."""
+    result: dict[str, Any] = {}
+    words = list(argv)
+    rest: list[str] | None = None
+    if "--" in words:
+        cut = words.index("--")
+        words, rest = words[:cut], words[cut + 1 :]
+    for key in ("action", "automation"):
+        if words and words[0] and not words[0].startswith(("-", "@")):
+            result[key] = words.pop(0)
+        else:
+            break
+    artifacts: list[str] = []
+    for word in words:
+        _parse_word(word, result, artifacts)
+    if artifacts:
+        result["artifact"] = artifacts[0]
+        result["artifacts"] = artifacts
+    if rest is not None:
+        result["unparsed_cmd"] = rest
+    return result
+
+
+def _parse_word(word: str, result: dict[str, Any], artifacts: list[str]) -> None:
+    if word.startswith("@"):
+        result.update(load_input_file(word[1:]))
+    elif word.startswith("-") and word not in ("-",):
+        key, value = parse_flag(word)
+        _set_nested(result, key, value)
+    else:
+        artifacts.append(word)
+
+
+def parse_flag(word: str) -> tuple[list[str], Any]:
+    """Parse one ``-x``/``--x`` flag into a dotted key path and its value."""
+    body = word[2:] if word.startswith("--") else word[1:]
+    if "=" in body:
+        key, raw = body.split("=", 1)
+        value: Any = raw.strip()
+        if key.endswith(","):
+            key = key[:-1]
+            value = [v.strip() for v in raw.split(",") if v.strip()]
+    elif body.endswith(","):
+        raise InvalidInput(f"flag {word!r} has no value", hint=f"write {word}=a,b for a list")
+    elif body.endswith("-") and len(body) > 1:
+        key, value = body[:-1], False
+    else:
+        key, value = body, True
+    key = key.strip()
+    if not key or key.startswith("-") or any(not p for p in key.split(".")):
+        raise InvalidInput(f"malformed flag {word!r}", hint="write --key=value")
+    parts = key.split(".")
+    parts[0] = parts[0].replace("-", "_")
+    return parts, value
+
+
+def _set_nested(result: dict[str, Any], path: list[str], value: Any) -> None:
+    node = result
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def load_input_file(name: str) -> dict[str, Any]:
+    """Load an ``@file`` input: a JSON or YAML mapping."""
+    from cairn import meta
+
+    path = Path(name).expanduser()
+    if path.suffix not in (".json", ".yaml", ".yml"):
+        raise InvalidInput(f"input file @{name} must end in .json, .yaml or .yml")
+    if not path.is_file():
+        raise NotFound(f"input file @{name} not found")
+    return meta.load_file(path)

@@ -1,0 +1,108 @@
+"""The ``cairn`` command: parse argv, run the action, render its outcome, exit with its code.
+
+Exit codes are the CM ``return`` values: 0 success, 1 generic failure, 2 ambiguous
+automation, 4 automation or action not found, 8 already exists, 16 not found (130 when
+interrupted). A failure is never 0. User errors print one line to stderr; ``--debug`` adds
+the traceback. With ``--out=json`` exactly one JSON document is printed on stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+FAST_VERSION = (["version"], ["--version"], ["-v"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words in FAST_VERSION:
+        from cairn import __version__
+
+        print(__version__)
+        return 0
+    json_out = any(w in ("--out=json", "-out=json") for w in words)
+    debug = "--debug" in words or "-debug" in words
+    try:
+        return _run(words)
+    except KeyboardInterrupt:
+        print("cairn: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        return _fail(exc, json_out=json_out, debug=debug)
+
+
+def _run(words: list[str]) -> int:
+    from cairn import dispatch, report
+    from cairn.cli import args
+
+    i = args.parse(words)
+    out = i.get("out") or "con"
+    if out not in ("con", "json"):
+        from cairn.errors import InvalidInput
+
+        raise InvalidInput(
+            f"--out={out!r} is not a known format", hint="use --out=con or --out=json"
+        )
+    page = _help_page(i)
+    if page is not None:
+        print(page)
+        return 0
+    with report.using(report.Reporter(echo=True)):
+        outcome = dispatch.run(i, confirm=_confirm if sys.stdin.isatty() else None)
+    if out == "json":
+        _print_json({"return": 0, **outcome.data})
+    elif outcome.lines:
+        print("\n".join(outcome.lines))
+    return 0
+
+
+def _help_page(i: dict[str, Any]) -> str | None:
+    from cairn.cli import help as help_mod
+
+    action = i.get("action") or ""
+    automation = i.get("automation") or ""
+    wants = bool(i.get("help") or i.get("h"))
+    if action == "help" or (not action and (wants or not automation)):
+        return help_mod.automation(automation) if automation else help_mod.general()
+    if wants:
+        return help_mod.action(action, automation) if automation else help_mod.general()
+    return None
+
+
+def _confirm(question: str) -> bool:
+    try:
+        answer = input(f"{question}? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    import json
+
+    print(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(value: Any) -> Any:
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    return str(value)
+
+
+def _fail(exc: Exception, *, json_out: bool, debug: bool) -> int:
+    from cairn.errors import CairnError
+
+    if isinstance(exc, CairnError):
+        code, message = exc.code, str(exc)
+    else:
+        code, message = 1, f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)"
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    print(f"cairn error: {message}", file=sys.stderr)
+    if json_out:
+        _print_json({"return": code, "error": message})
+    return code or 1

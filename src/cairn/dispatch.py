@@ -1,0 +1,67 @@
+"""From a CM input dict to an action's :class:`Outcome`: the one path the CLI and API share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cairn import report
+from cairn.automations.contract import ActionSpec, Call, Outcome
+from cairn.errors import AutomationNotFound, InvalidInput
+
+
+@dataclass(frozen=True)
+class Request:
+    """A normalised CM input: action, automation, artifacts and the remaining flags."""
+
+    action: str
+    automation: str
+    artifacts: list[str]
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_input(cls, i: dict[str, Any]) -> Request:
+        action = _word(i, "action")
+        automation = _word(i, "automation")
+        artifacts = i.get("artifacts") or ([i["artifact"]] if i.get("artifact") else [])
+        if not isinstance(artifacts, list) or not all(isinstance(a, str) for a in artifacts):
+            raise InvalidInput(f"'artifacts' must be a list of names, not {artifacts!r}")
+        return cls(action, automation, list(artifacts), i)
+
+
+def _word(i: dict[str, Any], key: str) -> str:
+    value = i.get(key) or ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{key!r} must be a string, not {value!r}")
+    return value.strip()
+
+
+def spec_for(request: Request) -> tuple[Any, ActionSpec]:
+    """Resolve the automation class and action spec for ``request``."""
+    from cairn.automations import registry
+
+    if not request.automation:
+        raise AutomationNotFound(
+            f"action {request.action!r} needs an automation",
+            hint=f"e.g. cairn {request.action} dataset; see: cairn help",
+        )
+    kind, cls = registry.resolve(request.automation)
+    return (kind, cls), cls.spec(request.action, request.automation)
+
+
+def run(i: dict[str, Any], confirm: Callable[[str], bool] | None = None) -> Outcome:
+    """Run the action ``i`` names and return its outcome (errors are raised)."""
+    request = Request.from_input(i)
+    if request.action in ("version", "") and not request.automation:
+        from cairn import __version__
+
+        return Outcome({"version": __version__}, [__version__])
+    (kind, cls), spec = spec_for(request)
+    opts, unknown = spec.options(request.raw)
+    for key in unknown:
+        report.warn(f"unknown flag --{key} for '{spec.name} {kind.alias}' (see --help)")
+    from cairn.store.catalog import Catalog
+
+    automation = cls(kind, Catalog.open())
+    return automation.run(spec, Call(request.artifacts, opts, request.raw, confirm))  # type: ignore[no-any-return]

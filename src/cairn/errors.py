@@ -1,0 +1,72 @@
+"""The one exception hierarchy of cairn.
+
+Every failure a user can cause is a :class:`CairnError` subclass carrying a stable
+``code`` -- the CM-compatible ``return`` value of the dict API and the exit code of the
+CLI. Codes are only turned into dicts or exit statuses at the edges (``api``, ``cli``).
+"""
+
+from __future__ import annotations
+
+
+class CairnError(Exception):
+    """Base of every error cairn reports to a user (code 1: generic failure)."""
+
+    code = 1
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+
+class InvalidInput(CairnError):
+    """A flag, name, selector or value given by the user is not acceptable."""
+
+
+class InvalidName(InvalidInput):
+    """An alias, uid or identifier is malformed or unsafe."""
+
+
+class MetaError(CairnError):
+    """A meta file (``_cm.yaml``, ``_cm.json``, ``cmr.yaml``) cannot be read or is invalid."""
+
+
+class Ambiguous(CairnError):
+    """More than one artifact matched where exactly one is needed (CM returns 1)."""
+
+
+class Refused(CairnError):
+    """A destructive or unsafe action was refused (missing ``-f``, no selector, ...)."""
+
+
+class AmbiguousAutomation(CairnError):
+    """Several automations matched one name (CM returns 2)."""
+
+    code = 2
+
+
+class AutomationNotFound(CairnError):
+    """The automation or the action does not exist (CM returns 4)."""
+
+    code = 4
+
+
+class ActionNotFound(AutomationNotFound):
+    """The automation exists but has no such action."""
+
+
+class AlreadyExists(CairnError):
+    """The artifact, repository or file to create is already there (CM returns 8)."""
+
+    code = 8
+
+
+class NotFound(CairnError):
+    """An artifact, repository or file does not exist (CM returns 16)."""
+
+    code = 16

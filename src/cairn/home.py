@@ -1,0 +1,50 @@
+"""Where cairn keeps its state: ``$CAIRN_HOME`` (default ``~/.cairn``) and the files in it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV = "CAIRN_HOME"
+LOCAL_REPO_ALIAS = "local"
+LOCAL_REPO_UID = "9a3280b14a4285c9"
+BUILTIN_REPO_ALIAS = "builtin"
+
+
+@dataclass(frozen=True)
+class Home:
+    """The paths of one cairn home directory."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> Home:
+        value = os.environ.get(HOME_ENV)
+        root = Path(value).expanduser() if value else Path.home() / ".cairn"
+        return cls(root.absolute())
+
+    @property
+    def repos_file(self) -> Path:
+        return self.root / "repos.json"
+
+    @property
+    def repos_lock(self) -> Path:
+        return self.root / "repos.json.lock"
+
+    @property
+    def repos_dir(self) -> Path:
+        return self.root / "repos"
+
+    @property
+    def local_repo(self) -> Path:
+        return self.root / LOCAL_REPO_ALIAS
+
+    @property
+    def index_file(self) -> Path:
+        return self.root / "index.sqlite"
+
+
+def builtin_repo_path() -> Path:
+    """The repository shipped inside the package."""
+    return Path(__file__).resolve().parent / "builtin"

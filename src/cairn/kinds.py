@@ -1,0 +1,53 @@
+"""Automation kinds: the alias and uid that name a kind of artifact (``script``, ``cache``...).
+
+The uids of CM's built-in automations are kept so that existing repositories match.
+A kind cairn does not know (``dataset``, ``model``...) is just an alias with no uid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cairn import ids
+from cairn.errors import InvalidName
+
+
+@dataclass(frozen=True)
+class Kind:
+    alias: str
+    uid: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.alias},{self.uid}" if self.uid else self.alias
+
+    def owns(self, automation_alias: str | None, automation_uid: str | None) -> bool:
+        """Whether an artifact whose meta names this automation belongs to this kind."""
+        if self.uid and automation_uid:
+            return automation_uid.lower() == self.uid
+        return automation_alias is not None and automation_alias.lower() == self.alias.lower()
+
+
+KNOWN: dict[str, Kind] = {
+    k.alias: k
+    for k in (
+        Kind("automation", "bbeb15d8f0a944a4"),
+        Kind("repo", "55c3e27e8a140e48"),
+        Kind("script", "5b4e0237da074764"),
+        Kind("cache", "541d6f712a6b464e"),
+        Kind("experiment"),
+    )
+}
+_BY_UID = {k.uid: k for k in KNOWN.values() if k.uid}
+
+
+def resolve(name: str) -> Kind:
+    """The kind named by ``name`` (``alias``, ``uid`` or ``alias,uid``)."""
+    part = ids.parse_part(name, patterns=False, what="automation")
+    if part.uid and part.uid in _BY_UID:
+        return _BY_UID[part.uid]
+    if part.alias is None:
+        raise InvalidName(f"unknown automation uid {part.uid}", hint="name it by its alias")
+    known = KNOWN.get(part.alias.lower())
+    if known is not None:
+        return known
+    return Kind(part.alias, part.uid)

@@ -1,0 +1,168 @@
+"""Meta files: read, merge, validate and atomically write ``_cm.yaml``/``_cm.json``/``cmr.yaml``.
+
+A meta directory may hold ``NAME.yaml`` and/or ``NAME.json``. The YAML file is read first
+and the JSON file is merged over it (a shallow update, as CM does). YAML is always loaded
+with the safe loader (the C one when available) and imported only when a YAML file is read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cairn import atomic
+from cairn.errors import MetaError
+
+ARTIFACT_META = "_cm"
+REPO_META = "cmr"
+Meta = dict[str, Any]
+
+
+def _yaml_load(text: str, path: Path) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # a safe loader
+    except yaml.YAMLError as exc:
+        raise MetaError(f"malformed YAML in {path}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def load_file(path: Path) -> Meta:
+    """Load one YAML or JSON meta file; it must hold a mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise MetaError(f"meta file {path} not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MetaError(f"cannot read {path}: {exc}") from exc
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise MetaError(f"malformed JSON in {path}: {exc}") from exc
+    else:
+        data = _yaml_load(text, path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise MetaError(f"{path} must hold a mapping of keys, not a {type(data).__name__}")
+    return data
+
+
+@dataclass(frozen=True)
+class MetaFiles:
+    """Which meta files a directory has, and the merged meta they give."""
+
+    directory: Path
+    yaml_path: Path | None
+    json_path: Path | None
+    meta: Meta
+
+    @property
+    def paths(self) -> list[Path]:
+        return [p for p in (self.yaml_path, self.json_path) if p is not None]
+
+
+def meta_paths(directory: Path, stem: str = ARTIFACT_META) -> tuple[Path | None, Path | None]:
+    """Return the existing ``stem.yaml`` and ``stem.json`` paths of ``directory``."""
+    yaml_path = directory / f"{stem}.yaml"
+    json_path = directory / f"{stem}.json"
+    return (yaml_path if yaml_path.is_file() else None, json_path if json_path.is_file() else None)
+
+
+def read_dir(directory: Path, stem: str = ARTIFACT_META) -> MetaFiles:
+    """Read the meta of ``directory``: YAML first, JSON merged over it (shallow)."""
+    yaml_path, json_path = meta_paths(directory, stem)
+    if yaml_path is None and json_path is None:
+        raise MetaError(f"no {stem}.yaml or {stem}.json in {directory}")
+    meta: Meta = {}
+    if yaml_path is not None:
+        meta.update(load_file(yaml_path))
+    if json_path is not None:
+        meta.update(load_file(json_path))
+    return MetaFiles(directory, yaml_path, json_path, meta)
+
+
+def merge(base: Meta, update: Meta, *, append_lists: bool = False) -> Meta:
+    """Deep-merge ``update`` into a copy of ``base``: dicts recurse, other values replace.
+
+    With ``append_lists`` lists are concatenated, skipping items already present.
+    """
+    result = dict(base)
+    for key, value in update.items():
+        old = result.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            result[key] = merge(old, value, append_lists=append_lists)
+        elif append_lists and isinstance(old, list) and isinstance(value, list):
+            result[key] = old + [v for v in value if v not in old]
+        else:
+            result[key] = value
+    return result
+
+
+def dump_yaml(meta: Meta) -> str:
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(
+        meta, Dumper=dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+    return text
+
+
+def dump_json(meta: Meta) -> str:
+    return json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_file(path: Path, meta: Meta) -> None:
+    """Atomically write ``meta`` to ``path`` in the format its suffix names."""
+    text = dump_json(meta) if path.suffix == ".json" else dump_yaml(meta)
+    atomic.write_text(path, text)
+
+
+def write_dir(files: MetaFiles, meta: Meta) -> None:
+    """Replace the meta of a directory with ``meta``, keeping the formats it already uses.
+
+    With both files present, keys the JSON file already holds stay in JSON and every other
+    key goes to YAML, so the merged result is exactly ``meta`` and no stale key survives.
+    """
+    if files.yaml_path is not None and files.json_path is not None:
+        json_keys = set(load_file(files.json_path))
+        write_file(files.json_path, {k: v for k, v in meta.items() if k in json_keys})
+        write_file(files.yaml_path, {k: v for k, v in meta.items() if k not in json_keys})
+    elif files.json_path is not None:
+        write_file(files.json_path, meta)
+    else:
+        write_file(files.yaml_path or files.directory / f"{ARTIFACT_META}.yaml", meta)
+
+
+def require_str(meta: Meta, key: str, path: Path, *, required: bool = False) -> str | None:
+    """Return ``meta[key]`` if it is a string; a number or other type is a :class:`MetaError`."""
+    value = meta.get(key)
+    if value is None:
+        if required:
+            raise MetaError(f"{path}: key {key!r} is missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise MetaError(
+            f"{path}: key {key!r} must be a string, not {type(value).__name__} {value!r}",
+            hint="quote the value in YAML, e.g. uid: '0123456789012345'",
+        )
+    return value
+
+
+def require_str_list(meta: Meta, key: str, path: Path) -> list[str]:
+    """Return ``meta[key]`` as a list of strings (missing means empty)."""
+    value = meta.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MetaError(f"{path}: key {key!r} must be a list of strings, not {value!r}")
+    return list(value)

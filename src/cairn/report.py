@@ -1,0 +1,57 @@
+"""The one channel for warnings and progress below the edges.
+
+Library code calls :func:`warn`; it never prints. The edge in charge (the CLI or
+``api.access``) decides where warnings go by installing a :class:`Reporter`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Reporter:
+    """Collects warnings; with ``echo`` set, also writes each one to stderr at once."""
+
+    echo: bool = False
+    warnings: list[str] = field(default_factory=list)
+    sink: Callable[[str], None] | None = None
+
+    def warn(self, message: str) -> None:
+        if message in self.warnings:
+            return
+        self.warnings.append(message)
+        if self.echo:
+            (self.sink or _stderr)(f"cairn warning: {message}")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+_current: ContextVar[Reporter | None] = ContextVar("cairn_reporter", default=None)
+_fallback = Reporter(echo=True)
+
+
+def current() -> Reporter:
+    """The reporter in charge; with none installed, warnings go to stderr."""
+    return _current.get() or _fallback
+
+
+def warn(message: str) -> None:
+    """Report a non-fatal problem to whoever is listening."""
+    current().warn(message)
+
+
+@contextlib.contextmanager
+def using(reporter: Reporter) -> Iterator[Reporter]:
+    """Route warnings to ``reporter`` for the duration of the block."""
+    token = _current.set(reporter)
+    try:
+        yield reporter
+    finally:
+        _current.reset(token)

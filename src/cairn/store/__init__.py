@@ -1,0 +1,1 @@
+"""The store: repositories on disk, their registry, and the artifacts they hold."""

@@ -1,0 +1,99 @@
+"""An artifact: a directory ``<repo root>/<automation>/<alias>/`` with ``_cm.yaml``/``_cm.json``.
+
+Its core meta keys (``alias``, ``uid``, ``automation_alias``, ``automation_uid``, ``tags``)
+are validated once when read; every other key belongs to the automation and is kept as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cairn import ids, meta
+from cairn.errors import InvalidName, MetaError
+from cairn.kinds import Kind
+from cairn.store.repo import Repo
+
+IDENTITY_KEYS = ("alias", "uid", "automation_alias", "automation_uid")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One artifact as found in a repository."""
+
+    path: Path
+    repo: Repo
+    kind: Kind
+    alias: str | None
+    uid: str | None
+    tags: tuple[str, ...]
+    meta: dict[str, Any] = field(compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """``alias,uid`` (or whichever of the two it has)."""
+        return ",".join(x for x in (self.alias, self.uid) if x)
+
+    @property
+    def qualified(self) -> str:
+        """``repo:alias`` -- the identifier that names this artifact unambiguously."""
+        return f"{self.repo.alias}:{self.alias or self.uid}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "alias": self.alias,
+            "uid": self.uid,
+            "automation": self.kind.alias,
+            "repo": self.repo.alias,
+            "repo_uid": self.repo.uid,
+            "tags": list(self.tags),
+            "meta": self.meta,
+        }
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The validated core keys of an artifact meta."""
+
+    alias: str | None
+    uid: str | None
+    automation_alias: str | None
+    automation_uid: str | None
+    tags: tuple[str, ...]
+
+
+def identity(data: dict[str, Any], source: Path) -> Identity:
+    """Validate the core keys of ``data`` (read from ``source``)."""
+    values = {k: meta.require_str(data, k, source) for k in IDENTITY_KEYS}
+    for key in ("uid", "automation_uid"):
+        value = values[key]
+        if value is not None and not ids.is_uid(value):
+            raise MetaError(f"{source}: key {key!r} = {value!r} is not a 16-hex-digit uid")
+    alias = values["alias"]
+    if alias is not None:
+        try:
+            ids.check_alias(alias)
+        except InvalidName as exc:
+            raise MetaError(f"{source}: key 'alias': {exc}") from exc
+    tags = tuple(meta.require_str_list(data, "tags", source))
+    uid = values["uid"]
+    return Identity(
+        alias=alias,
+        uid=uid.lower() if uid else None,
+        automation_alias=values["automation_alias"],
+        automation_uid=values["automation_uid"],
+        tags=tags,
+    )
+
+
+def read(path: Path, repo: Repo, folder_kind: Kind) -> tuple[Artifact, Identity]:
+    """Read the artifact in ``path``; the folder it sits in names its kind by default."""
+    files = meta.read_dir(path)
+    ident = identity(files.meta, files.paths[-1])
+    alias, uid = ident.alias, ident.uid
+    if alias is None and uid is None:
+        alias, uid = (None, path.name.lower()) if ids.is_uid(path.name) else (path.name, None)
+    artifact = Artifact(path, repo, folder_kind, alias, uid, ident.tags, files.meta)
+    return artifact, ident

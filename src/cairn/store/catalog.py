@@ -1,0 +1,279 @@
+"""Queries and changes over every artifact of every registered repository.
+
+A :class:`Query` names a kind, an optional ``[repo:]name`` and a tag query. The catalog
+walks ``<repo root>/<kind alias or uid>/*/`` in repository search order, validating each
+meta as it reads it: a broken meta is reported as a warning naming the file and skipped,
+never allowed to hide its neighbours. Changes are made under a lock, in a temporary
+directory that is renamed into place, so a crash leaves the old artifact or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cairn import atomic, ids, meta, report
+from cairn.errors import AlreadyExists, Ambiguous, CairnError, InvalidInput, NotFound
+from cairn.home import Home
+from cairn.kinds import Kind
+from cairn.store import artifact as art_mod
+from cairn.store.artifact import Artifact
+from cairn.store.registry import Registry
+from cairn.store.repo import Repo
+
+_TMP_PREFIX = ".cairn-tmp-"
+
+
+@dataclass(frozen=True)
+class Query:
+    """Which artifacts to find: a kind, an optional name and repository, and tags."""
+
+    kind: Kind
+    name: ids.NamePart | None = None
+    repo: ids.NamePart | None = None
+    tags: ids.TagQuery = field(default_factory=ids.TagQuery)
+
+    @classmethod
+    def parse(cls, kind: Kind, identifier: str | None = None, tags: Any = None) -> Query:
+        ident = ids.parse_identifier(identifier) if identifier else None
+        name = ident.name if ident and (ident.name.alias or ident.name.uid) else None
+        return cls(kind, name, ident.repo if ident else None, ids.parse_tags(tags))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the query names nothing: it would select every artifact of the kind."""
+        return self.name is None and not self.tags
+
+    def __str__(self) -> str:
+        parts = [self.kind.alias]
+        if self.name or self.repo:
+            parts.append(str(ids.Identifier(self.name or ids.NamePart(), self.repo)))
+        if self.tags:
+            parts.append(f"--tags={self.tags}")
+        return " ".join(parts)
+
+    def matches(self, artifact: Artifact) -> bool:
+        if self.name is not None and not self.name.matches(artifact.alias, artifact.uid):
+            return False
+        return self.tags.matches(artifact.tags)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a moved, copied or new artifact goes: a repository and a new alias/uid."""
+
+    repo: Repo
+    alias: str | None
+    uid: str | None
+
+
+class Catalog:
+    """Finds, creates, changes and removes artifacts across the registry's repositories."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    @classmethod
+    def open(cls, home: Home | None = None) -> Catalog:
+        """The catalog of ``home`` (default: ``$CAIRN_HOME``), read fresh from disk."""
+        return cls(Registry(home or Home.from_env()))
+
+    # -- queries -------------------------------------------------------------------------
+
+    def find(self, query: Query) -> list[Artifact]:
+        """Every artifact matching ``query``, in repository search order."""
+        return [
+            a
+            for repo in self.registry.match(query.repo)
+            for a in self.scan(repo, query.kind)
+            if query.matches(a)
+        ]
+
+    def find_one(self, query: Query) -> Artifact:
+        """The single artifact matching ``query``; none or several is an error."""
+        found = self.find(query)
+        if not found:
+            raise NotFound(f"no artifact matches: {query}", hint=f"see: cairn find {query.kind}")
+        if len(found) > 1:
+            listing = "; ".join(f"{a.qualified} ({a.path})" for a in found)
+            raise Ambiguous(
+                f"{len(found)} artifacts match {query}: {listing}",
+                hint="qualify the name with its repository, e.g. " + found[0].qualified,
+            )
+        return found[0]
+
+    def scan(self, repo: Repo, kind: Kind) -> Iterator[Artifact]:
+        """Every valid artifact of ``kind`` in ``repo``; broken ones are warned about."""
+        for folder_name in dict.fromkeys(x for x in (kind.alias, kind.uid) if x):
+            folder = repo.root / folder_name
+            for path in _artifact_dirs(folder):
+                found = _read_or_warn(path, repo, kind)
+                if found is not None:
+                    yield found
+
+    # -- changes -------------------------------------------------------------------------
+
+    def add(self, kind: Kind, target: Target, data: meta.Meta, fmt: str = "yaml") -> Artifact:
+        """Create a new artifact from ``data`` (identity keys are filled in)."""
+        uid = target.uid or ids.new_uid()
+        full = _identity_first(data, target.alias, uid, kind)
+        folder = target.repo.root / kind.alias
+        with self._lock(folder):
+            self._check_free(kind, target.repo, target.alias, uid)
+            final = folder / (target.alias or uid)
+            with _staging(folder, final) as stage:
+                meta.write_file(stage / f"{meta.ARTIFACT_META}.{fmt}", full)
+        return self._reload(final, target.repo, kind)
+
+    def update(self, artifact: Artifact, new_meta: meta.Meta) -> Artifact:
+        """Replace the meta of ``artifact`` with ``new_meta``, keeping its file formats."""
+        for key in art_mod.IDENTITY_KEYS:
+            if key in artifact.meta and new_meta.get(key) != artifact.meta[key]:
+                raise InvalidInput(
+                    f"update cannot change {key!r} of {artifact.qualified}",
+                    hint="use: cairn mv to rename an artifact",
+                )
+        art_mod.identity(new_meta, artifact.path)
+        with self._lock(artifact.path.parent):
+            meta.write_dir(meta.read_dir(artifact.path), new_meta)
+        return self._reload(artifact.path, artifact.repo, artifact.kind)
+
+    def remove(self, artifact: Artifact) -> None:
+        """Delete the artifact directory (renamed aside first, so it vanishes at once)."""
+        with self._lock(artifact.path.parent):
+            aside = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=artifact.path.parent))
+            os.replace(artifact.path, aside / artifact.path.name)
+        shutil.rmtree(aside, ignore_errors=True)
+
+    def move(self, artifact: Artifact, target: Target) -> Artifact:
+        """Rename and/or move ``artifact`` into another repository."""
+        alias = target.alias or artifact.alias
+        uid = target.uid or artifact.uid or ids.new_uid()
+        folder = target.repo.root / artifact.path.parent.name
+        final = folder / (alias or uid)
+        if final == artifact.path and uid == artifact.uid:
+            raise InvalidInput(f"{artifact.qualified} is already there under that name")
+        with self._lock(folder):
+            self._check_free(artifact.kind, target.repo, alias, uid, allow=artifact)
+            if final.exists() and final != artifact.path:
+                raise AlreadyExists(f"{final} already exists")
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.move(artifact.path, final)
+            try:
+                _rename_meta(final, alias, uid)
+            except BaseException:
+                shutil.move(final, artifact.path)
+                raise
+        return self._reload(final, target.repo, artifact.kind)
+
+    def copy(self, artifact: Artifact, target: Target, new_tags: list[str]) -> Artifact:
+        """Copy ``artifact`` under a new uid (and alias), optionally adding tags."""
+        alias = target.alias or artifact.alias
+        uid = target.uid or ids.new_uid()
+        folder = target.repo.root / artifact.path.parent.name
+        final = folder / (alias or uid)
+        with self._lock(folder):
+            self._check_free(artifact.kind, target.repo, alias, uid)
+            with _staging(folder, final) as stage:
+                shutil.copytree(artifact.path, stage, dirs_exist_ok=True, symlinks=True)
+                _rename_meta(stage, alias, uid, new_tags)
+        return self._reload(final, target.repo, artifact.kind)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _check_free(
+        self, kind: Kind, repo: Repo, alias: str | None, uid: str, allow: Artifact | None = None
+    ) -> None:
+        """Refuse a name or uid already taken by another artifact of ``kind`` in ``repo``."""
+        for other in self.scan(repo, kind):
+            if allow is not None and other.path == allow.path:
+                continue
+            clash = (alias and other.alias and other.alias.lower() == alias.lower()) or (
+                other.uid == uid
+            )
+            if clash:
+                raise AlreadyExists(
+                    f"{kind.alias} {other.name} already exists in repository {repo.alias!r} "
+                    f"at {other.path}",
+                    hint="choose another name, or remove it first",
+                )
+        if (repo.root / kind.alias / (alias or uid)).exists():
+            raise AlreadyExists(f"{repo.root / kind.alias / (alias or uid)} already exists")
+
+    def _lock(self, folder: Path) -> contextlib.AbstractContextManager[None]:
+        digest = hashlib.sha1(str(folder.absolute()).encode()).hexdigest()[:20]
+        return atomic.lock(self.registry.home.root / "locks" / f"{digest}.lock")
+
+    def _reload(self, path: Path, repo: Repo, kind: Kind) -> Artifact:
+        artifact, _ = art_mod.read(path, repo, kind)
+        return artifact
+
+
+def _artifact_dirs(folder: Path) -> list[Path]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir()]
+
+
+def _read_or_warn(path: Path, repo: Repo, kind: Kind) -> Artifact | None:
+    yaml_path, json_path = meta.meta_paths(path)
+    if yaml_path is None and json_path is None:
+        return None
+    try:
+        found, ident = art_mod.read(path, repo, kind)
+    except CairnError as exc:
+        report.warn(f"ignoring broken artifact: {exc}")
+        return None
+    if ident.automation_alias is None and ident.automation_uid is None:
+        return found
+    return found if kind.owns(ident.automation_alias, ident.automation_uid) else None
+
+
+def _identity_first(data: meta.Meta, alias: str | None, uid: str, kind: Kind) -> meta.Meta:
+    head: meta.Meta = {"alias": alias} if alias else {}
+    head["uid"] = uid
+    head["automation_alias"] = kind.alias
+    if kind.uid:
+        head["automation_uid"] = kind.uid
+    rest = {k: v for k, v in data.items() if k not in art_mod.IDENTITY_KEYS}
+    rest.setdefault("tags", [])
+    return {**head, **rest}
+
+
+def _rename_meta(
+    directory: Path, alias: str | None, uid: str, new_tags: Sequence[str] = ()
+) -> None:
+    files = meta.read_dir(directory)
+    data = dict(files.meta)
+    if alias:
+        data["alias"] = alias
+    data["uid"] = uid
+    tags = list(data.get("tags") or [])
+    data["tags"] = tags + [t for t in new_tags if t not in tags]
+    if not data["tags"] and "tags" not in files.meta:
+        del data["tags"]
+    meta.write_dir(files, data)
+
+
+@contextlib.contextmanager
+def _staging(folder: Path, final: Path) -> Iterator[Path]:
+    """A temporary directory in ``folder`` that becomes ``final`` when the block succeeds."""
+    if final.exists():
+        raise AlreadyExists(f"{final} already exists")
+    folder.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=folder))
+    try:
+        yield stage
+        os.rename(stage, final)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise

@@ -1,0 +1,128 @@
+"""The registry of repositories: ``$CAIRN_HOME/repos.json`` and the search order.
+
+Search order (stable, documented for users): the ``local`` repository, the built-in
+repository shipped with cairn, then registered repositories in the order they were added.
+``repos.json`` holds ``{"format": 1, "repos": [absolute paths]}`` (a plain CM-style list of
+paths is read too); it is written atomically under a lock.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cairn import atomic, ids, report
+from cairn.errors import AlreadyExists, CairnError, MetaError, NotFound, Refused
+from cairn.home import BUILTIN_REPO_ALIAS, LOCAL_REPO_ALIAS, LOCAL_REPO_UID, Home, builtin_repo_path
+from cairn.store import repo as repo_mod
+from cairn.store.repo import Repo
+
+PROTECTED = (LOCAL_REPO_ALIAS, BUILTIN_REPO_ALIAS)
+
+
+class Registry:
+    """The repositories cairn knows, loaded once per instance, in search order."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self._repos: list[Repo] | None = None
+
+    def paths(self) -> list[Path]:
+        """The registered repository paths, in file order."""
+        file = self.home.repos_file
+        if not file.exists():
+            return []
+        try:
+            data = json.loads(file.read_text(encoding="utf-8") or "[]")
+        except (OSError, json.JSONDecodeError) as exc:
+            raise MetaError(
+                f"{file} is malformed: {exc}", hint="fix it or move it away to start afresh"
+            ) from exc
+        items = data.get("repos", []) if isinstance(data, dict) else data
+        if not isinstance(items, list) or not all(isinstance(p, str) for p in items):
+            raise MetaError(f"{file}: 'repos' must be a list of paths")
+        return [Path(p) for p in items]
+
+    def _save(self, paths: list[Path]) -> None:
+        text = json.dumps({"format": 1, "repos": [str(p) for p in paths]}, indent=2) + "\n"
+        atomic.write_text(self.home.repos_file, text)
+        self._repos = None
+
+    def local(self) -> Repo:
+        """The user's ``local`` repository, created on first use."""
+        path = self.home.local_repo
+        if not repo_mod.is_repo(path):
+            with atomic.lock(self.home.repos_lock):
+                if not repo_mod.is_repo(path):
+                    repo_mod.create(path, LOCAL_REPO_ALIAS, LOCAL_REPO_UID)
+        return repo_mod.load(path)
+
+    def repos(self) -> list[Repo]:
+        """Every usable repository in search order; broken ones are skipped with a warning."""
+        if self._repos is None:
+            found = [self.local(), repo_mod.load(builtin_repo_path())]
+            for path in self.paths():
+                loaded = _load_or_warn(path)
+                if loaded is not None:
+                    found.append(loaded)
+            self._repos = found
+        return self._repos
+
+    def match(self, part: ids.NamePart | None) -> list[Repo]:
+        """The repositories whose alias/uid match ``part`` (all of them for ``None``)."""
+        repos = self.repos()
+        return repos if part is None else [r for r in repos if part.matches(r.alias, r.uid)]
+
+    def one(self, text: str) -> Repo:
+        """The one repository named ``text`` (alias, uid or ``alias,uid``)."""
+        part = ids.parse_part(text, patterns=False, what="repository")
+        found = self.match(part)
+        if not found:
+            raise NotFound(f"repository {text!r} is not registered", hint="see: cairn list repo")
+        if len(found) > 1:
+            paths = ", ".join(str(r.path) for r in found)
+            raise CairnError(f"repository name {text!r} is ambiguous: {paths}", hint="use its uid")
+        return found[0]
+
+    def register(self, path: Path) -> Repo:
+        """Add an existing repository directory to ``repos.json``."""
+        new = repo_mod.load(path)
+        with atomic.lock(self.home.repos_lock):
+            self._repos = None
+            for other in self.repos():
+                _check_clash(new, other)
+            self._save([*self.paths(), new.path])
+        return new
+
+    def unregister(self, target: Repo) -> None:
+        """Remove a repository from ``repos.json`` (its files stay)."""
+        if target.alias in PROTECTED and target.path in (self.home.local_repo, builtin_repo_path()):
+            raise Refused(
+                f"the {target.alias!r} repository is always present and cannot be removed"
+            )
+        with atomic.lock(self.home.repos_lock):
+            kept = [p for p in self.paths() if p.absolute() != target.path]
+            self._save(kept)
+
+
+def _load_or_warn(path: Path) -> Repo | None:
+    try:
+        return repo_mod.load(path)
+    except CairnError as exc:
+        report.warn(f"skipping registered repository {path}: {exc}")
+        return None
+
+
+def _check_clash(new: Repo, other: Repo) -> None:
+    if other.path == new.path:
+        raise AlreadyExists(f"repository {new.path} is already registered as {other.alias!r}")
+    if other.alias == new.alias:
+        raise AlreadyExists(
+            f"a repository with alias {new.alias!r} is already registered at {other.path}",
+            hint="change the alias in one cmr.yaml, or remove the other: cairn rm repo ALIAS",
+        )
+    if other.uid == new.uid:
+        raise AlreadyExists(
+            f"a repository with uid {new.uid} is already registered at {other.path} "
+            f"(alias {other.alias!r})"
+        )

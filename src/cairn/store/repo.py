@@ -1,0 +1,133 @@
+"""A repository on disk: a directory with ``cmr.yaml`` (alias, uid, optional prefix, deps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cairn import ids, meta
+from cairn.errors import AlreadyExists, InvalidName, MetaError, NotFound
+
+
+@dataclass(frozen=True)
+class RepoDep:
+    """A dependency on another repository, from ``cmr.yaml`` ``deps``."""
+
+    alias: str | None
+    uid: str | None
+    url: str | None = None
+    branch: str | None = None
+    checkout: str | None = None
+    conflict: bool = False
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A loaded repository: identity, where its artifacts live, and its raw meta."""
+
+    path: Path
+    alias: str
+    uid: str
+    prefix: str = ""
+    deps: tuple[RepoDep, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def root(self) -> Path:
+        """The directory that holds the automation folders (``path/prefix``)."""
+        return self.path / self.prefix if self.prefix else self.path
+
+    @property
+    def meta_file(self) -> Path:
+        yaml_path, json_path = meta.meta_paths(self.path, meta.REPO_META)
+        return yaml_path or json_path or self.path / f"{meta.REPO_META}.yaml"
+
+    def __str__(self) -> str:
+        return f"{self.alias},{self.uid}"
+
+
+def is_repo(path: Path) -> bool:
+    yaml_path, json_path = meta.meta_paths(path, meta.REPO_META)
+    return yaml_path is not None or json_path is not None
+
+
+def load(path: Path) -> Repo:
+    """Load and validate the repository at ``path``."""
+    path = path.absolute()
+    if not path.is_dir():
+        raise NotFound(f"repository directory {path} does not exist")
+    if not is_repo(path):
+        raise NotFound(
+            f"{path} is not a repository: it has no cmr.yaml",
+            hint=f"make it one with: cairn init repo {path}",
+        )
+    files = meta.read_dir(path, meta.REPO_META)
+    return from_meta(path, files.meta, files.paths[-1])
+
+
+def from_meta(path: Path, data: dict[str, Any], source: Path) -> Repo:
+    """Build a :class:`Repo` from its meta, naming ``source`` in every error."""
+    alias = meta.require_str(data, "alias", source, required=True)
+    uid = meta.require_str(data, "uid", source, required=True)
+    assert alias is not None and uid is not None
+    _checked(lambda: ids.check_alias(alias, "repository alias"), source)
+    uid = _checked(lambda: ids.check_uid(uid, "repository uid"), source)
+    prefix = meta.require_str(data, "prefix", source) or ""
+    if prefix and (prefix.startswith("/") or ".." in Path(prefix).parts):
+        raise MetaError(
+            f"{source}: prefix {prefix!r} must be a relative path inside the repository"
+        )
+    deps = tuple(_dep(d, source) for d in _dep_list(data, source))
+    return Repo(path=path, alias=alias, uid=uid, prefix=prefix, deps=deps, meta=data)
+
+
+def _checked(check: Any, source: Path) -> str:
+    try:
+        result: str = check()
+    except InvalidName as exc:
+        raise MetaError(f"{source}: {exc}") from exc
+    return result
+
+
+def _dep_list(data: dict[str, Any], source: Path) -> list[Any]:
+    deps = data.get("deps") or []
+    if not isinstance(deps, list):
+        raise MetaError(f"{source}: key 'deps' must be a list of repositories")
+    return deps
+
+
+def _dep(entry: Any, source: Path) -> RepoDep:
+    if not isinstance(entry, dict):
+        raise MetaError(f"{source}: each entry of 'deps' must be a mapping, not {entry!r}")
+    fields = {k: meta.require_str(entry, k, source) for k in ("alias", "uid", "url", "branch")}
+    checkout = entry.get("checkout")
+    if checkout is not None and not isinstance(checkout, str):
+        raise MetaError(f"{source}: deps 'checkout' must be a string, not {checkout!r}")
+    return RepoDep(conflict=bool(entry.get("conflict", False)), checkout=checkout, **fields)
+
+
+def create(path: Path, alias: str, uid: str | None = None, prefix: str = "") -> Repo:
+    """Make ``path`` a repository by writing only its ``cmr.yaml``."""
+    path = path.absolute()
+    if is_repo(path):
+        raise AlreadyExists(f"{path} is already a repository (it has cmr.yaml)")
+    data: dict[str, Any] = {
+        "alias": ids.check_alias(alias, "repository alias"),
+        "uid": ids.check_uid(uid, "repository uid") if uid else ids.new_uid(),
+        "git": False,
+    }
+    if prefix:
+        data["prefix"] = prefix
+    repo = from_meta(path, data, path / "cmr.yaml")
+    path.mkdir(parents=True, exist_ok=True)
+    meta.write_file(path / "cmr.yaml", data)
+    if prefix:
+        repo.root.mkdir(parents=True, exist_ok=True)
+    return repo
+
+
+def has_meta(directory: Path) -> bool:
+    """Whether ``directory`` holds an artifact meta file."""
+    yaml_path, json_path = meta.meta_paths(directory)
+    return yaml_path is not None or json_path is not None

@@ -1,1 +1,24 @@
-echo demo
+#!/usr/bin/env bash
+# The demo `make demo` runs: the artifact database on the example repository.
+# It uses its own CAIRN_HOME (.demo-home) so your real ~/.cairn is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CAIRN_HOME="${CAIRN_HOME:-$PWD/.demo-home}"
+rm -rf "$CAIRN_HOME"
+
+step() { printf '\n$ %s\n' "$*"; "$@"; }
+
+step cairn version
+step cairn add repo examples/demo-repo
+step cairn list repo
+step cairn find dataset --tags=images
+step cairn find dataset --tags=images,-digits
+step cairn load dataset demo:mnist-mini
+step cairn add dataset fashion --tags=images,clothes --meta.classes=10
+step cairn update dataset fashion --meta.samples=70000 --tags=large
+step cairn copy dataset fashion fashion-small --new_tags=small
+step cairn find dataset 'fash*' --out=json
+step cairn info dataset fashion-small
+step cairn rm dataset fashion-small -f
+step cairn info repo demo
+printf '\ndemo finished: artifacts live under %s\n' "$CAIRN_HOME"

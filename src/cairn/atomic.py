@@ -12,8 +12,11 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 LOCK_TIMEOUT_S = 60.0
+# One lock object per path in this process, so nested use of the same lock re-enters it.
+_HELD: dict[str, Any] = {}
 
 
 def write_text(path: Path, text: str) -> None:
@@ -42,14 +45,18 @@ def _copy_mode(source: Path, target: Path) -> None:
 
 @contextlib.contextmanager
 def lock(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
-    """Hold an exclusive inter-process lock on ``path`` (a ``.lock`` file) for the block."""
+    """Hold an exclusive inter-process lock on ``path`` for the block (re-entrant in a thread)."""
     from filelock import FileLock, Timeout
 
     from cairn.errors import CairnError
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    key = str(path.absolute())
+    held = _HELD.get(key)
+    if held is None:
+        held = _HELD[key] = FileLock(key, timeout=timeout)
     try:
-        with FileLock(str(path), timeout=timeout):
+        with held:
             yield
     except Timeout as exc:
         raise CairnError(

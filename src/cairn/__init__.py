@@ -10,8 +10,6 @@ The public surface is re-exported here and imported lazily, so ``import cairn`` 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
 __all__ = [
@@ -45,13 +43,15 @@ _LAZY = {
     "NotFound": "cairn.errors",
 }
 
-if TYPE_CHECKING:
+# `typing` is not imported at start-up; mypy treats MYPY as true.
+MYPY = False
+if MYPY:
     from cairn.api import access, add, find, load, remove, update
     from cairn.errors import AlreadyExists, Ambiguous, CairnError, InvalidInput, NotFound
     from cairn.store.artifact import Artifact
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'cairn' has no attribute {name!r}")

@@ -9,7 +9,10 @@ the traceback. With ``--out=json`` exactly one JSON document is printed on stdou
 from __future__ import annotations
 
 import sys
-from typing import Any
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from typing import Any
 
 FAST_VERSION = (["version"], ["--version"], ["-v"])
 

@@ -1,0 +1,261 @@
+"""Zip and tar archives of repositories: safe extraction and packing.
+
+Extraction checks every entry before anything is written: no absolute paths, no ``..``
+component, no device files, and no symbolic or hard link whose target leaves the extraction
+root. Entries are unpacked into a temporary directory next to the destination which is renamed
+into place only when everything succeeded, so a bad archive writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from cairn.errors import AlreadyExists, InvalidInput, NotFound
+
+ZIP_SUFFIXES = (".zip",)
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+SKIP_NAMES = {".git", "__pycache__", ".cairn-tmp"}
+
+
+def is_archive(name: str) -> bool:
+    lower = name.lower()
+    return lower.endswith(ZIP_SUFFIXES + TAR_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One archive member, normalised: a relative POSIX path and what it is."""
+
+    name: str
+    kind: str  # "file", "dir", "symlink" or "hardlink"
+    link: str = ""
+    mode: int = 0o644
+
+
+def _check_name(archive: Path, name: str) -> PurePosixPath:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise InvalidInput(f"{archive}: entry {name!r} has an absolute path; nothing was extracted")
+    if ".." in path.parts:
+        raise InvalidInput(f"{archive}: entry {name!r} contains '..'; nothing was extracted")
+    return path
+
+
+def _check_link(archive: Path, entry: Entry) -> None:
+    base = PurePosixPath(entry.name).parent if entry.kind == "symlink" else PurePosixPath()
+    target = PurePosixPath(entry.link.replace("\\", "/"))
+    if target.is_absolute():
+        raise InvalidInput(f"{archive}: link {entry.name!r} points to absolute path {entry.link!r}")
+    depth = 0
+    for part in (*base.parts, *target.parts):
+        depth += -1 if part == ".." else (0 if part == "." else 1)
+        if depth < 0:
+            raise InvalidInput(
+                f"{archive}: link {entry.name!r} -> {entry.link!r} leaves the repository; "
+                "nothing was extracted"
+            )
+
+
+def _tar_entries(archive: Path, tar: tarfile.TarFile) -> Iterator[tuple[Entry, tarfile.TarInfo]]:
+    for info in tar.getmembers():
+        if info.isdir():
+            kind = "dir"
+        elif info.isreg():
+            kind = "file"
+        elif info.issym():
+            kind = "symlink"
+        elif info.islnk():
+            kind = "hardlink"
+        else:
+            raise InvalidInput(f"{archive}: entry {info.name!r} is a device or fifo; refused")
+        yield Entry(info.name, kind, info.linkname, info.mode & 0o755 | 0o600), info
+
+
+def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Entry:
+    mode = (info.external_attr >> 16) & 0o177777
+    if stat.S_ISLNK(mode):
+        return Entry(info.filename, "symlink", zf.read(info).decode("utf-8"), 0o777)
+    kind = "dir" if info.is_dir() else "file"
+    return Entry(info.filename, kind, mode=(mode & 0o755 | 0o600) if mode else 0o644)
+
+
+def _validate(archive: Path, entries: list[Entry]) -> None:
+    for entry in entries:
+        _check_name(archive, entry.name)
+        if entry.kind in ("symlink", "hardlink"):
+            _check_link(archive, entry)
+
+
+def extract(archive: Path, dest: Path) -> Path:
+    """Safely unpack ``archive`` into the new directory ``dest``; return the repository root.
+
+    The root is ``dest`` itself, or its single top-level folder when the archive has one.
+    """
+    if not archive.is_file():
+        raise NotFound(f"archive {archive} not found")
+    if dest.exists():
+        raise AlreadyExists(f"{dest} already exists")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=dest.parent))
+    try:
+        _unpack(archive, stage)
+        _check_links_within(archive, _single_top(stage))
+        os.rename(stage, dest)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return _single_top(dest)
+
+
+def _check_links_within(archive: Path, root: Path) -> None:
+    """Every link must resolve inside the repository root (the single top folder, if any)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in (*dirnames, *filenames):
+            path = Path(dirpath, name)
+            if path.is_symlink() and not _within(root, path):
+                rel = path.relative_to(root)
+                raise InvalidInput(f"{archive}: link {str(rel)!r} leaves the repository; refused")
+
+
+def _unpack(archive: Path, stage: Path) -> None:
+    name = archive.name.lower()
+    if name.endswith(ZIP_SUFFIXES):
+        _unpack_zip(archive, stage)
+    elif name.endswith(TAR_SUFFIXES):
+        _unpack_tar(archive, stage)
+    else:
+        raise InvalidInput(f"{archive}: unknown archive type; use .zip, .tar, .tar.gz or .tgz")
+
+
+def _unpack_zip(archive: Path, stage: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            entries = [_zip_entry(zf, i) for i in infos]
+            _validate(archive, entries)
+            for info, entry in zip(infos, entries, strict=True):
+                _write_zip_member(zf, info, entry, stage)
+    except zipfile.BadZipFile as exc:
+        raise InvalidInput(f"{archive} is not a valid zip archive: {exc}") from exc
+
+
+def _write_zip_member(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, entry: Entry, stage: Path
+) -> None:
+    target = _inside(stage, entry.name)
+    if entry.kind == "dir":
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if entry.kind == "symlink":
+        _symlink(stage, entry.link, target)
+        return
+    target.write_bytes(zf.read(info))
+    os.chmod(target, entry.mode)
+
+
+def _unpack_tar(archive: Path, stage: Path) -> None:
+    try:
+        with tarfile.open(archive) as tar:
+            pairs = list(_tar_entries(archive, tar))
+            _validate(archive, [e for e, _ in pairs])
+            for entry, info in pairs:
+                _write_tar_member(tar, info, entry, stage)
+    except tarfile.TarError as exc:
+        raise InvalidInput(f"{archive} is not a valid tar archive: {exc}") from exc
+
+
+def _write_tar_member(
+    tar: tarfile.TarFile, info: tarfile.TarInfo, entry: Entry, stage: Path
+) -> None:
+    target = _inside(stage, entry.name)
+    if entry.kind == "dir":
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if entry.kind == "symlink":
+        _symlink(stage, entry.link, target)
+    elif entry.kind == "hardlink":
+        source = _inside(stage, entry.link)
+        shutil.copy2(source, target)
+    else:
+        handle = tar.extractfile(info)
+        assert handle is not None
+        with handle, open(target, "wb") as out:
+            shutil.copyfileobj(handle, out)
+        os.chmod(target, entry.mode)
+
+
+def _inside(stage: Path, name: str) -> Path:
+    """The path of a validated entry under ``stage``, refusing to pass through a link outside."""
+    target = stage.joinpath(*PurePosixPath(name.replace("\\", "/")).parts)
+    if not _within(stage, target.parent):
+        raise InvalidInput(f"entry {name!r} would be written through a link outside the repository")
+    return target
+
+
+def _within(stage: Path, path: Path) -> bool:
+    root = os.path.realpath(stage)
+    resolved = os.path.realpath(path)
+    return resolved == root or resolved.startswith(root + os.sep)
+
+
+def _symlink(stage: Path, link: str, target: Path) -> None:
+    os.symlink(link, target)
+    if not _within(stage, target):
+        raise InvalidInput(f"link {target.name!r} -> {link!r} leaves the repository; refused")
+
+
+def _single_top(dest: Path) -> Path:
+    children = [c for c in dest.iterdir() if c.name not in ("__MACOSX",)]
+    if len(children) == 1 and children[0].is_dir() and not children[0].is_symlink():
+        return children[0]
+    return dest
+
+
+def pack(root: Path, target: Path) -> int:
+    """Write ``root`` (without ``.git``, caches and staging folders) to ``target``; count files."""
+    files = sorted(_packable(root))
+    if target.exists():
+        raise AlreadyExists(f"{target} already exists; choose another --to or remove it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        _write_archive(root, files, tmp, target.name.lower())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return len(files)
+
+
+def _packable(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [
+            d for d in dirnames if d not in SKIP_NAMES and not d.startswith(".cairn-tmp")
+        ]
+        for name in filenames:
+            if not name.endswith((".pyc", ".lock")):
+                yield Path(dirpath, name)
+
+
+def _write_archive(root: Path, files: list[Path], tmp: Path, name: str) -> None:
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in files:
+                zf.write(path, path.relative_to(root).as_posix())
+        return
+    mode = "w:gz" if name.endswith((".tar.gz", ".tgz")) else "w"
+    if not name.endswith(TAR_SUFFIXES):
+        raise InvalidInput(f"cannot pack to {name!r}: use .zip, .tar.gz, .tgz or .tar")
+    with tarfile.open(tmp, mode) as tar:  # type: ignore[call-overload]
+        for path in files:
+            tar.add(path, path.relative_to(root).as_posix(), recursive=False)

@@ -1,0 +1,282 @@
+"""Bringing repositories in and out: pull from Git, import and pack archives, freeze and restore.
+
+Every way in follows the same steps: fetch into a hidden staging directory under
+``$CAIRN_HOME/repos``, check it holds a valid ``cmr.yaml`` whose alias and uid are free and whose
+``deps`` do not conflict, rename it into place, register it, then pull its missing dependencies.
+Any failure removes the staging directory and leaves ``repos.json`` unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cairn import report
+from cairn.errors import AlreadyExists, CairnError, InvalidInput, MetaError, NotFound, Refused
+from cairn.store import archive, git
+from cairn.store import repo as repo_mod
+from cairn.store.registry import Registry
+from cairn.store.repo import Repo, RepoDep
+
+URL_TEMPLATE_ENV = "CAIRN_REPO_URL_TEMPLATE"
+DEFAULT_URL_TEMPLATE = "https://github.com/{owner}/{name}"
+_OWNER_NAME = re.compile(r"([A-Za-z0-9_.-]+)@([A-Za-z0-9_.-]+)")
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """What to pull: a URL (or archive) with an optional alias, branch, pinned commit, depth."""
+
+    url: str
+    alias: str | None = None
+    branch: str | None = None
+    checkout: str | None = None
+    depth: int | None = None
+
+
+@dataclass(frozen=True)
+class PullResult:
+    repo: Repo
+    action: str  # "cloned", "updated", "imported", "pinned"
+    commit: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**describe(self.repo), "action": self.action}
+
+
+def url_for(name: str) -> str:
+    """``OWNER@NAME`` expanded with the URL template (``$CAIRN_REPO_URL_TEMPLATE``)."""
+    match = _OWNER_NAME.fullmatch(name)
+    if match is None:
+        raise InvalidInput(f"{name!r} is not OWNER@NAME", hint="or give --url=URL")
+    template = os.environ.get(URL_TEMPLATE_ENV) or DEFAULT_URL_TEMPLATE
+    return template.format(owner=match[1], name=match[2])
+
+
+def alias_for(url: str) -> str:
+    """A directory alias derived from a URL: ``owner@name`` for hosted repos, else the name."""
+    text = url.rstrip("/")
+    for suffix in (".git", *archive.ZIP_SUFFIXES, *archive.TAR_SUFFIXES):
+        text = text.removesuffix(suffix)
+    if "://" in text and not text.startswith("file://"):
+        parts = [p for p in text.split("://", 1)[1].split("/")[1:] if p]
+    elif ":" in text and "@" in text.split(":", 1)[0]:
+        parts = [p for p in text.split(":", 1)[1].split("/") if p]
+    else:
+        parts = [Path(text.removeprefix("file://")).name]
+    alias = "@".join(parts[-2:]) if len(parts) >= 2 else (parts[0] if parts else "repo")
+    return re.sub(r"[^A-Za-z0-9_.@+-]+", "-", alias).strip("-.") or "repo"
+
+
+def describe(repo: Repo) -> dict[str, Any]:
+    """Identity, path, origin URL and checked-out commit of a repository."""
+    return {
+        "alias": repo.alias,
+        "uid": repo.uid,
+        "path": str(repo.path),
+        "prefix": repo.prefix,
+        "url": git.origin(repo.path),
+        "commit": git.head(repo.path),
+    }
+
+
+class Sources:
+    """Pulls, imports, packs and pins the repositories of one registry."""
+
+    def __init__(self, registry: Registry, *, progress: bool = False) -> None:
+        self.registry = registry
+        self.progress = progress
+        self._pulling: set[str] = set()
+
+    # -- pull ----------------------------------------------------------------------------
+
+    def pull(self, request: PullRequest) -> list[PullResult]:
+        """Clone or update one repository, then pull its missing dependencies."""
+        if archive.is_archive(request.url):
+            results = [
+                self.import_archive(Path(request.url.removeprefix("file://")), request.alias)
+            ]
+        else:
+            existing = self._registered_clone(request)
+            results = [self._update(existing, request) if existing else self._clone(request)]
+        return results + self._pull_deps(results[0].repo)
+
+    def pull_all(self) -> list[tuple[Repo, PullResult | CairnError]]:
+        """Update every Git-backed registered repository; each result or error is reported."""
+        outcomes: list[tuple[Repo, PullResult | CairnError]] = []
+        for repo in self.registry.repos():
+            if not git.is_git(repo.path):
+                continue
+            try:
+                outcomes.append((repo, self._update(repo, PullRequest(url=""))))
+            except CairnError as exc:
+                outcomes.append((repo, exc))
+        return outcomes
+
+    def _registered_clone(self, request: PullRequest) -> Repo | None:
+        wanted = request.alias or alias_for(request.url)
+        for repo in self.registry.repos():
+            if not git.is_git(repo.path):
+                continue
+            same_url = git.origin(repo.path) == request.url
+            if same_url or repo.path.name == wanted or repo.alias == request.alias:
+                return repo
+        return None
+
+    def _clone(self, request: PullRequest) -> PullResult:
+        url = git.check_url(request.url)
+        dest = self.registry.home.repos_dir / (request.alias or alias_for(url))
+        if dest.exists():
+            raise AlreadyExists(
+                f"{dest} already exists but is not a registered Git repository",
+                hint=f"register it with: cairn add repo {dest}, or move it away",
+            )
+        with _staging(self.registry.home.repos_dir) as stage:
+            clone_dir = stage / "clone"
+            git.clone(
+                url, clone_dir, branch=request.branch, depth=request.depth, progress=self.progress
+            )
+            if request.checkout:
+                git.checkout(clone_dir, request.checkout)
+            self._admit(clone_dir, dest)
+        return PullResult(self._register_new(dest), "cloned", git.head(dest))
+
+    def _update(self, repo: Repo, request: PullRequest) -> PullResult:
+        if request.checkout:
+            git.fetch(repo.path)
+            git.checkout(repo.path, request.checkout)
+            action = "pinned"
+        elif request.branch:
+            git.fetch(repo.path)
+            git.checkout(repo.path, request.branch)
+            git.pull(repo.path)
+            action = "updated"
+        elif git.detached(repo.path):
+            git.fetch(repo.path)
+            report.warn(f"{repo.alias} is pinned to a commit; fetched but not moved")
+            action = "pinned"
+        else:
+            git.pull(repo.path)
+            action = "updated"
+        refreshed = repo_mod.load(repo.path)
+        return PullResult(refreshed, action, git.head(repo.path))
+
+    def _pull_deps(self, repo: Repo) -> list[PullResult]:
+        results: list[PullResult] = []
+        self._pulling.add(repo.uid)
+        for dep in repo.deps:
+            if dep.conflict or self._installed(dep) or (dep.uid or "") in self._pulling:
+                continue
+            if not dep.url:
+                report.warn(f"{repo.alias} needs repository {dep.alias or dep.uid}: pull it")
+                continue
+            request = PullRequest(url=dep.url, branch=dep.branch, checkout=dep.checkout)
+            results += self.pull(request)
+        return results
+
+    def _installed(self, dep: RepoDep) -> Repo | None:
+        for repo in self.registry.repos():
+            if (dep.uid and repo.uid == dep.uid.lower()) or (dep.alias and repo.alias == dep.alias):
+                return repo
+        return None
+
+    def _admit(self, source: Path, dest: Path) -> None:
+        """Check the fetched tree is a valid, free, non-conflicting repository; move it in."""
+        if not repo_mod.is_repo(source):
+            raise NotFound(f"{dest.name}: no cmr.yaml at its top; it is not a cairn/CM repository")
+        candidate = repo_mod.load(source)
+        self.registry.check_free(candidate)
+        for dep in candidate.deps:
+            installed = self._installed(dep) if dep.conflict else None
+            if installed is not None:
+                raise Refused(
+                    f"repository {candidate.alias!r} conflicts with installed repository "
+                    f"{installed.alias!r} ({installed.path})",
+                    hint=f"remove it first: cairn rm repo {installed.alias}",
+                )
+        os.rename(source, dest)
+
+    def _register_new(self, dest: Path) -> Repo:
+        """Register a freshly admitted directory; if that fails, remove it again."""
+        try:
+            return self.registry.register(dest)
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
+
+    # -- archives ------------------------------------------------------------------------
+
+    def import_archive(self, path: Path, alias: str | None = None) -> PullResult:
+        """Unpack a repository archive under ``$CAIRN_HOME/repos`` and register it."""
+        if not path.is_file():
+            raise NotFound(f"archive {path} not found")
+        dest = self.registry.home.repos_dir / (alias or alias_for(path.name))
+        if dest.exists():
+            raise AlreadyExists(f"{dest} already exists", hint="pass --alias=NEW to import it anew")
+        with _staging(self.registry.home.repos_dir) as stage:
+            root = archive.extract(path, stage / "unpacked")
+            self._admit(root, dest)
+        return PullResult(self._register_new(dest), "imported", None)
+
+    def pack(self, repo: Repo, target: Path) -> int:
+        """Write ``repo`` to an archive (no ``.git``, no caches); return the file count."""
+        return archive.pack(repo.path, target)
+
+    # -- pinning -------------------------------------------------------------------------
+
+    def freeze(self) -> dict[str, Any]:
+        """Every Git-backed repository with its origin and commit, for ``--from`` restores."""
+        entries = [describe(r) for r in self.registry.repos() if git.is_git(r.path)]
+        return {"format": 1, "repos": entries}
+
+    def restore(self, lock_file: Path) -> list[PullResult]:
+        """Bring every repository of a freeze file to exactly the recorded commit."""
+        results: list[PullResult] = []
+        for entry in _lock_entries(lock_file):
+            request = PullRequest(
+                url=entry["url"], alias=entry.get("alias"), checkout=entry["commit"]
+            )
+            existing = self._by_uid(entry.get("uid")) or self._registered_clone(request)
+            if existing is not None:
+                results.append(self._update(existing, request))
+            else:
+                results.append(self._clone(request))
+        return results
+
+    def _by_uid(self, uid: str | None) -> Repo | None:
+        return next((r for r in self.registry.repos() if uid and r.uid == uid), None)
+
+
+def _lock_entries(lock_file: Path) -> list[dict[str, str]]:
+    try:
+        data = json.loads(lock_file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise NotFound(f"lock file {lock_file} not found") from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise MetaError(f"{lock_file} is not a valid repository lock file: {exc}") from exc
+    entries = data.get("repos") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise MetaError(f"{lock_file}: expected a 'repos' list")
+    for entry in entries:
+        if not isinstance(entry, dict) or not entry.get("url") or not entry.get("commit"):
+            raise MetaError(f"{lock_file}: every entry needs 'url' and 'commit': {entry!r}")
+    return entries
+
+
+@contextlib.contextmanager
+def _staging(parent: Path) -> Iterator[Path]:
+    """A hidden temporary directory under ``parent``, always removed afterwards."""
+    parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=parent))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -1,0 +1,153 @@
+"""Safe extraction and packing of repository archives."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from cairn.errors import AlreadyExists, InvalidInput, NotFound
+from cairn.store import archive
+
+
+def _zip(path: Path, members: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return path
+
+
+def _tar(path: Path, members: list[tarfile.TarInfo], data: dict[str, bytes] | None = None) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for info in members:
+            payload = (data or {}).get(info.name)
+            if payload is not None:
+                info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload) if payload is not None else None)
+    return path
+
+
+def _file(name: str) -> tarfile.TarInfo:
+    return tarfile.TarInfo(name)
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info
+
+
+def test_zip_with_single_top_folder_returns_that_folder(tmp_path: Path) -> None:
+    src = _zip(tmp_path / "r.zip", {"top/cmr.yaml": "alias: r\n", "top/dataset/a/_cm.yaml": "{}"})
+    root = archive.extract(src, tmp_path / "out")
+    assert root == tmp_path / "out" / "top"
+    assert (root / "dataset" / "a" / "_cm.yaml").read_text() == "{}"
+
+
+def test_zip_without_top_folder_returns_destination(tmp_path: Path) -> None:
+    src = _zip(tmp_path / "r.zip", {"cmr.yaml": "alias: r\n", "x/y.txt": "y"})
+    assert archive.extract(src, tmp_path / "out") == tmp_path / "out"
+
+
+@pytest.mark.parametrize("name", ["/etc/evil", "a/../../evil", "..", "a/..", "C:/x"])
+def test_zip_with_escaping_entry_writes_nothing(tmp_path: Path, name: str) -> None:
+    src = _zip(tmp_path / "bad.zip", {"ok/cmr.yaml": "alias: r\n", name: "x"})
+    with pytest.raises(InvalidInput, match=r"nothing was extracted|absolute"):
+        archive.extract(src, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.zip"]
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        _link("top/evil", "/etc/passwd"),
+        _link("top/evil", "../../outside"),
+        _link("top/sub/evil", "../../x"),
+        _link("top/hard", "../x", tarfile.LNKTYPE),
+    ],
+)
+def test_tar_links_leaving_the_root_are_refused(tmp_path: Path, member: tarfile.TarInfo) -> None:
+    src = _tar(tmp_path / "bad.tgz", [_file("top/cmr.yaml"), member], {"top/cmr.yaml": b"a"})
+    with pytest.raises(InvalidInput):
+        archive.extract(src, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_tar_link_through_shallower_link_is_refused(tmp_path: Path) -> None:
+    # "a" points at the root, so "a/b -> .." would point above it although it looks harmless.
+    members = [_link("a", "."), _link("a/b", "..")]
+    src = _tar(tmp_path / "bad.tar.gz", members)
+    with pytest.raises(InvalidInput):
+        archive.extract(src, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_tar_links_inside_the_root_are_kept(tmp_path: Path) -> None:
+    members = [
+        _file("r/cmr.yaml"),
+        _link("r/alias.yaml", "cmr.yaml"),
+        _link("r/h", "r/cmr.yaml", tarfile.LNKTYPE),
+    ]
+    src = _tar(tmp_path / "ok.tgz", members, {"r/cmr.yaml": b"alias: r\n"})
+    root = archive.extract(src, tmp_path / "out")
+    assert os.readlink(root / "alias.yaml") == "cmr.yaml"
+    assert (root / "h").read_text() == "alias: r\n"
+
+
+def test_tar_device_entry_is_refused(tmp_path: Path) -> None:
+    fifo = tarfile.TarInfo("top/fifo")
+    fifo.type = tarfile.FIFOTYPE
+    with pytest.raises(InvalidInput, match="device or fifo"):
+        archive.extract(_tar(tmp_path / "d.tgz", [fifo]), tmp_path / "out")
+
+
+def test_missing_corrupt_and_unknown_archives(tmp_path: Path) -> None:
+    with pytest.raises(NotFound):
+        archive.extract(tmp_path / "none.zip", tmp_path / "out")
+    (tmp_path / "bad.zip").write_text("not a zip")
+    with pytest.raises(InvalidInput, match="not a valid zip"):
+        archive.extract(tmp_path / "bad.zip", tmp_path / "out")
+    (tmp_path / "x.rar").write_text("?")
+    with pytest.raises(InvalidInput, match="unknown archive type"):
+        archive.extract(tmp_path / "x.rar", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_extract_refuses_existing_destination(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    with pytest.raises(AlreadyExists):
+        archive.extract(_zip(tmp_path / "r.zip", {"a": "b"}), tmp_path / "out")
+
+
+@pytest.mark.parametrize("name", ["repo.zip", "repo.tar.gz", "repo.tgz", "repo.tar"])
+def test_pack_round_trip_skips_git_and_caches(tmp_path: Path, name: str) -> None:
+    repo = tmp_path / "repo"
+    (repo / "dataset" / "a").mkdir(parents=True)
+    (repo / "cmr.yaml").write_text("alias: r\n")
+    (repo / "dataset" / "a" / "_cm.yaml").write_text("alias: a\n")
+    (repo / ".git").mkdir()
+    (repo / ".git" / "HEAD").write_text("ref")
+    (repo / "dataset" / "__pycache__").mkdir()
+    (repo / "dataset" / "__pycache__" / "m.pyc").write_text("x")
+    assert archive.pack(repo, tmp_path / name) == 2
+    root = archive.extract(tmp_path / name, tmp_path / "back")
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert files == ["cmr.yaml", "dataset/a/_cm.yaml"]
+
+
+def test_pack_refuses_to_overwrite_and_unknown_format(tmp_path: Path) -> None:
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "cmr.yaml").write_text("alias: r\n")
+    (tmp_path / "exists.zip").write_text("keep")
+    with pytest.raises(AlreadyExists):
+        archive.pack(tmp_path / "r", tmp_path / "exists.zip")
+    assert (tmp_path / "exists.zip").read_text() == "keep"
+    with pytest.raises(InvalidInput):
+        archive.pack(tmp_path / "r", tmp_path / "r.rar")
+    assert not list(tmp_path.glob(".r.rar*"))

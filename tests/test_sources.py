@@ -1,0 +1,220 @@
+"""Pulling repositories from local Git remotes and archives; dependencies; freeze/restore."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cairn.errors import AlreadyExists, CairnError, InvalidInput, NotFound, Refused
+from cairn.home import Home
+from cairn.store import archive, git
+from cairn.store.registry import Registry
+from cairn.store.sources import PullRequest, Sources, alias_for, url_for
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
+
+
+def sh_git(*args: str, cwd: Path) -> str:
+    import os
+
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Callable[..., tuple[str, Path]]:
+    """A bare Git repository holding a cairn repository: (file:// URL, work tree)."""
+
+    def make(
+        alias: str, cmr: dict[str, Any] | None = None, uid: str | None = None
+    ) -> tuple[str, Path]:
+        work = tmp_path / "work" / alias
+        (work / "dataset" / f"{alias}-data").mkdir(parents=True)
+        meta = {"alias": alias, "uid": uid or (alias.encode().hex() + "0" * 16)[:16], **(cmr or {})}
+        (work / "cmr.yaml").write_text(yaml.safe_dump(meta))
+        art = {"alias": f"{alias}-data", "automation_alias": "dataset", "tags": ["v1"]}
+        (work / "dataset" / f"{alias}-data" / "_cm.yaml").write_text(yaml.safe_dump(art))
+        sh_git("init", "-q", "-b", "main", cwd=work)
+        sh_git("add", "-A", cwd=work)
+        sh_git("commit", "-q", "-m", "v1", cwd=work)
+        bare = tmp_path / "remotes" / f"{alias}.git"
+        sh_git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
+        sh_git("remote", "add", "origin", str(bare), cwd=work)
+        return f"file://{bare}", work
+
+    return make
+
+
+def commit_change(work: Path, tags: list[str]) -> str:
+    path = next(work.glob("dataset/*/_cm.yaml"))
+    data = yaml.safe_load(path.read_text())
+    data["tags"] = tags
+    path.write_text(yaml.safe_dump(data))
+    sh_git("commit", "-q", "-am", "change", cwd=work)
+    sh_git("push", "-q", "origin", "main", cwd=work)
+    return sh_git("rev-parse", "HEAD", cwd=work)
+
+
+@pytest.fixture
+def sources(cairn_home: Path) -> Sources:
+    return Sources(Registry(Home(cairn_home)))
+
+
+def test_url_and_alias_rules() -> None:
+    assert url_for("owner@name") == "https://github.com/owner/name"
+    assert alias_for("https://github.com/owner/name.git") == "owner@name"
+    assert alias_for("git@github.com:owner/name.git") == "owner@name"
+    assert alias_for("file:///tmp/remotes/demo.git") == "demo"
+    assert alias_for("/tmp/x/my-repo.tar.gz") == "my-repo"
+    with pytest.raises(InvalidInput):
+        url_for("no-owner")
+
+
+def test_url_template_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAIRN_REPO_URL_TEMPLATE", "file:///srv/{owner}/{name}.git")
+    assert url_for("a@b") == "file:///srv/a/b.git"
+
+
+def test_clone_registers_and_update_pulls(sources: Sources, remote: Any, cairn_home: Path) -> None:
+    url, work = remote("alpha")
+    [result] = sources.pull(PullRequest(url=url))
+    assert result.action == "cloned"
+    assert result.repo.path == cairn_home / "repos" / "alpha"
+    assert result.repo.alias == "alpha"
+    assert result.commit == sh_git("rev-parse", "HEAD", cwd=work)
+    assert str(result.repo.path) in (cairn_home / "repos.json").read_text()
+    new_head = commit_change(work, ["v2"])
+    [again] = sources.pull(PullRequest(url=url))
+    assert again.action == "updated" and again.commit == new_head
+
+
+def test_checkout_pins_and_restore_reproduces(sources: Sources, remote: Any) -> None:
+    url, work = remote("beta")
+    first = sh_git("rev-parse", "HEAD", cwd=work)
+    commit_change(work, ["v2"])
+    [pinned] = sources.pull(PullRequest(url=url, checkout=first))
+    assert pinned.commit == first
+    frozen = sources.freeze()
+    assert frozen["repos"][0]["commit"] == first and frozen["repos"][0]["url"] == url
+    sources.pull(PullRequest(url=url, checkout="main"))
+    assert git.head(pinned.repo.path) != first
+    lock = pinned.repo.path.parent / "repos.lock"
+    lock.write_text(json.dumps(frozen))
+    [restored] = sources.restore(lock)
+    assert restored.commit == first
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "--upload-pack=touch /tmp/pwned",
+        "file:///tmp/x;touch /tmp/pwned",
+        "https://example.invalid/$(touch /tmp/pwned)",
+        "ext::sh -c touch% /tmp/pwned",
+        "https://example.invalid/a`id`",
+    ],
+)
+def test_smuggled_urls_are_refused(sources: Sources, url: str, cairn_home: Path) -> None:
+    with pytest.raises(InvalidInput):
+        sources.pull(PullRequest(url=url))
+    assert not (cairn_home / "repos.json").exists()
+
+
+def test_smuggled_branch_is_refused(sources: Sources, remote: Any) -> None:
+    url, _ = remote("gamma")
+    for branch in ("--upload-pack=x", "a;b", "$(id)", "a..b"):
+        with pytest.raises(InvalidInput):
+            sources.pull(PullRequest(url=url, branch=branch))
+
+
+def test_failed_clone_leaves_nothing(sources: Sources, remote: Any, cairn_home: Path) -> None:
+    url, _ = remote("delta")
+    with pytest.raises(CairnError, match="git"):
+        sources.pull(PullRequest(url=url, branch="no-such-branch"))
+    with pytest.raises(CairnError, match="git"):
+        sources.pull(PullRequest(url=url, checkout="0123456789abcdef"))
+    with pytest.raises(CairnError):
+        sources.pull(PullRequest(url=f"file://{cairn_home}/missing.git"))
+    assert not list((cairn_home / "repos").iterdir())
+    assert not (cairn_home / "repos.json").exists()
+
+
+def test_clone_without_cmr_yaml_is_refused(
+    sources: Sources, tmp_path: Path, cairn_home: Path
+) -> None:
+    work = tmp_path / "plain"
+    work.mkdir()
+    (work / "README").write_text("x")
+    sh_git("init", "-q", "-b", "main", cwd=work)
+    sh_git("add", "-A", cwd=work)
+    sh_git("commit", "-q", "-m", "x", cwd=work)
+    with pytest.raises(NotFound, match=r"no cmr\.yaml"):
+        sources.pull(PullRequest(url=str(work)))
+    assert not list((cairn_home / "repos").iterdir())
+
+
+def test_same_alias_or_uid_is_refused(sources: Sources, remote: Any, make_repo: Any) -> None:
+    url, _ = remote("eps", uid="00000000000000ee")
+    sources.registry.register(make_repo("eps", uid="11111111111111ee"))
+    with pytest.raises(AlreadyExists, match="alias 'eps'"):
+        sources.pull(PullRequest(url=url, alias="eps-clone"))
+    other = make_repo("other", uid="00000000000000ee")
+    registry = sources.registry
+    registry.unregister(registry.one("eps"))
+    registry.register(other)
+    with pytest.raises(AlreadyExists, match="uid"):
+        sources.pull(PullRequest(url=url))
+
+
+def test_dependencies_are_pulled_and_conflicts_refused(
+    sources: Sources, remote: Any, cairn_home: Path
+) -> None:
+    dep_url, _ = remote("dep")
+    top_url, _ = remote("top", {"deps": [{"alias": "dep", "url": dep_url}]})
+    results = sources.pull(PullRequest(url=top_url))
+    assert [r.repo.alias for r in results] == ["top", "dep"]
+    bad_url, _ = remote("bad", {"deps": [{"alias": "dep", "conflict": True}]})
+    with pytest.raises(Refused, match="conflicts"):
+        sources.pull(PullRequest(url=bad_url))
+    assert not (cairn_home / "repos" / "bad").exists()
+
+
+def test_import_archive_and_pack_round_trip(
+    sources: Sources, make_repo: Any, tmp_path: Path, cairn_home: Path
+) -> None:
+    path = make_repo("packed", artifacts={"dataset/a": {"alias": "a", "tags": ["x"]}})
+    original = sources.registry.register(path)
+    archive_path = tmp_path / "packed.tar.gz"
+    assert sources.pack(original, archive_path) == 2
+    sources.registry.unregister(original)
+    result = sources.import_archive(archive_path)
+    assert result.repo.alias == "packed" and result.repo.uid == original.uid
+    assert (result.repo.path / "dataset" / "a" / "_cm.yaml").is_file()
+    with pytest.raises(AlreadyExists):
+        sources.import_archive(archive_path)
+
+
+def test_import_archive_without_cmr_writes_nothing(
+    sources: Sources, tmp_path: Path, cairn_home: Path
+) -> None:
+    src = tmp_path / "src"
+    (src / "x").mkdir(parents=True)
+    (src / "x" / "f").write_text("f")
+    archive.pack(src, tmp_path / "none.zip")
+    with pytest.raises(NotFound, match=r"cmr\.yaml"):
+        sources.import_archive(tmp_path / "none.zip")
+    assert not [p for p in (cairn_home / "repos").iterdir()]

@@ -56,14 +56,19 @@ def make_repo(tmp_path: Path) -> Callable[..., Path]:
 def cli(cairn_home: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the real ``cairn`` command in a subprocess: ``cli("find", "dataset", input=...)``."""
 
-    def run(*argv: str, input: str | None = None, cwd: Path | None = None) -> Any:
-        env = {**os.environ, "CAIRN_HOME": str(cairn_home)}
+    def run(
+        *argv: str,
+        input: str | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Any:
+        environ = {**os.environ, "CAIRN_HOME": str(cairn_home), **(env or {})}
         return subprocess.run(
             [sys.executable, "-m", "cairn", *argv],
             capture_output=True,
             text=True,
             input=input,
-            env=env,
+            env=environ,
             cwd=cwd or tmp_path,
             timeout=60,
         )
@@ -74,3 +79,53 @@ def cli(cairn_home: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedP
 def json_out(proc: subprocess.CompletedProcess[str]) -> Any:
     """Parse the single JSON document a ``--out=json`` run printed."""
     return json.loads(proc.stdout)
+
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
+
+
+def sh_git(*args: str, cwd: Path) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Callable[..., tuple[str, Path]]:
+    """A bare Git repository holding a cairn repository: (file:// URL, work tree)."""
+
+    def make(
+        alias: str, cmr: dict[str, Any] | None = None, uid: str | None = None
+    ) -> tuple[str, Path]:
+        work = tmp_path / "work" / alias
+        (work / "dataset" / f"{alias}-data").mkdir(parents=True)
+        meta = {"alias": alias, "uid": uid or (alias.encode().hex() + "0" * 16)[:16], **(cmr or {})}
+        (work / "cmr.yaml").write_text(yaml.safe_dump(meta))
+        art = {"alias": f"{alias}-data", "automation_alias": "dataset", "tags": ["v1"]}
+        (work / "dataset" / f"{alias}-data" / "_cm.yaml").write_text(yaml.safe_dump(art))
+        sh_git("init", "-q", "-b", "main", cwd=work)
+        sh_git("add", "-A", cwd=work)
+        sh_git("commit", "-q", "-m", "v1", cwd=work)
+        bare = tmp_path / "remotes" / f"{alias}.git"
+        sh_git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
+        sh_git("remote", "add", "origin", str(bare), cwd=work)
+        return f"file://{bare}", work
+
+    return make
+
+
+def commit_change(work: Path, tags: list[str]) -> str:
+    path = next(work.glob("dataset/*/_cm.yaml"))
+    data = yaml.safe_load(path.read_text())
+    data["tags"] = tags
+    path.write_text(yaml.safe_dump(data))
+    sh_git("commit", "-q", "-am", "change", cwd=work)
+    sh_git("push", "-q", "origin", "main", cwd=work)
+    return sh_git("rev-parse", "HEAD", cwd=work)

@@ -3,70 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from cairn.errors import AlreadyExists, CairnError, InvalidInput, NotFound, Refused
 from cairn.home import Home
 from cairn.store import archive, git
 from cairn.store.registry import Registry
 from cairn.store.sources import PullRequest, Sources, alias_for, url_for
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-}
-
-
-def sh_git(*args: str, cwd: Path) -> str:
-    import os
-
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Callable[..., tuple[str, Path]]:
-    """A bare Git repository holding a cairn repository: (file:// URL, work tree)."""
-
-    def make(
-        alias: str, cmr: dict[str, Any] | None = None, uid: str | None = None
-    ) -> tuple[str, Path]:
-        work = tmp_path / "work" / alias
-        (work / "dataset" / f"{alias}-data").mkdir(parents=True)
-        meta = {"alias": alias, "uid": uid or (alias.encode().hex() + "0" * 16)[:16], **(cmr or {})}
-        (work / "cmr.yaml").write_text(yaml.safe_dump(meta))
-        art = {"alias": f"{alias}-data", "automation_alias": "dataset", "tags": ["v1"]}
-        (work / "dataset" / f"{alias}-data" / "_cm.yaml").write_text(yaml.safe_dump(art))
-        sh_git("init", "-q", "-b", "main", cwd=work)
-        sh_git("add", "-A", cwd=work)
-        sh_git("commit", "-q", "-m", "v1", cwd=work)
-        bare = tmp_path / "remotes" / f"{alias}.git"
-        sh_git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
-        sh_git("remote", "add", "origin", str(bare), cwd=work)
-        return f"file://{bare}", work
-
-    return make
-
-
-def commit_change(work: Path, tags: list[str]) -> str:
-    path = next(work.glob("dataset/*/_cm.yaml"))
-    data = yaml.safe_load(path.read_text())
-    data["tags"] = tags
-    path.write_text(yaml.safe_dump(data))
-    sh_git("commit", "-q", "-am", "change", cwd=work)
-    sh_git("push", "-q", "origin", "main", cwd=work)
-    return sh_git("rev-parse", "HEAD", cwd=work)
+from tests.conftest import commit_change, sh_git
 
 
 @pytest.fixture

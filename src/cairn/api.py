@@ -8,31 +8,62 @@ It prints nothing unless ``out="con"`` is given. The facade functions (``find``,
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cairn import dispatch, ids, kinds, report
-from cairn.errors import CairnError
+from cairn.errors import CairnError, InvalidInput
 from cairn.store.artifact import Artifact
 from cairn.store.catalog import Catalog, Query, Target
 
+_log = logging.getLogger("cairn")
+_log.addHandler(logging.NullHandler())
+
 
 def access(i: dict[str, Any] | str | list[str], out: str | None = None) -> dict[str, Any]:
-    """Run one CM-style action and return CM's result dict (never raises a CairnError)."""
-    reporter = report.Reporter(echo=out == "con")
+    """Run one CM-style action and return CM's result dict (never raises a CairnError).
+
+    Nothing is printed unless ``out`` (the argument, or the ``out`` key of the input) is
+    ``"con"`` (the console lines and warnings) or ``"json"`` (the result as one JSON document).
+    """
+    reporter = report.Reporter()
     with report.using(reporter):
         try:
             request = _as_dict(i)
+            out = out or _out_of(request)
+            reporter.echo = out == "con"
             outcome = dispatch.run(request)
             result: dict[str, Any] = {"return": 0, **outcome.data}
-            if out == "con":
-                print("\n".join(outcome.lines))
+            _show(outcome.lines, result, out)
         except CairnError as exc:
             result = {"return": exc.code, "error": str(exc)}
+        except OSError as exc:
+            result = {"return": 1, "error": f"{exc.strerror or exc}: {exc.filename or ''}".strip()}
     if reporter.warnings:
         result["warnings"] = list(reporter.warnings)
     return result
+
+
+def _out_of(request: dict[str, Any]) -> str | None:
+    value = request.get("out")
+    return value if isinstance(value, str) else None
+
+
+def _show(lines: list[str], result: dict[str, Any], out: str | None) -> None:
+    if out == "con" and lines:
+        print("\n".join(lines))
+    elif out == "json":
+        import json
+
+        print(json.dumps(result, indent=2, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(value: Any) -> Any:
+    to_json = getattr(value, "to_json", None)
+    return to_json() if callable(to_json) else str(value)
 
 
 def _as_dict(i: dict[str, Any] | str | list[str]) -> dict[str, Any]:
@@ -42,7 +73,16 @@ def _as_dict(i: dict[str, Any] | str | list[str]) -> dict[str, Any]:
         return args.parse(shlex.split(i))
     if isinstance(i, list):
         return args.parse(list(i))
+    if not isinstance(i, dict):
+        raise InvalidInput(f"access() takes a dict, a command string or a list, not {i!r}")
     return dict(i)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Send warnings of the typed facade to the ``cairn`` logger instead of stderr."""
+    with report.using(report.Reporter(echo=True, sink=_log.warning)):
+        yield
 
 
 def _query(automation: str, name: str | None, tags: str | Iterable[str] | None) -> Query:
@@ -53,32 +93,41 @@ def find(
     automation: str, name: str | None = None, *, tags: str | Iterable[str] | None = None
 ) -> list[Artifact]:
     """Every artifact of ``automation`` matching ``[repo:]name`` (wildcards allowed) and tags."""
-    return Catalog.open().find(_query(automation, name, tags))
+    with _quiet():
+        return Catalog.open().find(_query(automation, name, tags))
 
 
 def load(
     automation: str, name: str | None = None, *, tags: str | Iterable[str] | None = None
 ) -> Artifact:
     """The one artifact matching; raises NotFound or Ambiguous otherwise."""
-    return Catalog.open().find_one(_query(automation, name, tags))
+    with _quiet():
+        return Catalog.open().find_one(_query(automation, name, tags))
 
 
 def add(
     automation: str,
     name: str | None = None,
     *,
-    tags: Iterable[str] = (),
+    tags: str | Iterable[str] = (),
     meta: dict[str, Any] | None = None,
     fmt: str = "yaml",
 ) -> Artifact:
     """Create an artifact ``[repo:]alias[,uid]`` (in the ``local`` repository by default)."""
-    catalog = Catalog.open()
-    ident = ids.parse_identifier(name, patterns=False) if name else ids.Identifier(ids.NamePart())
-    repo = catalog.registry.one(str(ident.repo)) if ident.repo else catalog.registry.local()
-    data = dict(meta or {})
-    data["tags"] = list(dict.fromkeys([*(data.get("tags") or []), *tags]))
-    target = Target(repo, ident.name.alias, ident.name.uid)
-    return catalog.add(kinds.resolve(automation), target, data, fmt)
+    from cairn.automations.common import merge_tags
+
+    if fmt not in ("yaml", "json"):
+        raise InvalidInput(f"fmt={fmt!r} is not a meta format", hint="use 'yaml' or 'json'")
+    with _quiet():
+        catalog = Catalog.open()
+        ident = (
+            ids.parse_identifier(name, patterns=False) if name else ids.Identifier(ids.NamePart())
+        )
+        repo = catalog.registry.one(str(ident.repo)) if ident.repo else catalog.registry.local()
+        data = dict(meta or {})
+        data["tags"] = merge_tags(data.get("tags"), ids.split_list(tags))
+        target = Target(repo, ident.name.alias, ident.name.uid)
+        return catalog.add(kinds.resolve(automation), target, data, fmt)
 
 
 def update(artifact: Artifact, changes: dict[str, Any], *, replace_lists: bool = False) -> Artifact:
@@ -86,9 +135,11 @@ def update(artifact: Artifact, changes: dict[str, Any], *, replace_lists: bool =
     from cairn import meta as meta_mod
 
     new = meta_mod.merge(artifact.meta, changes, append_lists=not replace_lists)
-    return Catalog.open().update(artifact, new)
+    with _quiet():
+        return Catalog.open().update(artifact, new)
 
 
 def remove(artifact: Artifact) -> None:
     """Delete one artifact."""
-    Catalog.open().remove(artifact)
+    with _quiet():
+        Catalog.open().remove(artifact)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from cairn import report
 from cairn.automations.contract import ActionSpec, Call, Outcome
-from cairn.errors import AutomationNotFound, InvalidInput
+from cairn.errors import ActionNotFound, AutomationNotFound, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -42,18 +42,30 @@ def spec_for(request: Request) -> tuple[Any, ActionSpec]:
     from cairn.automations import registry
 
     if not request.automation:
-        raise AutomationNotFound(
-            f"action {request.action!r} needs an automation",
-            hint=f"e.g. cairn {request.action} dataset; see: cairn help",
-        )
+        _no_automation(request.action)
     kind, cls = registry.resolve(request.automation)
     return (kind, cls), cls.spec(request.action, request.automation)
+
+
+def _no_automation(action: str) -> NoReturn:
+    """Explain what is missing when no automation is named."""
+    from cairn.automations import registry
+
+    if not action:
+        raise ActionNotFound("no action given", hint="e.g. cairn find dataset; see: cairn help")
+    known = {n for cls in registry.listing().values() for n in cls.actions()}
+    if action.replace("-", "_") not in known:
+        raise ActionNotFound(f"unknown action {action!r}", hint="see: cairn help")
+    raise AutomationNotFound(
+        f"action {action!r} needs an automation",
+        hint=f"e.g. cairn {action} dataset; see: cairn help",
+    )
 
 
 def run(i: dict[str, Any], confirm: Callable[[str], bool] | None = None) -> Outcome:
     """Run the action ``i`` names and return its outcome (errors are raised)."""
     request = Request.from_input(i)
-    if request.action in ("version", "") and not request.automation:
+    if request.action == "version" and not request.automation:
         from cairn import __version__
 
         return Outcome({"version": __version__}, [__version__])

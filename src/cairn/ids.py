@@ -79,11 +79,15 @@ class NamePart:
         return self.uid is None and self.alias is not None and has_wildcards(self.alias)
 
     def matches(self, alias: str | None, uid: str | None) -> bool:
-        """CM's rule: compare uids when the query has one, else aliases (case-insensitive)."""
-        if self.uid is not None:
-            return uid is not None and uid.lower() == self.uid
+        """CM's rule: compare uids when both sides have one, else aliases (case-insensitive).
+
+        A query with only a uid never matches an object without one (CM's ``more_strict``);
+        a query ``alias,uid`` falls back to its alias for an object that has no uid.
+        """
+        if self.uid is not None and uid is not None:
+            return uid.lower() == self.uid.lower()
         if self.alias is None:
-            return True
+            return self.uid is None
         if alias is None:
             return False
         return fnmatchcase(alias.lower(), self.alias.lower())

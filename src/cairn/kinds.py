@@ -34,7 +34,7 @@ KNOWN: dict[str, Kind] = {
         Kind("repo", "55c3e27e8a140e48"),
         Kind("script", "5b4e0237da074764"),
         Kind("cache", "541d6f712a6b464e"),
-        Kind("experiment"),
+        Kind("experiment", "a0a2d123ef064bcb"),
     )
 }
 _BY_UID = {k.uid: k for k in KNOWN.values() if k.uid}
@@ -49,5 +49,10 @@ def resolve(name: str) -> Kind:
         raise InvalidName(f"unknown automation uid {part.uid}", hint="name it by its alias")
     known = KNOWN.get(part.alias.lower())
     if known is not None:
+        if part.uid is not None and part.uid != known.uid:
+            raise InvalidName(
+                f"automation {name!r}: {known.alias!r} has uid {known.uid}, not {part.uid}",
+                hint=f"write {known.alias} or {known}",
+            )
         return known
     return Kind(part.alias, part.uid)

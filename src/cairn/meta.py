@@ -7,6 +7,7 @@ with the safe loader (the C one when available) and imported only when a YAML fi
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,18 +94,23 @@ def read_dir(directory: Path, stem: str = ARTIFACT_META) -> MetaFiles:
 def merge(base: Meta, update: Meta, *, append_lists: bool = False) -> Meta:
     """Deep-merge ``update`` into a copy of ``base``: dicts recurse, other values replace.
 
-    With ``append_lists`` lists are concatenated, skipping items already present.
+    With ``append_lists`` lists are concatenated, skipping items already present. The result
+    shares no mutable value with ``base`` or ``update``: changing it changes neither.
     """
-    result = dict(base)
-    for key, value in update.items():
-        old = result.get(key)
-        if isinstance(old, dict) and isinstance(value, dict):
-            result[key] = merge(old, value, append_lists=append_lists)
-        elif append_lists and isinstance(old, list) and isinstance(value, list):
-            result[key] = old + [v for v in value if v not in old]
-        else:
-            result[key] = value
+    result = copy.deepcopy(base)
+    _merge_into(result, update, append_lists)
     return result
+
+
+def _merge_into(target: Meta, update: Meta, append_lists: bool) -> None:
+    for key, value in update.items():
+        old = target.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            _merge_into(old, value, append_lists)
+        elif append_lists and isinstance(old, list) and isinstance(value, list):
+            old.extend(copy.deepcopy([v for v in value if v not in old]))
+        else:
+            target[key] = copy.deepcopy(value)
 
 
 def dump_yaml(meta: Meta) -> str:

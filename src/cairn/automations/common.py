@@ -36,7 +36,7 @@ class CommonAutomation(Automation):
         ident = _identifier(call, 0, required=False)
         repo = self.catalog.registry.one(str(ident.repo)) if ident.repo else None
         data = dict(call.flag("meta", {}))
-        data["tags"] = _merge_tags(data.get("tags"), call.flag("tags", []))
+        data["tags"] = merge_tags(data.get("tags"), call.flag("tags", []))
         target = Target(repo or self.catalog.registry.local(), ident.name.alias, ident.name.uid)
         fmt = "json" if call.flag("json") else "yaml"
         added = self.catalog.add(self.kind, target, data, fmt)
@@ -129,7 +129,7 @@ class CommonAutomation(Automation):
         moved = self.catalog.move(source, target)
         return Outcome(
             {"path": str(moved.path), "meta": moved.meta, "artifact": moved},
-            [f"Moved {source.path} to {moved.path}"],
+            [_moved_line(source, moved)],
         )
 
     @action(
@@ -147,7 +147,7 @@ class CommonAutomation(Automation):
                 f"copy of {source.qualified} needs a new alias or another repository",
                 hint=f"e.g. cairn copy {self.kind.alias} {source.alias} {source.alias}-copy",
             )
-        copied = self.catalog.copy(source, target, call.flag("new_tags", []))
+        copied = self.catalog.copy(source, target, merge_tags([], call.flag("new_tags", [])))
         return Outcome(
             {"path": str(copied.path), "meta": copied.meta, "artifact": copied},
             [f"Copied {source.path} to {copied.path}"],
@@ -214,7 +214,8 @@ def _identifier(call: Call, index: int, *, required: bool) -> ids.Identifier:
     return ids.parse_identifier(text, patterns=False)
 
 
-def _merge_tags(existing: Any, added: list[str]) -> list[str]:
+def merge_tags(existing: Any, added: list[str]) -> list[str]:
+    """``existing`` tags (a list or ``a,b``) followed by the ``added`` ones, without repeats."""
     tags = ids.parse_tags(existing or [])
     extra = ids.parse_tags(added)
     if tags.exclude or extra.exclude:
@@ -232,7 +233,7 @@ def _updated_meta(artifact: Artifact, call: Call) -> meta.Meta:
     tags = call.flag("tags", [])
     if tags or "tags" in changes:
         start = new.get("tags") if ("tags" in changes or keep_lists) else []
-        new["tags"] = _merge_tags(start, tags)
+        new["tags"] = merge_tags(start, tags)
     return new
 
 
@@ -254,6 +255,12 @@ def _info_data(found: Artifact, cid: str, files: list[str]) -> dict[str, Any]:
         "tags": list(found.tags),
         "files": files,
     }
+
+
+def _moved_line(source: Artifact, moved: Artifact) -> str:
+    if source.path == moved.path:
+        return f"Renamed {moved.path}: {source.name} is now {moved.name}"
+    return f"Moved {source.path} to {moved.path}"
 
 
 def _show(value: Any) -> str:

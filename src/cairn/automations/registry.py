@@ -9,11 +9,12 @@ from cairn.automations.repo import RepoAutomation
 from cairn.kinds import Kind
 
 BUILTIN: dict[str, type[Automation]] = {"repo": RepoAutomation}
+ALIASES = {"repos": "repo"}
 
 
 def resolve(name: str) -> tuple[Kind, type[Automation]]:
     """The kind named ``name`` and the automation class that serves it."""
-    kind = kinds.resolve(name)
+    kind = kinds.resolve(ALIASES.get(name, name))
     return kind, BUILTIN.get(kind.alias, CommonAutomation)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -9,20 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from cairn import ids
-from cairn.automations.base import Automation
 from cairn.automations.contract import Call, Flag, Outcome, action
-from cairn.errors import AlreadyExists, InvalidInput, Refused
+from cairn.automations.repo_sources import RepoSourceActions
+from cairn.errors import AlreadyExists, InvalidInput, NotFound, Refused
 from cairn.store import repo as repo_mod
 from cairn.store.registry import PROTECTED
 from cairn.store.repo import Repo
+from cairn.store.sources import describe
 
 FORCE = Flag("force", "bool", "do it without asking", aliases=("f",))
 
 
-class RepoAutomation(Automation):
+class RepoAutomation(RepoSourceActions):
     """Repositories of artifacts."""
 
-    summary = "repositories of artifacts (init, add, list, info, rm)"
+    summary = "repositories of artifacts (init, add, pull, import, pack, freeze, list, info, rm)"
 
     @action(
         "init",
@@ -44,11 +46,14 @@ class RepoAutomation(Automation):
             registered = self.catalog.registry.register(path)
             return _repo_outcome(registered, f"Registered existing repository {registered}")
         alias = call.flag("alias") or _alias_from(path)
-        created = repo_mod.create(path, alias, call.flag("uid"), call.flag("prefix") or "")
+        planned = repo_mod.new(path, alias, call.flag("uid"), call.flag("prefix") or "")
+        self.catalog.registry.check_free(planned)
+        made_dir = not path.exists()
+        created = repo_mod.write(planned)
         try:
             self.catalog.registry.register(path)
-        except Exception:
-            (path / "cmr.yaml").unlink(missing_ok=True)
+        except BaseException:
+            _undo_init(created, made_dir)
             raise
         return _repo_outcome(created, f"Created repository {created} at {path}")
 
@@ -77,10 +82,10 @@ class RepoAutomation(Automation):
     def find(self, call: Call) -> Outcome:
         text = _arg(call)
         part = ids.parse_part(text, patterns=True, what="repository") if text else None
-        repos = self.catalog.registry.match(part)
-        width = max((len(r.alias) for r in repos), default=0)
-        lines = [f"{r.alias:<{width}}  {r.uid}  {r.path}" for r in repos]
-        return Outcome({"list": [_repo_json(r) for r in repos]}, lines)
+        rows = [describe(r) for r in self.catalog.registry.match(part)]
+        width = max((len(r["alias"]) for r in rows), default=0)
+        lines = [f"{r['alias']:<{width}}  {r['uid']}  {r['path']}{_origin(r)}" for r in rows]
+        return Outcome({"list": rows}, lines)
 
     @action(
         "info",
@@ -92,8 +97,9 @@ class RepoAutomation(Automation):
     def info(self, call: Call) -> Outcome:
         target = self.catalog.registry.one(_required(call))
         counts = _artifact_counts(target)
-        data = {**_repo_json(target), "artifacts": counts}
-        lines = [f"{k:<8} {v}" for k, v in _repo_json(target).items()]
+        described = describe(target)
+        data = {**described, "artifacts": counts}
+        lines = [f"{k:<8} {'' if v is None else v}" for k, v in described.items()]
         lines += [f"  {name}: {n}" for name, n in counts.items()]
         return Outcome(data, lines)
 
@@ -101,12 +107,14 @@ class RepoAutomation(Automation):
         "rm",
         aliases=("delete", "remove", "unregister"),
         summary="unregister a repository; with --all -f also delete its files",
-        usage="cairn rm repo ALIAS [--all -f]",
+        usage="cairn rm repo ALIAS-or-PATH [--all -f]",
         example="cairn rm repo my-project",
         flags=(Flag("all", "bool", "also delete the repository's files"), FORCE),
     )
     def rm(self, call: Call) -> Outcome:
-        target = self.catalog.registry.one(_required(call))
+        target = self._named(_required(call))
+        if isinstance(target, Path):
+            return self._forget(target, call)
         if target.alias in PROTECTED:
             raise Refused(
                 f"the {target.alias!r} repository is always present and cannot be removed"
@@ -121,6 +129,38 @@ class RepoAutomation(Automation):
             shutil.rmtree(target.path)
         verb = "Deleted" if delete else "Unregistered"
         return Outcome({"path": str(target.path)}, [f"{verb} repository {target} at {target.path}"])
+
+    def _named(self, text: str) -> Repo | Path:
+        """The repository named by alias, uid or path; a path that no longer loads as itself."""
+        if not _looks_like_path(text):
+            return self.catalog.registry.one(text)
+        path = Path(text).expanduser().absolute()
+        if path not in {p.absolute() for p in self.catalog.registry.paths()}:
+            raise NotFound(f"{path} is not a registered repository", hint="see: cairn list repo")
+        loaded = [r for r in self.catalog.registry.repos() if r.path == path]
+        return loaded[0] if loaded else path
+
+    def _forget(self, path: Path, call: Call) -> Outcome:
+        if call.flag("all"):
+            raise Refused(
+                f"{path} is not a usable repository; cairn only unregisters it",
+                hint="leave out --all and delete the directory yourself",
+            )
+        self.catalog.registry.unregister_path(path)
+        return Outcome({"path": str(path)}, [f"Unregistered {path}"])
+
+
+def _undo_init(created: Repo, made_dir: bool) -> None:
+    """Take back a repository whose registration failed: its cmr.yaml and new folders."""
+    (created.path / "cmr.yaml").unlink(missing_ok=True)
+    if made_dir:
+        for folder in (created.root, created.path):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _looks_like_path(text: str) -> bool:
+    return "/" in text or os.sep in text or text.startswith((".", "~"))
 
 
 def _arg(call: Call) -> str | None:
@@ -148,6 +188,12 @@ def _check_same(existing: Repo, call: Call) -> None:
                 f"not {given!r}",
                 hint="edit cmr.yaml, or leave the flag out",
             )
+
+
+def _origin(row: dict[str, Any]) -> str:
+    if not row["url"]:
+        return ""
+    return f"  {row['url']} @ {(row['commit'] or '?')[:12]}"
 
 
 def _repo_json(repo: Repo) -> dict[str, Any]:

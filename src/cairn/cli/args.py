@@ -14,7 +14,8 @@
   in the first dotted part only (``--h-i.j-k=1`` gives ``{"h_i": {"j-k": "1"}}``);
 * ``@file`` merges a JSON or YAML mapping into the input, in command-line order (a later
   flag overrides the file, the file overrides earlier flags);
-* everything after ``--`` is kept unparsed in ``unparsed_cmd``.
+* everything after ``--`` is kept unparsed in ``unparsed_cmd``;
+* ``cmd`` always holds the words after ``action`` and ``automation`` (as CM's ``cmd``).
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ def parse(argv: list[str]) -> dict[str, Any]:
     if "--" in words:
         cut = words.index("--")
         words, rest = words[:cut], words[cut + 1 :]
+    positionals = []
     for key in ("action", "automation"):
         if words and words[0] and not words[0].startswith(("-", "@")):
             result[key] = words.pop(0)
+            positionals.append(key)
         else:
             break
     artifacts: list[str] = []
@@ -46,6 +49,7 @@ def parse(argv: list[str]) -> dict[str, Any]:
         result["artifacts"] = artifacts
     if rest is not None:
         result["unparsed_cmd"] = rest
+    result["cmd"] = list(argv[len(positionals) :])
     return result
 
 

@@ -49,7 +49,10 @@ def _run(words: list[str]) -> int:
         )
     page = _help_page(i)
     if page is not None:
-        print(page)
+        if out == "json":
+            _print_json({"return": 0, "help": page})
+        else:
+            print(page)
         return 0
     with report.using(report.Reporter(echo=True)):
         outcome = dispatch.run(i, confirm=_confirm if sys.stdin.isatty() else None)

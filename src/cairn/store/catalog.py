@@ -104,8 +104,7 @@ class Catalog:
         if len(found) > 1:
             listing = "; ".join(f"{a.qualified} ({a.path})" for a in found)
             raise Ambiguous(
-                f"{len(found)} artifacts match {query}: {listing}",
-                hint="qualify the name with its repository, e.g. " + found[0].qualified,
+                f"{len(found)} artifacts match {query}: {listing}", hint=_how_to_pick(found)
             )
         return found[0]
 
@@ -122,9 +121,11 @@ class Catalog:
 
     def add(self, kind: Kind, target: Target, data: meta.Meta, fmt: str = "yaml") -> Artifact:
         """Create a new artifact from ``data`` (identity keys are filled in)."""
+        target = _named_by_meta(target, data)
         uid = target.uid or ids.new_uid()
         full = _identity_first(data, target.alias, uid, kind)
         folder = target.repo.root / kind.alias
+        art_mod.identity(full, folder / (target.alias or uid) / f"{meta.ARTIFACT_META}.{fmt}")
         with self._lock(folder):
             self._check_free(kind, target.repo, target.alias, uid)
             final = folder / (target.alias or uid)
@@ -164,12 +165,11 @@ class Catalog:
             self._check_free(artifact.kind, target.repo, alias, uid, allow=artifact)
             if final.exists() and final != artifact.path:
                 raise AlreadyExists(f"{final} already exists")
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.move(artifact.path, final)
+            _move_dir(artifact.path, final)
             try:
                 _rename_meta(final, alias, uid)
             except BaseException:
-                shutil.move(final, artifact.path)
+                _move_dir(final, artifact.path)
                 raise
         return self._reload(final, target.repo, artifact.kind)
 
@@ -204,8 +204,9 @@ class Catalog:
                     f"at {other.path}",
                     hint="choose another name, or remove it first",
                 )
-        if (repo.root / kind.alias / (alias or uid)).exists():
-            raise AlreadyExists(f"{repo.root / kind.alias / (alias or uid)} already exists")
+        path = repo.root / kind.alias / (alias or uid)
+        if path.exists() and (allow is None or path != allow.path):
+            raise AlreadyExists(f"{path} already exists")
 
     def _lock(self, folder: Path) -> contextlib.AbstractContextManager[None]:
         digest = hashlib.sha1(str(folder.absolute()).encode()).hexdigest()[:20]
@@ -236,6 +237,51 @@ def _read_or_warn(path: Path, repo: Repo, kind: Kind) -> Artifact | None:
     if ident.automation_alias is None and ident.automation_uid is None:
         return found
     return found if kind.owns(ident.automation_alias, ident.automation_uid) else None
+
+
+def _move_dir(source: Path, final: Path) -> None:
+    """Move a directory to a new path that does not exist yet (no-op when they are equal)."""
+    if source == final:
+        return
+    final.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(source, final)
+
+
+def _how_to_pick(found: Sequence[Artifact]) -> str:
+    """Tell how to name one of several matches: by repository when that is enough."""
+    repos = [a.repo.path for a in found]
+    if len(set(repos)) == len(repos):
+        return "qualify the name with its repository, e.g. " + found[0].qualified
+    first = found[0]
+    return f"name it by uid, e.g. {first.repo.alias}:{first.uid}" if first.uid else "name it by uid"
+
+
+def _named_by_meta(target: Target, data: meta.Meta) -> Target:
+    """Take the alias/uid from the meta when the name does not give them (as CM does).
+
+    A meta alias or uid that differs from the name given is refused rather than dropped.
+    """
+    alias = _meta_name(data, "alias", target.alias)
+    uid = _meta_name(data, "uid", target.uid)
+    return Target(
+        target.repo,
+        ids.check_alias(alias) if alias else None,
+        ids.check_uid(uid) if uid else None,
+    )
+
+
+def _meta_name(data: meta.Meta, key: str, given: str | None) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return given
+    if not isinstance(value, str):
+        raise InvalidInput(
+            f"meta key {key!r} must be a string, not {type(value).__name__} {value!r}",
+            hint="quote it in YAML",
+        )
+    if given is not None and value.lower() != given.lower():
+        raise InvalidInput(f"meta key {key!r} is {value!r} but the name given is {given!r}")
+    return given or value
 
 
 def _identity_first(data: meta.Meta, alias: str | None, uid: str, kind: Kind) -> meta.Meta:

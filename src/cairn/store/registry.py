@@ -88,11 +88,15 @@ class Registry:
         """Add an existing repository directory to ``repos.json``."""
         new = repo_mod.load(path)
         with atomic.lock(self.home.repos_lock):
-            self._repos = None
-            for other in self.repos():
-                _check_clash(new, other)
+            self.check_free(new)
             self._save([*self.paths(), new.path])
         return new
+
+    def check_free(self, new: Repo) -> None:
+        """Refuse ``new`` if its path, alias or uid is already taken by a known repository."""
+        self._repos = None
+        for other in self.repos():
+            _check_clash(new, other)
 
     def unregister(self, target: Repo) -> None:
         """Remove a repository from ``repos.json`` (its files stay)."""
@@ -100,8 +104,17 @@ class Registry:
             raise Refused(
                 f"the {target.alias!r} repository is always present and cannot be removed"
             )
+        self.unregister_path(target.path)
+
+    def unregister_path(self, path: Path) -> None:
+        """Remove ``path`` from ``repos.json``, even when it is no longer a usable repository."""
         with atomic.lock(self.home.repos_lock):
-            kept = [p for p in self.paths() if p.absolute() != target.path]
+            paths = self.paths()
+            kept = [p for p in paths if p.absolute() != path.absolute()]
+            if len(kept) == len(paths):
+                raise NotFound(
+                    f"{path} is not a registered repository", hint="see: cairn list repo"
+                )
             self._save(kept)
 
 
@@ -109,7 +122,9 @@ def _load_or_warn(path: Path) -> Repo | None:
     try:
         return repo_mod.load(path)
     except CairnError as exc:
-        report.warn(f"skipping registered repository {path}: {exc}")
+        report.warn(
+            f"skipping registered repository {path}: {exc}; to forget it: cairn rm repo {path}"
+        )
         return None
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn import ids, meta
-from cairn.errors import AlreadyExists, InvalidName, MetaError, NotFound
+from cairn.errors import AlreadyExists, InvalidInput, InvalidName, MetaError, NotFound
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,11 @@ def _dep(entry: Any, source: Path) -> RepoDep:
     return RepoDep(conflict=bool(entry.get("conflict", False)), checkout=checkout, **fields)
 
 
-def create(path: Path, alias: str, uid: str | None = None, prefix: str = "") -> Repo:
-    """Make ``path`` a repository by writing only its ``cmr.yaml``."""
+def new(path: Path, alias: str, uid: str | None = None, prefix: str = "") -> Repo:
+    """Describe a new repository at ``path`` (validated; nothing is written yet)."""
     path = path.absolute()
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"{path} is a file, not a directory")
     if is_repo(path):
         raise AlreadyExists(f"{path} is already a repository (it has cmr.yaml)")
     data: dict[str, Any] = {
@@ -119,12 +121,23 @@ def create(path: Path, alias: str, uid: str | None = None, prefix: str = "") -> 
     }
     if prefix:
         data["prefix"] = prefix
-    repo = from_meta(path, data, path / "cmr.yaml")
-    path.mkdir(parents=True, exist_ok=True)
-    meta.write_file(path / "cmr.yaml", data)
-    if prefix:
-        repo.root.mkdir(parents=True, exist_ok=True)
+    try:
+        return from_meta(path, data, path / "cmr.yaml")
+    except MetaError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def write(repo: Repo) -> Repo:
+    """Write the ``cmr.yaml`` of a repository described by :func:`new` (and its prefix folder)."""
+    repo.path.mkdir(parents=True, exist_ok=True)
+    meta.write_file(repo.path / "cmr.yaml", repo.meta)
+    repo.root.mkdir(parents=True, exist_ok=True)
     return repo
+
+
+def create(path: Path, alias: str, uid: str | None = None, prefix: str = "") -> Repo:
+    """Make ``path`` a repository by writing only its ``cmr.yaml``."""
+    return write(new(path, alias, uid, prefix))
 
 
 def has_meta(directory: Path) -> bool:

@@ -1,0 +1,233 @@
+"""store/catalog.py: queries over every repository and atomic changes to artifacts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cairn import kinds, report
+from cairn.errors import AlreadyExists, Ambiguous, CairnError, InvalidInput, MetaError, NotFound
+from cairn.home import Home
+from cairn.store.catalog import Catalog, Query, Target
+
+DATASET = kinds.resolve("dataset")
+UID_A = "aaaaaaaaaaaaaaaa"
+UID_B = "bbbbbbbbbbbbbbbb"
+
+
+def ds(alias: str, uid: str, *tags: str, **extra: Any) -> dict[str, Any]:
+    meta = {"alias": alias, "uid": uid, "automation_alias": "dataset", "tags": list(tags)}
+    return {**meta, **extra}
+
+
+@pytest.fixture
+def catalog(cairn_home: Path, make_repo: Callable[..., Path]) -> Catalog:
+    """Two registered repositories: r1 (mnist, cifar) and r2 with a prefix (mnist, imagenet)."""
+    r1 = make_repo(
+        "r1",
+        artifacts={
+            "dataset/mnist": ds("mnist", UID_A, "images", "digits"),
+            "dataset/cifar": ds("cifar", "cccccccccccccccc", "images", "color"),
+            "model/resnet": {"alias": "resnet", "automation_alias": "model"},
+        },
+    )
+    r2 = make_repo(
+        "r2",
+        prefix="cm",
+        artifacts={
+            "dataset/mnist": ds("mnist", UID_B, "images", "digits", "big"),
+            "dataset/imagenet": ds("imagenet", "dddddddddddddddd", "images"),
+        },
+    )
+    cat = Catalog.open(Home(cairn_home))
+    cat.registry.register(r1)
+    cat.registry.register(r2)
+    return cat
+
+
+def names(found: list[Any]) -> list[str]:
+    return [f"{a.repo.alias}:{a.alias}" for a in found]
+
+
+def query(identifier: str | None = None, tags: Any = None) -> Query:
+    return Query.parse(DATASET, identifier, tags)
+
+
+@pytest.mark.parametrize(
+    ("identifier", "tags", "expected"),
+    [
+        (None, None, ["r1:cifar", "r1:mnist", "r2:imagenet", "r2:mnist"]),
+        ("mnist", None, ["r1:mnist", "r2:mnist"]),
+        ("MNIST", None, ["r1:mnist", "r2:mnist"]),
+        ("*net", None, ["r2:imagenet"]),
+        ("?ifar", None, ["r1:cifar"]),
+        (UID_B, None, ["r2:mnist"]),
+        (f"mnist,{UID_A}", None, ["r1:mnist"]),
+        (f"{UID_A},mnist", None, ["r1:mnist"]),
+        ("r2:", None, ["r2:imagenet", "r2:mnist"]),
+        ("r2:mnist", None, ["r2:mnist"]),
+        ("r*:cifar", None, ["r1:cifar"]),
+        (None, "images,digits", ["r1:mnist", "r2:mnist"]),
+        (None, "images,-digits", ["r1:cifar", "r2:imagenet"]),
+        (None, ["digits", "-big"], ["r1:mnist"]),
+        ("mnist", "color", []),
+        ("nothing", None, []),
+    ],
+)
+def test_find(catalog: Catalog, identifier: str | None, tags: Any, expected: list[str]) -> None:
+    assert names(catalog.find(query(identifier, tags))) == expected
+
+
+def test_prefix_repo_keeps_artifacts_under_it(catalog: Catalog, tmp_path: Path) -> None:
+    (found,) = catalog.find(query("imagenet"))
+    assert found.path == tmp_path / "repos" / "r2" / "cm" / "dataset" / "imagenet"
+
+
+def test_other_automations_and_foreign_meta_are_not_found(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    stray = tmp_path / "repos" / "r1" / "dataset" / "stray"
+    stray.mkdir()
+    (stray / "_cm.yaml").write_text(yaml.safe_dump({"alias": "stray", "automation_alias": "x"}))
+    (tmp_path / "repos" / "r1" / "dataset" / "no-meta").mkdir()
+    assert names(catalog.find(query("st*"))) == []
+    assert names(catalog.find(query("no-meta"))) == []
+    assert [a.alias for a in catalog.find(Query.parse(kinds.resolve("model")))] == ["resnet"]
+
+
+def test_broken_meta_is_skipped_with_a_warning_naming_it(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    folder = tmp_path / "repos" / "r1" / "dataset"
+    (folder / "broken").mkdir()
+    (folder / "broken" / "_cm.yaml").write_text("alias: broken\ntags: [a\n")
+    (folder / "numuid").mkdir()
+    (folder / "numuid" / "_cm.yaml").write_text("alias: numuid\nuid: 1234567890123456\n")
+    collected = report.Reporter()
+    with report.using(collected):
+        found = names(catalog.find(query()))
+    assert found == ["r1:cifar", "r1:mnist", "r2:imagenet", "r2:mnist"]
+    text = "\n".join(collected.warnings)
+    assert str(folder / "broken" / "_cm.yaml") in text
+    assert str(folder / "numuid" / "_cm.yaml") in text and "must be a string" in text
+
+
+def test_find_one_explains_none_and_several(catalog: Catalog) -> None:
+    with pytest.raises(NotFound, match="no artifact matches: dataset nothing"):
+        catalog.find_one(query("nothing"))
+    with pytest.raises(Ambiguous) as info:
+        catalog.find_one(query("mnist"))
+    message = str(info.value)
+    assert "r1:mnist" in message and "r2:mnist" in message
+    assert "qualify the name with its repository, e.g. r1:mnist" in message
+    with pytest.raises(Ambiguous, match="name it by uid"):
+        catalog.find_one(query("r1:", "images"))
+    assert catalog.find_one(query("r2:mnist")).uid == UID_B
+
+
+def test_add_writes_identity_first_and_refuses_duplicates(catalog: Catalog) -> None:
+    r1 = catalog.registry.one("r1")
+    added = catalog.add(DATASET, Target(r1, "new", None), {"tags": ["x"], "size": 3})
+    data = yaml.safe_load((added.path / "_cm.yaml").read_text())
+    assert list(data) == ["alias", "uid", "automation_alias", "tags", "size"]
+    assert added.path == r1.path / "dataset" / "new"
+
+    with pytest.raises(AlreadyExists, match="already exists in repository 'r1'"):
+        catalog.add(DATASET, Target(r1, "NEW", None), {})
+    with pytest.raises(AlreadyExists):
+        catalog.add(DATASET, Target(r1, "other", added.uid), {})
+    assert sorted(p.name for p in (r1.path / "dataset").iterdir()) == ["cifar", "mnist", "new"]
+
+
+def test_add_json_and_uid_only(catalog: Catalog) -> None:
+    local = catalog.registry.local()
+    added = catalog.add(DATASET, Target(local, None, UID_A.upper()), {}, fmt="json")
+    assert added.path.name == UID_A
+    assert json.loads((added.path / "_cm.json").read_text())["uid"] == UID_A
+
+
+def test_add_checks_meta_before_writing(catalog: Catalog) -> None:
+    local = catalog.registry.local()
+    with pytest.raises(MetaError, match="tags"):
+        catalog.add(DATASET, Target(local, "x", None), {"tags": [1]})
+    with pytest.raises(InvalidInput, match="must be a string"):
+        catalog.add(DATASET, Target(local, "x", None), {"uid": 1234567890123456})
+    with pytest.raises(InvalidInput, match="name given is 'x'"):
+        catalog.add(DATASET, Target(local, "x", None), {"alias": "y"})
+    assert not (local.path / "dataset").exists() or not any((local.path / "dataset").iterdir())
+    by_meta = catalog.add(DATASET, Target(local, None, None), {"alias": "m", "uid": UID_B})
+    assert (by_meta.alias, by_meta.uid, by_meta.path.name) == ("m", UID_B, "m")
+
+
+def test_update_keeps_formats_and_identity(catalog: Catalog, tmp_path: Path) -> None:
+    (mnist,) = catalog.find(query("r1:mnist"))
+    (mnist.path / "_cm.json").write_text('{"size": 1}')
+    mnist = catalog.find_one(query("r1:mnist"))
+    updated = catalog.update(mnist, {**mnist.meta, "size": 2, "note": "n"})
+    assert json.loads((mnist.path / "_cm.json").read_text()) == {"size": 2}
+    assert yaml.safe_load((mnist.path / "_cm.yaml").read_text())["note"] == "n"
+    assert updated.meta["size"] == 2
+    with pytest.raises(InvalidInput, match="cannot change 'uid'"):
+        catalog.update(updated, {**updated.meta, "uid": UID_B})
+
+
+def test_remove_deletes_the_directory(catalog: Catalog) -> None:
+    cifar = catalog.find_one(query("cifar"))
+    catalog.remove(cifar)
+    assert not cifar.path.exists()
+    assert not list(cifar.path.parent.glob(".cairn-tmp-*"))
+
+
+def test_move_renames_changes_uid_and_moves(catalog: Catalog) -> None:
+    cifar = catalog.find_one(query("cifar"))
+    renamed = catalog.move(cifar, Target(cifar.repo, "cifar10", None))
+    assert renamed.path.name == "cifar10" and renamed.uid == cifar.uid
+    assert not cifar.path.exists()
+
+    new_uid = catalog.move(renamed, Target(renamed.repo, None, "eeeeeeeeeeeeeeee"))
+    assert (new_uid.path, new_uid.uid) == (renamed.path, "eeeeeeeeeeeeeeee")
+
+    r2 = catalog.registry.one("r2")
+    moved = catalog.move(new_uid, Target(r2, None, None))
+    assert moved.path == r2.root / "dataset" / "cifar10"
+    assert moved.meta["alias"] == "cifar10"
+
+
+def test_move_and_copy_refuse_to_overwrite(catalog: Catalog) -> None:
+    r1_mnist = catalog.find_one(query("r1:mnist"))
+    r2 = catalog.registry.one("r2")
+    cifar = catalog.find_one(query("cifar"))
+    before = (cifar.path / "_cm.yaml").read_text()
+    with pytest.raises(AlreadyExists):
+        catalog.move(cifar, Target(cifar.repo, "mnist", None))
+    with pytest.raises(AlreadyExists):
+        catalog.copy(cifar, Target(cifar.repo, "mnist", None), [])
+    with pytest.raises(AlreadyExists):
+        catalog.move(r1_mnist, Target(r2, None, None))
+    with pytest.raises(InvalidInput, match="already there"):
+        catalog.move(cifar, Target(cifar.repo, None, None))
+    assert (cifar.path / "_cm.yaml").read_text() == before
+    assert r1_mnist.path.is_dir()
+
+
+def test_copy_gets_a_new_uid_and_tags(catalog: Catalog) -> None:
+    cifar = catalog.find_one(query("cifar"))
+    (cifar.path / "data.txt").write_text("payload")
+    copied = catalog.copy(cifar, Target(catalog.registry.local(), None, None), ["copy"])
+    assert copied.alias == "cifar" and copied.uid != cifar.uid
+    assert copied.tags == ("images", "color", "copy")
+    assert (copied.path / "data.txt").read_text() == "payload"
+    assert cifar.tags == ("images", "color")
+
+
+def test_query_is_empty_and_prints_back() -> None:
+    assert query().is_empty
+    assert not query(None, "-x").is_empty
+    assert str(query("r1:mn*", "a,-b")) == "dataset r1:mn* --tags=a,-b"
+    with pytest.raises(CairnError):
+        query("a:b:c")

@@ -1,0 +1,321 @@
+"""The real ``cairn`` command in a subprocess, against repositories made in ``tmp_path``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import json_out
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+UID = "0123456789abcdef"
+
+
+def good(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc.stdout
+
+
+def bad(proc: subprocess.CompletedProcess[str], code: int, *texts: str) -> str:
+    """A failure: the exit code, one error line naming ``texts``, no traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("cairn error:")]
+    assert len(errors) == 1, proc.stderr
+    for text in texts:
+        assert text in errors[0], errors[0]
+    return errors[0]
+
+
+def lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def local(cairn_home: Path) -> Path:
+    return cairn_home / "local"
+
+
+@pytest.fixture
+def repos(cli: Cli, make_repo: Callable[..., Path]) -> dict[str, Path]:
+    """r1: mnist (images, digits), cifar (images, color); r2 (prefix cm): mnist (images, big)."""
+
+    def meta(alias: str, uid: str, *tags: str) -> dict[str, Any]:
+        return {"alias": alias, "uid": uid, "automation_alias": "dataset", "tags": list(tags)}
+
+    r1 = make_repo(
+        "r1",
+        artifacts={
+            "dataset/mnist": meta("mnist", "aaaaaaaaaaaaaaaa", "images", "digits"),
+            "dataset/cifar": meta("cifar", "cccccccccccccccc", "images", "color"),
+        },
+    )
+    r2 = make_repo(
+        "r2", prefix="cm", artifacts={"dataset/mnist": meta("mnist", "bbbbbbbbbbbbbbbb", "big")}
+    )
+    for path in (r1, r2):
+        good(cli("add", "repo", str(path)))
+    return {"r1": r1, "r2": r2}
+
+
+def test_version_and_help(cli: Cli) -> None:
+    from cairn import __version__
+
+    assert good(cli("version")).strip() == __version__
+    assert good(cli("--version")).strip() == __version__
+    general = good(cli("help"))
+    for word in ("usage: cairn ACTION AUTOMATION", "find (search, ls, list)", "rm (delete",
+                 "repo", "--out=json"):
+        assert word in general
+    assert good(cli()) == general
+    page = good(cli("help", "dataset"))
+    assert "automation dataset" in page and "mv (move, ren, rename)" in page
+    action = good(cli("find", "dataset", "--help"))
+    assert "usage: cairn find KIND" in action and "--tags=A,B" in action
+    assert "Example:" in action and "cairn find dataset" in action
+    assert "--all" in good(cli("rm", "repo", "-h"))
+    assert json_out(cli("help", "--out=json"))["help"] == general.rstrip("\n")
+
+
+def test_add_creates_meta_and_refuses_existing(cli: Cli, local: Path, repos: dict[str, Path]) -> None:
+    out = good(cli("add", "dataset", "mnist", "--tags=images,digits", "--meta.size=10"))
+    path = local / "dataset" / "mnist"
+    assert out.startswith("Added dataset mnist,") and str(path) in out
+    data = yaml.safe_load((path / "_cm.yaml").read_text())
+    assert list(data) == ["alias", "uid", "automation_alias", "size", "tags"]
+    assert (data["alias"], data["automation_alias"], data["tags"]) == (
+        "mnist", "dataset", ["images", "digits"])
+
+    good(cli("add", "dataset", f"r1:new,{UID}", "--tags=x"))
+    data = yaml.safe_load((repos["r1"] / "dataset" / "new" / "_cm.yaml").read_text())
+    assert (data["uid"], data["tags"]) == (UID, ["x"])
+
+    before = tree(local)
+    bad(cli("add", "dataset", "mnist", "--tags=other"), 8, "already exists", "'local'")
+    bad(cli("add", "dataset", f"r1:other,{UID}", "--json"), 8, "already exists", "'r1'")
+    assert tree(local) == before
+
+    good(cli("add", "dataset", "jj", "--json", "--tags=a"))
+    assert sorted(p.name for p in (local / "dataset" / "jj").iterdir()) == ["_cm.json"]
+    added = json_out(cli("add", "dataset", "viajson", "--out=json"))
+    assert added["return"] == 0 and added["meta"]["alias"] == "viajson"
+
+
+def test_find_selectors(cli: Cli, repos: dict[str, Path]) -> None:
+    r1, r2 = repos["r1"] / "dataset", repos["r2"] / "cm" / "dataset"
+    cases: list[tuple[list[str], list[Path]]] = [
+        ([], [r1 / "cifar", r1 / "mnist", r2 / "mnist"]),
+        (["mnist"], [r1 / "mnist", r2 / "mnist"]),
+        (["m*"], [r1 / "mnist", r2 / "mnist"]),
+        (["bbbbbbbbbbbbbbbb"], [r2 / "mnist"]),
+        (["mnist,aaaaaaaaaaaaaaaa"], [r1 / "mnist"]),
+        (["r2:"], [r2 / "mnist"]),
+        (["r1:m?ist"], [r1 / "mnist"]),
+        (["--tags=images,-digits"], [r1 / "cifar"]),
+        (["--tags=big"], [r2 / "mnist"]),
+    ]
+    for args, expected in cases:
+        assert lines(good(cli("find", "dataset", *args))) == [str(p) for p in expected], args
+    assert lines(good(cli("ls", "dataset", "--tags=images"))) == [
+        str(r1 / "cifar"), str(r1 / "mnist")]
+    nothing = cli("find", "dataset", "zzz")
+    assert (nothing.returncode, nothing.stdout, nothing.stderr) == (0, "", "")
+
+    doc = json_out(cli("search", "dataset", "mnist", "--out=json"))
+    assert doc["return"] == 0
+    assert [(a["repo"], a["alias"], a["uid"], a["tags"]) for a in doc["list"]] == [
+        ("r1", "mnist", "aaaaaaaaaaaaaaaa", ["images", "digits"]),
+        ("r2", "mnist", "bbbbbbbbbbbbbbbb", ["big"]),
+    ]
+    assert doc["list"][0]["path"] == str(r1 / "mnist")
+    assert json_out(cli("find", "dataset", "zzz", "--out=json")) == {"return": 0, "list": []}
+
+
+def test_nothing_and_ambiguity(cli: Cli, repos: dict[str, Path]) -> None:
+    for action in (["load"], ["update", "--meta.a=1"], ["rm", "-f"], ["info"]):
+        bad(cli(action[0], "dataset", "zzz", *action[1:]), 16, "no artifact matches", "zzz")
+    bad(cli("mv", "dataset", "zzz", "yyy"), 16, "zzz")
+    bad(cli("copy", "dataset", "zzz", "yyy"), 16, "zzz")
+
+    line = bad(cli("load", "dataset", "mnist"), 1, "2 artifacts match")
+    assert "r1:mnist" in line and "r2:mnist" in line and "qualify the name with its repository" in line
+    assert str(repos["r1"] / "dataset" / "mnist") in line
+    bad(cli("load", "dataset", "--tags=images"), 1, "r1:cifar", "r1:mnist", "by uid")
+    assert json.loads(good(cli("load", "dataset", "r2:mnist")))["tags"] == ["big"]
+
+
+def test_load_merges_json_over_yaml_and_prints_yaml(cli: Cli, repos: dict[str, Path]) -> None:
+    path = repos["r1"] / "dataset" / "cifar"
+    (path / "_cm.json").write_text('{"tags": ["from-json"], "extra": 1}')
+    meta = json.loads(good(cli("load", "dataset", "cifar")))
+    assert (meta["alias"], meta["tags"], meta["extra"]) == ("cifar", ["from-json"], 1)
+    assert yaml.safe_load(good(cli("load", "dataset", "cifar", "--yaml")))["extra"] == 1
+    doc = json_out(cli("load", "dataset", "cifar", "--out=json"))
+    assert doc["meta"] == meta and doc["path"] == str(path)
+
+
+def test_update_merges_and_keeps_formats(cli: Cli, local: Path, tmp_path: Path) -> None:
+    good(cli("add", "dataset", "y", "--tags=a", "--meta.files,=f1"))
+    good(cli("add", "dataset", "j", "--tags=a", "--json"))
+    (tmp_path / "more.yaml").write_text("meta:\n  files: [f2]\n  nested: {k: v}\n")
+    out = good(cli("update", "dataset", "y", "--tags=b", "--meta.size=3", "@more.yaml"))
+    assert out.strip() == f"Updated {local / 'dataset' / 'y'}"
+    data = yaml.safe_load((local / "dataset" / "y" / "_cm.yaml").read_text())
+    assert data["tags"] == ["a", "b"] and data["files"] == ["f1", "f2"]
+    assert data["size"] == "3" and data["nested"] == {"k": "v"}
+
+    good(cli("update", "dataset", "y", "--tags=c", "--meta.files,=f3", "--replace_lists"))
+    data = yaml.safe_load((local / "dataset" / "y" / "_cm.yaml").read_text())
+    assert data["tags"] == ["c"] and data["files"] == ["f3"]
+    assert sorted(p.name for p in (local / "dataset" / "y").iterdir()) == ["_cm.yaml"]
+
+    doc = json_out(cli("update", "dataset", "j", "--meta.k=v", "--out=json"))
+    assert doc["return"] == 0 and doc["meta"]["k"] == "v"
+    assert sorted(p.name for p in (local / "dataset" / "j").iterdir()) == ["_cm.json"]
+    assert json.loads((local / "dataset" / "j" / "_cm.json").read_text())["k"] == "v"
+
+
+def test_mv_copy_info(cli: Cli, repos: dict[str, Path], local: Path) -> None:
+    r1 = repos["r1"] / "dataset"
+    out = good(cli("mv", "dataset", "cifar", "cifar10"))
+    assert out.strip() == f"Moved {r1 / 'cifar'} to {r1 / 'cifar10'}"
+    good(cli("rename", "dataset", "cifar10", "local:"))
+    moved = local / "dataset" / "cifar10"
+    assert yaml.safe_load((moved / "_cm.yaml").read_text())["uid"] == "cccccccccccccccc"
+    assert not (r1 / "cifar10").exists()
+
+    copied = json_out(cli("cp", "dataset", "cifar10", "r1:cifar", "--new_tags=copy", "--out=json"))
+    assert copied["path"] == str(r1 / "cifar")
+    assert copied["meta"]["uid"] != "cccccccccccccccc"
+    assert copied["meta"]["tags"] == ["images", "color", "copy"]
+
+    before = (tree(repos["r1"]), tree(local))
+    bad(cli("mv", "dataset", "local:cifar10", "r1:mnist"), 8, "already exists")
+    bad(cli("copy", "dataset", "local:cifar10", "r1:cifar"), 8, "already exists")
+    bad(cli("move", "dataset", "r1:cifar", "local:cifar10"), 8, "already exists")
+    assert (tree(repos["r1"]), tree(local)) == before
+
+    info = good(cli("info", "dataset", "cifar10"))
+    assert "cid        dataset::cifar10,cccccccccccccccc" in info and "_cm.yaml" in info
+    assert json_out(cli("info", "dataset", "cifar10", "--out=json"))["alias"] == "cifar10"
+
+
+def test_rm(cli: Cli, repos: dict[str, Path]) -> None:
+    before = tree(repos["r1"])
+    bad(cli("rm", "dataset", "-f"), 1, "refusing to delete every dataset")
+    bad(cli("rm", "dataset", "cifar", input=""), 1, "not confirmed", "-f")
+    bad(cli("delete", "dataset", "--tags=images", input="y\n"), 1, "not confirmed")
+    assert tree(repos["r1"]) == before
+    doc = json_out(cli("rm", "dataset", "r1:cifar", "-f", "--out=json"))
+    assert doc == {"return": 0, "deleted_list": [str(repos["r1"] / "dataset" / "cifar")]}
+    assert not (repos["r1"] / "dataset" / "cifar").exists()
+
+
+def test_repositories(cli: Cli, tmp_path: Path, make_repo: Callable[..., Path]) -> None:
+    proj = tmp_path / "proj"
+    out = good(cli("init", "repo", str(proj), "--alias=proj", "--prefix=cm"))
+    assert out.startswith("Created repository proj,")
+    cmr = yaml.safe_load((proj / "cmr.yaml").read_text())
+    assert (cmr["alias"], cmr["prefix"], len(cmr["uid"])) == ("proj", "cm", 16)
+    good(cli("add", "dataset", "proj:d"))
+    assert (proj / "cm" / "dataset" / "d" / "_cm.yaml").is_file()
+
+    here = tmp_path / "Here Dir"
+    here.mkdir()
+    good(cli("init", "repo", cwd=here))
+    assert yaml.safe_load((here / "cmr.yaml").read_text())["alias"] == "here-dir"
+
+    listing = lines(good(cli("list", "repo")))
+    assert [line.split()[0] for line in listing] == ["local", "builtin", "proj", "here-dir"]
+    doc = json_out(cli("list", "repo", "--out=json"))
+    assert [r["alias"] for r in doc["list"]] == ["local", "builtin", "proj", "here-dir"]
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    bad(cli("add", "repo", str(plain)), 16, str(plain), "no cmr.yaml", "cairn init repo")
+    twin = make_repo("twin")
+    (twin / "cmr.yaml").write_text(f"alias: proj\nuid: '{UID}'\n")
+    bad(cli("add", "repo", str(twin)), 8, "alias 'proj' is already registered")
+    (twin / "cmr.yaml").write_text(f"alias: twin\nuid: '{cmr['uid']}'\n")
+    bad(cli("add", "repo", str(twin)), 8, cmr["uid"])
+    bad(cli("init", "repo", str(tmp_path / "new"), "--alias=proj"), 8, "alias 'proj'")
+    assert not (tmp_path / "new").exists()
+
+    good(cli("rm", "repo", "here-dir"))
+    assert (here / "cmr.yaml").is_file()
+    bad(cli("rm", "repo", "proj", "--all"), 1, "-f")
+    for alias in ("local", "builtin"):
+        bad(cli("rm", "repo", alias, "--all", "-f"), 1, "always present")
+    good(cli("rm", "repo", "proj", "--all", "-f"))
+    assert not proj.exists()
+    assert [line.split()[0] for line in lines(good(cli("ls", "repo")))] == ["local", "builtin"]
+
+
+@pytest.mark.parametrize("alias", ["a/b", "..", "../x", "a b"])
+def test_unsafe_alias(cli: Cli, alias: str, local: Path) -> None:
+    bad(cli("add", "dataset", alias), 1, "unsafe", repr(alias))
+    assert not (local / "dataset").exists()
+
+
+def test_broken_meta_files(cli: Cli, repos: dict[str, Path]) -> None:
+    folder = repos["r1"] / "dataset"
+    (folder / "broken").mkdir()
+    (folder / "broken" / "_cm.yaml").write_text("alias: broken\ntags: [a\n")
+    (folder / "numuid").mkdir()
+    (folder / "numuid" / "_cm.yaml").write_text("alias: numuid\nuid: 1234567890123456\n")
+    proc = cli("find", "dataset", "--tags=images")
+    assert proc.returncode == 0
+    assert lines(proc.stdout) == [str(folder / "cifar"), str(folder / "mnist")]
+    warnings = lines(proc.stderr)
+    assert len(warnings) == 2 and all(w.startswith("cairn warning:") for w in warnings)
+    assert str(folder / "broken" / "_cm.yaml") in warnings[0]
+    assert str(folder / "numuid" / "_cm.yaml") in warnings[1] and "must be a string" in warnings[1]
+    assert json_out(cli("find", "dataset", "--out=json"))["return"] == 0
+
+
+def test_bad_input_errors(cli: Cli, tmp_path: Path, repos: dict[str, Path]) -> None:
+    bad(cli("frob", "dataset"), 4, "'frob'", "add, copy, find")
+    bad(cli("frob"), 4, "unknown action 'frob'")
+    bad(cli("find", "dataset", "--tags,"), 1, "--tags,")
+    bad(cli("update", "dataset", "r1:cifar", "@missing.yaml"), 16, "missing.yaml")
+    bad(cli("find", "dataset", "--out=xml"), 1, "xml")
+    bad(cli("find", "dataset", "a:b:c"), 1, "'a:b:c'")
+
+    failed = cli("load", "dataset", "zzz", "--out=json")
+    assert failed.returncode == 16
+    assert json.loads(failed.stdout) == {"return": 16, "error": bad(failed, 16)[len("cairn error: "):]}
+
+    debug = cli("load", "dataset", "zzz", "--debug")
+    assert debug.returncode == 16 and "Traceback" in debug.stderr
+
+
+def test_every_action_prints_one_json_document(cli: Cli, tmp_path: Path) -> None:
+    commands = [
+        ["add", "dataset", "a", "--tags=t"],
+        ["find", "dataset"],
+        ["load", "dataset", "a"],
+        ["update", "dataset", "a", "--meta.k=v"],
+        ["info", "dataset", "a"],
+        ["copy", "dataset", "a", "b"],
+        ["mv", "dataset", "b", "c"],
+        ["rm", "dataset", "c", "-f"],
+        ["init", "repo", str(tmp_path / "r"), "--alias=r"],
+        ["list", "repo"],
+        ["info", "repo", "r"],
+        ["rm", "repo", "r"],
+        ["version"],
+    ]
+    for argv in commands:
+        doc = json_out(cli(*argv, "--out=json"))
+        assert isinstance(doc, dict) and doc["return"] == 0, argv

@@ -1,0 +1,83 @@
+"""End to end: `cairn pull/import/pack/freeze repo` through the real command."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import commit_change, sh_git
+
+
+def test_pull_by_url_find_at_once_then_update(cli: Any, remote: Any, cairn_home: Path) -> None:
+    url, work = remote("alpha")
+    done = cli("pull", "repo", f"--url={url}")
+    assert done.returncode == 0, done.stderr
+    assert "cloned" in done.stdout
+    found = cli("find", "dataset", "--tags=v1")
+    assert found.stdout.strip() == str(cairn_home / "repos" / "alpha" / "dataset" / "alpha-data")
+    commit_change(work, ["v2"])
+    assert cli("pull", "repo").returncode == 0  # no name: update every Git repository
+    assert cli("find", "dataset", "--tags=v2").stdout.strip().endswith("alpha-data")
+    listing = json.loads(cli("list", "repo", "--out=json").stdout)["list"]
+    alpha = next(r for r in listing if r["alias"] == "alpha")
+    assert alpha["url"] == url and alpha["commit"] == sh_git("rev-parse", "HEAD", cwd=work)
+
+
+def test_owner_name_uses_the_url_template(cli: Any, remote: Any, tmp_path: Path) -> None:
+    remote("beta")
+    template = f"file://{tmp_path}/remotes/{{name}}.git"
+    done = cli("pull", "repo", "someone@beta", env={"CAIRN_REPO_URL_TEMPLATE": template})
+    assert done.returncode == 0, done.stderr
+    assert "someone@beta" in done.stdout
+
+
+def test_freeze_and_restore(cli: Any, remote: Any, tmp_path: Path) -> None:
+    url, work = remote("gamma")
+    first = sh_git("rev-parse", "HEAD", cwd=work)
+    assert cli("pull", "repo", f"--url={url}").returncode == 0
+    frozen = cli("freeze", "repo")
+    assert frozen.returncode == 0
+    lock = tmp_path / "repos.lock"
+    lock.write_text(frozen.stdout)
+    commit_change(work, ["v2"])
+    assert cli("pull", "repo").returncode == 0
+    restored = cli("pull", "repo", f"--from={lock}")
+    assert restored.returncode == 0, restored.stderr
+    assert first[:12] in restored.stdout
+
+
+def test_pack_and_import(cli: Any, make_repo: Callable[..., Path], tmp_path: Path) -> None:
+    path = make_repo("packme", artifacts={"model/m": {"alias": "m", "tags": ["net"]}})
+    assert cli("add", "repo", str(path)).returncode == 0
+    out = tmp_path / "packme.tar.gz"
+    assert cli("pack", "repo", "packme", f"--to={out}").returncode == 0
+    assert cli("rm", "repo", "packme").returncode == 0
+    done = cli("import", "repo", str(out))
+    assert done.returncode == 0, done.stderr
+    assert cli("find", "model", "--tags=net").stdout.strip().endswith("/model/m")
+
+
+def test_bad_inputs_fail_cleanly(cli: Any, remote: Any, cairn_home: Path) -> None:
+    url, _ = remote("delta")
+    cases = [
+        ("pull", "repo", "--url=--upload-pack=touch /tmp/x"),
+        ("pull", "repo", f"--url={url};touch /tmp/x"),
+        ("pull", "repo", f"--url={url}", "--branch=$(id)"),
+        ("pull", "repo", f"--url={url}", "--branch=nope"),
+        ("pull", "repo", f"--url={url}", "--depth=-1"),
+        ("import", "repo", "/nonexistent.zip"),
+        ("pull", "repo", "--from=/nonexistent.lock"),
+    ]
+    for argv in cases:
+        done = cli(*argv)
+        assert done.returncode != 0, argv
+        assert done.stderr.startswith("cairn error:"), (argv, done.stderr)
+        assert "Traceback" not in done.stderr
+    assert not (cairn_home / "repos.json").exists()
+    assert (
+        not [p for p in (cairn_home / "repos").glob("*")]
+        if (cairn_home / "repos").exists()
+        else True
+    )

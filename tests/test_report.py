@@ -59,20 +59,29 @@ def test_using_restores_the_previous_reporter() -> None:
         report.warn("out")
     assert inner.warnings == ["in"]
     assert outer.warnings == ["out"]
-    assert report.current() is not outer
+    assert all(report.current() is not r for r in (outer, inner))
 
 
 def test_using_restores_after_an_exception() -> None:
-    reporter = report.Reporter()
-    before = report.current()
-    with pytest.raises(RuntimeError), report.using(reporter):
-        raise RuntimeError("boom")
-    assert report.current() is before
+    outer, inner = report.Reporter(), report.Reporter()
+    with report.using(outer):
+        with pytest.raises(RuntimeError), report.using(inner):
+            raise RuntimeError("boom")
+        assert report.current() is outer
+    assert report.current() is not inner
 
 
 def test_without_reporter_warnings_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
-    report.warn("fallback warning for the test")
-    assert "cairn warning: fallback warning for the test" in capsys.readouterr().err
+    report.warn("fallback warning")
+    assert capsys.readouterr().err == "cairn warning: fallback warning\n"
+
+
+def test_without_reporter_nothing_is_kept_or_hidden(capsys: pytest.CaptureFixture[str]) -> None:
+    # Separate calls of a long-lived process (a notebook) each see their warning again.
+    report.warn("again")
+    report.warn("again")
+    assert capsys.readouterr().err == "cairn warning: again\n" * 2
+    assert report.current().warnings == []
 
 
 def test_reporters_are_per_thread() -> None:

@@ -34,12 +34,15 @@ def _stderr(line: str) -> None:
 
 
 _current: ContextVar[Reporter | None] = ContextVar("cairn_reporter", default=None)
-_fallback = Reporter(echo=True)
 
 
 def current() -> Reporter:
-    """The reporter in charge; with none installed, warnings go to stderr."""
-    return _current.get() or _fallback
+    """The reporter in charge; with none installed, a throw-away one that writes to stderr.
+
+    The throw-away reporter keeps nothing, so a long-lived process that never installs one
+    neither grows a list of old warnings nor hides a warning it already showed once.
+    """
+    return _current.get() or Reporter(echo=True)
 
 
 def warn(message: str) -> None:

@@ -127,3 +127,14 @@ def test_facade_warnings_go_to_logging_not_stderr(
         assert len(cairn.find("dataset")) == 3
     assert capsys.readouterr() == ("", "")
     assert any(str(broken / "_cm.yaml") in rec.getMessage() for rec in caplog.records)
+
+
+def test_access_turns_file_system_errors_into_return_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cairn.store.catalog import Catalog
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", "/some/dir")
+
+    monkeypatch.setattr(Catalog, "add", denied)
+    r = cairn.access("add dataset x")
+    assert r == {"return": 1, "error": "Permission denied: /some/dir"}

@@ -88,9 +88,7 @@ def test_prefix_repo_keeps_artifacts_under_it(catalog: Catalog, tmp_path: Path) 
     assert found.path == tmp_path / "repos" / "r2" / "cm" / "dataset" / "imagenet"
 
 
-def test_other_automations_and_foreign_meta_are_not_found(
-    catalog: Catalog, tmp_path: Path
-) -> None:
+def test_other_automations_and_foreign_meta_are_not_found(catalog: Catalog, tmp_path: Path) -> None:
     stray = tmp_path / "repos" / "r1" / "dataset" / "stray"
     stray.mkdir()
     (stray / "_cm.yaml").write_text(yaml.safe_dump({"alias": "stray", "automation_alias": "x"}))
@@ -100,9 +98,7 @@ def test_other_automations_and_foreign_meta_are_not_found(
     assert [a.alias for a in catalog.find(Query.parse(kinds.resolve("model")))] == ["resnet"]
 
 
-def test_broken_meta_is_skipped_with_a_warning_naming_it(
-    catalog: Catalog, tmp_path: Path
-) -> None:
+def test_broken_meta_is_skipped_with_a_warning_naming_it(catalog: Catalog, tmp_path: Path) -> None:
     folder = tmp_path / "repos" / "r1" / "dataset"
     (folder / "broken").mkdir()
     (folder / "broken" / "_cm.yaml").write_text("alias: broken\ntags: [a\n")

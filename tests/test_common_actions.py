@@ -44,8 +44,13 @@ def r1(make_repo: Callable[..., Path]) -> Path:
 
 
 def test_add_creates_yaml_meta_in_local(local: Path) -> None:
-    r = ok(action="add", automation="dataset", artifact="mnist", tags="images,digits",
-           meta={"size": 10})
+    r = ok(
+        action="add",
+        automation="dataset",
+        artifact="mnist",
+        tags="images,digits",
+        meta={"size": 10},
+    )
     path = local / "dataset" / "mnist"
     assert r["path"] == str(path)
     assert read_yaml(path / "_cm.yaml") == {
@@ -82,10 +87,10 @@ def test_add_refuses_unsafe_aliases_and_writes_nothing(alias: str, local: Path) 
 
 
 def test_add_rejects_bad_tags(local: Path) -> None:
-    assert "cannot start with '-'" in fails(1, action="add", automation="dataset",
-                                            artifact="x", tags="-a")
-    assert "invalid tag" in fails(1, action="add", automation="dataset", artifact="x",
-                                  tags=["a b"])
+    assert "cannot start with '-'" in fails(
+        1, action="add", automation="dataset", artifact="x", tags="-a"
+    )
+    assert "invalid tag" in fails(1, action="add", automation="dataset", artifact="x", tags=["a b"])
     assert not (local / "dataset").exists()
 
 
@@ -122,15 +127,26 @@ def test_load_merges_json_over_yaml(local: Path) -> None:
 
 def test_update_merges_meta_appends_lists_and_tags(local: Path) -> None:
     ok(action="add", automation="dataset", artifact="d", tags="a", meta={"l": [1], "n": {"x": 1}})
-    ok(action="update", automation="dataset", artifact="d", tags="b",
-       meta={"l": [2], "n": {"y": 2}, "s": "v"})
+    ok(
+        action="update",
+        automation="dataset",
+        artifact="d",
+        tags="b",
+        meta={"l": [2], "n": {"y": 2}, "s": "v"},
+    )
     data = read_yaml(local / "dataset" / "d" / "_cm.yaml")
     assert data["tags"] == ["a", "b"] and data["l"] == [1, 2]
     assert data["n"] == {"x": 1, "y": 2} and data["s"] == "v"
     assert not (local / "dataset" / "d" / "_cm.json").exists()
 
-    ok(action="update", automation="dataset", artifact="d", tags="c", meta={"l": [3]},
-       replace_lists=True)
+    ok(
+        action="update",
+        automation="dataset",
+        artifact="d",
+        tags="c",
+        meta={"l": [3]},
+        replace_lists=True,
+    )
     data = read_yaml(local / "dataset" / "d" / "_cm.yaml")
     assert data["tags"] == ["c"] and data["l"] == [3]
 
@@ -151,11 +167,13 @@ def test_update_errors(r1: Path, local: Path) -> None:
     ok(action="add", automation="dataset", artifact="d")
     ok(action="add", automation="dataset", artifact="r1:d")
     before = (local / "dataset" / "d" / "_cm.yaml").read_text()
-    assert "no artifact" in fails(16, action="update", automation="dataset", artifact="x",
-                                  meta={"a": 1})
+    assert "no artifact" in fails(
+        16, action="update", automation="dataset", artifact="x", meta={"a": 1}
+    )
     assert "-f" in fails(1, action="update", automation="dataset", artifact="d", meta={"a": 1})
-    assert "cannot change 'uid'" in fails(1, action="update", automation="dataset",
-                                          artifact="local:d", meta={"uid": UID})
+    assert "cannot change 'uid'" in fails(
+        1, action="update", automation="dataset", artifact="local:d", meta={"uid": UID}
+    )
     assert "name the dataset" in fails(1, action="update", automation="dataset", meta={"a": 1})
     assert (local / "dataset" / "d" / "_cm.yaml").read_text() == before
     r = ok(action="update", automation="dataset", artifact="d", meta={"a": 1}, force=True)
@@ -167,8 +185,9 @@ def test_rm_needs_a_selector_and_force(local: Path) -> None:
     ok(action="add", automation="dataset", artifact="d2", tags="t")
     assert "refusing to delete every" in fails(1, action="rm", automation="dataset", force=True)
     assert "add -f" in fails(1, action="rm", automation="dataset", artifact="d1")
-    assert "no artifact" in fails(16, action="delete", automation="dataset", artifact="zz",
-                                  force=True)
+    assert "no artifact" in fails(
+        16, action="delete", automation="dataset", artifact="zz", force=True
+    )
     assert sorted(p.name for p in (local / "dataset").iterdir()) == ["d1", "d2"]
     r = ok(action="rm", automation="dataset", tags="t", force=True)
     assert r["deleted_list"] == [str(local / "dataset" / "d1"), str(local / "dataset" / "d2")]
@@ -206,8 +225,9 @@ def test_copy_gives_a_new_uid(r1: Path, local: Path) -> None:
     other = ok(action="copy", automation="dataset", artifacts=["a", "r1:"])["meta"]
     assert other["alias"] == "a" and other["uid"] not in (first["uid"], r["meta"]["uid"])
     assert "new alias" in fails(1, action="copy", automation="dataset", artifacts=["local:a", "a"])
-    assert "cannot start" in fails(1, action="copy", automation="dataset",
-                                   artifacts=["local:a", "a3"], new_tags="-x")
+    assert "cannot start" in fails(
+        1, action="copy", automation="dataset", artifacts=["local:a", "a3"], new_tags="-x"
+    )
     assert (local / "dataset" / "a" / "_cm.yaml").is_file()
 
 

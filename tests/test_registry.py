@@ -115,7 +115,7 @@ def test_broken_registered_repo_is_skipped_with_a_warning_and_can_be_forgotten(
 def test_malformed_repos_json_is_a_clear_error(registry: Registry) -> None:
     registry.home.root.mkdir(parents=True)
     registry.home.repos_file.write_text("{oops")
-    with pytest.raises(MetaError, match="repos.json is malformed"):
+    with pytest.raises(MetaError, match=r"repos\.json is malformed"):
         registry.paths()
     registry.home.repos_file.write_text('{"repos": [1]}')
     with pytest.raises(MetaError, match="list of paths"):

@@ -33,7 +33,7 @@ def test_json_meta_is_merged_over_yaml(make_repo: Callable[..., Path]) -> None:
 
 
 def test_load_of_a_plain_directory_names_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(NotFound, match="no cmr.yaml") as info:
+    with pytest.raises(NotFound, match=r"no cmr\.yaml") as info:
         repo_mod.load(tmp_path)
     assert "cairn init repo" in str(info.value)
     with pytest.raises(NotFound, match="does not exist"):
@@ -54,7 +54,7 @@ def test_load_of_a_plain_directory_names_the_fix(tmp_path: Path) -> None:
 )
 def test_bad_cmr_yaml_names_the_file(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "cmr.yaml").write_text(text)
-    with pytest.raises(MetaError, match="cmr.yaml") as info:
+    with pytest.raises(MetaError, match=r"cmr\.yaml") as info:
         repo_mod.load(tmp_path)
     assert message in str(info.value)
 

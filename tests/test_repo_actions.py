@@ -33,8 +33,9 @@ def test_init_writes_cmr_yaml_and_registers(tmp_path: Path, cairn_home: Path) ->
 
 
 def test_init_with_alias_uid_prefix(tmp_path: Path) -> None:
-    r = run(action="init", path=str(tmp_path / "p"), alias="pr", uid="00112233445566AA",
-            prefix="cm")
+    r = run(
+        action="init", path=str(tmp_path / "p"), alias="pr", uid="00112233445566AA", prefix="cm"
+    )
     assert (r["return"], r["alias"], r["uid"], r["prefix"]) == (0, "pr", "00112233445566aa", "cm")
     assert (tmp_path / "p" / "cm").is_dir()
     added = cairn.access({"action": "add", "automation": "dataset", "artifact": "pr:d"})

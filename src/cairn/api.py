@@ -41,10 +41,16 @@ def access(i: dict[str, Any] | str | list[str], out: str | None = None) -> dict[
         except CairnError as exc:
             result = {"return": exc.code, "error": str(exc)}
         except OSError as exc:
-            result = {"return": 1, "error": f"{exc.strerror or exc}: {exc.filename or ''}".strip()}
+            result = {"return": 1, "error": describe_os_error(exc)}
     if reporter.warnings:
         result["warnings"] = list(reporter.warnings)
     return result
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a failed file operation: what failed and on which file."""
+    what = exc.strerror or str(exc)
+    return f"{what}: {exc.filename}" if exc.filename else what
 
 
 def _out_of(request: dict[str, Any]) -> str | None:

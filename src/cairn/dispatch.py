@@ -62,6 +62,13 @@ def _no_automation(action: str) -> NoReturn:
     )
 
 
+def _unknown_flag(key: str, spec: ActionSpec, automation: str) -> str:
+    where = f"unknown flag --{key} for '{spec.name} {automation}'"
+    if any(f.name == "meta" for f in spec.flags):
+        return f"{where}: meta keys are given as --meta.{key}=VALUE or under 'meta:' in an @file"
+    return f"{where} (see --help)"
+
+
 def run(i: dict[str, Any], confirm: Callable[[str], bool] | None = None) -> Outcome:
     """Run the action ``i`` names and return its outcome (errors are raised)."""
     request = Request.from_input(i)
@@ -72,7 +79,7 @@ def run(i: dict[str, Any], confirm: Callable[[str], bool] | None = None) -> Outc
     (kind, cls), spec = spec_for(request)
     opts, unknown = spec.options(request.raw)
     for key in unknown:
-        report.warn(f"unknown flag --{key} for '{spec.name} {kind.alias}' (see --help)")
+        report.warn(_unknown_flag(key, spec, kind.alias))
     from cairn.store.catalog import Catalog
 
     automation = cls(kind, Catalog.open())

@@ -13,7 +13,7 @@ from cairn.store.catalog import Query, Target
 
 TAGS = Flag("tags", "list", "tags that must all match; -TAG excludes")
 FORCE = Flag("force", "bool", "do it without asking", aliases=("f",))
-META = Flag("meta", "dict", "meta keys to set, e.g. --meta.size=10")
+META = Flag("meta", "dict", "meta keys to set: --meta.size=10, or 'meta:' in an @input.yaml")
 
 
 class CommonAutomation(Automation):
@@ -24,7 +24,7 @@ class CommonAutomation(Automation):
     @action(
         "add",
         summary="create an artifact with the given alias, tags and meta",
-        usage="cairn add KIND [REPO:]ALIAS[,UID] [--tags=a,b] [--meta.KEY=V] [@meta.yaml]",
+        usage="cairn add KIND [REPO:]ALIAS[,UID] [--tags=a,b] [--meta.KEY=V] [@input.yaml]",
         example="cairn add dataset mnist --tags=images,digits --meta.size=70000",
         flags=(
             TAGS,

@@ -69,6 +69,8 @@ def _help_page(i: dict[str, Any]) -> str | None:
     action = i.get("action") or ""
     automation = i.get("automation") or ""
     wants = bool(i.get("help") or i.get("h"))
+    if action == "help" and automation and i.get("artifacts"):
+        return help_mod.action(automation, i["artifacts"][0])  # cairn help ACTION AUTOMATION
     if action == "help" or (not action and (wants or not automation)):
         return help_mod.automation(automation) if automation else help_mod.general()
     if wants:
@@ -102,6 +104,10 @@ def _fail(exc: Exception, *, json_out: bool, debug: bool) -> int:
 
     if isinstance(exc, CairnError):
         code, message = exc.code, str(exc)
+    elif isinstance(exc, OSError):
+        from cairn.api import describe_os_error
+
+        code, message = 1, describe_os_error(exc)
     else:
         code, message = 1, f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)"
     if debug:

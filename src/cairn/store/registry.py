@@ -9,6 +9,7 @@ paths is read too); it is written atomically under a lock.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from cairn import atomic, ids, report
@@ -23,8 +24,9 @@ PROTECTED = (LOCAL_REPO_ALIAS, BUILTIN_REPO_ALIAS)
 class Registry:
     """The repositories cairn knows, loaded once per instance, in search order."""
 
-    def __init__(self, home: Home) -> None:
+    def __init__(self, home: Home, loader: Callable[[Path], Repo] = repo_mod.load) -> None:
         self.home = home
+        self._load = loader  # the index passes a loader that caches parsed cmr files
         self._repos: list[Repo] | None = None
 
     def paths(self) -> list[Path]:
@@ -55,14 +57,14 @@ class Registry:
             with atomic.lock(self.home.repos_lock):
                 if not repo_mod.is_repo(path):
                     repo_mod.create(path, LOCAL_REPO_ALIAS, LOCAL_REPO_UID)
-        return repo_mod.load(path)
+        return self._load(path)
 
     def repos(self) -> list[Repo]:
         """Every usable repository in search order; broken ones are skipped with a warning."""
         if self._repos is None:
-            found = [self.local(), repo_mod.load(builtin_repo_path())]
+            found = [self.local(), self._load(builtin_repo_path())]
             for path in self.paths():
-                loaded = _load_or_warn(path)
+                loaded = _load_or_warn(path, self._load)
                 if loaded is not None:
                     found.append(loaded)
             self._repos = found
@@ -118,9 +120,9 @@ class Registry:
             self._save(kept)
 
 
-def _load_or_warn(path: Path) -> Repo | None:
+def _load_or_warn(path: Path, load: Callable[[Path], Repo]) -> Repo | None:
     try:
-        return repo_mod.load(path)
+        return load(path)
     except CairnError as exc:
         report.warn(
             f"skipping registered repository {path}: {exc}; to forget it: cairn rm repo {path}"

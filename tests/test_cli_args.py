@@ -28,14 +28,13 @@ def test_action_automation_and_one_artifact() -> None:
         "action": "find",
         "automation": "script",
         "artifact": "get-python3",
-        "artifacts": ["get-python3"],
     }
 
 
 def test_several_artifacts() -> None:
     result = parse("rm", "cache", "a", "b", "c")
     assert result["artifact"] == "a"
-    assert result["artifacts"] == ["a", "b", "c"]
+    assert result["artifacts"] == ["b", "c"]  # CM keeps only the extra names here
 
 
 def test_no_artifact_keys_without_artifacts() -> None:
@@ -57,7 +56,7 @@ def test_flag_first_means_no_action() -> None:
     assert "action" not in result
     assert "automation" not in result
     assert result["a"] == "1"
-    assert result["artifacts"] == ["b", "c"]
+    assert (result["artifact"], result["artifacts"]) == ("b", ["c"])
 
 
 def test_positional_scan_stops_at_the_first_flag() -> None:
@@ -82,7 +81,7 @@ def test_empty_word_is_not_an_action() -> None:
 
 def test_flags_and_artifacts_interleave() -> None:
     result = parse("run", "script", "a", "--x=1", "b", "-y")
-    assert result["artifacts"] == ["a", "b"]
+    assert (result["artifact"], result["artifacts"]) == ("a", ["b"])
     assert result["x"] == "1"
     assert result["y"] is True
 
@@ -212,7 +211,7 @@ def test_input_files_merge_in_command_line_order(tmp_path: Path) -> None:
     result = parse("--a=flag-before", "--env.E=1", f"@{f}", "--b=flag-after")
     assert result["a"] == "file"  # the file overrides an earlier flag
     assert result["b"] == "flag-after"  # a later flag overrides the file
-    assert result["env"] == {"F": "1"}  # shallow: the file's env replaces the earlier one
+    assert result["env"] == {"E": "1", "F": "1"}  # mappings merge key by key
 
 
 def test_later_nested_flag_extends_a_dict_from_a_file(tmp_path: Path) -> None:
@@ -268,7 +267,7 @@ def test_double_dash_keeps_the_rest_unparsed() -> None:
     result = parse("run", "script", "x", "--k=v", "--", "echo", "--k=w", "@f.json", "--")
     assert result["unparsed_cmd"] == ["echo", "--k=w", "@f.json", "--"]
     assert result["k"] == "v"
-    assert result["artifacts"] == ["x"]
+    assert result["artifact"] == "x" and "artifacts" not in result
 
 
 def test_double_dash_at_the_end_gives_an_empty_list() -> None:

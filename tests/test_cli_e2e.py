@@ -339,7 +339,6 @@ def test_every_action_prints_one_json_document(cli: Cli, tmp_path: Path) -> None
         assert isinstance(doc, dict) and doc["return"] == 0, argv
 
 
-@pytest.mark.xfail(strict=True, reason="cli/args.py merges @file over --meta.* shallowly")
 def test_file_input_merges_with_meta_flags(cli: Cli, local: Path, tmp_path: Path) -> None:
     (tmp_path / "more.yaml").write_text("meta:\n  nested: {k: v}\n")
     good(cli("add", "dataset", "y", "--meta.size=3", "@more.yaml"))

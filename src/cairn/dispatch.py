@@ -24,10 +24,20 @@ class Request:
     def from_input(cls, i: dict[str, Any]) -> Request:
         action = _word(i, "action")
         automation = _word(i, "automation")
-        artifacts = i.get("artifacts") or ([i["artifact"]] if i.get("artifact") else [])
-        if not isinstance(artifacts, list) or not all(isinstance(a, str) for a in artifacts):
-            raise InvalidInput(f"'artifacts' must be a list of names, not {artifacts!r}")
-        return cls(action, automation, list(artifacts), i)
+        return cls(action, automation, _artifacts(i), i)
+
+
+def _artifacts(i: dict[str, Any]) -> list[str]:
+    """CM's ``artifact`` plus the extra names in ``artifacts`` (a full list is accepted too)."""
+    first = i.get("artifact")
+    extra = i.get("artifacts") or []
+    if not isinstance(extra, list) or not all(isinstance(a, str) for a in extra):
+        raise InvalidInput(f"'artifacts' must be a list of names, not {extra!r}")
+    if first is not None and not isinstance(first, str):
+        raise InvalidInput(f"'artifact' must be a name, not {first!r}")
+    if not first or (extra and extra[0] == first):
+        return list(extra)
+    return [first, *extra]
 
 
 def _word(i: dict[str, Any], key: str) -> str:
@@ -69,6 +79,19 @@ def _unknown_flag(key: str, spec: ActionSpec, automation: str) -> str:
     return f"{where} (see --help)"
 
 
+def _reindex() -> Outcome:
+    """``cairn reindex``: rebuild the artifact index of every repository from scratch."""
+    import time
+
+    from cairn.store.catalog import Catalog
+
+    start = time.perf_counter()
+    valid, broken = Catalog.open().reindex()
+    seconds = round(time.perf_counter() - start, 3)
+    line = f"Indexed {valid} artifacts ({broken} with a broken meta) in {seconds:.2f} s"
+    return Outcome({"artifacts": valid, "broken": broken, "seconds": seconds}, [line])
+
+
 def run(i: dict[str, Any], confirm: Callable[[str], bool] | None = None) -> Outcome:
     """Run the action ``i`` names and return its outcome (errors are raised)."""
     request = Request.from_input(i)
@@ -76,6 +99,8 @@ def run(i: dict[str, Any], confirm: Callable[[str], bool] | None = None) -> Outc
         from cairn import __version__
 
         return Outcome({"version": __version__}, [__version__])
+    if request.action == "reindex" and not request.automation:
+        return _reindex()
     (kind, cls), spec = spec_for(request)
     opts, unknown = spec.options(request.raw)
     for key in unknown:

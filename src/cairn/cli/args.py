@@ -5,15 +5,16 @@
     cairn ACTION AUTOMATION [ARTIFACT...] [flags] [@input.json|@input.yaml] [-- rest...]
 
 * the first two leading words (not starting with ``-`` or ``@``) are ``action`` and
-  ``automation``; later words are artifacts: the first is ``artifact``, all of them are
-  also in ``artifacts``;
+  ``automation``; later words are artifacts: the first is ``artifact``, the others (if any)
+  are in ``artifacts``, as in CM;
 * ``-x`` and ``--x`` are the same flag; ``--key=value`` gives the string ``value`` (split at the
   first ``=``), ``--key`` gives ``True``, ``--key-`` gives ``False``;
 * ``--key,=a,b`` gives the list ``["a", "b"]`` (``--key,=`` the empty list);
 * ``--a.b.c=v`` gives nested mappings ``{"a": {"b": {"c": "v"}}}``; dashes become underscores
   in the first dotted part only (``--h-i.j-k=1`` gives ``{"h_i": {"j-k": "1"}}``);
 * ``@file`` merges a JSON or YAML mapping into the input, in command-line order (a later
-  flag overrides the file, the file overrides earlier flags);
+  flag overrides the file, the file overrides earlier flags); nested mappings are merged
+  key by key, so ``--meta.a=1 @more.yaml`` keeps ``a`` when the file sets ``meta.b``;
 * everything after ``--`` is kept unparsed in ``unparsed_cmd``;
 * ``cmd`` always holds the words after ``action`` and ``automation`` (as CM's ``cmd``).
 """
@@ -46,7 +47,8 @@ def parse(argv: list[str]) -> dict[str, Any]:
         _parse_word(word, result, artifacts)
     if artifacts:
         result["artifact"] = artifacts[0]
-        result["artifacts"] = artifacts
+    if len(artifacts) > 1:
+        result["artifacts"] = artifacts[1:]
     if rest is not None:
         result["unparsed_cmd"] = rest
     result["cmd"] = list(argv[len(positionals) :])
@@ -55,7 +57,7 @@ def parse(argv: list[str]) -> dict[str, Any]:
 
 def _parse_word(word: str, result: dict[str, Any], artifacts: list[str]) -> None:
     if word.startswith("@"):
-        result.update(load_input_file(word[1:]))
+        _merge_into(result, load_input_file(word[1:]))
     elif word.startswith("-") and word not in ("-",):
         key, value = parse_flag(word)
         _set_nested(result, key, value)
@@ -84,6 +86,16 @@ def parse_flag(word: str) -> tuple[list[str], Any]:
     parts = key.split(".")
     parts[0] = parts[0].replace("-", "_")
     return parts, value
+
+
+def _merge_into(target: dict[str, Any], data: dict[str, Any]) -> None:
+    """Deep-merge ``data`` into ``target`` in place: mappings merge, other values replace."""
+    for key, value in data.items():
+        old = target.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            _merge_into(old, value)
+        else:
+            target[key] = value
 
 
 def _set_nested(result: dict[str, Any], path: list[str], value: Any) -> None:

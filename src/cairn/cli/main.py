@@ -69,8 +69,8 @@ def _help_page(i: dict[str, Any]) -> str | None:
     action = i.get("action") or ""
     automation = i.get("automation") or ""
     wants = bool(i.get("help") or i.get("h"))
-    if action == "help" and automation and i.get("artifacts"):
-        return help_mod.action(automation, i["artifacts"][0])  # cairn help ACTION AUTOMATION
+    if action == "help" and automation and i.get("artifact"):
+        return help_mod.action(automation, i["artifact"])  # cairn help ACTION AUTOMATION
     if action == "help" or (not action and (wants or not automation)):
         return help_mod.automation(automation) if automation else help_mod.general()
     if wants:

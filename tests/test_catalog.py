@@ -164,12 +164,12 @@ def test_update_keeps_formats_and_identity(catalog: Catalog, tmp_path: Path) -> 
     (mnist,) = catalog.find(query("r1:mnist"))
     (mnist.path / "_cm.json").write_text('{"size": 1}')
     mnist = catalog.find_one(query("r1:mnist"))
-    updated = catalog.update(mnist, {**mnist.meta, "size": 2, "note": "n"})
+    updated = catalog.update(mnist, lambda m: {**m, "size": 2, "note": "n"})
     assert json.loads((mnist.path / "_cm.json").read_text()) == {"size": 2}
     assert yaml.safe_load((mnist.path / "_cm.yaml").read_text())["note"] == "n"
     assert updated.meta["size"] == 2
     with pytest.raises(InvalidInput, match="cannot change 'uid'"):
-        catalog.update(updated, {**updated.meta, "uid": UID_B})
+        catalog.update(updated, lambda m: {**m, "uid": UID_B})
 
 
 def test_remove_deletes_the_directory(catalog: Catalog) -> None:
@@ -227,3 +227,33 @@ def test_query_is_empty_and_prints_back() -> None:
     assert str(query("r1:mn*", "a,-b")) == "dataset r1:mn* --tags=a,-b"
     with pytest.raises(CairnError):
         query("a:b:c")
+
+
+def _add_keys(home: str, worker: int) -> None:
+    import os as _os
+
+    _os.environ["CAIRN_HOME"] = home
+    import cairn
+
+    art = cairn.load("dataset", "shared")
+    for n in range(5):
+        art = cairn.update(art, {f"w{worker}_{n}": n})
+
+
+def test_concurrent_updates_lose_nothing(cairn_home: Path) -> None:
+    import multiprocessing
+
+    import cairn
+
+    cairn.add("dataset", "shared")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_add_keys, args=(str(cairn_home), w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    data = cairn.load("dataset", "shared").meta
+    assert {k for k in data if k.startswith("w")} == {
+        f"w{w}_{n}" for w in range(4) for n in range(5)
+    }

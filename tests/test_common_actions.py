@@ -257,3 +257,13 @@ def test_malformed_artifact_is_reported_and_others_still_found(local: Path) -> N
     r = ok(action="find", automation="dataset")
     assert [a.alias for a in r["list"]] == ["good"]
     assert str(broken / "_cm.yaml") in r["warnings"][0]
+
+
+def test_builtin_repository_is_read_only() -> None:
+    import cairn
+
+    r = cairn.access({"action": "add", "automation": "dataset", "artifact": "builtin:x"})
+    assert r["return"] == 1 and "read-only" in r["error"]
+    from cairn.home import builtin_repo_path
+
+    assert not (builtin_repo_path() / "dataset").exists()

@@ -140,9 +140,11 @@ def update(artifact: Artifact, changes: dict[str, Any], *, replace_lists: bool =
     """Merge ``changes`` into the artifact's meta (lists appended unless ``replace_lists``)."""
     from cairn import meta as meta_mod
 
-    new = meta_mod.merge(artifact.meta, changes, append_lists=not replace_lists)
+    def change(current: dict[str, Any]) -> dict[str, Any]:
+        return meta_mod.merge(current, changes, append_lists=not replace_lists)
+
     with _quiet():
-        return Catalog.open().update(artifact, new)
+        return Catalog.open().update(artifact, change)
 
 
 def remove(artifact: Artifact) -> None:

@@ -87,7 +87,7 @@ class CommonAutomation(Automation):
     def update(self, call: Call) -> Outcome:
         query = Query.parse(self.kind, _artifact(call, 0), call.flag("search_tags"))
         targets = self._selected(query, call, verb="update")
-        updated = [self.catalog.update(a, _updated_meta(a, call)) for a in targets]
+        updated = [self.catalog.update(a, lambda m: _updated_meta(m, call)) for a in targets]
         return Outcome(
             {"list": updated, "path": str(updated[0].path), "meta": updated[0].meta},
             [f"Updated {a.path}" for a in updated],
@@ -223,9 +223,9 @@ def merge_tags(existing: Any, added: list[str]) -> list[str]:
     return list(dict.fromkeys([*tags.include, *extra.include]))
 
 
-def _updated_meta(artifact: Artifact, call: Call) -> meta.Meta:
+def _updated_meta(current: meta.Meta, call: Call) -> meta.Meta:
     changes = dict(call.flag("meta", {}))
-    base = artifact.meta
+    base = current
     if call.flag("replace"):
         base = {k: v for k, v in base.items() if k in IDENTITY_KEYS}
     keep_lists = not (call.flag("replace_lists") or call.flag("replace"))

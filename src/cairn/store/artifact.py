@@ -90,10 +90,20 @@ def identity(data: dict[str, Any], source: Path) -> Identity:
 
 def read(path: Path, repo: Repo, folder_kind: Kind) -> tuple[Artifact, Identity]:
     """Read the artifact in ``path``; the folder it sits in names its kind by default."""
-    files = meta.read_dir(path)
-    ident = identity(files.meta, files.paths[-1])
-    alias, uid = ident.alias, ident.uid
-    if alias is None and uid is None:
-        alias, uid = (None, path.name.lower()) if ids.is_uid(path.name) else (path.name, None)
-    artifact = Artifact(path, repo, folder_kind, alias, uid, ident.tags, files.meta)
+    data, ident = read_meta(path)
+    alias, uid = names(ident, path)
+    artifact = Artifact(path, repo, folder_kind, alias, uid, ident.tags, data)
     return artifact, ident
+
+
+def read_meta(path: Path) -> tuple[meta.Meta, Identity]:
+    """Read and validate the merged meta of the artifact directory ``path``."""
+    files = meta.read_dir(path)
+    return files.meta, identity(files.meta, files.paths[-1])
+
+
+def names(ident: Identity, path: Path) -> tuple[str | None, str | None]:
+    """The alias and uid of an artifact: from its meta, else from its directory name."""
+    if ident.alias is None and ident.uid is None:
+        return (None, path.name.lower()) if ids.is_uid(path.name) else (path.name, None)
+    return ident.alias, ident.uid

@@ -1,10 +1,11 @@
 """Queries and changes over every artifact of every registered repository.
 
 A :class:`Query` names a kind, an optional ``[repo:]name`` and a tag query. The catalog
-walks ``<repo root>/<kind alias or uid>/*/`` in repository search order, validating each
-meta as it reads it: a broken meta is reported as a warning naming the file and skipped,
-never allowed to hide its neighbours. Changes are made under a lock, in a temporary
-directory that is renamed into place, so a crash leaves the old artifact or the new one.
+answers from the index (:mod:`cairn.store.index`), which checks ``<repo root>/<kind alias or
+uid>/*/`` against the disk before every answer, in repository search order; a broken meta
+is reported as a warning naming the file and skipped, never allowed to hide its neighbours.
+Changes are made under a lock, in a temporary directory that is renamed into place, so a
+crash leaves the old artifact or the new one.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cairn import atomic, ids, meta, report
-from cairn.errors import AlreadyExists, Ambiguous, CairnError, InvalidInput, NotFound
-from cairn.home import Home
+from cairn import atomic, ids, meta
+from cairn.errors import AlreadyExists, Ambiguous, InvalidInput, NotFound, Refused
+from cairn.home import Home, builtin_repo_path
 from cairn.kinds import Kind
 from cairn.store import artifact as art_mod
 from cairn.store.artifact import Artifact
+from cairn.store.index import Index
 from cairn.store.registry import Registry
 from cairn.store.repo import Repo
 
@@ -77,23 +79,25 @@ class Target:
 class Catalog:
     """Finds, creates, changes and removes artifacts across the registry's repositories."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, index: Index | None = None) -> None:
         self.registry = registry
+        self.index = index or Index(registry.home)
 
     @classmethod
     def open(cls, home: Home | None = None) -> Catalog:
-        """The catalog of ``home`` (default: ``$CAIRN_HOME``), read fresh from disk."""
-        return cls(Registry(home or Home.from_env()))
+        """The catalog of ``home`` (default: ``$CAIRN_HOME``), checked against the disk."""
+        home = home or Home.from_env()
+        index = Index(home)
+        return cls(Registry(home, loader=index.load_repo), index)
 
     # -- queries -------------------------------------------------------------------------
 
     def find(self, query: Query) -> list[Artifact]:
-        """Every artifact matching ``query``, in repository search order."""
+        """Every artifact matching ``query``, in repository search order, then by directory."""
         return [
             a
             for repo in self.registry.match(query.repo)
-            for a in self.scan(repo, query.kind)
-            if query.matches(a)
+            for a in self.index.artifacts(repo, query.kind, query.name, query.tags)
         ]
 
     def find_one(self, query: Query) -> Artifact:
@@ -110,17 +114,17 @@ class Catalog:
 
     def scan(self, repo: Repo, kind: Kind) -> Iterator[Artifact]:
         """Every valid artifact of ``kind`` in ``repo``; broken ones are warned about."""
-        for folder_name in dict.fromkeys(x for x in (kind.alias, kind.uid) if x):
-            folder = repo.root / folder_name
-            for path in _artifact_dirs(folder):
-                found = _read_or_warn(path, repo, kind)
-                if found is not None:
-                    yield found
+        return iter(self.index.artifacts(repo, kind))
+
+    def reindex(self) -> tuple[int, int]:
+        """Rebuild the index from scratch; returns how many valid and broken artifacts it holds."""
+        return self.index.rebuild(self.registry.repos())
 
     # -- changes -------------------------------------------------------------------------
 
     def add(self, kind: Kind, target: Target, data: meta.Meta, fmt: str = "yaml") -> Artifact:
         """Create a new artifact from ``data`` (identity keys are filled in)."""
+        _check_writable(target.repo)
         target = _named_by_meta(target, data)
         uid = target.uid or ids.new_uid()
         full = _identity_first(data, target.alias, uid, kind)
@@ -133,21 +137,23 @@ class Catalog:
                 meta.write_file(stage / f"{meta.ARTIFACT_META}.{fmt}", full)
         return self._reload(final, target.repo, kind)
 
-    def update(self, artifact: Artifact, new_meta: meta.Meta) -> Artifact:
-        """Replace the meta of ``artifact`` with ``new_meta``, keeping its file formats."""
-        for key in art_mod.IDENTITY_KEYS:
-            if key in artifact.meta and new_meta.get(key) != artifact.meta[key]:
-                raise InvalidInput(
-                    f"update cannot change {key!r} of {artifact.qualified}",
-                    hint="use: cairn mv to rename an artifact",
-                )
-        art_mod.identity(new_meta, artifact.path)
+    def update(self, artifact: Artifact, change: Callable[[meta.Meta], meta.Meta]) -> Artifact:
+        """Apply ``change`` to the artifact's current meta under its lock, keeping file formats.
+
+        The meta is re-read inside the lock, so concurrent updates never lose each other.
+        """
+        _check_writable(artifact.repo)
         with self._lock(artifact.path.parent):
-            meta.write_dir(meta.read_dir(artifact.path), new_meta)
+            files = meta.read_dir(artifact.path)
+            new_meta = change(files.meta)
+            _check_identity_kept(artifact, files.meta, new_meta)
+            art_mod.identity(new_meta, artifact.path)
+            meta.write_dir(files, new_meta)
         return self._reload(artifact.path, artifact.repo, artifact.kind)
 
     def remove(self, artifact: Artifact) -> None:
         """Delete the artifact directory (renamed aside first, so it vanishes at once)."""
+        _check_writable(artifact.repo)
         with self._lock(artifact.path.parent):
             aside = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=artifact.path.parent))
             os.replace(artifact.path, aside / artifact.path.name)
@@ -155,6 +161,8 @@ class Catalog:
 
     def move(self, artifact: Artifact, target: Target) -> Artifact:
         """Rename and/or move ``artifact`` into another repository."""
+        _check_writable(artifact.repo)
+        _check_writable(target.repo)
         alias = target.alias or artifact.alias
         uid = target.uid or artifact.uid or ids.new_uid()
         folder = target.repo.root / artifact.path.parent.name
@@ -175,6 +183,7 @@ class Catalog:
 
     def copy(self, artifact: Artifact, target: Target, new_tags: list[str]) -> Artifact:
         """Copy ``artifact`` under a new uid (and alias), optionally adding tags."""
+        _check_writable(target.repo)
         alias = target.alias or artifact.alias
         uid = target.uid or ids.new_uid()
         folder = target.repo.root / artifact.path.parent.name
@@ -215,28 +224,6 @@ class Catalog:
     def _reload(self, path: Path, repo: Repo, kind: Kind) -> Artifact:
         artifact, _ = art_mod.read(path, repo, kind)
         return artifact
-
-
-def _artifact_dirs(folder: Path) -> list[Path]:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return [Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir()]
-
-
-def _read_or_warn(path: Path, repo: Repo, kind: Kind) -> Artifact | None:
-    yaml_path, json_path = meta.meta_paths(path)
-    if yaml_path is None and json_path is None:
-        return None
-    try:
-        found, ident = art_mod.read(path, repo, kind)
-    except CairnError as exc:
-        report.warn(f"ignoring broken artifact: {exc}")
-        return None
-    if ident.automation_alias is None and ident.automation_uid is None:
-        return found
-    return found if kind.owns(ident.automation_alias, ident.automation_uid) else None
 
 
 def _move_dir(source: Path, final: Path) -> None:
@@ -323,3 +310,22 @@ def _staging(folder: Path, final: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+
+
+def _check_identity_kept(artifact: Artifact, old: meta.Meta, new: meta.Meta) -> None:
+    """``update`` never renames: the identity keys must stay as they are."""
+    for key in art_mod.IDENTITY_KEYS:
+        if key in old and new.get(key) != old[key]:
+            raise InvalidInput(
+                f"update cannot change {key!r} of {artifact.qualified}",
+                hint="use: cairn mv to rename an artifact",
+            )
+
+
+def _check_writable(repo: Repo) -> None:
+    """The repository shipped inside the package is read-only."""
+    if repo.path == builtin_repo_path():
+        raise Refused(
+            f"the {repo.alias!r} repository ships with cairn and is read-only",
+            hint="add to 'local' or your own repository instead (copy works from builtin)",
+        )

@@ -1,0 +1,694 @@
+"""The artifact index: one SQLite database, ``$CAIRN_HOME/index.sqlite``, exact and fast.
+
+Tables
+    ``folders``    one row per automation folder ``<repo root>/<automation>`` a query or a
+                   reindex has looked at: its path, its repository (path, alias, uid), the
+                   folder's directory signature.
+    ``artifacts``  one row per artifact directory of such a folder: alias, uid, the automation
+                   alias/uid its meta names, the merged meta as JSON, the signatures of its
+                   ``_cm.yaml`` and ``_cm.json``, and the error text when the meta is broken.
+                   Duplicate aliases are distinct rows. The view ``artifact_rows`` adds the
+                   repository, the automation folder and the path to each artifact.
+    ``tags``       ``(tag, artifact_id)``, keyed by tag.
+    ``repos``      the parsed ``cmr.yaml``/``cmr.json`` of each repository and their
+                   signatures, so that a query needs no YAML parser while they are unchanged.
+
+Freshness: the index is never stale
+    A signature is ``hash((mtime_ns, ctime_ns, size, inode))`` of one ``stat``. Before it
+    answers, a query checks exactly what it reads -- the folders of its kind in its
+    repositories: a folder whose signature changed is listed again (added, removed and
+    renamed artifact directories); then each known artifact's meta file is ``stat``-ed and the
+    meta file the index knows to be absent is probed, so an edit in place, a replaced file or
+    a new ``_cm.json`` beside a ``_cm.yaml`` is seen. Only what changed is read again.
+    A signature is always taken *before* the content it vouches for is read, and one taken
+    less than ``RACY_NS`` after the file last changed is stored as ``RECHECK`` (timestamps are
+    coarse: a second edit in the same clock tick would keep the signature), so a stored
+    signature never vouches for content older than the file.
+
+Concurrency
+    WAL mode: readers never wait. A query checks rows and selects its answer in one read
+    transaction (one snapshot), reads the changed files outside any transaction, answers from
+    the checked snapshot plus what it read, then writes what it read in short ``IMMEDIATE``
+    transactions. Each row keeps the signature it was read under, so a slow process that
+    writes older content leaves a signature that no longer matches, and it is read again.
+    A corrupt database file is deleted and rebuilt under a file lock; ``cairn reindex``
+    recreates the tables in one transaction and indexes every repository again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cairn import atomic, ids, meta, report
+from cairn.errors import CairnError
+from cairn.home import Home
+from cairn.kinds import Kind
+from cairn.store import artifact as art_mod
+from cairn.store import repo as repo_mod
+from cairn.store.artifact import Artifact
+from cairn.store.repo import Repo
+
+SCHEMA_VERSION = 1
+RECHECK = -1  # a stored signature that matches nothing: read the file again next time
+RACY_NS = 2_000_000_000  # a file changed less than this before its stat is not trusted yet
+BATCH = 1000  # artifacts read and written per write transaction
+BUSY_TIMEOUT_S = 60.0
+OK, BROKEN, EMPTY = 0, 1, 2  # artifacts.state: valid meta, broken meta, no meta file
+_CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+_CORRUPT_TEXT = ("file is not a database", "malformed")
+_YAML = f"/{meta.ARTIFACT_META}.yaml"
+_JSON = f"/{meta.ARTIFACT_META}.json"
+_DIR_FD = (
+    os.stat in os.supports_dir_fd
+    and os.access in os.supports_dir_fd
+    and os.scandir in os.supports_fd
+)
+_ROW_COLUMNS = (
+    "id, folder_id, name, state, alias, alias_lc, uid, automation_alias, automation_uid,"
+    " meta, error, yaml_sig, json_sig"
+)
+_SCHEMA = (
+    "CREATE TABLE repos(path TEXT PRIMARY KEY, yaml_sig INTEGER, json_sig INTEGER,"
+    " meta TEXT NOT NULL, source TEXT NOT NULL)",
+    "CREATE TABLE folders(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE,"
+    " repo_path TEXT NOT NULL, repo_alias TEXT NOT NULL, repo_uid TEXT NOT NULL,"
+    " name TEXT NOT NULL, sig INTEGER NOT NULL)",
+    "CREATE TABLE artifacts(id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL,"
+    " name TEXT NOT NULL, state INTEGER NOT NULL, alias TEXT, alias_lc TEXT, uid TEXT,"
+    " automation_alias TEXT, automation_uid TEXT, meta TEXT, error TEXT,"
+    " yaml_sig INTEGER, json_sig INTEGER, UNIQUE(folder_id, name))",
+    "CREATE INDEX artifacts_alias ON artifacts(alias_lc)",
+    "CREATE INDEX artifacts_uid ON artifacts(uid)",
+    "CREATE INDEX artifacts_broken ON artifacts(folder_id) WHERE state = 1",
+    "CREATE TABLE tags(tag TEXT NOT NULL, artifact_id INTEGER NOT NULL,"
+    " PRIMARY KEY(tag, artifact_id)) WITHOUT ROWID",
+    "CREATE INDEX tags_artifact ON tags(artifact_id)",
+    "CREATE VIEW artifact_rows AS SELECT a.id, f.repo_path, f.repo_alias, f.repo_uid,"
+    " f.name AS folder, a.automation_alias, a.automation_uid, a.alias, a.uid,"
+    " f.path || '/' || a.name AS path, a.state, a.meta, a.error, a.yaml_sig, a.json_sig"
+    " FROM artifacts a JOIN folders f ON f.id = a.folder_id",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+_DROP = (
+    "DROP VIEW IF EXISTS artifact_rows",
+    *(f"DROP TABLE IF EXISTS {t}" for t in ("repos", "folders", "artifacts", "tags")),
+)
+
+T = TypeVar("T")
+SigRow = tuple[str, int | None, int | None]  # (artifact directory name, yaml sig, json sig)
+
+
+def folder_names(kind: Kind) -> list[str]:
+    """The automation folders that hold artifacts of ``kind``: its alias, then its uid."""
+    return list(dict.fromkeys(x for x in (kind.alias, kind.uid) if x))
+
+
+class Index:
+    """The index database of one cairn home; every answer is checked against the disk first."""
+
+    def __init__(self, home: Home) -> None:
+        self.file = home.index_file
+        self.lock_file = self.file.with_name(self.file.name + ".lock")
+        self._db: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- queries -------------------------------------------------------------------------
+
+    def artifacts(
+        self,
+        repo: Repo,
+        kind: Kind,
+        name: ids.NamePart | None = None,
+        tags: ids.TagQuery | None = None,
+    ) -> list[Artifact]:
+        """The artifacts of ``kind`` in ``repo`` matching ``name`` and ``tags``.
+
+        They come in folder order (alias, then uid), then by directory name. A broken meta
+        is reported as a warning naming its file; an artifact whose meta names another
+        automation is left out.
+        """
+        select = _Select(kind, name, tags or ids.TagQuery())
+        found: list[Artifact] = []
+        for folder in folder_names(kind):
+            found += self._guarded(functools.partial(self._folder, repo, folder, select))
+        return found
+
+    def load_repo(self, path: Path) -> Repo:
+        """The repository at ``path``, from the index while its ``cmr`` files are unchanged."""
+        path = path.absolute()
+        now = time.time_ns()
+        sigs = (_probe(None, f"{path}/cmr.yaml", now), _probe(None, f"{path}/cmr.json", now))
+        if sigs == (None, None) or RECHECK in sigs:
+            return repo_mod.load(path)
+        cached = self._guarded(functools.partial(self._cached_repo, path, sigs))
+        if cached is not None:
+            return cached
+        loaded = repo_mod.load(path)
+        self._guarded(functools.partial(self._keep_repo, loaded, sigs))
+        return loaded
+
+    def count(self) -> tuple[int, int]:
+        """How many valid and how many broken artifacts the index holds."""
+        return self._guarded(self._count)
+
+    # -- building ------------------------------------------------------------------------
+
+    def index_repo(self, repo: Repo) -> None:
+        """Bring every automation folder of ``repo`` up to date."""
+        for folder in _subfolders(str(repo.root)):
+            self._guarded(functools.partial(self._folder, repo, folder, None))
+
+    def rebuild(self, repos: Sequence[Repo]) -> tuple[int, int]:
+        """Forget everything and index ``repos`` again; returns (valid, broken) counts."""
+        with atomic.lock(self.lock_file):
+            self._guarded(self._recreate)
+            for repo in repos:
+                self.index_repo(repo)
+        return self.count()
+
+    # -- one automation folder -----------------------------------------------------------
+
+    def _folder(self, repo: Repo, folder: str, select: _Select | None) -> list[Artifact]:
+        view = _FolderView.open(os.path.join(str(repo.root), folder))
+        if view is None:
+            self._forget_folder(os.path.join(str(repo.root), folder))
+            return []
+        with view:
+            plan, rows, broken = self._check(view, repo, select)
+            fresh = self._read_changes(view, repo, plan, select)
+        touched = plan.touched
+        _warn_broken(error for name, error in broken if name not in touched)
+        kept = [
+            (row[0], found)
+            for row in rows
+            if row[0] not in touched
+            for found in _row_artifact(row, view, repo, select)
+        ]
+        return [found for _, found in sorted(kept + fresh, key=lambda pair: pair[0])]
+
+    def _check(
+        self, view: _FolderView, repo: Repo, select: _Select | None
+    ) -> tuple[_Plan, list[tuple[Any, ...]], list[tuple[str, str]]]:
+        """In one snapshot: what changed on disk, and the stored answer for ``select``."""
+        with self._transaction("DEFERRED") as db:
+            head = db.execute(
+                "SELECT id, sig, repo_path, repo_alias, repo_uid FROM folders WHERE path = ?",
+                (view.path,),
+            ).fetchone()
+            if head is None:
+                return view.plan(None, []), [], []
+            known = db.execute(
+                "SELECT name, yaml_sig, json_sig FROM artifacts WHERE folder_id = ?", (head[0],)
+            ).fetchall()
+            plan = view.plan(head[1], known)
+            plan.identity_changed = tuple(head[2:]) != (str(repo.path), repo.alias, repo.uid)
+            rows = select.rows(db, head[0]) if select is not None else []
+            broken = db.execute(
+                "SELECT name, error FROM artifacts WHERE folder_id = ? AND state = 1 ORDER BY name",
+                (head[0],),
+            ).fetchall()
+        return plan, rows, broken
+
+    def _read_changes(
+        self, view: _FolderView, repo: Repo, plan: _Plan, select: _Select | None
+    ) -> list[tuple[str, Artifact]]:
+        """Read what changed, store it in batches, and keep what ``select`` accepts."""
+        accepted: list[tuple[str, Artifact]] = []
+        batches = [plan.reread[i : i + BATCH] for i in range(0, len(plan.reread), BATCH)]
+        if not batches and plan.needs_write:
+            batches = [[]]
+        for number, names in enumerate(batches, start=1):
+            entries = [view.read(name) for name in names]
+            last = number == len(batches)
+            self._store(view, repo, entries, plan.removed if last else [], last)
+            _warn_broken(e.error for e in entries if e.error is not None)
+            if select is not None:
+                accepted += [(e.name, a) for e in entries for a in select.fresh(e, view, repo)]
+        return accepted
+
+    def _store(
+        self, view: _FolderView, repo: Repo, entries: list[_Entry], removed: list[str], last: bool
+    ) -> None:
+        with self._transaction("IMMEDIATE") as db:
+            db.execute(
+                "INSERT INTO folders(path, repo_path, repo_alias, repo_uid, name, sig)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET"
+                " repo_path = excluded.repo_path, repo_alias = excluded.repo_alias,"
+                " repo_uid = excluded.repo_uid, sig = excluded.sig",
+                (
+                    view.path,
+                    str(repo.path),
+                    repo.alias,
+                    repo.uid,
+                    view.name,
+                    view.sig if last else RECHECK,
+                ),
+            )
+            folder_id = db.execute("SELECT id FROM folders WHERE path = ?", (view.path,))
+            fid: int = folder_id.fetchone()[0]
+            _delete_rows(db, fid, [*removed, *(e.name for e in entries)])
+            _insert_rows(db, fid, entries)
+
+    def _forget_folder(self, path: str) -> None:
+        db = self._conn()
+        if db.execute("SELECT 1 FROM folders WHERE path = ?", (path,)).fetchone() is None:
+            return
+        with self._transaction("IMMEDIATE") as db:
+            row = db.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
+            if row is not None:
+                _delete_folder(db, row[0])
+
+    # -- repositories --------------------------------------------------------------------
+
+    def _cached_repo(self, path: Path, sigs: tuple[int | None, int | None]) -> Repo | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT yaml_sig, json_sig, meta, source FROM repos WHERE path = ?", (str(path),)
+            )
+            .fetchone()
+        )
+        if row is None or tuple(row[:2]) != sigs:
+            return None
+        return repo_mod.from_meta(path, json.loads(row[2]), Path(row[3]))
+
+    def _keep_repo(self, repo: Repo, sigs: tuple[int | None, int | None]) -> None:
+        text = _as_json(repo.meta)
+        if text is None:
+            return
+        source = repo.path / ("cmr.json" if sigs[1] is not None else "cmr.yaml")
+        with self._transaction("IMMEDIATE") as db:
+            db.execute(
+                "INSERT OR REPLACE INTO repos(path, yaml_sig, json_sig, meta, source)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (str(repo.path), *sigs, text, str(source)),
+            )
+
+    # -- the database --------------------------------------------------------------------
+
+    def _count(self) -> tuple[int, int]:
+        rows = self._conn().execute("SELECT state, count(*) FROM artifacts GROUP BY state")
+        counts = dict(rows.fetchall())
+        return counts.get(OK, 0), counts.get(BROKEN, 0)
+
+    def _recreate(self) -> None:
+        with self._transaction("IMMEDIATE") as db:
+            _create_schema(db)
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = _connect(self.file)
+        return self._db
+
+    @contextlib.contextmanager
+    def _transaction(self, mode: str) -> Iterator[sqlite3.Connection]:
+        db = self._conn()
+        db.execute(f"BEGIN {mode}")
+        try:
+            yield db
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _guarded(self, work: Callable[[], T]) -> T:
+        """Run ``work``; a corrupt database is rebuilt silently and ``work`` runs again."""
+        try:
+            return work()
+        except sqlite3.Error as exc:
+            if not _is_corrupt(exc):
+                raise _index_error(self.file, exc) from exc
+        self._recover()
+        try:
+            return work()
+        except sqlite3.Error as exc:
+            raise _index_error(self.file, exc) from exc
+
+    def _recover(self) -> None:
+        """Delete a corrupt database (unless another process already replaced it)."""
+        self.close()
+        with atomic.lock(self.lock_file):
+            if _healthy(self.file):
+                return
+            for suffix in ("-wal", "-shm", ""):
+                Path(f"{self.file}{suffix}").unlink(missing_ok=True)
+
+
+@dataclass
+class _Plan:
+    """What a folder check found: directories to read again and directories gone."""
+
+    reread: list[str]
+    removed: list[str]
+    sig_changed: bool
+    identity_changed: bool = False
+
+    @property
+    def touched(self) -> set[str]:
+        return {*self.reread, *self.removed}
+
+    @property
+    def needs_write(self) -> bool:
+        return bool(self.reread or self.removed or self.sig_changed or self.identity_changed)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One artifact directory as read from disk, ready to be stored."""
+
+    name: str
+    state: int
+    yaml_sig: int | None
+    json_sig: int | None
+    alias: str | None = None
+    uid: str | None = None
+    automation: tuple[str | None, str | None] = (None, None)
+    tags: tuple[str, ...] = ()
+    meta: meta.Meta | None = None
+    error: str | None = None
+
+    def row(self, row_id: int, folder_id: int) -> tuple[Any, ...]:
+        text = _as_json(self.meta) if self.meta is not None else None
+        lower = self.alias.lower() if self.alias else None
+        return (
+            row_id,
+            folder_id,
+            self.name,
+            self.state,
+            self.alias,
+            lower,
+            self.uid,
+            *self.automation,
+            text,
+            self.error,
+            self.yaml_sig,
+            self.json_sig,
+        )
+
+
+class _FolderView:
+    """An open automation folder: its signature, and cheap checks of its artifact directories."""
+
+    def __init__(self, path: str, fd: int | None, sig: int, now: int) -> None:
+        self.path = path
+        self.name = os.path.basename(path)
+        self.fd = fd
+        self.sig = sig
+        self.now = now
+        self.prefix = "" if fd is not None else path + os.sep
+
+    @classmethod
+    def open(cls, path: str) -> _FolderView | None:
+        """Open ``path``; ``None`` when it is missing or not a directory."""
+        now = time.time_ns()
+        try:
+            if _DIR_FD:
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+                return cls(path, fd, _settled_sig(os.fstat(fd), now), now)
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return cls(path, None, _settled_sig(st, now), now) if stat.S_ISDIR(st.st_mode) else None
+
+    def __enter__(self) -> _FolderView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def plan(self, stored_sig: int | None, known: list[SigRow]) -> _Plan:
+        """Compare the folder and each known artifact with what the index stored."""
+        names = {row[0] for row in known}
+        if stored_sig not in (None, RECHECK) and stored_sig == self.sig:
+            return _Plan(self.stale(known), [], sig_changed=False)
+        present = self.listing()
+        checked = self.stale([row for row in known if row[0] in present])
+        return _Plan(sorted({*checked, *(present - names)}), sorted(names - present), True)
+
+    def listing(self) -> set[str]:
+        """The artifact directories: every entry that is a directory and no dot-entry."""
+        with os.scandir(self.fd if self.fd is not None else self.path) as entries:
+            return {e.name for e in entries if not e.name.startswith(".") and e.is_dir()}
+
+    def stale(self, known: list[SigRow]) -> list[str]:
+        """The artifacts whose meta files no longer have the signatures stored for them."""
+        fd, prefix = self.fd, self.prefix
+        return [
+            name
+            for name, yaml_sig, json_sig in known
+            if _changed(prefix + name + _YAML, yaml_sig, fd)
+            or _changed(prefix + name + _JSON, json_sig, fd)
+        ]
+
+    def read(self, name: str) -> _Entry:
+        """Read one artifact directory (its signatures first, then its meta)."""
+        yaml_sig = _probe(self.fd, self.prefix + name + _YAML, self.now)
+        json_sig = _probe(self.fd, self.prefix + name + _JSON, self.now)
+        if yaml_sig is None and json_sig is None:
+            return _Entry(name, EMPTY, None, None)
+        path = Path(self.path, name)
+        try:
+            data, ident = art_mod.read_meta(path)
+        except CairnError as exc:
+            return _Entry(name, BROKEN, yaml_sig, json_sig, error=str(exc))
+        alias, uid = art_mod.names(ident, path)
+        automation = (ident.automation_alias, ident.automation_uid)
+        return _Entry(name, OK, yaml_sig, json_sig, alias, uid, automation, ident.tags, data)
+
+
+@dataclass(frozen=True)
+class _Select:
+    """Which artifacts a query wants from a folder: its kind, name and tags."""
+
+    kind: Kind
+    name: ids.NamePart | None
+    tags: ids.TagQuery
+
+    def rows(self, db: sqlite3.Connection, folder_id: int) -> list[tuple[Any, ...]]:
+        """The stored rows that may match, by directory name (``accepts`` decides)."""
+        sql = [
+            "SELECT name, alias, uid, automation_alias, automation_uid, meta FROM artifacts"
+            " WHERE folder_id = ? AND state = 0"
+        ]
+        args: list[Any] = [folder_id]
+        if self.name is not None and self.name.uid is not None:
+            sql.append("AND uid = ?")
+            args.append(self.name.uid)
+        elif self.name is not None and self.name.alias is not None:
+            sql.append("AND alias_lc GLOB ?" if self.name.is_pattern else "AND alias_lc = ?")
+            args.append(self.name.alias.lower())
+        if self.tags.include:
+            each = ["SELECT artifact_id FROM tags WHERE tag = ?"] * len(self.tags.include)
+            sql.append(f"AND id IN ({' INTERSECT '.join(each)})")
+            args += self.tags.include
+        if self.tags.exclude:
+            marks = ", ".join("?" * len(self.tags.exclude))
+            sql.append(f"AND id NOT IN (SELECT artifact_id FROM tags WHERE tag IN ({marks}))")
+            args += self.tags.exclude
+        return db.execute(" ".join([*sql, "ORDER BY name"]), args).fetchall()
+
+    def owns(self, automation_alias: str | None, automation_uid: str | None) -> bool:
+        if automation_alias is None and automation_uid is None:
+            return True
+        return self.kind.owns(automation_alias, automation_uid)
+
+    def accepts(self, found: Artifact) -> bool:
+        if self.name is not None and not self.name.matches(found.alias, found.uid):
+            return False
+        return self.tags.matches(found.tags)
+
+    def fresh(self, entry: _Entry, view: _FolderView, repo: Repo) -> list[Artifact]:
+        """``entry`` as an artifact of this query, if it is valid and matches."""
+        if entry.state != OK or entry.meta is None or not self.owns(*entry.automation):
+            return []
+        path = Path(view.path, entry.name)
+        found = Artifact(path, repo, self.kind, entry.alias, entry.uid, entry.tags, entry.meta)
+        return [found] if self.accepts(found) else []
+
+
+def _row_artifact(
+    row: tuple[Any, ...], view: _FolderView, repo: Repo, select: _Select | None
+) -> list[Artifact]:
+    """A stored row as an artifact (read from disk when its meta was not stored as JSON)."""
+    name, alias, uid, automation_alias, automation_uid, text = row
+    if select is None or not select.owns(automation_alias, automation_uid):
+        return []
+    path = Path(view.path, name)
+    if text is None:
+        try:
+            found, _ = art_mod.read(path, repo, select.kind)
+        except CairnError as exc:
+            report.warn(f"ignoring broken artifact: {exc}")
+            return []
+    else:
+        data = json.loads(text)
+        found = Artifact(path, repo, select.kind, alias, uid, tuple(data.get("tags") or ()), data)
+    return [found] if select.accepts(found) else []
+
+
+def _warn_broken(errors: Iterable[str]) -> None:
+    for error in errors:
+        report.warn(f"ignoring broken artifact: {error}")
+
+
+# -- signatures --------------------------------------------------------------------------
+
+
+def _settled_sig(st: os.stat_result, now: int) -> int:
+    """The signature of ``st``, or RECHECK when the file changed too recently to trust it."""
+    if max(st.st_mtime_ns, st.st_ctime_ns) > now - RACY_NS:
+        return RECHECK
+    return hash((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
+
+
+def _probe(fd: int | None, path: str, now: int) -> int | None:
+    """The settled signature of ``path`` (relative to ``fd``), or ``None`` if it is absent."""
+    try:
+        return _settled_sig(os.stat(path, dir_fd=fd), now)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _changed(path: str, sig: int | None, fd: int | None) -> bool:
+    """Whether ``path`` no longer has signature ``sig`` (``None``: it was absent)."""
+    if sig is None:
+        return os.access(path, os.F_OK, dir_fd=fd)
+    try:
+        st = os.stat(path, dir_fd=fd)
+    except OSError:
+        return True
+    return hash((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)) != sig
+
+
+def _subfolders(root: str) -> list[str]:
+    try:
+        with os.scandir(root) as entries:
+            return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _as_json(data: meta.Meta) -> str | None:
+    """``data`` as JSON text, or ``None`` when JSON would not give it back unchanged."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return text if json.loads(text) == data else None
+
+
+# -- rows ------------------------------------------------------------------------------
+
+
+def _delete_rows(db: sqlite3.Connection, folder_id: int, names: list[str]) -> None:
+    keys = [(folder_id, name) for name in names]
+    db.executemany(
+        "DELETE FROM tags WHERE artifact_id ="
+        " (SELECT id FROM artifacts WHERE folder_id = ? AND name = ?)",
+        keys,
+    )
+    db.executemany("DELETE FROM artifacts WHERE folder_id = ? AND name = ?", keys)
+
+
+def _insert_rows(db: sqlite3.Connection, folder_id: int, entries: list[_Entry]) -> None:
+    if not entries:
+        return
+    first: int = db.execute("SELECT coalesce(max(id), 0) + 1 FROM artifacts").fetchone()[0]
+    rows = [e.row(first + i, folder_id) for i, e in enumerate(entries)]
+    marks = ", ".join("?" * len(rows[0]))
+    db.executemany(f"INSERT INTO artifacts({_ROW_COLUMNS}) VALUES ({marks})", rows)
+    tags = [(tag, first + i) for i, e in enumerate(entries) for tag in dict.fromkeys(e.tags)]
+    db.executemany("INSERT INTO tags(tag, artifact_id) VALUES (?, ?)", tags)
+
+
+def _delete_folder(db: sqlite3.Connection, folder_id: int) -> None:
+    db.execute(
+        "DELETE FROM tags WHERE artifact_id IN (SELECT id FROM artifacts WHERE folder_id = ?)",
+        (folder_id,),
+    )
+    db.execute("DELETE FROM artifacts WHERE folder_id = ?", (folder_id,))
+    db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+
+
+# -- the database file -------------------------------------------------------------------
+
+
+def _connect(file: Path) -> sqlite3.Connection:
+    """Open the index database in WAL mode, creating or upgrading its schema."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(file, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        if _version(db) != SCHEMA_VERSION:
+            _upgrade(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _version(db: sqlite3.Connection) -> int:
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if _version(db) != SCHEMA_VERSION:  # another process may have done it meanwhile
+            _create_schema(db)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    for statement in (*_DROP, *_SCHEMA):
+        db.execute(statement)
+
+
+def _healthy(file: Path) -> bool:
+    try:
+        db = _connect(file)
+    except sqlite3.Error:
+        return False
+    try:
+        return bool(db.execute("PRAGMA quick_check").fetchone()[0] == "ok")
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF in _CORRUPT
+    return any(text in str(exc) for text in _CORRUPT_TEXT)
+
+
+def _index_error(file: Path, exc: sqlite3.Error) -> CairnError:
+    return CairnError(
+        f"the index {file} cannot be used: {exc}",
+        hint="retry; if it persists, run: cairn reindex",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from cairn import ids, meta
@@ -30,6 +31,7 @@ class CommonAutomation(Automation):
             TAGS,
             META,
             Flag("json", "bool", "write _cm.json instead of _cm.yaml"),
+            Flag("path", "str", "make this existing REPO/KIND/NAME folder an artifact in place"),
         ),
     )
     def add(self, call: Call) -> Outcome:
@@ -39,7 +41,14 @@ class CommonAutomation(Automation):
         data["tags"] = merge_tags(data.get("tags"), call.flag("tags", []))
         target = Target(repo or self.catalog.registry.local(), ident.name.alias, ident.name.uid)
         fmt = "json" if call.flag("json") else "yaml"
-        added = self.catalog.add(self.kind, target, data, fmt)
+        if call.flag("path"):
+            folder = Path(call.flag("path")).expanduser().absolute()
+            if ident.name.alias not in (None, folder.name) or ident.repo:
+                raise InvalidInput("with --path the artifact is named by its folder: omit the name")
+            data = {**data, **({"uid": ident.name.uid} if ident.name.uid else {})}
+            added = self.catalog.adopt(self.kind, folder, data, fmt)
+        else:
+            added = self.catalog.add(self.kind, target, data, fmt)
         return Outcome(
             {"path": str(added.path), "meta": added.meta, "artifact": added},
             [f"Added {self.kind.alias} {added.name} at {added.path}"],

@@ -25,6 +25,7 @@ from cairn.errors import AlreadyExists, Ambiguous, InvalidInput, NotFound, Refus
 from cairn.home import Home, builtin_repo_path
 from cairn.kinds import Kind
 from cairn.store import artifact as art_mod
+from cairn.store import repo as repo_mod
 from cairn.store.artifact import Artifact
 from cairn.store.index import Index
 from cairn.store.registry import Registry
@@ -137,6 +138,35 @@ class Catalog:
                 meta.write_file(stage / f"{meta.ARTIFACT_META}.{fmt}", full)
         return self._reload(final, target.repo, kind)
 
+    def adopt(self, kind: Kind, directory: Path, data: meta.Meta, fmt: str = "yaml") -> Artifact:
+        """Make the existing ``<repo root>/<kind>/<name>/`` an artifact by writing only its meta."""
+        repo = self._repo_holding(kind, directory)
+        _check_writable(repo)
+        name = ids.check_alias(directory.name)
+        target = _named_by_meta(Target(repo, name, None), data)
+        if target.alias != name:
+            raise InvalidInput(f"alias {target.alias!r} differs from the folder name {name!r}")
+        uid = target.uid or ids.new_uid()
+        full = _identity_first(data, name, uid, kind)
+        with self._lock(directory.parent):
+            if repo_mod.has_meta(directory):
+                raise AlreadyExists(f"{directory} already has a meta file; use: cairn update")
+            self._check_free(kind, repo, name, uid, allow_path=directory)
+            meta.write_file(directory / f"{meta.ARTIFACT_META}.{fmt}", full)
+        return self._reload(directory, repo, kind)
+
+    def _repo_holding(self, kind: Kind, directory: Path) -> Repo:
+        """The registered repository whose ``<root>/<kind>/`` folder holds ``directory``."""
+        if not directory.is_dir():
+            raise NotFound(f"folder {directory} does not exist")
+        for repo in self.registry.repos():
+            if directory.parent == repo.root / kind.alias:
+                return repo
+        raise InvalidInput(
+            f"{directory} is not a folder REPO/{kind.alias}/NAME of a registered repository",
+            hint=f"move it under <repository>/{kind.alias}/, or register its repository first",
+        )
+
     def update(self, artifact: Artifact, change: Callable[[meta.Meta], meta.Meta]) -> Artifact:
         """Apply ``change`` to the artifact's current meta under its lock, keeping file formats.
 
@@ -198,7 +228,13 @@ class Catalog:
     # -- helpers -------------------------------------------------------------------------
 
     def _check_free(
-        self, kind: Kind, repo: Repo, alias: str | None, uid: str, allow: Artifact | None = None
+        self,
+        kind: Kind,
+        repo: Repo,
+        alias: str | None,
+        uid: str,
+        allow: Artifact | None = None,
+        allow_path: Path | None = None,
     ) -> None:
         """Refuse a name or uid already taken by another artifact of ``kind`` in ``repo``."""
         for other in self.scan(repo, kind):
@@ -214,7 +250,7 @@ class Catalog:
                     hint="choose another name, or remove it first",
                 )
         path = repo.root / kind.alias / (alias or uid)
-        if path.exists() and (allow is None or path != allow.path):
+        if path.exists() and path not in (allow.path if allow else None, allow_path):
             raise AlreadyExists(f"{path} already exists")
 
     def _lock(self, folder: Path) -> contextlib.AbstractContextManager[None]:

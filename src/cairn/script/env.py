@@ -190,7 +190,8 @@ def matches_env(
 def _key_matches(key: str, wanted: Any, env: Mapping[str, Any]) -> bool:
     if key not in env:
         return False
-    words = {text(w).lower() for w in (wanted if isinstance(wanted, list) else [wanted])}
+    items = wanted if isinstance(wanted, list | tuple) else [wanted]
+    words = {text(w).lower() for w in items}
     value = text(env[key]).lower()
     if words & TRUE_WORDS:
         return value not in FALSE_WORDS

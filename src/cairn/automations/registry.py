@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from cairn import kinds
 from cairn.automations.base import Automation
+from cairn.automations.cache import CacheAutomation
 from cairn.automations.common import CommonAutomation
 from cairn.automations.repo import RepoAutomation
 from cairn.kinds import Kind
 
-BUILTIN: dict[str, type[Automation]] = {"repo": RepoAutomation}
+BUILTIN: dict[str, type[Automation]] = {"repo": RepoAutomation, "cache": CacheAutomation}
 ALIASES = {"repos": "repo"}
 
 

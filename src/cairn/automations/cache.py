@@ -1,0 +1,138 @@
+"""The ``cache`` automation: the saved outputs of cached script runs.
+
+Entries are made by the script engine (:mod:`cairn.script.cache`); these actions look at
+and remove them. As in CM, a name with spaces is read as tags: ``cairn find cache "get
+python"`` is ``cairn find cache --tags=get,python``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cairn import ids, report
+from cairn.automations.common import FORCE, TAGS, CommonAutomation
+from cairn.automations.contract import Call, Flag, Outcome, action
+from cairn.errors import InvalidInput, MetaError, Refused
+from cairn.store.artifact import Artifact
+from cairn.store.catalog import Query
+
+ENV = Flag("env", "bool", "also show the env each entry exports (its new_env)")
+ALL = Flag("all", "bool", "delete every cache entry (needs -f)")
+
+
+class CacheAutomation(CommonAutomation):
+    """Cache entries: find, show and remove the saved outputs of script runs."""
+
+    summary = "saved outputs of cached script runs: show, find, rm (--all)"
+
+    @action(
+        "show",
+        summary="show cache entries: tags, path, version, script (and env with --env)",
+        usage='cairn show cache [UID | "TAG TAG..."] [--tags=a,b,-c] [--env]',
+        example="cairn show cache --tags=get,python --env",
+        flags=(TAGS, ENV),
+    )
+    def show(self, call: Call) -> Outcome:
+        found = self.catalog.find(self._query(call))
+        rows = [_described(a, with_env=bool(call.flag("env"))) for a in found]
+        return Outcome({"list": rows}, [line for row in rows for line in _shown(row)])
+
+    @action(
+        "find",
+        aliases=("search", "ls", "list"),
+        summary="list matching cache entries, one path per line",
+        usage='cairn find cache [UID | "TAG TAG..."] [--tags=a,b,-c]',
+        example='cairn find cache "get python"',
+        flags=(TAGS,),
+    )
+    def find(self, call: Call) -> Outcome:
+        return super().find(call)
+
+    @action(
+        "rm",
+        aliases=("delete", "remove"),
+        summary="delete cache entries (needs a uid, tags or --all, and -f)",
+        usage='cairn rm cache [UID | "TAG TAG..."] [--tags=a,b] [--all] -f',
+        example="cairn rm cache --tags=get,python -f",
+        flags=(TAGS, FORCE, ALL),
+    )
+    def rm(self, call: Call) -> Outcome:
+        if not call.flag("all"):
+            return super().rm(call)
+        if not self._query(call).is_empty:
+            raise InvalidInput("--all deletes every cache entry: leave out the name and --tags")
+        found = self.catalog.find(Query(self.kind))
+        _confirm(call, f"delete all {len(found)} cache entries")
+        for artifact in found:
+            self.catalog.remove(artifact)
+        deleted = [str(a.path) for a in found]
+        lines = [f"Deleted {p}" for p in deleted] or ["no cache entries to delete"]
+        return Outcome({"deleted_list": deleted}, lines)
+
+    def _query(self, call: Call, *, required: bool = False) -> Query:
+        """A name with spaces is a list of tags (CM's ``cm show cache "get python"``)."""
+        text = call.artifacts[0] if call.artifacts else None
+        if text is None or not any(c.isspace() for c in text):
+            return super()._query(call, required=required)
+        return Query(self.kind, tags=ids.parse_tags([*text.split(), *call.flag("tags", [])]))
+
+
+def _confirm(call: Call, question: str) -> None:
+    if call.flag("force") or (call.confirm is not None and call.confirm(question)):
+        return
+    raise Refused(f"not confirmed: {question}", hint="add -f to do it without asking")
+
+
+def sorted_tags(tags: tuple[str, ...] | list[str]) -> list[str]:
+    """Plain tags sorted, then the ``_variation`` tags sorted (as CM shows them)."""
+    return sorted(t for t in tags if not t.startswith("_")) + sorted(
+        t for t in tags if t.startswith("_")
+    )
+
+
+def _described(found: Artifact, *, with_env: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "uid": found.uid,
+        "path": str(found.path),
+        "tags": sorted_tags(found.tags),
+        "version": _text(found.meta, "version"),
+        "script": _text(found.meta, "associated_script_artifact"),
+        "key": _text(found.meta, "cairn_key"),
+    }
+    if with_env:
+        row["new_env"] = _new_env(found)
+    return row
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    """A string value of a (possibly CM-made) entry's meta, for display only."""
+    value = data.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _new_env(found: Artifact) -> dict[str, Any]:
+    from cairn.script.cache import STATE_FILE, read_state  # the engine's module, loaded on use
+
+    try:
+        return read_state(found.path / STATE_FILE).new_env
+    except MetaError as exc:
+        report.warn(f"cannot show the env of {found.path}: {exc}")
+        return {}
+
+
+def _shown(row: dict[str, Any]) -> list[str]:
+    lines = [
+        f"* Tags: {','.join(row['tags'])}",
+        f"  Path: {row['path']}",
+        f"  Version: {row['version'] or ''}",
+        f"  Script: {row['script'] or ''}",
+    ]
+    if "new_env" in row:
+        lines.append("  New env:")
+        lines += [f"    {k}={_value(v)}" for k, v in sorted(row["new_env"].items())]
+    return lines
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

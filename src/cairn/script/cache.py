@@ -1,0 +1,375 @@
+"""The script cache: entries found by a key computed from everything that changes a result.
+
+Key
+    :func:`key_of` is the SHA-256 of the canonical JSON (sorted keys, no spaces) of a
+    :class:`KeyInput`: the script uid, its resolved variations (sorted), the version, the
+    run inputs and env values that reach the script, the dependencies' keys (in order), the
+    platform (``sys.platform``, machine) and :data:`FORMAT`. Two runs share an entry only
+    when all of these agree, so a different input never returns a stale result.
+
+Storage (CM's format)
+    An entry is an artifact of automation ``cache`` in the ``local`` repository, in
+    ``<local>/cache/<uid>/`` where ``uid`` is the first 16 hex digits of the key, so a
+    lookup reads one known path (O(1)) and never searches. ``_cm.json`` holds CM's keys
+    (``uid``, ``automation_alias``/``automation_uid``, CM-style ``tags``, ``version``,
+    ``associated_script_artifact[_uid]``, ``dependent_cached_path``) plus ``cairn_key`` and
+    ``cairn_inputs`` (the key input, so a user can see why two entries differ).
+    ``cm-cached-state.json`` holds ``{new_env, new_state, deps, version}``.
+
+Creation
+    :meth:`Cache.create` holds an inter-process lock on the entry and checks the lookup again
+    inside it, so of two concurrent runs one executes and the other is handed the result
+    (:attr:`Pending.existing`). The script runs in the final directory (scripts record
+    absolute paths); :meth:`Pending.commit` writes the state file and then ``_cm.json``,
+    each atomically, so an entry is visible only when complete. A run that leaves the block
+    without committing leaves no entry; a failed renewal puts the old entry back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from platform import machine
+from typing import Any
+
+from cairn import atomic, meta, report
+from cairn.errors import CairnError, MetaError
+from cairn.kinds import KNOWN
+from cairn.store.registry import Registry
+
+FORMAT = 1
+KIND = KNOWN["cache"]
+FOLDER = KIND.alias
+META_FILE = "_cm.json"
+STATE_FILE = "cm-cached-state.json"
+UID_DIGITS = 16
+WAIT_S = 6 * 3600.0  # how long a run waits for another run creating the same entry
+_ASIDE_PREFIX = ".cairn-tmp-"
+
+
+def host_platform() -> tuple[str, str]:
+    """This machine's platform as it enters a key: (``sys.platform``, machine)."""
+    return (sys.platform, machine())
+
+
+@dataclass(frozen=True)
+class KeyInput:
+    """Everything that can change the result of a cached script run."""
+
+    script_uid: str
+    variations: tuple[str, ...] = ()
+    version: str | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    deps: tuple[str, ...] = ()
+    platform: tuple[str, str] = field(default_factory=host_platform)
+    format: int = FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        """The key input as plain JSON values (what ``cairn_inputs`` records)."""
+        return {
+            "format": self.format,
+            "script_uid": self.script_uid,
+            "variations": sorted(set(self.variations)),
+            "version": self.version,
+            "inputs": dict(self.inputs),
+            "deps": list(self.deps),
+            "platform": list(self.platform),
+        }
+
+
+def canonical_json(value: Any) -> str:
+    """One text per value: sorted keys, no whitespace, paths as strings, no NaN."""
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_value,
+    )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"a cache key input must be JSON data, not {type(value).__name__} {value!r}")
+
+
+def key_of(key_input: KeyInput) -> str:
+    """The cache key of ``key_input``: 64 lowercase hex digits."""
+    return hashlib.sha256(canonical_json(key_input.to_json()).encode()).hexdigest()
+
+
+def uid_of(key: str) -> str:
+    """The uid (and directory name) of the entry for ``key``."""
+    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+        raise ValueError(f"not a cache key (64 lowercase hex digits): {key!r}")
+    return key[:UID_DIGITS]
+
+
+def entry_tags(
+    *,
+    script_uid: str,
+    requested: Sequence[str] = (),
+    script_tags: Sequence[str] = (),
+    variations: Sequence[str] = (),
+    version: str | None = None,
+    extra: Sequence[str] = (),
+    deps_tags: Sequence[str] = (),
+) -> tuple[str, ...]:
+    """CM-style tags of an entry, in CM's order and without repeats.
+
+    The requested tags, the script's tags, ``_<variation>`` for each resolved variation,
+    ``version-<v>``, the extra cache tags, ``deps-...`` tags, ``script-artifact-<uid>``.
+    """
+    marked = [v if v.startswith("_") else f"_{v}" for v in variations]
+    versioned = [f"version-{version}"] if version else []
+    every = [*requested, *script_tags, *marked, *versioned, *extra, *deps_tags]
+    return tuple(dict.fromkeys(t for t in [*every, f"script-artifact-{script_uid}"] if t))
+
+
+@dataclass(frozen=True)
+class CachedState:
+    """The outputs of a run kept in ``cm-cached-state.json``."""
+
+    new_env: dict[str, Any] = field(default_factory=dict)
+    new_state: dict[str, Any] = field(default_factory=dict)
+    deps: list[Any] = field(default_factory=list)
+    version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "new_env": self.new_env,
+            "new_state": self.new_state,
+            "deps": self.deps,
+            "version": self.version,
+        }
+
+
+def read_state(path: Path) -> CachedState:
+    """Read and check ``cm-cached-state.json`` (``path`` is the file)."""
+    data = meta.load_file(path)
+    return CachedState(
+        new_env=_typed(data, "new_env", dict, path) or {},
+        new_state=_typed(data, "new_state", dict, path) or {},
+        deps=_typed(data, "deps", list, path) or [],
+        version=meta.require_str(data, "version", path),
+    )
+
+
+def _typed(data: meta.Meta, key: str, kind: type, path: Path) -> Any:
+    value = data.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise MetaError(f"{path}: key {key!r} must be a {kind.__name__}, not {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class EntryFields:
+    """What a finished run tells the cache about its entry (besides the outputs)."""
+
+    inputs: KeyInput
+    script_alias: str | None
+    tags: tuple[str, ...] = ()
+    version: str | None = None
+    dependent_cached_path: str | None = None
+
+    def to_meta(self, uid: str, key: str) -> meta.Meta:
+        """The ``_cm.json`` of the entry, identity keys first (no alias, as in CM)."""
+        script = self.inputs.script_uid
+        data: meta.Meta = {
+            "uid": uid,
+            "automation_alias": KIND.alias,
+            "automation_uid": KIND.uid,
+            "tags": list(self.tags),
+        }
+        if self.version is not None:
+            data["version"] = self.version
+        named = f"{self.script_alias},{script}" if self.script_alias else script
+        data["associated_script_artifact"] = named
+        data["associated_script_artifact_uid"] = script
+        if self.dependent_cached_path is not None:
+            data["dependent_cached_path"] = self.dependent_cached_path
+        return {**data, "cairn_key": key, "cairn_inputs": self.inputs.to_json()}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A complete cache entry; its outputs are read from disk on first use."""
+
+    path: Path
+    uid: str
+    key: str
+    tags: tuple[str, ...]
+    version: str | None
+    meta: dict[str, Any] = field(compare=False, repr=False)
+
+    def load_state(self) -> CachedState:
+        """The entry's ``cm-cached-state.json`` (read once)."""
+        return self._state
+
+    @functools.cached_property
+    def _state(self) -> CachedState:
+        return read_state(self.path / STATE_FILE)
+
+    @property
+    def new_env(self) -> dict[str, Any]:
+        return self.load_state().new_env
+
+    @property
+    def new_state(self) -> dict[str, Any]:
+        return self.load_state().new_state
+
+    @property
+    def deps(self) -> list[Any]:
+        return self.load_state().deps
+
+
+def _entry_from(path: Path, key: str) -> Entry | None:
+    """The entry in ``path`` when it is complete, is for ``key`` and is still valid."""
+    file = path / META_FILE
+    try:
+        data = meta.load_file(file)
+        tags = tuple(meta.require_str_list(data, "tags", file))
+        version = meta.require_str(data, "version", file)
+        depends = meta.require_str(data, "dependent_cached_path", file)
+    except MetaError as exc:
+        if file.exists():
+            report.warn(f"ignoring broken cache entry: {exc}")
+        return None
+    if data.get("cairn_key") != key or not (path / STATE_FILE).is_file():
+        return None
+    if depends and not Path(depends).exists():
+        return None
+    return Entry(path, path.name, key, tags, version, data)
+
+
+class Cache:
+    """The cache entries of one cairn home, in its ``local`` repository."""
+
+    def __init__(self, registry: Registry, *, wait: float = WAIT_S) -> None:
+        self.registry = registry
+        self.wait = wait
+
+    @functools.cached_property
+    def folder(self) -> Path:
+        """``<local repo>/cache``, where every entry lives."""
+        return self.registry.local().root / FOLDER
+
+    def path_of(self, key: str) -> Path:
+        """The directory of the entry for ``key`` (whether or not it exists)."""
+        return self.folder / uid_of(key)
+
+    def lookup(self, key: str) -> Entry | None:
+        """The complete, valid entry for ``key``, or ``None``."""
+        return _entry_from(self.path_of(key), key)
+
+    @contextlib.contextmanager
+    def create(self, key: str, *, renew: bool = False) -> Iterator[Pending]:
+        """Hold the entry's lock and yield a :class:`Pending` to run the script in.
+
+        When another run made the entry meanwhile, ``Pending.existing`` holds it and
+        nothing is to be run. Otherwise the script runs in ``Pending.path`` and calls
+        :meth:`Pending.commit`; without a commit the directory is removed on leaving.
+        ``renew`` replaces an existing entry (put back if the new run fails).
+        """
+        with self._locked(key):
+            found = None if renew else self.lookup(key)
+            if found is not None:
+                yield Pending(key, found.path, existing=found)
+                return
+            with self._prepared(key) as pending:
+                yield pending
+
+    @contextlib.contextmanager
+    def _prepared(self, key: str) -> Iterator[Pending]:
+        """An empty final directory for ``key``; the old one is kept aside until commit."""
+        path = self.path_of(key)
+        aside = _set_aside(path)
+        pending = Pending(key, path)
+        try:
+            path.mkdir(parents=True)
+            yield pending
+        finally:
+            if pending.entry is None:
+                shutil.rmtree(path, ignore_errors=True)
+                _restore(aside, path)
+            elif aside is not None:
+                shutil.rmtree(aside.parent, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        """The entry's inter-process lock; says so when another run holds it."""
+        lock_file = self.registry.home.root / "locks" / f"cache-{uid_of(key)}.lock"
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(atomic.lock(lock_file, timeout=0))
+            except CairnError:
+                report.warn(f"waiting for another run creating {self.path_of(key)}")
+                stack.enter_context(atomic.lock(lock_file, timeout=self.wait))
+            yield
+
+
+def _set_aside(path: Path) -> Path | None:
+    """Clear ``path`` for a new run: a complete entry is moved aside, leftovers deleted."""
+    if not path.exists():
+        return None
+    if not (path / META_FILE).exists():
+        shutil.rmtree(path)
+        return None
+    holder = Path(tempfile.mkdtemp(prefix=_ASIDE_PREFIX, dir=path.parent))
+    os.replace(path, holder / path.name)
+    return holder / path.name
+
+
+def _restore(aside: Path | None, path: Path) -> None:
+    """Put a set-aside entry back after a failed renewal."""
+    if aside is None:
+        return
+    os.replace(aside, path)
+    shutil.rmtree(aside.parent, ignore_errors=True)
+
+
+@dataclass
+class Pending:
+    """An entry being made: the directory the script runs in, then :meth:`commit`."""
+
+    key: str
+    path: Path
+    existing: Entry | None = None
+    entry: Entry | None = None
+
+    @property
+    def uid(self) -> str:
+        return uid_of(self.key)
+
+    def commit(self, fields: EntryFields, state: CachedState) -> Entry:
+        """Record the run's outputs: the state file first, ``_cm.json`` last, atomically."""
+        self._check_commit(fields)
+        data = fields.to_meta(self.uid, self.key)
+        atomic.write_text(self.path / STATE_FILE, meta.dump_json(state.to_json()))
+        atomic.write_text(self.path / META_FILE, meta.dump_json(data))
+        self.entry = Entry(self.path, self.uid, self.key, fields.tags, fields.version, data)
+        return self.entry
+
+    def _check_commit(self, fields: EntryFields) -> None:
+        if self.existing is not None:
+            raise RuntimeError(f"{self.path} exists already: use Pending.existing")
+        if self.entry is not None:
+            raise RuntimeError(f"{self.path} is committed already")
+        if key_of(fields.inputs) != self.key:
+            raise ValueError("the entry's inputs do not give the key it is created under")
+        if not self.path.is_dir():
+            raise CairnError(
+                f"cache entry {self.path} was removed while its script ran",
+                hint="run the script again",
+            )

@@ -34,6 +34,8 @@ def access(i: dict[str, Any] | str | list[str], out: str | None = None) -> dict[
         try:
             request = _as_dict(i)
             out = out or _out_of(request)
+            if out:
+                request["out"] = out
             reporter.echo = out == "con"
             outcome = dispatch.run(request)
             result: dict[str, Any] = {"return": 0, **outcome.data}

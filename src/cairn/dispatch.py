@@ -92,7 +92,11 @@ def _reindex() -> Outcome:
     return Outcome({"artifacts": valid, "broken": broken, "seconds": seconds}, [line])
 
 
-def run(i: dict[str, Any], confirm: Callable[[str], bool] | None = None) -> Outcome:
+def run(
+    i: dict[str, Any],
+    confirm: Callable[[str], bool] | None = None,
+    choose: Callable[[list[Any]], int] | None = None,
+) -> Outcome:
     """Run the action ``i`` names and return its outcome (errors are raised)."""
     request = Request.from_input(i)
     if request.action == "version" and not request.automation:
@@ -108,4 +112,4 @@ def run(i: dict[str, Any], confirm: Callable[[str], bool] | None = None) -> Outc
     from cairn.store.catalog import Catalog
 
     automation = cls(kind, Catalog.open())
-    return automation.run(spec, Call(request.artifacts, opts, request.raw, confirm))  # type: ignore[no-any-return]
+    return automation.invoke(spec, Call(request.artifacts, opts, request.raw, confirm, choose))  # type: ignore[no-any-return]

@@ -41,6 +41,6 @@ class Automation:
             )
         return found
 
-    def run(self, spec: ActionSpec, call: Call) -> Outcome:
+    def invoke(self, spec: ActionSpec, call: Call) -> Outcome:
         outcome: Outcome = getattr(self, spec.method)(call)
         return outcome

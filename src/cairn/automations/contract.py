@@ -104,6 +104,8 @@ class ActionSpec:
     aliases: tuple[str, ...] = ()
     flags: tuple[Flag, ...] = ()
     method: str = ""
+    any_flags: bool = False
+    """Undeclared flags are inputs of the action (e.g. a script's ``input_mapping``)."""
 
     def options(self, raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """Convert the declared flags found in ``raw``; also return the unknown keys."""
@@ -114,7 +116,7 @@ class ActionSpec:
             flag = by_name.get(key)
             if flag is not None:
                 opts[flag.name] = flag.convert(value)
-            elif key not in COMMON_NAMES and key not in CONTROL_KEYS:
+            elif not self.any_flags and key not in COMMON_NAMES and key not in CONTROL_KEYS:
                 unknown.append(key)
         return opts, unknown
 
@@ -127,6 +129,8 @@ class Call:
     opts: dict[str, Any]
     raw: dict[str, Any]
     confirm: Callable[[str], bool] | None = None
+    choose: Callable[[list[Any]], int] | None = None
+    """Asks a person on a terminal to pick one of several items (None: no terminal)."""
 
     def flag(self, name: str, default: Any = None) -> Any:
         value = self.opts.get(name)
@@ -152,11 +156,12 @@ def action(
     example: str,
     aliases: tuple[str, ...] = (),
     flags: tuple[Flag, ...] = (),
+    any_flags: bool = False,
 ) -> Callable[[F], F]:
     """Mark a method ``(self, call: Call) -> Outcome`` as an action with its declared flags."""
 
     def mark(func: F) -> F:
-        spec = ActionSpec(name, summary, usage, example, aliases, flags, func.__name__)
+        spec = ActionSpec(name, summary, usage, example, aliases, flags, func.__name__, any_flags)
         func.__cairn_action__ = spec  # type: ignore[attr-defined]
         return func
 

@@ -28,7 +28,7 @@ def general() -> str:
     lines = [USAGE, "", "Common actions (any automation: dataset, model, script, ...):"]
     lines += _action_lines(registry.listing()["*"])
     lines += ["", "Automations with their own actions:"]
-    lines += [f"  {n:<34} {c.summary}" for n, c in registry.BUILTIN.items()]
+    lines += [f"  {n:<34} {c.summary}" for n, c in registry.listing().items() if n != "*"]
     lines += [
         "",
         "Other commands:",

@@ -55,7 +55,11 @@ def _run(words: list[str]) -> int:
             print(page)
         return 0
     with report.using(report.Reporter(echo=True)):
-        outcome = dispatch.run(i, confirm=_confirm if sys.stdin.isatty() else None)
+        i.setdefault("out", "con")
+        tty = sys.stdin.isatty()
+        outcome = dispatch.run(
+            i, confirm=_confirm if tty else None, choose=_choose if tty else None
+        )
     if out == "json":
         _print_json({"return": 0, **outcome.data})
     elif outcome.lines:
@@ -64,11 +68,13 @@ def _run(words: list[str]) -> int:
 
 
 def _help_page(i: dict[str, Any]) -> str | None:
-    from cairn.cli import help as help_mod
-
     action = i.get("action") or ""
     automation = i.get("automation") or ""
     wants = bool(i.get("help") or i.get("h"))
+    if action and action != "help" and not wants:
+        return None
+    from cairn.cli import help as help_mod
+
     if action == "help" and automation and i.get("artifact"):
         return help_mod.action(automation, i["artifact"])  # cairn help ACTION AUTOMATION
     if action == "help" or (not action and (wants or not automation)):
@@ -84,6 +90,17 @@ def _confirm(question: str) -> bool:
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
+
+
+def _choose(items: list[Any]) -> int:
+    """Ask which of several items to use; anything but a listed number picks none."""
+    for number, item in enumerate(items, 1):
+        print(f"  {number}) {item}", file=sys.stderr)
+    try:
+        answer = input(f"which one [1-{len(items)}]? ")
+    except EOFError:
+        return -1
+    return int(answer) - 1 if answer.strip().isdigit() else -1
 
 
 def _print_json(data: dict[str, Any]) -> None:

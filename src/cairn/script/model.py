@@ -254,6 +254,39 @@ class ScriptMeta:
         )
 
 
+def parse_deps(raw: Any, source: str | Path, key: str = "deps") -> tuple[Dep, ...]:
+    """Validate a raw dependency list (from a hook's edited meta or an input) into records."""
+    reader = _Reader(Path(source))
+    deps = _deps(reader, key, raw)
+    reader.report()
+    return deps
+
+
+def parse_dep_updates(raw: Any, source: str | Path, key: str = "add_deps") -> dict[str, Dep]:
+    """Validate ``{name: {dependency keys}}`` (``--adr.NAME.KEY=V``, ``--ad...``) into records."""
+    reader = _Reader(Path(source))
+    updates = _dep_updates(reader, key, raw)
+    reader.report()
+    return updates
+
+
+def dep_to_dict(dep: Dep) -> dict[str, Json]:
+    """The keys a dependency's meta wrote, as plain values (the shape CM's hooks see)."""
+    values: dict[str, Json] = {k: copy.deepcopy(v) for k, v in dep.extra_input.items()}
+    for name in _DEP_KEYS:
+        if name in dep.given:
+            values[name] = _plain(getattr(dep, name))
+    return values
+
+
+def _plain(value: Any) -> Json:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
 # --- the reader: one file's context ---------------------------------------------------------
 
 Parser = Callable[["_Reader", str, Any], Any]

@@ -1,0 +1,153 @@
+"""The ``script`` automation: run portable automation recipes (and the common actions)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from cairn.automations.common import CommonAutomation
+from cairn.automations.contract import Call, Flag, Outcome, action
+from cairn.script.model import parse_dep_updates
+
+_RUN_FLAGS = (
+    Flag("tags", "str", "script tags and variations: get,python3,_shared"),
+    Flag("env", "dict", "env values for the run: --env.KEY=VALUE"),
+    Flag("const", "dict", "env values nothing may override: --const.KEY=VALUE"),
+    Flag("state", "dict", "initial state: --state.KEY=VALUE"),
+    Flag("const_state", "dict", "state nothing may override"),
+    Flag("version", "str", "the exact version wanted"),
+    Flag("version_min", "str", "the lowest acceptable version"),
+    Flag("version_max", "str", "the highest acceptable version"),
+    Flag("version_max_usable", "str", "the version to use when above version_max"),
+    Flag("add_deps_recursive", "dict", "change named deps anywhere below", aliases=("adr",)),
+    Flag("add_deps", "dict", "change this script's named deps: --ad.NAME.KEY=V", aliases=("ad",)),
+    Flag("force_cache", "bool", "cache this script if it can be cached on demand"),
+    Flag("skip_cache", "bool", "neither use nor create a cache entry for this script"),
+    Flag("new", "bool", "run again and replace this script's cache entry"),
+    Flag("dirty", "bool", "keep the work directories of non-cached scripts"),
+    Flag("quiet", "bool", "never ask; pick by the documented rules"),
+    Flag("silent", "bool", "no progress lines", aliases=("s",)),
+    Flag("verbose", "bool", "more progress lines", aliases=("v",)),
+    Flag("print_env", "bool", "print the env passed to each native script"),
+    Flag("print_deps", "bool", "print the dependency tree at the end"),
+    Flag(
+        "explain",
+        "bool",
+        "show the plan (choice, variations, cache status); run nothing",
+        aliases=("dry_run",),
+    ),
+    Flag("fake_run", "bool", "run deps and prehook deps only", aliases=("prepare",)),
+    Flag("fake_deps", "bool", "do not run dependencies at all"),
+    Flag("extra_cache_tags", "list", "extra tags for the cache entry"),
+    Flag("name", "str", "CM_NAME for the script"),
+    Flag("input", "str", "CM_INPUT for the script"),
+    Flag("output", "str", "CM_OUTPUT for the script"),
+)
+_ENGINE_KEYS = {f.name for f in _RUN_FLAGS} | {a for f in _RUN_FLAGS for a in f.aliases}
+
+
+class ScriptAutomation(CommonAutomation):
+    """Scripts: cached automation recipes with dependencies, variations and versions."""
+
+    summary = "portable automation recipes: run with deps, variations, versions and cache"
+
+    @action(
+        "run",
+        summary="run a script (and its dependencies), or show its plan with --explain",
+        usage='cairn run script [ALIAS | "TAGS _VARIATION"] [--tags=a,b,_v] [--env.K=V] ...',
+        example='cairn run script "get python3" --version_min=3.8 --out=json',
+        flags=_RUN_FLAGS,
+        any_flags=True,
+    )
+    def run(self, call: Call) -> Outcome:
+        from cairn.script import run
+
+        inp = _run_input(call, self.catalog.registry.home.root)
+        options = _options(call)
+        if call.flag("explain"):
+            from cairn.script import explain
+
+            session = run.Session(self.catalog, options)
+            node = explain.plan(session, inp)
+            return Outcome({"plan": node.to_json()}, node.lines())
+        result = run.run_script(self.catalog, inp, options)
+        data = {"new_env": result.new_env, "new_state": result.new_state, **result.to_json()}
+        lines = _result_lines(result, bool(call.flag("print_deps")))
+        return Outcome(data, lines)
+
+
+def _run_input(call: Call, home: Any) -> Any:
+    from cairn.script.context import VERSION_FIELDS, RunInput
+
+    name = " ".join(call.artifacts) if call.artifacts else None
+    source = "the command line"
+    return RunInput(
+        tags=call.flag("tags"),
+        name=name,
+        env=dict(call.flag("env", {})),
+        state=dict(call.flag("state", {})),
+        const=dict(call.flag("const", {})),
+        const_state=dict(call.flag("const_state", {})),
+        inputs={k: v for k, v in call.raw.items() if k not in _ENGINE_KEYS},
+        versions={f: call.flag(f) for f in VERSION_FIELDS if call.flag(f)},
+        add_deps=parse_dep_updates(call.flag("add_deps", {}), source, "add_deps"),
+        adr=parse_dep_updates(call.flag("add_deps_recursive", {}), source, "add_deps_recursive"),
+        extra_cache_tags=tuple(call.flag("extra_cache_tags", [])),
+        force_cache=bool(call.flag("force_cache")),
+        skip_cache=bool(call.flag("skip_cache")),
+        new=bool(call.flag("new")),
+        fake_run=bool(call.flag("fake_run")),
+    )
+
+
+def _options(call: Call) -> Any:
+    from cairn.script.context import RunOptions
+
+    out = call.raw.get("out")
+    return RunOptions(
+        quiet=bool(call.flag("quiet")),
+        silent=bool(call.flag("silent")),
+        verbose=bool(call.flag("verbose")),
+        dirty=bool(call.flag("dirty")),
+        fake_deps=bool(call.flag("fake_deps")),
+        print_env=bool(call.flag("print_env")),
+        chooser=call.choose,
+        echo=_stderr_line if out in ("con", "json") else None,
+        output=_writer(out),
+    )
+
+
+def _stderr_line(line: str) -> None:
+    print(f"cairn: {line}", file=sys.stderr)
+
+
+def _writer(out: Any) -> Callable[[bytes], None] | None:
+    if out == "con":
+        return _write(sys.stdout)
+    if out == "json":
+        return _write(sys.stderr)
+    return lambda data: None
+
+
+def _write(stream: Any) -> Callable[[bytes], None]:
+    def write(data: bytes) -> None:
+        stream.buffer.write(data)
+        stream.flush()
+
+    return write
+
+
+def _result_lines(result: Any, print_deps: bool) -> list[str]:
+    lines = []
+    if print_deps:
+        lines += _tree(result, 0)
+    return lines
+
+
+def _tree(result: Any, depth: int) -> list[str]:
+    line = f"{'  ' * depth}{result.alias} {' '.join('_' + v for v in result.variations)}"
+    out = [f"{line.rstrip()} ({result.cache})"]
+    for dep in result.deps:
+        out += _tree(dep, depth + 1)
+    return out

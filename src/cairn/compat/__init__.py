@@ -1,0 +1,1 @@
+"""Compatibility with Collective Mind's Python side: the ``cmind`` shim and the hook input."""

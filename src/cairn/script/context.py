@@ -1,0 +1,84 @@
+"""The records that cross the boundaries of a script run: its input, its result, its options."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cairn.script.model import Dep
+
+VERSION_FIELDS = ("version", "version_min", "version_max", "version_max_usable")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Flags that hold for a whole run tree."""
+
+    quiet: bool = False
+    silent: bool = False
+    verbose: bool = False
+    dirty: bool = False
+    fake_deps: bool = False
+    print_env: bool = False
+    chooser: Callable[[list[Any]], int] | None = None
+    echo: Callable[[str], None] | None = None
+    output: Callable[[bytes], None] | None = None
+
+
+@dataclass
+class RunInput:
+    """What one script run is asked to do (the top-level request, or one dependency)."""
+
+    tags: str | list[str] | None = None
+    name: str | None = None
+    env: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    const: dict[str, Any] = field(default_factory=dict)
+    const_state: dict[str, Any] = field(default_factory=dict)
+    local_env: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    add_deps: dict[str, Dep] = field(default_factory=dict)
+    adr: dict[str, Dep] = field(default_factory=dict)
+    extra_cache_tags: tuple[str, ...] = ()
+    force_cache: bool = False
+    skip_cache: bool = False
+    new: bool = False
+    fake_run: bool = False
+    force_new_env_keys: tuple[str, ...] | None = None
+    parent: str = ""
+
+
+@dataclass
+class RunResult:
+    """What a script run gives back (CM's result keys, plus the tree and the cache status)."""
+
+    alias: str
+    uid: str
+    path: Path
+    tags: str
+    variations: tuple[str, ...]
+    version: str | None
+    cache: str  # "hit", "miss", "not cached", "reused", "skipped"
+    entry: Path | None
+    new_env: dict[str, Any]
+    new_state: dict[str, Any]
+    deps: list[RunResult] = field(default_factory=list)
+    work: Path | None = None
+    key: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "script": self.alias or self.uid,
+            "uid": self.uid,
+            "path": str(self.path),
+            "tags": self.tags,
+            "variations": [f"_{v}" for v in self.variations],
+            "version": self.version,
+            "cache": self.cache,
+            "cache_entry": str(self.entry) if self.entry else None,
+            "new_env": self.new_env,
+            "deps": [d.to_json() for d in self.deps],
+        }

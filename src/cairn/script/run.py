@@ -111,7 +111,7 @@ class ScriptRun:
         options = self.session.options
         choice = select.choose(found, quiet=options.quiet, chooser=options.chooser)
         self.choice_reason = choice.reason
-        if choice.reason and len(found) > 1:
+        if choice.guessed:
             report.warn(f"{self.request}: {choice.reason}")
         self.artifact = choice.candidate.artifact
         self.meta: ScriptMeta = choice.candidate.meta

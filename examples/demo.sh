@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo `make demo` runs: the artifact database on the example repository.
+# The demo `make demo` runs: the artifact database on the example repository, then scripts
+# from the built-in repository (a dependency chain, and the same run again from the cache).
 # It uses its own CAIRN_HOME (.demo-home) so your real ~/.cairn is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,10 @@ step cairn find dataset 'fash*' --out=json
 step cairn info dataset fashion-small
 step cairn rm dataset fashion-small -f
 step cairn info repo demo
+
+step cairn run script "print hello-world _text.from-the-demo"
+step cairn run script "detect cpu" --out=json
+step cairn run script "get generic-python-lib _package.packaging" --print_deps
+step cairn run script "get generic-python-lib _package.packaging" --out=json
+step cairn show cache
 printf '\ndemo finished: artifacts live under %s\n' "$CAIRN_HOME"

@@ -42,6 +42,16 @@ def script(alias: str, *tags: str, **extra: Any) -> dict[str, Any]:
 VARIATIONS = {"v1": {"group": "v"}, "v2": {"group": "v"}, "bs.#": {"env": {"BS": "#"}}}
 
 
+@pytest.fixture(autouse=True)
+def empty_builtin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide the built-in scripts: these tests own every script they search."""
+    builtin = tmp_path / "builtin"
+    builtin.mkdir()
+    (builtin / "cmr.yaml").write_text("alias: builtin\nuid: '5c8a1f2e3d4b6a79'\n")
+    monkeypatch.setattr("cairn.store.registry.builtin_repo_path", lambda: builtin)
+    monkeypatch.setattr("cairn.store.catalog.builtin_repo_path", lambda: builtin)
+
+
 @pytest.fixture
 def catalog(cairn_home: Path, make_repo: Callable[..., Path]) -> Catalog:
     """r1 and r2 (registered in that order) with scripts that share tags."""

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from cairn.automations.common import CommonAutomation
-from cairn.automations.contract import Call, Flag, Outcome, action
+from cairn.automations.contract import (
+    COMMON_NAMES,
+    CONTROL_KEYS,
+    Call,
+    Flag,
+    Outcome,
+    action,
+)
 from cairn.script.model import parse_dep_updates
 
 _RUN_FLAGS = (
@@ -44,7 +51,13 @@ _RUN_FLAGS = (
     Flag("input", "str", "CM_INPUT for the script"),
     Flag("output", "str", "CM_OUTPUT for the script"),
 )
-_ENGINE_KEYS = {f.name for f in _RUN_FLAGS} | {a for f in _RUN_FLAGS for a in f.aliases}
+_SCRIPT_INPUTS = {"name", "input", "output"}
+"""Flags that are also inputs a script sees (``CM_NAME``, ``CM_INPUT``, ``CM_OUTPUT``)."""
+_ENGINE_KEYS = (
+    {f.name for f in _RUN_FLAGS} | {a for f in _RUN_FLAGS for a in f.aliases}
+) - _SCRIPT_INPUTS
+_NOT_INPUTS = _ENGINE_KEYS | CONTROL_KEYS | COMMON_NAMES
+"""Keys of a run request that are no input of the script (and so no part of its cache key)."""
 
 
 class ScriptAutomation(CommonAutomation):
@@ -89,7 +102,7 @@ def _run_input(call: Call, home: Any) -> Any:
         state=dict(call.flag("state", {})),
         const=dict(call.flag("const", {})),
         const_state=dict(call.flag("const_state", {})),
-        inputs={k: v for k, v in call.raw.items() if k not in _ENGINE_KEYS},
+        inputs={k: v for k, v in call.raw.items() if k not in _NOT_INPUTS},
         versions={f: call.flag(f) for f in VERSION_FIELDS if call.flag(f)},
         add_deps=parse_dep_updates(call.flag("add_deps", {}), source, "add_deps"),
         adr=parse_dep_updates(call.flag("add_deps_recursive", {}), source, "add_deps_recursive"),

@@ -18,6 +18,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from cairn.errors import CairnError
+
 Result = dict[str, Any]
 NativeRunner = Callable[[str, dict[str, Any]], int]
 
@@ -131,7 +133,10 @@ class AutomationShim:
         """Run ``<script_name>.sh`` of the script directory with ``i['env']``."""
         name = str(i.get("script_name") or "run")
         env = i.get("env", self._ctx.env)
-        code = self._ctx.run_native(name, env)
+        try:
+            code = self._ctx.run_native(name, env)
+        except CairnError as exc:
+            return {"return": exc.code, "error": str(exc)}
         if code != 0:
             return {"return": 2, "error": f"native script {name} failed with exit code {code}"}
         return {"return": 0}

@@ -80,5 +80,6 @@ class RunResult:
             "cache": self.cache,
             "cache_entry": str(self.entry) if self.entry else None,
             "new_env": self.new_env,
+            "new_state": self.new_state,
             "deps": [d.to_json() for d in self.deps],
         }

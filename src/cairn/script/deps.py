@@ -91,8 +91,14 @@ def child_input(
         inputs=dict(dep.extra_input),
         versions=versions,
         adr=merge_updates(parent.adr, {}),
-        extra_cache_tags=tuple(env_mod.substitute({"t": list(dep.extra_cache_tags)})["t"]),
+        extra_cache_tags=_cache_tags(dep, env),
         force_cache=dep.force_cache,
         force_new_env_keys=dep.force_new_env_keys,
         parent=parent.name or str(parent.tags or ""),
     )
+
+
+def _cache_tags(dep: Dep, env: Mapping[str, Any]) -> tuple[str, ...]:
+    """The entry's ``extra_cache_tags``, ``<<<KEY>>>`` expanded from the child's env."""
+    child_env = {**env, **dep.env}
+    return tuple(env_mod.expand_text(tag, child_env) for tag in dep.extra_cache_tags)

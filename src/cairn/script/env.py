@@ -79,6 +79,12 @@ def substitute(env: Mapping[str, Any]) -> Env:
     return {key: _substitute_value(key, value, resolve) for key, value in env.items()}
 
 
+def expand_text(value: str, env: Mapping[str, Any]) -> str:
+    """``value`` with its ``<<<KEY>>>`` placeholders replaced from ``env``, as :func:`substitute`
+    does for the values of an env (unresolvable placeholders stay)."""
+    return _resolver(env)(value, "")
+
+
 def check_plus_lists(env: Mapping[str, Any]) -> None:
     """Raise :class:`InvalidInput` naming the first ``+KEY`` whose value is not a list."""
     for key, value in env.items():

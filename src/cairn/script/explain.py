@@ -2,7 +2,8 @@
 
 For the chosen script and, recursively, each dependency that is enabled with the env known
 before the run: which script was chosen and why, which variations are on and why, and the
-cache status (hit, miss, not cached). Conditions that depend on what earlier dependencies
+cache status (hit, miss, not cached). Below a hit only the ``dynamic`` dependencies are
+listed, since only they run. Conditions that depend on what earlier dependencies
 will export are evaluated on the env known now; the plan says so.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from cairn.script import deps as deps_mod
 from cairn.script.context import RunInput
-from cairn.script.model import DEP_LISTS
+from cairn.script.model import DEP_LISTS, Dep
 from cairn.script.run import ScriptRun, Session
 
 
@@ -50,20 +51,18 @@ def plan(session: Session, inp: RunInput, stage: str = "main") -> PlanNode:
     """Plan ``inp`` and its enabled dependencies (a cycle is reported as an error)."""
     run = ScriptRun(session, inp)
     run.select()
-    session.stack.append(run.uid)
-    try:
-        run.resolve()
+    run.resolve()
+    with session.entered(run):
         run.layer()
         node = _node(run, stage)
+        cached = node.cache == "hit"
         for name in DEP_LISTS:
             node.deps += [
                 _plan_dep(session, run, d, name)
                 for d in run.eff.deps[name]
-                if deps_mod.enabled(d, run.eff.env, fake_run=False, cached=False)
+                if deps_mod.enabled(d, run.eff.env, fake_run=run.inp.fake_run, cached=cached)
             ]
         return node
-    finally:
-        session.stack.pop()
 
 
 def _node(run: ScriptRun, stage: str) -> PlanNode:
@@ -84,9 +83,6 @@ def _node(run: ScriptRun, stage: str) -> PlanNode:
     )
 
 
-def _plan_dep(session: Session, parent: ScriptRun, dep: Any, stage: str) -> PlanNode:
-    visible, _ = deps_mod.visible_env(dep, parent.eff.env, parent.meta.local_env_keys)
-    groups = [(v, parent.resolution.group_of.get(v)) for v in parent.resolution.variations]
-    tags = deps_mod.child_tags(dep, parent.eff.env, groups)
-    child = deps_mod.child_input(dep, tags, parent._as_parent(), visible, parent.eff.state)
+def _plan_dep(session: Session, parent: ScriptRun, dep: Dep, stage: str) -> PlanNode:
+    child, _ = parent.child_input(dep, stage)
     return plan(session, child, stage)

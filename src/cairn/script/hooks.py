@@ -1,16 +1,21 @@
 """A script's ``customize.py``: loaded fresh per run, its functions called with CM's ``i``.
 
-The module is executed from its file each time (never cached in ``sys.modules``), with the
-``cmind`` shim importable (:mod:`cairn.compat.shim`). An exception in it, at import or in a
-hook, becomes a :class:`HookError` carrying the file and the traceback; a hook that returns
-``{"return": N, "error": ...}`` with N > 0 becomes a :class:`HookFailed` with CM's code.
+The module is compiled from its source each time (never cached in ``sys.modules``, and no
+``__pycache__`` is written next to it: a script's directory is never written to), with the
+``cmind`` shim importable (:mod:`cairn.compat.shim`). Hooks run with the work directory as
+the current directory, as in CM (scripts read ``tmp-ver.out`` by its relative name). An
+exception in it, at import or in a hook, becomes a :class:`HookError` carrying the file and
+the traceback; a hook that returns ``{"return": N, "error": ...}`` with N > 0 becomes a
+:class:`HookFailed` with CM's code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import importlib.util
+import os
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -49,35 +54,52 @@ class Hooks:
         if not path.is_file():
             return None
         digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
-        spec = importlib.util.spec_from_file_location(f"cairn_customize_{digest}", path)
-        if spec is None or spec.loader is None:
-            raise HookError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
+        module = ModuleType(f"cairn_customize_{digest}")
+        module.__file__ = str(path)
         with importing.active():
             try:
-                spec.loader.exec_module(module)
-            except Exception as exc:
+                code = compile(path.read_bytes(), str(path), "exec")
+                exec(code, module.__dict__)
+            except (Exception, SystemExit) as exc:
                 raise HookError(_crash_message(path, "import", exc)) from exc
         return cls(path, module)
 
     def has(self, name: str) -> bool:
         return callable(getattr(self.module, name, None))
 
-    def call(self, name: str, i: dict[str, Any]) -> dict[str, Any]:
-        """Call hook ``name`` with ``i``; a missing hook returns ``{"return": 0}``."""
+    def call(self, name: str, i: dict[str, Any], cwd: Path | None = None) -> dict[str, Any]:
+        """Call hook ``name`` with ``i`` (in ``cwd``); a missing hook returns ``{"return": 0}``."""
         func = getattr(self.module, name, None)
         if not callable(func):
             return {"return": 0}
-        with importing.active():
+        with importing.active(), _working_in(cwd):
             try:
                 result = func(i)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 raise HookError(_crash_message(self.path, name, exc)) from exc
         return _checked(self.path, name, result)
 
 
-def _crash_message(path: Path, where: str, exc: Exception) -> str:
-    lines = traceback.format_exception(exc)
+@contextlib.contextmanager
+def _working_in(cwd: Path | None) -> Iterator[None]:
+    """Run the block in ``cwd`` (when given) and come back, whatever happens."""
+    if cwd is None:
+        yield
+        return
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def _crash_message(path: Path, where: str, exc: BaseException) -> str:
+    """The file, the exception, and the traceback from the hook's own frames down."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != str(path):
+        tb = tb.tb_next
+    lines = traceback.format_exception(type(exc), exc, tb or exc.__traceback__)
     return f"{path}: {where} raised {type(exc).__name__}: {exc}\n" + "".join(lines).rstrip()
 
 

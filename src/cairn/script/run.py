@@ -11,9 +11,12 @@ options. :class:`ScriptRun` is one script's run; each step is one method.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +27,21 @@ from cairn.script import env as env_mod
 from cairn.script import layers, select, variations, versions
 from cairn.script.cache import Cache, CachedState, EntryFields, KeyInput, entry_tags, key_of
 from cairn.script.context import RunInput, RunOptions, RunResult
-from cairn.script.keys import Fingerprints
+from cairn.script.keys import Fingerprints, canonical
 from cairn.script.model import DEP_LISTS, Dep, ScriptMeta, dep_to_dict, parse_deps
 from cairn.store.catalog import Catalog
 
-VOLATILE_KEYS = ("CM_TMP_*", "CM_QUIET", "CM_VERBOSE", "CM_TMP_SILENT")
+VOLATILE_KEYS = (
+    "CM_TMP_CURRENT_PATH",
+    "CM_TMP_CURRENT_SCRIPT_*",
+    "CM_TMP_PIP_VERSION_STRING",
+    "CM_QUIET",
+    "CM_VERBOSE",
+    "CM_TMP_SILENT",
+)
+"""Env keys left out of cache keys: where the run happens and how chatty it is, not what it
+computes (the caller's directory, the script's own path, output switches). Any other
+``CM_TMP_*`` a caller sets is an input like the others."""
 LOG_FILE = "cairn-run.log"
 
 
@@ -44,7 +57,7 @@ class Session:
         self.options = options
         self.cache = Cache(catalog.registry)
         self.memo: dict[str, RunResult] = {}
-        self.stack: list[str] = []
+        self.stack: list[tuple[str, tuple[str, ...], str]] = []
         self.cwd = Path.cwd()
         self.fingerprints = Fingerprints(self._select_for_key)
         self._work_root: Path | None = None
@@ -58,11 +71,45 @@ class Session:
 
     def work_dir(self, alias: str) -> Path:
         """A fresh work directory for a script that is not cached (never its source dir)."""
+        return Path(tempfile.mkdtemp(prefix=f"{alias}-", dir=self.work_root()))
+
+    def log_file(self, alias: str) -> Path:
+        """A fresh log file outside the work dir (kept when a cached script fails, because
+        its unfinished cache entry is removed)."""
+        handle, name = tempfile.mkstemp(prefix=f"{alias}-", suffix=".log", dir=self.work_root())
+        os.close(handle)
+        return Path(name)
+
+    def work_root(self) -> Path:
+        """This run's folder under ``$CAIRN_HOME/work`` (removed after a successful run)."""
         if self._work_root is None:
             root = self.catalog.registry.home.root / "work"
             root.mkdir(parents=True, exist_ok=True)
             self._work_root = Path(tempfile.mkdtemp(prefix="run-", dir=root))
-        return Path(tempfile.mkdtemp(prefix=f"{alias}-", dir=self._work_root))
+        return self._work_root
+
+    @contextlib.contextmanager
+    def entered(self, run: ScriptRun) -> Iterator[None]:
+        """Mark ``run`` as in progress; meeting it again below itself is a cycle.
+
+        A run is the script with its resolved variations: a script may depend on itself
+        with other variations (``get-generic-python-lib _pip``), which is no cycle.
+        """
+        frame = (run.uid, run.resolution.variations, run.label)
+        if any(f[:2] == frame[:2] for f in self.stack):
+            path = [f[2] for f in self.stack[self._index(frame) :]]
+            raise DependencyCycle(
+                f"dependency cycle: {' -> '.join([*path, run.label])}",
+                hint="break it in one script's deps (enable_if_env/skip_if_env, or remove one)",
+            )
+        self.stack.append(frame)
+        try:
+            yield
+        finally:
+            self.stack.pop()
+
+    def _index(self, frame: tuple[str, tuple[str, ...], str]) -> int:
+        return next(i for i, f in enumerate(self.stack) if f[:2] == frame[:2])
 
     def finish(self) -> None:
         """Remove the work directories of a successful run (unless ``--dirty``)."""
@@ -86,14 +133,15 @@ class ScriptRun:
         self.session = session
         self.inp = inp
         self.results: list[RunResult] = []
+        self.extra_tags: list[str] = []
+        self.log: Path | None = None
 
     # -- the pipeline -----------------------------------------------------------------------
 
     def execute(self) -> RunResult:
         self.select()
-        self.session.stack.append(self.uid)
-        try:
-            self.resolve()
+        self.resolve()
+        with self.session.entered(self):
             self.layer()
             key = self.key()
             if key in self.session.memo:
@@ -101,8 +149,17 @@ class ScriptRun:
             result = self.cached_or_fresh(key)
             self.session.memo[key] = result
             return result
-        finally:
-            self.session.stack.pop()
+
+    @property
+    def label(self) -> str:
+        """The script and its variations, as a person would write them: ``alias _a _b``."""
+        return " ".join([self.alias, *(f"_{v}" for v in self.resolution.variations)])
+
+    @property
+    def request_text(self) -> str:
+        """The request in CM's tags form: ``name,tag,_v`` (CM's ``deps`` list holds these)."""
+        name = [str(self.request.name)] if self.request.name is not None else []
+        return ",".join([*name, *self.request.words])
 
     def select(self) -> None:
         """Pick the script: by name or tags, variations checked, ambiguity never guessed."""
@@ -118,11 +175,6 @@ class ScriptRun:
         self.dir = self.artifact.path
         self.alias = self.artifact.alias or self.artifact.uid or self.dir.name
         self.uid = self.artifact.uid or self.alias
-        if self.uid in self.session.stack:
-            cycle = " -> ".join([*self.session.stack, self.uid])
-            raise DependencyCycle(
-                f"dependency cycle: {cycle}", hint="break it in one script's deps"
-            )
 
     def resolve(self) -> None:
         """Which variations are on, and why."""
@@ -159,6 +211,8 @@ class ScriptRun:
                 values[f"CM_{flag.upper()}"] = str(self.inp.inputs[flag]).strip()
         if self.session.options.quiet:
             values["CM_QUIET"] = "yes"
+        if self.session.options.verbose:
+            values["CM_VERBOSE"] = "yes"
         return values
 
     @property
@@ -184,7 +238,7 @@ class ScriptRun:
             script_uid=self.uid,
             variations=self.resolution.variations,
             version=json.dumps(self.constraints.env(), sort_keys=True),
-            inputs=inputs,
+            inputs=json.loads(canonical(inputs)),  # objects an API caller passed: as text
         )
         return key_of(self.key_input)
 
@@ -198,30 +252,45 @@ class ScriptRun:
         with self.session.cache.create(key, renew=self.inp.new) as pending:
             if pending.existing is not None:
                 return self.from_entry(pending.existing, key)
+            self.log = self.session.log_file(self.alias)
             result = self.fresh(pending.path, key, "miss")
-            pending.commit(self._entry_fields(result), self._cached_state(result))
+            if result.cache != "skipped":
+                self._keep_log(pending.path)
+                pending.commit(self._entry_fields(result), self._cached_state(result))
         return result
+
+    def _keep_log(self, entry: Path) -> None:
+        """Copy the log of the native script into the new entry (a failure keeps it outside)."""
+        if self.log is not None and self.log.is_file() and self.log.stat().st_size:
+            shutil.copyfile(self.log, entry / LOG_FILE)
 
     # -- a fresh run ------------------------------------------------------------------------
 
     def fresh(self, work: Path, key: str, status: str) -> RunResult:
+        """deps → preprocess → prehook deps → native → posthook deps → postprocess → post deps.
+
+        With ``--fake_run`` only the deps and prehook deps run (as in CM).
+        """
         self.work = work
-        self.session.say(f"run {self.alias} ({status})")
+        self.session.say(f"run {self.label} ({status})")
         self.apply_default_version()
+        self.set_pip_version()
         self.run_deps("deps")
         from cairn.script.hooks import Hooks
 
         self.hooks = Hooks.load(self.dir)
+        if self.inp.fake_run:
+            self.run_deps("prehook_deps")
+            return self.result(key, status)
         self.env_with_const()
         if self.call_hook("preprocess").get("skip"):
             return self.result(key, "skipped")
         self.run_deps("prehook_deps")
-        if not self.inp.fake_run:
-            self.run_native()
-            self.run_deps("posthook_deps")
-            self.env_with_const()
-            self.call_hook("postprocess")
-            self.run_deps("post_deps", keys=self.meta.clean_env_keys_post_deps)
+        self.run_native()
+        self.run_deps("posthook_deps")
+        self.env_with_const()
+        self.call_hook("postprocess")
+        self.run_deps("post_deps")
         self.check_version()
         return self.result(key, status)
 
@@ -238,31 +307,51 @@ class ScriptRun:
             layers.apply_payload(self.eff, payload, self.inp.inputs)
             layers.finish(self.eff)
 
+    def set_pip_version(self) -> None:
+        """CM's ``CM_TMP_PIP_VERSION_STRING`` (``==v``, ``>=min,<=max``, ...) for pip installs."""
+        version = self.eff.env.get("CM_VERSION")
+        spec = f"=={version}" if version else self.constraints.pip_spec()
+        if spec:
+            self.eff.env[versions.PIP_ENV_KEY] = spec
+
     def env_with_const(self) -> None:
         self.eff.env.update(self.eff.const)
         self.eff.state = env_mod.merge_state(self.eff.state, self.eff.const_state)
 
-    def run_deps(self, name: str, keys: tuple[str, ...] | None = None) -> None:
-        """Run one dependency list; each child's exports reach the later ones."""
-        for dep in list(self.eff.deps[name]):
-            if not deps_mod.enabled(dep, self.eff.env, fake_run=self.inp.fake_run, cached=False):
-                continue
-            self.run_dep(dep, keys)
+    def run_deps(self, name: str, *, cached: bool = False) -> None:
+        """Run one dependency list; each child's exports reach the later ones.
 
-    def run_dep(self, dep: Dep, keys: tuple[str, ...] | None) -> None:
-        local = self.meta.local_env_keys if keys is None else ()
-        visible, hidden = deps_mod.visible_env(dep, self.eff.env, local)
-        if keys is not None:
-            visible, hidden = env_mod.hide_local(self.eff.env, keys)
-        parent = [(v, self.resolution.group_of.get(v)) for v in self.resolution.variations]
-        tags = deps_mod.child_tags(dep, self.eff.env, parent)
-        child = deps_mod.child_input(dep, tags, self._as_parent(), visible, self.eff.state)
+        ``cached``: the script itself comes from the cache, so only ``dynamic`` entries run.
+        """
+        for dep in list(self.eff.deps[name]):
+            fake = self.inp.fake_run
+            if deps_mod.enabled(dep, self.eff.env, fake_run=fake, cached=cached):
+                self.run_dep(dep, name)
+
+    def run_dep(self, dep: Dep, list_name: str) -> None:
+        child, hidden = self.child_input(dep, list_name)
         if self.session.options.fake_deps:
-            self.session.say(f"skip {' '.join(tags)} (--fake_deps)")
+            self.session.say(f"skip {' '.join(child.tags or [])} (--fake_deps)")
             return
         result = self.session.run(child)
         self.results.append(result)
         self.absorb(result, hidden)
+
+    def child_input(self, dep: Dep, list_name: str) -> tuple[RunInput, dict[str, Any]]:
+        """The run input of dependency ``dep`` and the env keys hidden from it.
+
+        Every list hides CM's local keys and ``local_env_keys``; ``post_deps`` also hide
+        ``clean_env_keys_post_deps`` (CM hides only those there, leaking the parent's
+        ``CM_VERSION``/``CM_TMP_*``/``CM_GIT_*`` into its post deps; cairn does not).
+        """
+        local = self.meta.local_env_keys
+        if list_name == "post_deps":
+            local = (*local, *self.meta.clean_env_keys_post_deps)
+        visible, hidden = deps_mod.visible_env(dep, self.eff.env, local)
+        parent = [(v, self.resolution.group_of.get(v)) for v in self.resolution.variations]
+        tags = deps_mod.child_tags(dep, self.eff.env, parent)
+        child = deps_mod.child_input(dep, tags, self._as_parent(), visible, self.eff.state)
+        return child, hidden
 
     def _as_parent(self) -> RunInput:
         return RunInput(
@@ -290,11 +379,12 @@ class ScriptRun:
 
         raw_meta = self._hook_meta()
         ctx = self._hook_context(raw_meta)
-        result = self.hooks.call(name, hook_input.build(ctx))
+        i = hook_input.build(ctx)
+        result = self.hooks.call(name, i, cwd=self.work)
         self._take_hook_meta(raw_meta)
         self.eff.env = ctx.env
         self.eff.state = ctx.state
-        self._take_hook_result(result, ctx)
+        self._take_hook_result(result, i["run_script_input"])
         return result
 
     def _hook_meta(self) -> dict[str, Any]:
@@ -315,7 +405,7 @@ class ScriptRun:
             env=self.eff.env,
             state=self.eff.state,
             meta=raw_meta,
-            input={**self.inp.inputs, "env": self.inp.env, "tags": str(self.request)},
+            input={**self.inp.inputs, "env": self.inp.env, "tags": self.request_text},
             const=self.eff.const,
             const_state=self.eff.const_state,
             script_path=self.dir,
@@ -328,11 +418,17 @@ class ScriptRun:
             run_native=self._run_named_native,
         )
 
-    def _take_hook_result(self, result: dict[str, Any], ctx: Any) -> None:
+    def _take_hook_result(self, result: dict[str, Any], run_input: dict[str, Any]) -> None:
+        """CM's return keys: ``version``, ``add_extra_cache_tags``; and the native script a
+        hook chose by setting ``i['run_script_input']['script_name']``."""
         if result.get("version"):
             self.eff.env["CM_DETECTED_VERSION"] = str(result["version"])
-        if result.get("script_name"):
-            self.eff.script_name = str(result["script_name"])
+        script_name = run_input.get("script_name") or result.get("script_name")
+        if script_name:
+            self.eff.script_name = str(script_name)
+        extra = result.get("add_extra_cache_tags") or ()
+        items = extra.split(",") if isinstance(extra, str) else extra
+        self.extra_tags += [str(t).strip() for t in items if str(t).strip()]
 
     def run_native(self) -> None:
         """The native script, wrapped; its outputs join the env and state."""
@@ -372,7 +468,7 @@ class ScriptRun:
         native.run(
             wrapper,
             self.work,
-            self.work / LOG_FILE,
+            self.log or self.work / LOG_FILE,
             script=str(path),
             echo=self.session.options.output,
         )
@@ -416,7 +512,7 @@ class ScriptRun:
             alias=self.alias,
             uid=self.uid,
             path=self.dir,
-            tags=str(self.request),
+            tags=self.request_text,
             variations=self.resolution.variations,
             version=self.version,
             cache=status,
@@ -430,10 +526,9 @@ class ScriptRun:
 
     def from_entry(self, entry: Any, key: str) -> RunResult:
         """A cache hit: dynamic deps only, no customize code, no native script."""
-        self.session.say(f"load {self.alias} from cache {entry.path}")
-        for dep in self.eff.deps["deps"]:
-            if deps_mod.enabled(dep, self.eff.env, fake_run=False, cached=True):
-                self.run_dep(dep, None)
+        self.session.say(f"load {self.label} from cache {entry.path}")
+        for name in DEP_LISTS:
+            self.run_deps(name, cached=True)
         state = entry.load_state()
         result = self._result(key, "hit", dict(state.new_env), dict(state.new_state))
         result.entry = entry.path
@@ -451,7 +546,7 @@ class ScriptRun:
             script_tags=self.meta.tags,
             variations=self.resolution.variations,
             version=result.version,
-            extra=self.inp.extra_cache_tags,
+            extra=(*self.inp.extra_cache_tags, *self.extra_tags),
             deps_tags=self._env_cache_tags(),
         )
         dependent = self.eff.env.get("CM_GET_DEPENDENT_CACHED_PATH")
@@ -479,8 +574,9 @@ class ScriptRun:
 
 
 def _merged_value(old: Any, new: Any) -> Any:
+    """A child's ``+KEY`` list joins the parent's after it, without repeats (as CM merges)."""
     if isinstance(old, list) and isinstance(new, list):
-        return [*new, *[x for x in old if x not in new]]
+        return [*old, *[x for x in new if x not in old]]
     return new
 
 

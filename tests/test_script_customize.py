@@ -1,0 +1,237 @@
+"""End-to-end runs of scripts with ``customize.py``: CM's ``i``, return keys, failures.
+
+Each test writes a small script with a ``customize.py`` in a repository in ``tmp_path`` and
+runs it through ``cairn.access``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.script_fixtures import ScriptRepo, fails, ok
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> ScriptRepo:
+    return ScriptRepo(tmp_path / "repo")
+
+
+I_KEYS = [
+    *("env", "state", "meta", "input", "os_info", "run_script_input", "automation"),
+    *("artifact", "script_tags", "variation_tags", "customize"),
+]
+"""The keys of CM's ``i`` for ``preprocess``/``postprocess`` (cm-script.md §2.2)."""
+
+INSPECT = """
+import json, os
+
+def preprocess(i):
+    keys = sorted(k for k in i if k != 'recursion_spaces')
+    info = {
+        'keys': keys,
+        'input_mode': i['input'].get('mode'),
+        'meta_alias': i['meta'].get('alias'),
+        'platform': i['os_info']['platform'],
+        'rsi_path': i['run_script_input']['path'],
+        'script_tags': i['script_tags'],
+        'variation_tags': i['variation_tags'],
+        'customize': i['customize'],
+        'artifact_path': i['artifact'].path,
+        'cwd': os.getcwd(),
+        'has_cmind': hasattr(i['automation'], 'cmind'),
+        'env_x': i['env'].get('X'),
+        'state': i['state'],
+    }
+    with open(i['env']['INFO'], 'w') as f:
+        json.dump(info, f)
+    return {'return': 0}
+"""
+
+
+def test_preprocess_gets_cms_i(repo: ScriptRepo, tmp_path: Path) -> None:
+    path = repo.add(
+        "inspect",
+        {
+            "tags": ["inspect", "probe"],
+            "env": {"X": "x"},
+            "customize": {"opt": 1},
+            "variations": {"fast": {"group": "speed", "default": True}, "slow": {"group": "speed"}},
+        },
+        customize=INSPECT,
+    )
+    info_file = tmp_path / "info.json"
+    ok("probe,_slow", env={"INFO": str(info_file)}, mode="m", state={"s": 1})
+    info = json.loads(info_file.read_text())
+    assert info["keys"] == sorted(I_KEYS)
+    assert info["input_mode"] == "m"
+    assert info["meta_alias"] == "inspect"
+    assert info["platform"] == ("darwin" if sys.platform == "darwin" else "linux")
+    assert info["rsi_path"] == str(path)
+    assert info["script_tags"] == ["probe"]
+    assert info["variation_tags"] == ["slow"]
+    assert info["customize"] == {"opt": 1}
+    assert info["artifact_path"] == str(path)
+    assert info["has_cmind"] is True
+    assert info["env_x"] == "x"
+    assert info["state"] == {"s": 1}
+    assert Path(info["cwd"]) != path
+
+
+def test_preprocess_skip_runs_nothing_native(repo: ScriptRepo, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    repo.add(
+        "skipper",
+        {"cache": True, "new_env_keys": ["SKIP_*"]},
+        run=f"touch {marker}\n",
+        customize="""
+            def preprocess(i):
+                i['env']['SKIP_REASON'] = 'already there'
+                return {'return': 0, 'skip': True}
+            """,
+    )
+    r = ok("skipper")
+    assert r["cache"] == "skipped"
+    assert r["new_env"] == {"SKIP_REASON": "already there"}
+    assert not marker.exists()
+
+
+def test_customize_version_and_utils_without_cmind(repo: ScriptRepo) -> None:
+    repo.add(
+        "versioned",
+        {"new_env_keys": ["CM_DETECTED_VERSION", "SAID"]},
+        run="echo 'tool 2.5.1' > tmp-ver.out\n",
+        customize="""
+            import cmind
+            from cmind import utils
+
+            def postprocess(i):
+                r = utils.load_txt(file_name='tmp-ver.out')
+                i['env']['SAID'] = r['string'].strip()
+                r = i['automation'].parse_version({'match_text': r'tool\\s+([\\d.]+)',
+                                                   'group_number': 1, 'env_key': 'TOOL_V',
+                                                   'env': i['env']})
+                if r['return'] > 0:
+                    return r
+                return {'return': 0, 'version': r['version']}
+            """,
+    )
+    assert "cmind" not in sys.modules
+    r = ok("versioned")
+    assert r["version"] == "2.5.1"
+    assert r["new_env"] == {"SAID": "tool 2.5.1", "CM_DETECTED_VERSION": "2.5.1"}
+    assert "cmind" not in sys.modules
+    assert not any(name.startswith("cmind.") for name in sys.modules)
+    r = fails("versioned", version_min="3.0")
+    assert "2.5.1" in r["error"]
+
+
+def test_customize_exception_names_file_and_traceback(repo: ScriptRepo) -> None:
+    path = repo.add(
+        "crashing",
+        {},
+        customize="""
+            def helper(env):
+                return env['NOT_THERE']
+
+            def preprocess(i):
+                return {'return': 0, 'value': helper(i['env'])}
+            """,
+    )
+    r = fails("crashing")
+    assert str(path / "customize.py") in r["error"]
+    assert "KeyError" in r["error"]
+    assert "NOT_THERE" in r["error"]
+    assert "helper" in r["error"]  # the traceback's frames
+    assert "Traceback" in r["error"]
+
+
+def test_customize_failure_result_is_an_error(repo: ScriptRepo) -> None:
+    repo.add(
+        "refusing",
+        {},
+        customize="""
+            def preprocess(i):
+                return {'return': 16, 'error': 'no compiler found'}
+            """,
+    )
+    r = fails("refusing")
+    assert r["return"] == 16
+    assert "no compiler found" in r["error"]
+
+
+def test_customize_can_switch_the_native_script(repo: ScriptRepo) -> None:
+    repo.add(
+        "switching",
+        {"new_env_keys": ["WHICH"]},
+        run='echo "WHICH=run" > tmp-run-env.out\n',
+        files={"install.sh": 'echo "WHICH=install" > tmp-run-env.out\n'},
+        customize="""
+            def preprocess(i):
+                i['run_script_input']['script_name'] = 'install'
+                return {'return': 0}
+            """,
+    )
+    assert ok("switching")["new_env"]["WHICH"] == "install"
+
+
+def test_customize_can_edit_later_deps(repo: ScriptRepo, tmp_path: Path) -> None:
+    repo.add("late", {"new_env_keys": ["LATE"]}, run='echo "LATE=$LATE_IN" > tmp-run-env.out\n')
+    repo.add(
+        "editor",
+        {
+            "post_deps": [{"tags": "late", "names": ["late"]}],
+            "new_env_keys": ["LATE"],
+        },
+        customize="""
+            def preprocess(i):
+                update = {'late': {'env': {'LATE_IN': 'edited'}}}
+                i['automation'].update_deps({'deps': i['meta']['post_deps'], 'update_deps': update})
+                return {'return': 0}
+            """,
+    )
+    assert ok("editor")["new_env"]["LATE"] == "edited"
+
+
+def test_postprocess_sees_native_outputs_and_same_i(repo: ScriptRepo) -> None:
+    repo.add(
+        "post-inspect",
+        {"new_env_keys": ["POST_*"], "new_state_keys": ["post"]},
+        run="""
+            echo "NATIVE_OUT=n" > tmp-run-env.out
+            echo '{"from_native": 1}' > tmp-run-state.json
+            """,
+        customize="""
+            import os
+
+            def postprocess(i):
+                env = i['env']
+                env['POST_SAW'] = env['NATIVE_OUT']
+                env['POST_KEYS'] = ','.join(sorted(k for k in i if k != 'recursion_spaces'))
+                env['POST_CWD_IS_WORK'] = str(os.getcwd() == env['CM_TMP_CURRENT_SCRIPT_WORK_PATH'])
+                i['state']['post'] = dict(i['state'])
+                return {'return': 0}
+            """,
+    )
+    r = ok("post-inspect")
+    assert r["new_env"]["POST_SAW"] == "n"
+    assert r["new_env"]["POST_CWD_IS_WORK"] == "True"
+    assert r["new_env"]["POST_KEYS"] == ",".join(sorted(I_KEYS))
+    assert r["new_state"] == {"post": {"from_native": 1}}
+
+
+def test_customize_exit_is_reported_not_fatal(repo: ScriptRepo) -> None:
+    path = repo.add("exiting", {}, customize="import sys\n\ndef preprocess(i):\n    sys.exit(3)\n")
+    r = fails("exiting")
+    assert str(path / "customize.py") in r["error"]
+    assert "SystemExit" in r["error"]
+
+
+def test_customize_import_error_is_reported(repo: ScriptRepo) -> None:
+    path = repo.add("unimportable", {}, customize="import no_such_module_here\n")
+    r = fails("unimportable")
+    assert str(path / "customize.py") in r["error"]
+    assert "no_such_module_here" in r["error"]

@@ -321,3 +321,22 @@ def test_explain_below_a_hit_lists_only_dynamic_deps(repo: ScriptRepo, tmp_path:
     after = ok("cached-above", explain=True)["plan"]
     assert after["cache"] == "hit"
     assert [d["alias"] for d in after["deps"]] == ["dynamic-below"]
+
+
+def test_a_relative_path_input_in_another_directory_is_another_entry(
+    repo: ScriptRepo, runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_cached(repo, runs)
+    for name in ("d1", "d2"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "in.txt").write_text(name)
+    monkeypatch.chdir(tmp_path / "d1")
+    first = ok("get,cached-thing", flavor="in.txt")
+    assert ok("get,cached-thing", flavor="in.txt")["cache"] == "hit"
+    monkeypatch.chdir(tmp_path / "d2")
+    second = ok("get,cached-thing", flavor="in.txt")
+    assert second["cache"] == "miss" and second["cache_entry"] != first["cache_entry"]
+    monkeypatch.chdir(tmp_path)
+    ok("get,cached-thing", flavor="not-a-file-here")
+    monkeypatch.chdir(tmp_path / "d1")
+    assert ok("get,cached-thing", flavor="not-a-file-here")["cache"] == "hit"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -235,3 +236,27 @@ def test_customize_import_error_is_reported(repo: ScriptRepo) -> None:
     r = fails("unimportable")
     assert str(path / "customize.py") in r["error"]
     assert "no_such_module_here" in r["error"]
+
+
+def test_prints_of_hooks_and_subprocesses_keep_json_output_clean(
+    repo: ScriptRepo, cli: Any
+) -> None:
+    repo.add(
+        "noisy",
+        {"new_env_keys": ["NOISY"]},
+        customize="""
+        import os, subprocess
+
+        def preprocess(i):
+            print("hook print")
+            subprocess.run(["echo", "subprocess print"], check=True)
+            i['env']['NOISY'] = 'yes'
+            return {'return': 0}
+        """,
+        run='echo "native print"\n',
+    )
+    done = cli("run", "script", "noisy", "--out=json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["new_env"] == {"NOISY": "yes"}
+    assert "hook print" in done.stderr and "subprocess print" in done.stderr
+    assert "native print" in done.stderr

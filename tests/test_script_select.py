@@ -538,3 +538,9 @@ def test_find_then_choose_end_to_end(catalog: Catalog) -> None:
     with pytest.raises(Ambiguous, match=r"r1:get-python3 .*r2:get-python3"):
         choose(pythons, quiet=False)
     assert choose(pythons, quiet=True).candidate.artifact.uid == UID_1
+
+
+def test_list_tags_are_split_on_commas_only() -> None:
+    request = split_request(["pkg", "_path./my dir/x", "a,b"], None)
+    assert request.variations == ("path./my dir/x",)
+    assert request.tags.include == ("pkg", "a", "b")

@@ -125,10 +125,18 @@ def _options(call: Call) -> Any:
         dirty=bool(call.flag("dirty")),
         fake_deps=bool(call.flag("fake_deps")),
         print_env=bool(call.flag("print_env")),
-        chooser=call.choose,
+        chooser=_chooser(call),
         echo=_stderr_line if out in ("con", "json") else None,
         output=_writer(out),
     )
+
+
+def _chooser(call: Call) -> Callable[[list[Any]], int] | None:
+    """On a terminal and without ``--quiet``: ask which candidate, showing each readably."""
+    ask = call.choose
+    if ask is None or call.flag("quiet"):
+        return None
+    return lambda candidates: ask([c.describe() for c in candidates])
 
 
 def _stderr_line(line: str) -> None:

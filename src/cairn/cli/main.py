@@ -8,7 +8,10 @@ the traceback. With ``--out=json`` exactly one JSON document is printed on stdou
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 
 MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
 if MYPY:
@@ -31,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cairn: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the reader went away
+        return 0
     except Exception as exc:
         return _fail(exc, json_out=json_out, debug=debug)
 
@@ -57,14 +63,34 @@ def _run(words: list[str]) -> int:
     with report.using(report.Reporter(echo=True)):
         i.setdefault("out", "con")
         tty = sys.stdin.isatty()
-        outcome = dispatch.run(
-            i, confirm=_confirm if tty else None, choose=_choose if tty else None
-        )
+        with _stdout_kept_for_json(out == "json"):
+            outcome = dispatch.run(
+                i, confirm=_confirm if tty else None, choose=_choose if tty else None
+            )
     if out == "json":
         _print_json({"return": 0, **outcome.data})
     elif outcome.lines:
         print("\n".join(outcome.lines))
     return 0
+
+
+@contextlib.contextmanager
+def _stdout_kept_for_json(active: bool) -> Iterator[None]:
+    """With ``--out=json`` anything else written to stdout (hooks, subprocesses) goes to
+    stderr, so stdout holds exactly one JSON document."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _help_page(i: dict[str, Any]) -> str | None:

@@ -234,6 +234,8 @@ class ScriptRun:
             "deps": {n: [dep_to_dict(d) for d in self.eff.deps[n]] for n in DEP_LISTS},
             "fake_run": self.inp.fake_run,
         }
+        if _names_local_paths(self.inp.inputs, self.session.cwd):
+            inputs["cwd"] = str(self.session.cwd)  # a relative path means another file elsewhere
         self.key_input = KeyInput(
             script_uid=self.uid,
             variations=self.resolution.variations,
@@ -586,3 +588,15 @@ def run_script(catalog: Catalog, inp: RunInput, options: RunOptions) -> RunResul
     result = session.run(inp)
     session.finish()
     return result
+
+
+def _names_local_paths(inputs: dict[str, Any], cwd: Path) -> bool:
+    """Whether an input value is a relative path to something in the current directory."""
+    for value in inputs.values():
+        if isinstance(value, str) and value and not value.startswith(("/", "-")):
+            try:
+                if len(value) < 4096 and (cwd / value).exists():
+                    return True
+            except (OSError, ValueError):
+                continue
+    return False

@@ -97,8 +97,11 @@ def split_request(tags: str | list[str] | None, artifact: str | None) -> ScriptR
 
 
 def _split_words(value: str | Iterable[str] | None) -> list[str]:
-    items = [value] if isinstance(value, str) else list(value or [])
-    return [w for item in items for w in _SEPARATORS.split(str(item)) if w]
+    """A string splits on commas and spaces; list items only on commas (CM's ``--tags``),
+    so a tag made from a value with a space (``_path./my dir``) stays one tag."""
+    if isinstance(value, str):
+        return [w for w in _SEPARATORS.split(value) if w]
+    return [w.strip() for item in value or [] for w in str(item).split(",") if w.strip()]
 
 
 def _read_positional(text: str) -> tuple[ids.Identifier | None, list[str], bool]:

@@ -15,8 +15,8 @@ demo: $(BIN)/cairn
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
 
 lint: $(BIN)/cairn
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy
 
 test: lint
@@ -24,6 +24,10 @@ test: lint
 
 bench: $(BIN)/cairn
 	$(BIN)/python bench/run.py
+
+.PHONY: bench-scripts
+bench-scripts: $(BIN)/cairn
+	$(BIN)/python bench/script_chain.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -15,7 +15,6 @@ from cairn.automations.contract import (
     Outcome,
     action,
 )
-from cairn.script.model import parse_dep_updates
 
 _RUN_FLAGS = (
     Flag("tags", "str", "script tags and variations: get,python3,_shared"),
@@ -92,6 +91,7 @@ class ScriptAutomation(CommonAutomation):
 
 def _run_input(call: Call, home: Any) -> Any:
     from cairn.script.context import VERSION_FIELDS, RunInput
+    from cairn.script.model import parse_dep_updates
 
     name = " ".join(call.artifacts) if call.artifacts else None
     source = "the command line"

@@ -38,6 +38,8 @@ class Effective:
     warnings: list[str] = field(default_factory=list)
     cache: bool = False
     default_version: str | None = None
+    required_disk_space: int = 0
+    """Megabytes the variations say the run needs (their ``required_disk_space`` summed)."""
 
 
 def start(meta: ScriptMeta, caller: Mapping[str, Any], local: Mapping[str, Any]) -> Effective:
@@ -98,6 +100,7 @@ def _apply_scalars(eff: Effective, payload: Payload) -> None:
         eff.cache = payload.cache
     if payload.default_version is not None:
         eff.default_version = payload.default_version
+    eff.required_disk_space += payload.required_disk_space or 0
 
 
 def append_deps(target: list[Dep], new: Iterable[Dep]) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn import report
-from cairn.errors import CairnError, NotFound
+from cairn.errors import CairnError, InvalidInput, NotFound
 from cairn.script import deps as deps_mod
 from cairn.script import env as env_mod
 from cairn.script import layers, select, variations, versions
@@ -275,6 +275,9 @@ class ScriptRun:
         """
         self.work = work
         self.session.say(f"run {self.label} ({status})")
+        self.check_disk_space()
+        if self.eff.docker:
+            self.eff.state["docker"] = dict(self.eff.docker)
         self.apply_default_version()
         self.set_pip_version()
         self.run_deps("deps")
@@ -285,16 +288,67 @@ class ScriptRun:
             self.run_deps("prehook_deps")
             return self.result(key, status)
         self.env_with_const()
-        if self.call_hook("preprocess").get("skip"):
+        pre = self.call_hook("preprocess")
+        if pre.get("skip"):
             return self.result(key, "skipped")
         self.run_deps("prehook_deps")
-        self.run_native()
+        self.clean_files()
+        if isinstance(pre.get("script"), dict):
+            self.run_instead(pre["script"])
+        else:
+            self.run_native()
         self.run_deps("posthook_deps")
         self.env_with_const()
         self.call_hook("postprocess")
         self.run_deps("post_deps")
         self.check_version()
+        self.print_env_at_the_end()
         return self.result(key, status)
+
+    def check_disk_space(self) -> None:
+        """Warn when the variations' ``required_disk_space`` exceeds the free space."""
+        needed = self.eff.required_disk_space
+        if needed <= 0:
+            return
+        free = shutil.disk_usage(self.work).free // (1024 * 1024)
+        if free < needed:
+            report.warn(f"script {self.alias} needs {needed} MB of disk; {free} MB are free")
+
+    def print_env_at_the_end(self) -> None:
+        """``print_env_at_the_end``: show chosen results, ``label: value`` (progress channel)."""
+        for key, label in self.meta.print_env_at_the_end.items():
+            if key in self.eff.env:
+                self.session.say(f"{label or key}: {env_mod.text(self.eff.env[key])}")
+
+    def clean_files(self) -> None:
+        """``clean_files``/``clean_output_files``: stale files removed from the work dir."""
+        for name in (*self.meta.clean_files, *self.meta.clean_output_files):
+            target = self.work / name
+            if ".." in Path(name).parts or Path(name).is_absolute():
+                raise InvalidInput(f"script {self.alias}: clean file {name!r} must stay inside")
+            if target.is_file() or target.is_symlink():
+                target.unlink()
+            elif target.is_dir():
+                shutil.rmtree(target)
+
+    def run_instead(self, spec: dict[str, Any]) -> None:
+        """``preprocess`` returned ``script``: that script runs in place of the native one,
+        with this run's env and state; its exports join this run's env."""
+        inputs = {k: v for k, v in spec.items() if k not in ("tags", "artifact", "env", "state")}
+        child = RunInput(
+            tags=spec.get("tags"),
+            name=spec.get("artifact"),
+            env={**self.eff.env, **dict(spec.get("env") or {})},
+            state=env_mod.merge_state(self.eff.state, dict(spec.get("state") or {})),
+            const=self.eff.const,
+            const_state=self.eff.const_state,
+            inputs=inputs,
+            adr=self.eff.adr,
+            parent=self.alias,
+        )
+        result = self.session.run(child)
+        self.results.append(result)
+        self.absorb(result, {})
 
     def apply_default_version(self) -> None:
         """``default_version`` applies only when no version was asked for (and on a miss)."""
@@ -467,16 +521,30 @@ class ScriptRun:
             self.session.say("\n".join(f"{k}={env[k]}" for k in sorted(env)))
         prefix = self.eff.state.get("script_prefix") or []
         wrapper = native.write_wrapper(self.work / native.WRAPPER, env, path, prefix)
-        native.run(
-            wrapper,
-            self.work,
-            self.log or self.work / LOG_FILE,
-            script=str(path),
-            echo=self.session.options.output,
-        )
+        try:
+            native.run(
+                wrapper,
+                self.work,
+                self.log or self.work / LOG_FILE,
+                script=str(path),
+                echo=self.session.options.output,
+            )
+        except native.NativeScriptFailed as failure:
+            failure.message += self._files_on_error()
+            raise
         outputs = native.read_outputs(self.work)
         env.update(outputs.env)
         self.eff.state = env_mod.merge_state(self.eff.state, outputs.state)
+
+    def _files_on_error(self) -> str:
+        """``print_files_if_script_error``: the files' text added to the failure."""
+        parts = []
+        for name in self.meta.print_files_if_script_error:
+            path = self.work / name
+            if path.is_file():
+                text = path.read_text(encoding="utf-8", errors="replace")[-4000:]
+                parts.append(f"\n--- {name} ---\n{text.rstrip()}")
+        return "".join(parts)
 
     def _apply_key_mappings(self) -> None:
         for prefix, new_prefix in self.meta.env_key_mappings.items():

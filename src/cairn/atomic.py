@@ -2,21 +2,20 @@
 
 A write goes to a temporary file in the same directory, is flushed to disk, then renamed
 over the target: readers see the old file or the new one, never half of one. Writers that
-can race take a :func:`lock` on a sibling ``.lock`` file first.
+can race take a :func:`lock` on a sibling ``.lock`` file first: an ``flock`` (POSIX), which
+the kernel drops if the holding process dies, so a crash never leaves a stale lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from filelock import BaseFileLock
 
 LOCK_TIMEOUT_S = 60.0
 
@@ -52,18 +51,74 @@ def _copy_mode(source: Path, target: Path) -> None:
 
 # One lock object per (process, path), so a thread that already holds a lock can take it
 # again (the lock is re-entrant) instead of waiting for itself until the timeout.
-_LOCKS: dict[tuple[int, str], BaseFileLock] = {}
+_LOCKS: dict[tuple[int, str], _Flock] = {}
 _LOCKS_GUARD = threading.Lock()
+_POLL_S = 0.02
 
 
-def _file_lock(path: Path) -> BaseFileLock:
-    from filelock import FileLock
+class LockTimeout(Exception):
+    """The lock was not free within the timeout (turned into a CairnError by :func:`lock`)."""
 
+
+class _Flock:
+    """An exclusive ``flock`` on a file, re-entrant within the thread that holds it.
+
+    Other threads of the process wait on a thread lock first; other processes wait on the
+    ``flock``, which the kernel releases if the holder dies.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.threads = threading.Lock()
+        self.owner: int | None = None
+        self.depth = 0
+        self.fd = -1
+
+    def acquire(self, timeout: float) -> None:
+        me = threading.get_ident()
+        if self.owner == me:
+            self.depth += 1
+            return
+        deadline = time.monotonic() + max(timeout, 0.0)
+        if not self.threads.acquire(timeout=max(timeout, 0.0)):
+            raise LockTimeout(self.path)
+        try:
+            self.fd = _flock_until(self.path, deadline)
+        except BaseException:
+            self.threads.release()
+            raise
+        self.owner, self.depth = me, 1
+
+    def release(self) -> None:
+        self.depth -= 1
+        if self.depth:
+            return
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+        self.fd, self.owner = -1, None
+        self.threads.release()
+
+
+def _flock_until(path: str, deadline: float) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.close(fd)
+                raise LockTimeout(path) from None
+            time.sleep(min(_POLL_S, left))
+
+
+def _file_lock(path: Path) -> _Flock:
     key = (os.getpid(), str(path.absolute()))
     with _LOCKS_GUARD:
         found = _LOCKS.get(key)
         if found is None:
-            found = _LOCKS[key] = FileLock(key[1])
+            found = _LOCKS[key] = _Flock(key[1])
         return found
 
 
@@ -73,15 +128,13 @@ def lock(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
 
     The lock is re-entrant within one thread; other threads and processes wait for it.
     """
-    from filelock import Timeout
-
     from cairn.errors import CairnError
 
     path.parent.mkdir(parents=True, exist_ok=True)
     held = _file_lock(path)
     try:
-        held.acquire(timeout=timeout)
-    except Timeout as exc:
+        held.acquire(timeout)
+    except LockTimeout as exc:
         raise CairnError(
             f"could not lock {path} within {timeout:g} s",
             hint="another cairn process holds it; retry, or remove the file if no cairn runs",

@@ -15,7 +15,6 @@ Every parsed value prints itself back with ``str()`` in the same grammar.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -31,6 +30,8 @@ _MAX_ALIAS = 200
 
 def new_uid() -> str:
     """Return a fresh uid: 16 lowercase hex digits (64 random bits)."""
+    import secrets  # imported on first use: it costs start-up time
+
     return secrets.token_hex(UID_LENGTH // 2)
 
 

@@ -38,7 +38,6 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from platform import machine
 from typing import Any
 
 from cairn import atomic, meta, report
@@ -58,7 +57,11 @@ _ASIDE_PREFIX = ".cairn-tmp-"
 
 def host_platform() -> tuple[str, str]:
     """This machine's platform as it enters a key: (``sys.platform``, machine)."""
-    return (sys.platform, machine())
+    if hasattr(os, "uname"):
+        return (sys.platform, os.uname().machine)
+    import platform
+
+    return (sys.platform, platform.machine())
 
 
 @dataclass(frozen=True)

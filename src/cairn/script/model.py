@@ -21,7 +21,6 @@ private copies of the meta's and must be treated as read-only.
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -349,6 +348,8 @@ def _join(prefix: str, key: object) -> str:
 
 
 def _suggestion(key: str, table: KeyTable) -> str:
+    import difflib  # only for the "did you mean" of unknown keys
+
     close = difflib.get_close_matches(key.replace("-", "_"), list(table), n=1, cutoff=0.8)
     return f" (did you mean {close[0]}?)" if close else ""
 

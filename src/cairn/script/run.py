@@ -61,6 +61,7 @@ class Session:
         self.cwd = Path.cwd()
         self.fingerprints = Fingerprints(self._select_for_key)
         self._work_root: Path | None = None
+        self._found: dict[str, list[select.Candidate]] = {}
 
     def run(self, inp: RunInput) -> RunResult:
         return ScriptRun(self, inp).execute()
@@ -116,10 +117,17 @@ class Session:
         if self._work_root is not None and not self.options.dirty:
             shutil.rmtree(self._work_root, ignore_errors=True)
 
+    def candidates(self, request: select.ScriptRequest) -> list[select.Candidate]:
+        """The scripts a request matches, searched once per run tree."""
+        key = str(request)
+        if key not in self._found:
+            self._found[key] = select.find_candidates(self.catalog, request)
+        return self._found[key]
+
     def _select_for_key(self, tags: tuple[str, ...]) -> Any:
         try:
             request = select.split_request(list(tags), None)
-            found = select.find_candidates(self.catalog, request)
+            found = self.candidates(request)
             chosen = select.choose(found, quiet=True, chooser=None).candidate
         except CairnError:
             return None
@@ -164,7 +172,7 @@ class ScriptRun:
     def select(self) -> None:
         """Pick the script: by name or tags, variations checked, ambiguity never guessed."""
         self.request = select.split_request(self.inp.tags, self.inp.name)
-        found = select.find_candidates(self.session.catalog, self.request)
+        found = self.session.candidates(self.request)
         options = self.session.options
         choice = select.choose(found, quiet=options.quiet, chooser=options.chooser)
         self.choice_reason = choice.reason

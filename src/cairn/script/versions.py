@@ -36,10 +36,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import total_ordering
 from itertools import zip_longest
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from packaging.version import InvalidVersion
-from packaging.version import Version as PepVersion
+if TYPE_CHECKING:
+    from packaging.version import Version as PepVersion
+
 
 from cairn.errors import InvalidInput
 
@@ -97,8 +98,8 @@ def parse_version(text: str) -> Version:
     """Parse ``text`` (PEP 440 when valid, else the fallback); raise InvalidInput if hopeless."""
     text = text.strip()
     try:
-        pep: PepVersion | None = PepVersion(text)
-    except InvalidVersion:
+        pep: PepVersion | None = _pep_version(text)
+    except ValueError:
         pep = None
     parts = _parts(str(pep) if pep is not None else _LEADING_V_RE.sub("", text))
     if not parts:
@@ -106,6 +107,13 @@ def parse_version(text: str) -> Version:
             f"{text!r} is not a version", hint="a version has digits or letters, e.g. 3.11.7"
         )
     return Version(text, pep, parts)
+
+
+def _pep_version(text: str) -> PepVersion:
+    """``packaging``'s reading of ``text`` (imported on first use; raises ValueError)."""
+    from packaging.version import Version as Pep
+
+    return Pep(text)
 
 
 def compare(a: str | Version, b: str | Version) -> int:

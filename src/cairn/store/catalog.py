@@ -89,7 +89,7 @@ class Catalog:
         """The catalog of ``home`` (default: ``$CAIRN_HOME``), checked against the disk."""
         home = home or Home.from_env()
         index = Index(home)
-        return cls(Registry(home, loader=index.load_repo), index)
+        return cls(Registry(home, loader=index.load_repo, on_register=index.added), index)
 
     # -- queries -------------------------------------------------------------------------
 

@@ -33,6 +33,12 @@ Concurrency
     writes older content leaves a signature that no longer matches, and it is read again.
     A corrupt database file is deleted and rebuilt under a file lock; ``cairn reindex``
     recreates the tables in one transaction and indexes every repository again.
+
+Building
+    A folder with many directories to read (a new repository, a reindex) is read in worker
+    processes, since parsing YAML is the cost there, and stored in batches. Rows of folders
+    that no query reaches any more (a repository unregistered or given another prefix) stay
+    until ``cairn reindex``; no answer ever reads them.
 """
 
 from __future__ import annotations
@@ -41,8 +47,11 @@ import contextlib
 import functools
 import json
 import os
+import pickle
 import sqlite3
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -62,6 +71,9 @@ SCHEMA_VERSION = 1
 RECHECK = -1  # a stored signature that matches nothing: read the file again next time
 RACY_NS = 2_000_000_000  # a file changed less than this before its stat is not trusted yet
 BATCH = 1000  # artifacts read and written per write transaction
+PARALLEL_MIN = 4000  # read at least this many artifacts in worker processes
+MAX_WORKERS = 8
+CACHE_KIB = 65536  # SQLite page cache of a connection (used only as pages are read)
 BUSY_TIMEOUT_S = 60.0
 OK, BROKEN, EMPTY = 0, 1, 2  # artifacts.state: valid meta, broken meta, no meta file
 _CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
@@ -87,6 +99,7 @@ _SCHEMA = (
     " name TEXT NOT NULL, state INTEGER NOT NULL, alias TEXT, alias_lc TEXT, uid TEXT,"
     " automation_alias TEXT, automation_uid TEXT, meta TEXT, error TEXT,"
     " yaml_sig INTEGER, json_sig INTEGER, UNIQUE(folder_id, name))",
+    "CREATE INDEX artifacts_sigs ON artifacts(folder_id, name, yaml_sig, json_sig)",
     "CREATE INDEX artifacts_alias ON artifacts(alias_lc)",
     "CREATE INDEX artifacts_uid ON artifacts(uid)",
     "CREATE INDEX artifacts_broken ON artifacts(folder_id) WHERE state = 1",
@@ -172,6 +185,13 @@ class Index:
         for folder in _subfolders(str(repo.root)):
             self._guarded(functools.partial(self._folder, repo, folder, None))
 
+    def added(self, repo: Repo) -> None:
+        """Index a newly registered repository at once; a failure is left to the next query."""
+        try:
+            self.index_repo(repo)
+        except CairnError as exc:
+            report.warn(f"{repo.alias} will be indexed by the next query: {exc}")
+
     def rebuild(self, repos: Sequence[Repo]) -> tuple[int, int]:
         """Forget everything and index ``repos`` again; returns (valid, broken) counts."""
         with atomic.lock(self.lock_file):
@@ -218,7 +238,8 @@ class Index:
             plan.identity_changed = tuple(head[2:]) != (str(repo.path), repo.alias, repo.uid)
             rows = select.rows(db, head[0]) if select is not None else []
             broken = db.execute(
-                "SELECT name, error FROM artifacts WHERE folder_id = ? AND state = 1 ORDER BY name",
+                "SELECT name, error FROM artifacts INDEXED BY artifacts_broken"
+                " WHERE folder_id = ? AND state = 1 ORDER BY name",
                 (head[0],),
             ).fetchall()
         return plan, rows, broken
@@ -231,8 +252,7 @@ class Index:
         batches = [plan.reread[i : i + BATCH] for i in range(0, len(plan.reread), BATCH)]
         if not batches and plan.needs_write:
             batches = [[]]
-        for number, names in enumerate(batches, start=1):
-            entries = [view.read(name) for name in names]
+        for number, entries in enumerate(_read_batches(view, batches), start=1):
             last = number == len(batches)
             self._store(view, repo, entries, plan.removed if last else [], last)
             _warn_broken(e.error for e in entries if e.error is not None)
@@ -448,14 +468,28 @@ class _FolderView:
             return {e.name for e in entries if not e.name.startswith(".") and e.is_dir()}
 
     def stale(self, known: list[SigRow]) -> list[str]:
-        """The artifacts whose meta files no longer have the signatures stored for them."""
-        fd, prefix = self.fd, self.prefix
-        return [
-            name
-            for name, yaml_sig, json_sig in known
-            if _changed(prefix + name + _YAML, yaml_sig, fd)
-            or _changed(prefix + name + _JSON, json_sig, fd)
-        ]
+        """The artifacts whose meta files no longer have the signatures stored for them.
+
+        This loop is the price of freshness (two system calls per artifact), so the common
+        shape -- a ``_cm.yaml`` and no ``_cm.json`` -- is checked inline.
+        """
+        fd, prefix, stat_, access, exists = self.fd, self.prefix, os.stat, os.access, os.F_OK
+        stale: list[str] = []
+        for name, yaml_sig, json_sig in known:
+            base = prefix + name
+            if yaml_sig is None or json_sig is not None:
+                if _changed(base + _YAML, yaml_sig, fd) or _changed(base + _JSON, json_sig, fd):
+                    stale.append(name)
+                continue
+            try:
+                st = stat_(base + _YAML, dir_fd=fd)
+            except OSError:
+                stale.append(name)
+                continue
+            sig = hash((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
+            if sig != yaml_sig or access(base + _JSON, exists, dir_fd=fd):
+                stale.append(name)
+        return stale
 
     def read(self, name: str) -> _Entry:
         """Read one artifact directory (its signatures first, then its meta)."""
@@ -463,12 +497,16 @@ class _FolderView:
         json_sig = _probe(self.fd, self.prefix + name + _JSON, self.now)
         if yaml_sig is None and json_sig is None:
             return _Entry(name, EMPTY, None, None)
-        path = Path(self.path, name)
+        path = os.path.join(self.path, name)
+        files = [
+            path + tail for tail, sig in ((_YAML, yaml_sig), (_JSON, json_sig)) if sig is not None
+        ]
         try:
-            data, ident = art_mod.read_meta(path)
+            data = _merged(files)
+            ident = art_mod.identity(data, Path(files[-1]))
         except CairnError as exc:
             return _Entry(name, BROKEN, yaml_sig, json_sig, error=str(exc))
-        alias, uid = art_mod.names(ident, path)
+        alias, uid = art_mod.names(ident, Path(path))
         automation = (ident.automation_alias, ident.automation_uid)
         return _Entry(name, OK, yaml_sig, json_sig, alias, uid, automation, ident.tags, data)
 
@@ -483,9 +521,11 @@ class _Select:
 
     def rows(self, db: sqlite3.Connection, folder_id: int) -> list[tuple[Any, ...]]:
         """The stored rows that may match, by directory name (``accepts`` decides)."""
+        # With a name or tags to look up, "+" keeps SQLite from scanning the whole folder.
+        narrow = "+" if self.name is not None or self.tags.include else ""
         sql = [
             "SELECT name, alias, uid, automation_alias, automation_uid, meta FROM artifacts"
-            " WHERE folder_id = ? AND state = 0"
+            f" WHERE {narrow}folder_id = ? AND {narrow}state = 0"
         ]
         args: list[Any] = [folder_id]
         if self.name is not None and self.name.uid is not None:
@@ -548,6 +588,96 @@ def _warn_broken(errors: Iterable[str]) -> None:
         report.warn(f"ignoring broken artifact: {error}")
 
 
+# -- reading many artifacts -------------------------------------------------------------
+
+
+def _read_batches(view: _FolderView, batches: list[list[str]]) -> Iterator[list[_Entry]]:
+    """Read ``batches`` of artifact directories, in order; in worker processes when many.
+
+    Parsing YAML is what an index build costs, so a build of PARALLEL_MIN artifacts or more
+    spreads it over the CPUs; fewer are read here, where a worker would cost more to start.
+    """
+    workers = _workers(sum(len(names) for names in batches))
+    if workers < 2 or not sys.executable:
+        return ([view.read(name) for name in names] for names in batches)
+    return _read_in_workers(view, batches, workers)
+
+
+def _workers(count: int) -> int:
+    if count < PARALLEL_MIN:
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cpus or 1, MAX_WORKERS)
+
+
+def _read_in_workers(
+    view: _FolderView, batches: list[list[str]], workers: int
+) -> Iterator[list[_Entry]]:
+    """Read in worker processes: fresh interpreters that import only this module.
+
+    Worker ``w`` reads batches ``w``, ``w + workers``, ... and sends each back when done, so
+    the batches arrive in order while the workers run in parallel. Plain subprocesses, not
+    ``multiprocessing``, which would import the caller's ``__main__`` again in each worker.
+    A batch whose worker cannot start or dies is read here instead.
+    """
+    procs: list[subprocess.Popen[bytes]] = []
+    with contextlib.suppress(OSError):
+        for w in range(workers):
+            procs.append(_start_worker(view, batches[w::workers]))
+    try:
+        for number, names in enumerate(batches):
+            try:
+                yield _receive(procs[number % workers])
+            except (IndexError, OSError, EOFError, pickle.UnpicklingError):
+                yield [view.read(name) for name in names]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def _start_worker(view: _FolderView, batches: list[list[str]]) -> subprocess.Popen[bytes]:
+    package_root = str(Path(__file__).resolve().parents[2])
+    paths = [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    code = "from cairn.store.index import serve_worker; serve_worker()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    assert proc.stdin is not None
+    with proc.stdin:
+        proc.stdin.write(pickle.dumps((view.path, view.now, batches)))
+    return proc
+
+
+def _receive(proc: subprocess.Popen[bytes]) -> list[_Entry]:
+    """One batch of entries from a worker: an 8-byte length, then a pickle."""
+    assert proc.stdout is not None
+    head = proc.stdout.read(8)
+    data = proc.stdout.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
+    if not data:
+        raise EOFError("the worker stopped")
+    entries: list[_Entry] = pickle.loads(data)
+    return entries
+
+
+def serve_worker() -> None:
+    """A worker process of :func:`_read_in_workers`: read its batches, send each back."""
+    path, now, batches = pickle.load(sys.stdin.buffer)
+    view = _FolderView(path, None, RECHECK, now)
+    for names in batches:
+        data = pickle.dumps([view.read(name) for name in names], pickle.HIGHEST_PROTOCOL)
+        sys.stdout.buffer.write(len(data).to_bytes(8, "little") + data)
+        sys.stdout.buffer.flush()
+
+
 # -- signatures --------------------------------------------------------------------------
 
 
@@ -559,11 +689,20 @@ def _settled_sig(st: os.stat_result, now: int) -> int:
 
 
 def _probe(fd: int | None, path: str, now: int) -> int | None:
-    """The settled signature of ``path`` (relative to ``fd``), or ``None`` if it is absent."""
+    """The settled signature of the file ``path`` (relative to ``fd``); ``None``: no such file."""
     try:
-        return _settled_sig(os.stat(path, dir_fd=fd), now)
+        st = os.stat(path, dir_fd=fd)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    return _settled_sig(st, now) if stat.S_ISREG(st.st_mode) else None
+
+
+def _merged(files: list[str]) -> meta.Meta:
+    """The meta of an artifact: YAML first, JSON merged over it (shallow), as ``meta.read_dir``."""
+    data: meta.Meta = {}
+    for file in files:
+        data.update(meta.load_file(Path(file)))
+    return data
 
 
 def _changed(path: str, sig: int | None, fd: int | None) -> bool:
@@ -638,6 +777,7 @@ def _connect(file: Path) -> sqlite3.Connection:
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         if _version(db) != SCHEMA_VERSION:
             _upgrade(db)
     except BaseException:

@@ -24,9 +24,15 @@ PROTECTED = (LOCAL_REPO_ALIAS, BUILTIN_REPO_ALIAS)
 class Registry:
     """The repositories cairn knows, loaded once per instance, in search order."""
 
-    def __init__(self, home: Home, loader: Callable[[Path], Repo] = repo_mod.load) -> None:
+    def __init__(
+        self,
+        home: Home,
+        loader: Callable[[Path], Repo] = repo_mod.load,
+        on_register: Callable[[Repo], None] | None = None,
+    ) -> None:
         self.home = home
         self._load = loader  # the index passes a loader that caches parsed cmr files
+        self._on_register = on_register  # and indexes a repository as soon as it is added
         self._repos: list[Repo] | None = None
 
     def paths(self) -> list[Path]:
@@ -92,6 +98,8 @@ class Registry:
         with atomic.lock(self.home.repos_lock):
             self.check_free(new)
             self._save([*self.paths(), new.path])
+        if self._on_register is not None:
+            self._on_register(new)
         return new
 
     def check_free(self, new: Repo) -> None:

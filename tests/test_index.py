@@ -1,0 +1,383 @@
+"""store/index.py: the SQLite index answers exactly what a walk of the disk would, at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cairn import kinds, report
+from cairn.home import Home
+from cairn.store import index as index_mod
+from cairn.store.catalog import Catalog, Query
+
+DATASET = kinds.resolve("dataset")
+SCRIPT = kinds.resolve("script")
+
+
+def ds(alias: str, *tags: str, **extra: Any) -> dict[str, Any]:
+    return {"alias": alias, "automation_alias": "dataset", **extra, "tags": list(tags)}
+
+
+@pytest.fixture
+def repo(cairn_home: Path, make_repo: Callable[..., Path]) -> Path:
+    """One registered repository with three datasets and a model."""
+    path = make_repo(
+        "r1",
+        artifacts={
+            "dataset/mnist": ds("mnist", "images", "digits"),
+            "dataset/cifar": ds("cifar", "images", "color"),
+            "dataset/audio": ds("audio", "sound"),
+            "model/resnet": {"alias": "resnet", "automation_alias": "model"},
+        },
+    )
+    Catalog.open().registry.register(path)
+    return path
+
+
+def find(identifier: str | None = None, tags: Any = None, kind: Any = DATASET) -> list[str]:
+    """A fresh catalog (as a new process would have) answering one query: ``repo:alias`` list."""
+    found = Catalog.open().find(Query.parse(kind, identifier, tags))
+    return [f"{a.repo.alias}:{a.alias}" for a in found]
+
+
+def write_meta(directory: Path, data: dict[str, Any], name: str = "_cm.yaml") -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data) if name.endswith(".json") else yaml.safe_dump(data, sort_keys=False)
+    (directory / name).write_text(text)
+
+
+def rows(cairn_home: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(Home(cairn_home).index_file) as db:
+        return db.execute(sql, args).fetchall()
+
+
+# -- freshness: every hand change is seen by the very next query ----------------------------
+
+
+def test_an_artifact_added_by_hand_is_found(repo: Path) -> None:
+    assert find(tags="images") == ["r1:cifar", "r1:mnist"]
+    write_meta(repo / "dataset" / "emnist", ds("emnist", "images"))
+    assert find(tags="images") == ["r1:cifar", "r1:emnist", "r1:mnist"]
+
+
+def test_an_edit_in_place_is_seen(repo: Path) -> None:
+    assert find(tags="fresh") == []
+    with open(repo / "dataset" / "audio" / "_cm.yaml", "a") as handle:
+        handle.write("- fresh\n")  # the tags list is the last key: this appends a tag
+    assert find(tags="fresh") == ["r1:audio"]
+
+
+def test_an_edit_keeping_size_in_the_same_instant_is_seen(repo: Path) -> None:
+    meta = repo / "dataset" / "audio" / "_cm.yaml"
+    meta.write_text(yaml.safe_dump(ds("audio", "aaaa")))
+    assert find(tags="aaaa") == ["r1:audio"]
+    size = meta.stat().st_size
+    with open(meta, "r+") as handle:  # same inode, same size, same clock tick
+        handle.write(yaml.safe_dump(ds("audio", "bbbb")))
+    assert meta.stat().st_size == size
+    assert find(tags="aaaa") == []
+    assert find(tags="bbbb") == ["r1:audio"]
+
+
+def test_an_edit_within_one_timestamp_tick_is_seen(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system whose timestamps tick once a second, a second same-size edit in
+    the same tick keeps every stat field; the index must not trust such a recent stat."""
+    real_stat = os.stat
+
+    def coarse_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        st = real_stat(path, *args, **kwargs)
+        ticks = {
+            f"st_{t}_ns": getattr(st, f"st_{t}_ns") // 10**9 * 10**9
+            for t in ("atime", "mtime", "ctime")
+        }
+        return os.stat_result(tuple(st)[:10], ticks)
+
+    meta = repo / "dataset" / "audio" / "_cm.yaml"
+    monkeypatch.setattr(os, "stat", coarse_stat)
+    meta.write_text(yaml.safe_dump(ds("audio", "aaaa")))
+    assert find(tags="aaaa") == ["r1:audio"]
+    with open(meta, "r+") as handle:  # same inode, same size
+        handle.write(yaml.safe_dump(ds("audio", "bbbb")))
+    assert find(tags="bbbb") == ["r1:audio"]
+
+
+def test_a_renamed_directory_is_seen(repo: Path) -> None:
+    find()
+    os.rename(repo / "dataset" / "audio", repo / "dataset" / "zaudio")
+    found = Catalog.open().find(Query.parse(DATASET, "audio"))
+    assert [a.path.name for a in found] == ["zaudio"]
+
+
+def test_a_removed_directory_is_gone(repo: Path) -> None:
+    assert find("mnist") == ["r1:mnist"]
+    shutil.rmtree(repo / "dataset" / "mnist")
+    assert find("mnist") == []
+    assert find() == ["r1:audio", "r1:cifar"]
+
+
+def test_a_removed_folder_is_gone(repo: Path, cairn_home: Path) -> None:
+    find()
+    shutil.rmtree(repo / "dataset")
+    assert find() == []
+    assert rows(cairn_home, "SELECT count(*) FROM artifacts WHERE alias = 'mnist'") == [(0,)]
+
+
+def test_a_json_meta_added_beside_the_yaml_is_seen(repo: Path) -> None:
+    assert find(tags="extra") == []
+    write_meta(repo / "dataset" / "cifar", {"tags": ["extra"]}, "_cm.json")
+    assert find(tags="extra") == ["r1:cifar"]
+
+
+def test_a_directory_that_gains_a_meta_file_is_found(repo: Path) -> None:
+    (repo / "dataset" / "later").mkdir()
+    assert find("later") == []
+    write_meta(repo / "dataset" / "later", ds("later"))
+    assert find("later") == ["r1:later"]
+
+
+def test_changes_through_cairn_are_seen(repo: Path) -> None:
+    catalog = Catalog.open()
+    mnist = catalog.find_one(Query.parse(DATASET, "mnist"))
+    catalog.update(mnist, lambda meta: {**meta, "tags": ["digits", "handwritten"]})
+    assert find(tags="handwritten") == ["r1:mnist"]
+    catalog.remove(catalog.find_one(Query.parse(DATASET, "cifar")))
+    assert find(tags="images") == []
+
+
+def test_a_query_in_another_process_sees_a_hand_edit(repo: Path, cli: Any) -> None:
+    assert cli("find", "dataset", "--tags=sound").stdout.split() == [str(repo / "dataset/audio")]
+    write_meta(repo / "dataset" / "audio", ds("audio", "speech"))
+    assert cli("find", "dataset", "--tags=sound").stdout == ""
+    assert cli("find", "dataset", "--tags=speech").returncode == 0
+    assert cli("find", "dataset", "--tags=speech").stdout.split() == [str(repo / "dataset/audio")]
+
+
+def test_repository_meta_changes_are_seen(repo: Path) -> None:
+    find()
+    write_meta(
+        repo, {**yaml.safe_load((repo / "cmr.yaml").read_text()), "prefix": "sub"}, "cmr.json"
+    )
+    assert find() == []
+    write_meta(repo / "sub" / "dataset" / "moved", ds("moved"))
+    assert find() == ["r1:moved"]
+
+
+def test_a_registered_repository_is_indexed_at_once(
+    cairn_home: Path, make_repo: Callable[..., Path]
+) -> None:
+    path = make_repo("r2", artifacts={"dataset/one": ds("one", "x"), "model/two": {}})
+    Catalog.open().registry.register(path)
+    indexed = rows(cairn_home, "SELECT folder, alias FROM artifact_rows ORDER BY folder")
+    assert indexed == [("dataset", "one"), ("model", "two")]
+
+
+# -- the same answers as a walk ----------------------------------------------------------
+
+
+def test_same_order_and_filtering_as_a_walk(
+    cairn_home: Path, make_repo: Callable[..., Path]
+) -> None:
+    uid = "5b4e0237da074764"
+    r1 = make_repo(
+        "r1",
+        artifacts={
+            "script/b": {"alias": "b", "automation_alias": "script", "tags": ["t"]},
+            f"{uid}/a": {"alias": "a", "automation_uid": uid, "tags": ["t"]},
+            "script/foreign": {"alias": "foreign", "automation_alias": "dataset"},
+            "script/Z": {"tags": ["t"]},
+            "script/0123456789abcdef": {"tags": ["t"]},
+        },
+    )
+    r2 = make_repo("r2", prefix="p", artifacts={"script/a": {"alias": "a", "tags": ["t"]}})
+    catalog = Catalog.open()
+    catalog.registry.register(r1)
+    catalog.registry.register(r2)
+    found = catalog.find(Query.parse(SCRIPT, None, "t"))
+    paths = [str(a.path.relative_to(a.repo.path)) for a in found]
+    assert paths == ["script/0123456789abcdef", "script/Z", "script/b", f"{uid}/a", "p/script/a"]
+    assert [a.uid for a in found][:1] == ["0123456789abcdef"]
+    assert [a.alias for a in found][1] == "Z"
+
+
+def test_duplicate_aliases_are_distinct_rows(
+    cairn_home: Path, make_repo: Callable[..., Path]
+) -> None:
+    catalog = Catalog.open()
+    for name in ("r1", "r2"):
+        catalog.registry.register(make_repo(name, artifacts={"dataset/mnist": ds("mnist")}))
+    assert find("mnist") == ["r1:mnist", "r2:mnist"]
+    assert rows(cairn_home, "SELECT repo_alias FROM artifact_rows WHERE alias = 'mnist'") == [
+        ("r1",),
+        ("r2",),
+    ]
+
+
+def test_broken_meta_warns_every_time_naming_the_file(repo: Path) -> None:
+    broken = repo / "dataset" / "broken" / "_cm.yaml"
+    broken.parent.mkdir()
+    broken.write_text("tags: [unclosed\n")
+    for _ in range(2):  # the second answer comes from the index, without reading the file
+        with report.using(report.Reporter()) as reporter:
+            assert find() == ["r1:audio", "r1:cifar", "r1:mnist"]
+        assert len(reporter.warnings) == 1
+        assert str(broken) in reporter.warnings[0]
+
+
+def test_meta_that_json_cannot_hold_is_read_from_disk(repo: Path) -> None:
+    (repo / "dataset" / "dated" / "_cm.yaml").parent.mkdir()
+    (repo / "dataset" / "dated" / "_cm.yaml").write_text("alias: dated\nwhen: 2024-01-02\n")
+    for _ in range(2):
+        [found] = Catalog.open().find(Query.parse(DATASET, "dated"))
+        assert str(found.meta["when"]) == "2024-01-02" and not isinstance(found.meta["when"], str)
+
+
+# -- the database file -------------------------------------------------------------------
+
+
+def test_a_corrupt_database_is_rebuilt_silently(repo: Path, cairn_home: Path) -> None:
+    find()
+    index_file = Home(cairn_home).index_file
+    for suffix in ("-wal", "-shm"):
+        Path(f"{index_file}{suffix}").unlink(missing_ok=True)
+    index_file.write_bytes(b"this is not a database" * 100)
+    with report.using(report.Reporter()) as reporter:
+        assert find(tags="images") == ["r1:cifar", "r1:mnist"]
+    assert reporter.warnings == []
+    assert rows(cairn_home, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_deleted_database_is_rebuilt(repo: Path, cairn_home: Path) -> None:
+    find()
+    Home(cairn_home).index_file.unlink()
+    assert find(tags="images") == ["r1:cifar", "r1:mnist"]
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{Home(cairn_home).index_file}{suffix}").unlink(missing_ok=True)
+    assert find(tags="images") == ["r1:cifar", "r1:mnist"]
+
+
+def test_an_older_schema_is_replaced(repo: Path, cairn_home: Path) -> None:
+    find()
+    with sqlite3.connect(Home(cairn_home).index_file) as db:
+        db.execute("PRAGMA user_version = 0")
+        db.execute("DELETE FROM artifacts")
+    assert find(tags="images") == ["r1:cifar", "r1:mnist"]
+
+
+def test_reindex_rebuilds_everything(repo: Path, cairn_home: Path, cli: Any) -> None:
+    find()
+    with sqlite3.connect(Home(cairn_home).index_file) as db:
+        db.execute("DELETE FROM tags")
+    proc = cli("reindex", "--out=json")
+    assert proc.returncode == 0, proc.stderr
+    valid = rows(cairn_home, "SELECT count(*) FROM artifacts WHERE state = 0")[0][0]
+    assert json.loads(proc.stdout)["artifacts"] == valid
+    in_r1 = rows(cairn_home, "SELECT count(*) FROM artifact_rows WHERE repo_alias = 'r1'")
+    assert in_r1 == [(4,)]  # three datasets and a model
+    assert find(tags="images") == ["r1:cifar", "r1:mnist"]
+    assert "reindex" in cli("help").stdout
+
+
+def test_many_artifacts_are_read_in_worker_processes(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(30):
+        write_meta(repo / "dataset" / f"bulk{i:02d}", ds(f"bulk{i:02d}", "bulk"))
+    monkeypatch.setattr(index_mod, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(index_mod, "BATCH", 7)
+    read_here: list[str] = []
+    real_read = index_mod._FolderView.read
+
+    def counted(view: Any, name: str) -> Any:
+        read_here.append(name)
+        return real_read(view, name)
+
+    monkeypatch.setattr(index_mod._FolderView, "read", counted)
+    assert len(find(tags="bulk")) == 30
+    assert read_here == []  # the 30 new directories were read by the workers
+    assert len(find(tags="bulk")) == 30
+
+
+def test_a_worker_that_fails_leaves_its_batches_to_the_caller(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(12):
+        write_meta(repo / "dataset" / f"bulk{i:02d}", ds(f"bulk{i:02d}", "bulk"))
+    monkeypatch.setattr(index_mod, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(index_mod.sys, "executable", sys.executable + "-missing")
+    assert len(find(tags="bulk")) == 12
+
+
+# -- start-up ----------------------------------------------------------------------------
+
+
+def test_find_imports_no_yaml_while_nothing_changed(repo: Path, cli: Any) -> None:
+    code = (
+        "import sys; from cairn.cli.main import main;"
+        " main(sys.argv[1:]); print('yaml' in sys.modules)"
+    )
+
+    def yaml_loaded() -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, "find", "dataset", "--tags=sound"],
+            capture_output=True,
+            text=True,
+            env={**os.environ},
+            timeout=60,
+        )
+        return proc.stdout.split()[-1]
+
+    cli("find", "dataset")
+    time.sleep(index_mod.RACY_NS / 1e9)  # let the files settle, then index them once more
+    cli("find", "dataset")
+    assert yaml_loaded() == "False"
+    write_meta(repo / "dataset" / "audio", ds("audio", "sound", "changed"))
+    assert yaml_loaded() == "True"
+
+
+# -- concurrency -------------------------------------------------------------------------
+
+WORKER = textwrap.dedent(
+    """
+    import sys
+    import cairn
+
+    me = sys.argv[1]
+    for i in range(8):
+        cairn.add("dataset", f"{me}-{i}", tags=["shared", me])
+        mine = cairn.find("dataset", tags=[me])
+        assert len(mine) == i + 1, (me, i, [a.alias for a in mine])
+        cairn.find("dataset", tags=["shared"])
+    """
+)
+
+
+def test_concurrent_processes_never_corrupt_the_index(repo: Path, cairn_home: Path) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, f"p{n}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert len(find(tags="shared")) == 32
+    assert rows(cairn_home, "PRAGMA integrity_check") == [("ok",)]
+    assert rows(cairn_home, "SELECT count(*) FROM tags WHERE tag = 'shared'") == [(32,)]

@@ -143,6 +143,8 @@ class Outcome:
 
     data: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Information for the edge only (never printed), e.g. what a replay record watches."""
 
 
 F = TypeVar("F", bound=Callable[..., Outcome])

@@ -76,17 +76,24 @@ class ScriptAutomation(CommonAutomation):
         from cairn.script import run
 
         inp = _run_input(call, self.catalog.registry.home.root)
-        options = _options(call)
+        said: list[str] = []
+        options = _options(call, said)
         if call.flag("explain"):
             from cairn.script import explain
 
             session = run.Session(self.catalog, options)
             node = explain.plan(session, inp)
             return Outcome({"plan": node.to_json()}, node.lines())
-        result = run.run_script(self.catalog, inp, options)
+        session = run.Session(self.catalog, options)
+        result = session.run(inp)
+        session.finish()
         data = {"new_env": result.new_env, "new_state": result.new_state, **result.to_json()}
         lines = _result_lines(result, bool(call.flag("print_deps")))
-        return Outcome(data, lines)
+        outcome = Outcome(data, lines)
+        if result.cache == "hit" and not result.deps and result.entry is not None:
+            watched = _watched(self.catalog, session.fingerprints.dirs(), result.entry)
+            outcome.extra["replay"] = {"watched": watched, "notes": said}
+        return outcome
 
 
 def _run_input(call: Call, home: Any) -> Any:
@@ -114,10 +121,16 @@ def _run_input(call: Call, home: Any) -> Any:
     )
 
 
-def _options(call: Call) -> Any:
+def _options(call: Call, said: list[str] | None = None) -> Any:
     from cairn.script.context import RunOptions
 
     out = call.raw.get("out")
+
+    def echo(line: str) -> None:
+        if said is not None:
+            said.append(line)
+        _stderr_line(line)
+
     return RunOptions(
         quiet=bool(call.flag("quiet")),
         silent=bool(call.flag("silent")),
@@ -126,7 +139,7 @@ def _options(call: Call) -> Any:
         fake_deps=bool(call.flag("fake_deps")),
         print_env=bool(call.flag("print_env")),
         chooser=_chooser(call),
-        echo=_stderr_line if out in ("con", "json") else None,
+        echo=echo if out in ("con", "json") else None,
         output=_writer(out),
     )
 
@@ -172,3 +185,28 @@ def _tree(result: Any, depth: int) -> list[str]:
     for dep in result.deps:
         out += _tree(dep, depth + 1)
     return out
+
+
+def _watched(catalog: Any, script_dirs: list[Any], entry: Any) -> list[Any]:
+    """What a cache hit's answer depends on: the registry, every script meta (selection),
+    the files of every script whose content entered the key, and the cache entry."""
+    from cairn.kinds import KNOWN
+    from cairn.script import keys
+
+    home = catalog.registry.home
+    paths = [home.repos_file]
+    for repo in catalog.registry.repos():
+        paths += [repo.path / "cmr.yaml", repo.path / "cmr.json"]
+        for name in {KNOWN["script"].alias, KNOWN["script"].uid}:
+            paths += _folder_metas(repo.root / str(name))
+    for script_dir in script_dirs:
+        paths += keys.watched(script_dir)
+    return [*paths, entry / "_cm.json", entry / "cm-cached-state.json"]
+
+
+def _folder_metas(folder: Any) -> list[Any]:
+    paths = [folder]
+    if folder.is_dir():
+        for sub in sorted(folder.iterdir()):
+            paths += [sub, sub / "_cm.yaml", sub / "_cm.json"]
+    return paths

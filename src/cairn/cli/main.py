@@ -8,13 +8,12 @@ the traceback. With ``--out=json`` exactly one JSON document is printed on stdou
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 
 MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
 if MYPY:
+    from collections.abc import Iterator
     from typing import Any
 
 FAST_VERSION = (["version"], ["--version"], ["-v"])
@@ -30,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     json_out = any(w in ("--out=json", "-out=json") for w in words)
     debug = "--debug" in words or "-debug" in words
     try:
+        if _replayed(words, json_out):
+            return 0
         return _run(words)
     except KeyboardInterrupt:
         print("cairn: interrupted", file=sys.stderr)
@@ -71,11 +72,47 @@ def _run(words: list[str]) -> int:
         _print_json({"return": 0, **outcome.data})
     elif outcome.lines:
         print("\n".join(outcome.lines))
+    if "replay" in outcome.extra:
+        _store_replay(words, outcome)
     return 0
 
 
-@contextlib.contextmanager
-def _stdout_kept_for_json(active: bool) -> Iterator[None]:
+def _replayed(words: list[str], json_out: bool) -> bool:
+    """Answer a ``run script`` served wholly from the cache from its replay record."""
+    from cairn.script import replay
+
+    if not replay.replayable(words):
+        return False
+    record = replay.lookup(words, replay.home_root())
+    if record is None:
+        return False
+    for note in record.get("notes") or []:  # type: ignore[attr-defined]
+        print(f"cairn: {note}", file=sys.stderr)
+    if json_out:
+        _print_json({"return": 0, **record["data"]})  # type: ignore[dict-item]
+    elif record.get("lines"):
+        print("\n".join(record["lines"]))  # type: ignore[arg-type]
+    return True
+
+
+def _store_replay(words: list[str], outcome: Any) -> None:
+    from cairn.home import Home
+    from cairn.script import replay
+
+    if not replay.replayable(words):
+        return
+    info = outcome.extra["replay"]
+    record = {"data": outcome.data, "lines": outcome.lines, "notes": info["notes"]}
+    replay.store(words, Home.from_env().root, record, info["watched"])
+
+
+def _stdout_kept_for_json(active: bool) -> Any:
+    import contextlib
+
+    return contextlib.contextmanager(_kept_for_json)(active)
+
+
+def _kept_for_json(active: bool) -> Iterator[None]:
     """With ``--out=json`` anything else written to stdout (hooks, subprocesses) goes to
     stderr, so stdout holds exactly one JSON document."""
     if not active:
@@ -85,6 +122,8 @@ def _stdout_kept_for_json(active: bool) -> Iterator[None]:
     saved = os.dup(1)
     os.dup2(2, 1)
     try:
+        import contextlib
+
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:

@@ -56,6 +56,16 @@ def _files(root: Path) -> Iterable[tuple[str, Path]]:
     return found
 
 
+def watched(root: Path) -> list[Path]:
+    """The directories and files whose change changes :func:`content_digest` of ``root``."""
+    dirs = {root}
+    files = []
+    for _rel, path in _files(root):
+        files.append(path)
+        dirs.update(p for p in path.parents if p == root or root in p.parents)
+    return [*sorted(dirs), *files]
+
+
 Selector = Callable[[tuple[str, ...]], tuple[Path, ScriptMeta, dict[str, Any]] | None]
 """Selects the script a dependency's tags name: (directory, meta, raw meta), or None."""
 
@@ -67,6 +77,10 @@ class Fingerprints:
         self._select = select
         self._scripts: dict[Path, str] = {}
         self._active: set[Path] = set()
+
+    def dirs(self) -> list[Path]:
+        """The script directories whose content entered a fingerprint so far."""
+        return list(self._scripts)
 
     def script(self, script_dir: Path, meta: ScriptMeta, raw: Mapping[str, Any]) -> str:
         """The content of a script and, recursively, of the scripts its dependencies select."""

@@ -1,0 +1,111 @@
+"""Replaying a cached run without loading the engine.
+
+When ``cairn run script ...`` was served entirely from the cache (the top-level script was a
+hit and nothing ran), the CLI records what it printed, with the signature
+(``st_mtime_ns``, size, inode) of every file and directory the answer depended on: the
+registry, every script meta of every repository (selection), every file of the scripts whose
+content entered the key, and the cache entry. The same command, in the same directory, with
+the same ``CAIRN_HOME``, then replays the record if every signature still matches — a
+handful of ``stat`` calls instead of importing and running the engine. Any change anywhere
+in that list (a hand edit, a new script, a removed entry) makes it run normally again.
+
+This module imports only the standard library's lightest parts: it is on the start-up path.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import zlib
+from pathlib import Path
+
+FORMAT = 1
+SETTLE_NS = 2_000_000_000
+Signature = list[int] | None
+Record = dict[str, object]
+_ALWAYS_RUN = {
+    "explain",
+    "dry_run",
+    "new",
+    "skip_cache",
+    "fake_run",
+    "prepare",
+    "print_env",
+    "fake_deps",
+    "dirty",
+}
+
+
+def replayable(words: list[str]) -> bool:
+    """Only plain ``run script`` commands without flags that force work are replayed."""
+    if len(words) < 2 or words[0] != "run" or words[1] != "script":
+        return False
+    flags = {w.lstrip("-").split("=", 1)[0].replace("-", "_") for w in words if w.startswith("-")}
+    return not (flags & _ALWAYS_RUN) and not any(w.startswith("@") for w in words)
+
+
+def _request(words: list[str], home: Path) -> list[object]:
+    from cairn import __version__
+
+    return [FORMAT, __version__, str(home), os.getcwd(), list(words)]
+
+
+def _path(request: list[object], home: Path) -> Path:
+    digest = zlib.crc32(repr(request).encode("utf-8", "surrogateescape"))
+    return home / "replay" / f"{digest:08x}.rec"
+
+
+def home_root() -> Path:
+    """``$CAIRN_HOME`` (default ``~/.cairn``), read without loading :mod:`cairn.home`."""
+    value = os.environ.get("CAIRN_HOME")
+    return Path(value).expanduser().absolute() if value else Path.home() / ".cairn"
+
+
+def signature(path: Path | str) -> Signature:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def lookup(words: list[str], home: Path) -> Record | None:
+    """The record of this command if everything it depended on is unchanged."""
+    request = _request(words, home)
+    try:
+        record = marshal.loads(_path(request, home).read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if not isinstance(record, dict) or record.get("request") != request:
+        return None  # another command whose name hashed alike, or an old format
+    watched = record.get("watched")
+    if not isinstance(watched, list):
+        return None
+    for path, sig in watched:
+        if signature(path) != sig:
+            return None
+    found: Record = record
+    return found
+
+
+def store(words: list[str], home: Path, record: Record, watched: list[Path]) -> None:
+    """Write the record (atomically); a failure to write only costs the next replay."""
+    import json
+    import time
+
+    sigs = [signature(p) for p in watched]
+    settled = time.time_ns() - SETTLE_NS
+    if any(sig is not None and sig[0] > settled for sig in sigs):
+        return  # a file this young may change again within its mtime's granularity
+    signatures = [[str(p), sig] for p, sig in zip(watched, sigs, strict=True)]
+    request = _request(words, home)
+    plain = json.loads(json.dumps(record, default=str))  # only marshal-able values remain
+    full = {**plain, "request": request, "watched": signatures}
+    target = _path(request, home)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps(full))
+        os.replace(tmp, target)
+    except (OSError, ValueError):
+        return

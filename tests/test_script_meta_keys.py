@@ -3,6 +3,7 @@ files shown on failure, ``print_env_at_the_end``, ``required_disk_space``, ``doc
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,40 @@ def test_docker_meta_reaches_the_state(repo: ScriptRepo) -> None:
         run="true\n",
     )
     assert ok("boxed")["new_state"] == {"docker": {"run": False}}
+
+
+def test_ignore_script_error_and_renew(repo: ScriptRepo, tmp_path: Path) -> None:
+    repo.add("flaky", {"new_env_keys": ["FLAKY"]}, run="echo FLAKY=1 > tmp-run-env.out\nexit 3\n")
+    assert "exit code 3" in fails("flaky")["error"]
+    result = ok("flaky", ignore_script_error=True)
+    assert result["new_env"] == {"FLAKY": "1"}
+    assert any("failed with exit code 3 (ignored)" in w for w in result["warnings"])
+    counter = tmp_path / "count"
+    repo.add("once", {"cache": True}, run=f"echo x >> {counter}\n")
+    ok("once")
+    ok("once")
+    ok("once", renew=True)
+    assert counter.read_text().count("x") == 2
+
+
+def test_save_env_writes_a_script_to_source(repo: ScriptRepo, cli: Any, tmp_path: Path) -> None:
+    repo.add(
+        "exporter",
+        {"new_env_keys": ["EXP_*", "+PATH"]},
+        run="echo 'EXP_VALUE=a \"quoted\" $value' > tmp-run-env.out\n",
+        customize="""
+        def postprocess(i):
+            i['env']['+PATH'] = ['/opt/exporter/bin']
+            return {'return': 0}
+        """,
+    )
+    done = cli("run", "script", "exporter", "--save_env", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    script = tmp_path / "tmp-env.sh"
+    shown = subprocess.run(
+        ["bash", "-c", f'. {script} && echo "$EXP_VALUE|${{PATH%%:*}}"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.strip() == 'a "quoted" $value|/opt/exporter/bin'

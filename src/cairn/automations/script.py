@@ -30,7 +30,9 @@ _RUN_FLAGS = (
     Flag("add_deps", "dict", "change this script's named deps: --ad.NAME.KEY=V", aliases=("ad",)),
     Flag("force_cache", "bool", "cache this script if it can be cached on demand"),
     Flag("skip_cache", "bool", "neither use nor create a cache entry for this script"),
-    Flag("new", "bool", "run again and replace this script's cache entry"),
+    Flag("new", "bool", "run again and replace this script's cache entry", aliases=("renew",)),
+    Flag("ignore_script_error", "bool", "a failing native script of this script is not an error"),
+    Flag("save_env", "bool", "write the exported env to tmp-env.sh in the current directory"),
     Flag("dirty", "bool", "keep the work directories of non-cached scripts"),
     Flag("quiet", "bool", "never ask; pick by the documented rules"),
     Flag("silent", "bool", "no progress lines", aliases=("s",)),
@@ -89,6 +91,8 @@ class ScriptAutomation(CommonAutomation):
         session.finish()
         data = {"new_env": result.new_env, "new_state": result.new_state, **result.to_json()}
         lines = _result_lines(result, bool(call.flag("print_deps")))
+        if call.flag("save_env"):
+            lines.append(f"Saved the exported env to {_save_env(result.new_env)}")
         outcome = Outcome(data, lines)
         if result.cache == "hit" and not result.deps and result.entry is not None:
             watched = _watched(self.catalog, session.fingerprints.dirs(), result.entry)
@@ -117,6 +121,7 @@ def _run_input(call: Call, home: Any) -> Any:
         force_cache=bool(call.flag("force_cache")),
         skip_cache=bool(call.flag("skip_cache")),
         new=bool(call.flag("new")),
+        ignore_script_error=bool(call.flag("ignore_script_error")),
         fake_run=bool(call.flag("fake_run")),
     )
 
@@ -210,3 +215,15 @@ def _folder_metas(folder: Any) -> list[Any]:
         for sub in sorted(folder.iterdir()):
             paths += [sub, sub / "_cm.yaml", sub / "_cm.json"]
     return paths
+
+
+def _save_env(new_env: dict[str, Any]) -> Any:
+    """``--save_env``: the exports as a shell script to source, in the current directory."""
+    from pathlib import Path
+
+    from cairn.script import native
+
+    path = Path.cwd() / "tmp-env.sh"
+    lines = ["#!/bin/bash", *(native.export_line(k, v) for k, v in sorted(new_env.items()))]
+    path.write_text("\n".join(line for line in lines if line) + "\n", encoding="utf-8")
+    return path

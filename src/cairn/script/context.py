@@ -46,6 +46,7 @@ class RunInput:
     force_cache: bool = False
     skip_cache: bool = False
     new: bool = False
+    ignore_script_error: bool = False
     fake_run: bool = False
     force_new_env_keys: tuple[str, ...] | None = None
     parent: str = ""

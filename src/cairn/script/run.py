@@ -530,13 +530,16 @@ class ScriptRun:
         prefix = self.eff.state.get("script_prefix") or []
         wrapper = native.write_wrapper(self.work / native.WRAPPER, env, path, prefix)
         try:
-            native.run(
+            ended = native.run(
                 wrapper,
                 self.work,
                 self.log or self.work / LOG_FILE,
                 script=str(path),
                 echo=self.session.options.output,
+                check=not self.inp.ignore_script_error,
             )
+            if ended.exit_code:
+                report.warn(f"{path} failed with exit code {ended.exit_code} (ignored)")
         except native.NativeScriptFailed as failure:
             failure.message += self._files_on_error()
             raise

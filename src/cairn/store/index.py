@@ -47,16 +47,14 @@ import contextlib
 import functools
 import json
 import os
-import pickle
 import sqlite3
 import stat
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cairn import atomic, ids, meta, report
 from cairn.errors import CairnError
@@ -66,6 +64,9 @@ from cairn.store import artifact as art_mod
 from cairn.store import repo as repo_mod
 from cairn.store.artifact import Artifact
 from cairn.store.repo import Repo
+
+if TYPE_CHECKING:  # the worker machinery is imported only when a build needs it
+    import subprocess
 
 SCHEMA_VERSION = 1
 RECHECK = -1  # a stored signature that matches nothing: read the file again next time
@@ -521,8 +522,7 @@ class _Select:
 
     def rows(self, db: sqlite3.Connection, folder_id: int) -> list[tuple[Any, ...]]:
         """The stored rows that may match, by directory name (``accepts`` decides)."""
-        # With a name or tags to look up, "+" keeps SQLite from scanning the whole folder.
-        narrow = "+" if self.name is not None or self.tags.include else ""
+        narrow = "+" if self._exact() else ""  # "+": look up the name or tags, not the folder
         sql = [
             "SELECT name, alias, uid, automation_alias, automation_uid, meta FROM artifacts"
             f" WHERE {narrow}folder_id = ? AND {narrow}state = 0"
@@ -543,6 +543,15 @@ class _Select:
             sql.append(f"AND id NOT IN (SELECT artifact_id FROM tags WHERE tag IN ({marks}))")
             args += self.tags.exclude
         return db.execute(" ".join([*sql, "ORDER BY name"]), args).fetchall()
+
+    def _exact(self) -> bool:
+        """Whether an exact name or a tag narrows the answer better than the folder does."""
+        if self.tags.include:
+            return True
+        name = self.name
+        if name is None:
+            return False
+        return name.uid is not None or (name.alias is not None and not name.is_pattern)
 
     def owns(self, automation_alias: str | None, automation_uid: str | None) -> bool:
         if automation_alias is None and automation_uid is None:
@@ -620,6 +629,8 @@ def _read_in_workers(
     ``multiprocessing``, which would import the caller's ``__main__`` again in each worker.
     A batch whose worker cannot start or dies is read here instead.
     """
+    import pickle
+
     procs: list[subprocess.Popen[bytes]] = []
     with contextlib.suppress(OSError):
         for w in range(workers):
@@ -640,6 +651,9 @@ def _read_in_workers(
 
 
 def _start_worker(view: _FolderView, batches: list[list[str]]) -> subprocess.Popen[bytes]:
+    import pickle
+    import subprocess
+
     package_root = str(Path(__file__).resolve().parents[2])
     paths = [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
@@ -659,6 +673,8 @@ def _start_worker(view: _FolderView, batches: list[list[str]]) -> subprocess.Pop
 
 def _receive(proc: subprocess.Popen[bytes]) -> list[_Entry]:
     """One batch of entries from a worker: an 8-byte length, then a pickle."""
+    import pickle
+
     assert proc.stdout is not None
     head = proc.stdout.read(8)
     data = proc.stdout.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
@@ -670,6 +686,8 @@ def _receive(proc: subprocess.Popen[bytes]) -> list[_Entry]:
 
 def serve_worker() -> None:
     """A worker process of :func:`_read_in_workers`: read its batches, send each back."""
+    import pickle
+
     path, now, batches = pickle.load(sys.stdin.buffer)
     view = _FolderView(path, None, RECHECK, now)
     for names in batches:

@@ -236,8 +236,12 @@ class Catalog:
         allow: Artifact | None = None,
         allow_path: Path | None = None,
     ) -> None:
-        """Refuse a name or uid already taken by another artifact of ``kind`` in ``repo``."""
-        for other in self.scan(repo, kind):
+        """Refuse a name or uid already taken by another artifact of ``kind`` in ``repo``.
+
+        Two index lookups (by alias, by uid), not a scan of every artifact of the kind.
+        """
+        parts = [ids.NamePart(uid=uid)] + ([ids.NamePart(alias=alias)] if alias else [])
+        for other in (a for part in parts for a in self.index.artifacts(repo, kind, part)):
             if allow is not None and other.path == allow.path:
                 continue
             clash = (alias and other.alias and other.alias.lower() == alias.lower()) or (

@@ -14,9 +14,11 @@ import stat
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from cairn.errors import AlreadyExists, InvalidInput, NotFound
 
@@ -142,40 +144,13 @@ def _unpack_zip(archive: Path, stage: Path) -> None:
             entries = [_zip_entry(zf, i) for i in infos]
             _validate(archive, entries)
             for info, entry in zip(infos, entries, strict=True):
-                _write_zip_member(zf, info, entry, stage)
+                _write_member(stage, entry, partial(zf.open, info))
     except zipfile.BadZipFile as exc:
         raise InvalidInput(f"{archive} is not a valid zip archive: {exc}") from exc
 
 
-def _write_zip_member(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, entry: Entry, stage: Path
-) -> None:
-    target = _inside(stage, entry.name)
-    if entry.kind == "dir":
-        target.mkdir(parents=True, exist_ok=True)
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if entry.kind == "symlink":
-        _symlink(stage, entry.link, target)
-        return
-    target.write_bytes(zf.read(info))
-    os.chmod(target, entry.mode)
-
-
-def _unpack_tar(archive: Path, stage: Path) -> None:
-    try:
-        with tarfile.open(archive) as tar:
-            pairs = list(_tar_entries(archive, tar))
-            _validate(archive, [e for e, _ in pairs])
-            for entry, info in pairs:
-                _write_tar_member(tar, info, entry, stage)
-    except tarfile.TarError as exc:
-        raise InvalidInput(f"{archive} is not a valid tar archive: {exc}") from exc
-
-
-def _write_tar_member(
-    tar: tarfile.TarFile, info: tarfile.TarInfo, entry: Entry, stage: Path
-) -> None:
+def _write_member(stage: Path, entry: Entry, data: Callable[[], IO[bytes] | None]) -> None:
+    """Write one validated entry under ``stage``; ``data`` opens a regular file's bytes."""
     target = _inside(stage, entry.name)
     if entry.kind == "dir":
         target.mkdir(parents=True, exist_ok=True)
@@ -184,14 +159,24 @@ def _write_tar_member(
     if entry.kind == "symlink":
         _symlink(stage, entry.link, target)
     elif entry.kind == "hardlink":
-        source = _inside(stage, entry.link)
-        shutil.copy2(source, target)
+        shutil.copy2(_inside(stage, entry.link), target)
     else:
-        handle = tar.extractfile(info)
+        handle = data()
         assert handle is not None
         with handle, open(target, "wb") as out:
             shutil.copyfileobj(handle, out)
         os.chmod(target, entry.mode)
+
+
+def _unpack_tar(archive: Path, stage: Path) -> None:
+    try:
+        with tarfile.open(archive) as tar:
+            pairs = list(_tar_entries(archive, tar))
+            _validate(archive, [e for e, _ in pairs])
+            for entry, info in pairs:
+                _write_member(stage, entry, partial(tar.extractfile, info))
+    except tarfile.TarError as exc:
+        raise InvalidInput(f"{archive} is not a valid tar archive: {exc}") from exc
 
 
 def _inside(stage: Path, name: str) -> Path:

@@ -460,3 +460,38 @@ def test_state_flows_to_deps_and_back(repo: ScriptRepo) -> None:
     )
     r = ok("state-parent", state={"parent": {"p": 1}})
     assert r["new_state"] == {"parent": {"p": 1}, "child": {"saw": {"p": 1}}}
+
+
+def test_equal_matches_prefer_the_parents_repository(tmp_path: Path) -> None:
+    """A dependency that two repositories both provide comes from its parent's repository."""
+    first = ScriptRepo(tmp_path / "first", alias="first")
+    second = ScriptRepo(tmp_path / "second", alias="second")
+    first.add(
+        "tool-a",
+        {"new_env_keys": ["TOOL"]},
+        tags=["tool"],
+        run="echo TOOL=first > tmp-run-env.out\n",
+    )
+    second.add(
+        "tool-b",
+        {"new_env_keys": ["TOOL"]},
+        tags=["tool"],
+        run="echo TOOL=second > tmp-run-env.out\n",
+    )
+    second.add("user", {"deps": [{"tags": "tool"}], "new_env_keys": ["TOOL"]}, run="true\n")
+    assert ok("user")["new_env"] == {"TOOL": "second"}
+    assert fails("tool")["return"] == 1  # at the top, two equal matches stay an error
+
+
+def test_cm_input_flags_reach_the_env(tmp_path: Path) -> None:
+    repo = ScriptRepo(tmp_path / "flags")
+    repo.add(
+        "flagged",
+        {"new_env_keys": ["SEEN"]},
+        run=(
+            'echo "SEEN=$CM_SKIP_COMPILE|$CM_TMP_PATH|$CM_EXTRA_CACHE_TAGS|$CM_OUTDIRNAME"'
+            " > tmp-run-env.out\n"
+        ),
+    )
+    result = ok("flagged", skip_compile=True, path="/opt/x", extra_cache_tags="a,b", outdirname="o")
+    assert result["new_env"] == {"SEEN": "yes|/opt/x|a,b|o"}

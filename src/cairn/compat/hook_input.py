@@ -8,6 +8,7 @@ The engine fills a :class:`HookContext`; this module turns it into the dict CM s
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import struct
@@ -126,7 +127,9 @@ class AutomationShim:
         self._ctx = ctx
         from cairn.api import access
 
-        self.cmind = SimpleNamespace(access=access, x=access)
+        self.cmind = SimpleNamespace(
+            access=access, x=access, logger=logging.getLogger("cairn.customize")
+        )
         self.path = str(ctx.script_path.parent.parent)
 
     def run_native_script(self, i: dict[str, Any]) -> Result:

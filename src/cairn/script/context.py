@@ -50,6 +50,8 @@ class RunInput:
     fake_run: bool = False
     force_new_env_keys: tuple[str, ...] | None = None
     parent: str = ""
+    parent_repo: Path | None = None
+    """The repository of the script whose dependency this is: preferred among equal choices."""
 
 
 @dataclass

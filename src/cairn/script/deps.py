@@ -95,6 +95,7 @@ def child_input(
         force_cache=dep.force_cache,
         force_new_env_keys=dep.force_new_env_keys,
         parent=parent.name or str(parent.tags or ""),
+        parent_repo=parent.parent_repo,
     )
 
 

@@ -31,6 +31,21 @@ from cairn.script.keys import Fingerprints, canonical
 from cairn.script.model import DEP_LISTS, Dep, ScriptMeta, dep_to_dict, parse_deps
 from cairn.store.catalog import Catalog
 
+INPUT_FLAGS = (
+    "input",
+    "output",
+    "outdirname",
+    "outbasename",
+    "name",
+    "skip_compile",
+    "skip_run",
+    "accept_license",
+    "skip_system_deps",
+    "git_ssh",
+    "gh_token",
+    "hf_token",
+)
+"""Run inputs CM also exposes to a script as ``CM_<NAME>`` (``--path`` is ``CM_TMP_PATH``)."""
 VOLATILE_KEYS = (
     "CM_TMP_CURRENT_PATH",
     "CM_TMP_CURRENT_SCRIPT_*",
@@ -172,7 +187,7 @@ class ScriptRun:
     def select(self) -> None:
         """Pick the script: by name or tags, variations checked, ambiguity never guessed."""
         self.request = select.split_request(self.inp.tags, self.inp.name)
-        found = self.session.candidates(self.request)
+        found = _prefer_repo(self.session.candidates(self.request), self.inp.parent_repo)
         options = self.session.options
         choice = select.choose(found, quiet=options.quiet, chooser=options.chooser)
         self.choice_reason = choice.reason
@@ -214,9 +229,13 @@ class ScriptRun:
             "CM_TMP_CURRENT_PATH": str(self.session.cwd),
             "CM_TMP_CURRENT_SCRIPT_PATH": str(self.dir),
         }
-        for flag in ("input", "output", "name"):
+        for flag in INPUT_FLAGS:
             if self.inp.inputs.get(flag):
-                values[f"CM_{flag.upper()}"] = str(self.inp.inputs[flag]).strip()
+                values[f"CM_{flag.upper()}"] = _flag_text(self.inp.inputs[flag])
+        if self.inp.extra_cache_tags:
+            values["CM_EXTRA_CACHE_TAGS"] = ",".join(self.inp.extra_cache_tags)
+        if self.inp.inputs.get("path"):
+            values["CM_TMP_PATH"] = _flag_text(self.inp.inputs["path"])
         if self.session.options.quiet:
             values["CM_QUIET"] = "yes"
         if self.session.options.verbose:
@@ -420,6 +439,7 @@ class ScriptRun:
     def _as_parent(self) -> RunInput:
         return RunInput(
             name=self.alias,
+            parent_repo=self.artifact.repo.path,
             const=self.eff.const,
             const_state=self.eff.const_state,
             adr=self.eff.adr,
@@ -679,3 +699,16 @@ def _names_local_paths(inputs: dict[str, Any], cwd: Path) -> bool:
             except (OSError, ValueError):
                 continue
     return False
+
+
+def _flag_text(value: Any) -> str:
+    """A flag's value as CM exports it: ``True`` for a bare ``--flag``, text stripped."""
+    return "yes" if value is True else str(value).strip()
+
+
+def _prefer_repo(found: list[select.Candidate], repo: Path | None) -> list[select.Candidate]:
+    """Among several matches, a dependency prefers scripts of its parent's own repository."""
+    if repo is None or len(found) < 2:
+        return found
+    same = [c for c in found if c.artifact.repo.path == repo]
+    return same or found

@@ -260,3 +260,28 @@ def test_prints_of_hooks_and_subprocesses_keep_json_output_clean(
     assert json.loads(done.stdout)["new_env"] == {"NOISY": "yes"}
     assert "hook print" in done.stderr and "subprocess print" in done.stderr
     assert "native print" in done.stderr
+
+
+def test_detect_version_using_script_runs_native_then_hook(repo: ScriptRepo) -> None:
+    repo.add(
+        "get-tool",
+        {"new_env_keys": ["TOOL_*"], "cache": False},
+        customize="""
+        def preprocess(i):
+            r = i['automation'].detect_version_using_script(
+                {'env': i['env'], 'run_script_input': i['run_script_input']})
+            if r['return'] > 0:
+                return r
+            i['env']['TOOL_VERSION'] = r['detected_version']
+            return {'return': 0}
+
+        def detect_version(i):
+            text = open('tmp-ver.out').read().strip()
+            return {'return': 0, 'version': text.split()[-1]}
+        """,
+        run='echo "tool version 2.5.1" > tmp-ver.out\n',
+    )
+    assert ok("get-tool")["new_env"]["TOOL_VERSION"] == "2.5.1"
+    assert ok("get-tool", version_min="2.0")["new_env"]["TOOL_VERSION"] == "2.5.1"
+    failed = fails("get-tool", version_min="3.0")
+    assert failed["return"] == 16 and "2.5.1 does not satisfy" in failed["error"]

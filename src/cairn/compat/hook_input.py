@@ -23,6 +23,9 @@ from cairn.errors import CairnError
 
 Result = dict[str, Any]
 NativeRunner = Callable[[str, dict[str, Any]], int]
+HookCaller = Callable[[str], dict[str, Any]]
+VersionCheck = Callable[[str], str | None]
+"""Returns None when a version satisfies the run's constraints, else why not."""
 
 
 @dataclass
@@ -43,6 +46,8 @@ class HookContext:
     variation_tags_string: str
     customize: dict[str, Any]
     run_native: NativeRunner
+    call_hook: HookCaller | None = None
+    check_version: VersionCheck | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -168,3 +173,22 @@ class AutomationShim:
                 if name in (dep.get("names") or []):
                     dep.update(changes)
         return {"return": 0}
+
+    def detect_version_using_script(self, i: dict[str, Any]) -> Result:
+        """Run the native script, then the ``detect_version`` hook; check the constraints.
+
+        Returns ``detected_version``, or 16 when no version was detected or it does not
+        satisfy ``version``/``version_min``/``version_max`` (CM's convention).
+        """
+        env = i.get("env", self._ctx.env)
+        code = self._ctx.run_native(str(i.get("script_name") or "run"), env)
+        if code != 0:
+            return {"return": 2, "error": f"native script failed with exit code {code}"}
+        found = self._ctx.call_hook("detect_version") if self._ctx.call_hook else {}
+        version = str(found.get("version") or env.get("CM_DETECTED_VERSION") or "")
+        if not version:
+            return {"return": 16, "error": "version was not detected"}
+        why = self._ctx.check_version(version) if self._ctx.check_version else None
+        if why:
+            return {"return": 16, "error": why}
+        return {"return": 0, "detected_version": version}

@@ -500,6 +500,8 @@ class ScriptRun:
             variation_tags_string=self.resolution.tags_string,
             customize=dict(self.meta.customize),
             run_native=self._run_named_native,
+            call_hook=self.call_hook,
+            check_version=self._version_problem,
         )
 
     def _take_hook_result(self, result: dict[str, Any], run_input: dict[str, Any]) -> None:
@@ -583,12 +585,14 @@ class ScriptRun:
                 self.eff.env[new_prefix + key[len(prefix) :]] = self.eff.env[key]
 
     def check_version(self) -> None:
-        version = self.version
-        if version and not self.constraints.satisfies(version):
-            raise NotFound(
-                f"script {self.alias}: version {version} does not satisfy {self.constraints}",
-                hint="change the version constraints or install a matching version",
-            )
+        problem = self._version_problem(self.version) if self.version else None
+        if problem:
+            raise NotFound(problem, hint="change the version constraints or install a matching one")
+
+    def _version_problem(self, version: str) -> str | None:
+        if self.constraints.satisfies(version):
+            return None
+        return f"script {self.alias}: version {version} does not satisfy {self.constraints}"
 
     @property
     def version(self) -> str | None:

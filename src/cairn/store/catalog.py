@@ -11,7 +11,6 @@ crash leaves the old artifact or the new one.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
@@ -258,6 +257,8 @@ class Catalog:
             raise AlreadyExists(f"{path} already exists")
 
     def _lock(self, folder: Path) -> contextlib.AbstractContextManager[None]:
+        import hashlib  # only writers need it; `find` stays free of it
+
         digest = hashlib.sha1(str(folder.absolute()).encode()).hexdigest()[:20]
         return atomic.lock(self.registry.home.root / "locks" / f"{digest}.lock")
 

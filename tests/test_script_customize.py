@@ -285,3 +285,54 @@ def test_detect_version_using_script_runs_native_then_hook(repo: ScriptRepo) -> 
     assert ok("get-tool", version_min="2.0")["new_env"]["TOOL_VERSION"] == "2.5.1"
     failed = fails("get-tool", version_min="3.0")
     assert failed["return"] == 16 and "2.5.1 does not satisfy" in failed["error"]
+
+
+FIND_TOOL = """
+def preprocess(i):
+    r = i['automation'].find_artifact({
+        'file_name': 'mytool', 'env': i['env'], 'os_info': i['os_info'],
+        'default_path_env_key': 'PATH', 'detect_version': True,
+        'env_path_key': 'TOOL_BIN', 'run_script_input': i['run_script_input'],
+        'recursion_spaces': ''})
+    if r['return'] > 0:
+        return r
+    i['env']['TOOL_DIR'] = r['found_path']
+    defaults = i['automation'].get_default_path_list({'default_path_env_key': 'PATH'})
+    i['env']['TOOL_DEFAULTS'] = 'yes' if defaults == r['default_path_list'] else 'no'
+    return {'return': 0}
+
+def detect_version(i):
+    r = i['automation'].parse_version({
+        'match_text': r'mytool ([0-9.]+)', 'group_number': 1,
+        'env_key': 'TOOL_VERSION', 'which_env': i['env']})
+    if r['return'] > 0:
+        return r
+    return {'return': 0, 'version': r['version']}
+"""
+
+
+def test_find_artifact_searches_the_path_and_filters_by_version(
+    repo: ScriptRepo, tmp_path: Path
+) -> None:
+    for folder, name, version in (("d1", "mytool", "1.0"), ("d2", "mytool-2", "2.5")):
+        (tmp_path / folder).mkdir()
+        tool = tmp_path / folder / name
+        tool.write_text(f"#!/bin/sh\necho 'mytool {version}'\n")
+        tool.chmod(0o755)
+    repo.add(
+        "get-mytool",
+        {"new_env_keys": ["TOOL_*", "+PATH"]},
+        customize=FIND_TOOL,
+        run='"$TOOL_BIN" > tmp-ver.out\n',
+    )
+    path = f"{tmp_path / 'd1'}:{tmp_path / 'd2'}"
+    first = ok("get-mytool", path=path)["new_env"]
+    assert first["TOOL_BIN"] == str(tmp_path / "d1" / "mytool")
+    assert first["TOOL_VERSION"] == "1.0" and first["+PATH"][0] == str(tmp_path / "d1")
+    newer = ok("get-mytool", path=path, version_min="2.0")["new_env"]
+    assert newer["TOOL_BIN"] == str(tmp_path / "d2" / "mytool-2")
+    assert newer["TOOL_VERSION"] == "2.5" and newer["TOOL_DIR"] == str(tmp_path / "d2")
+    assert newer["TOOL_DEFAULTS"] == "yes"
+    missing = fails("get-mytool", path=path, version_min="3.0")
+    assert missing["return"] == 16 and "mytool not found" in missing["error"]
+    assert "does not exist" in fails("get-mytool", path=str(tmp_path / "nope"))["error"]

@@ -137,6 +137,27 @@ class AutomationShim:
         )
         self.path = str(ctx.script_path.parent.parent)
 
+    def find_artifact(self, i: dict[str, Any]) -> Result:
+        """Find a tool on the search path (see :mod:`cairn.compat.find_artifact`)."""
+        from cairn.compat.find_artifact import find_artifact
+
+        env = i.get("env", self._ctx.env)
+        key = str(i.get("env_path_key") or "")
+
+        def probe(path: str) -> str | None:
+            if key:
+                env[key] = path
+            env.pop("CM_DETECTED_VERSION", None)
+            found = self.detect_version_using_script({"env": env, **i})
+            return None if found["return"] == 0 else str(found.get("error"))
+
+        return find_artifact(i, env, probe)
+
+    def get_default_path_list(self, i: dict[str, Any]) -> list[str]:
+        """The folders of the process environment's ``default_path_env_key`` (e.g. ``PATH``)."""
+        key = str(i.get("default_path_env_key") or "")
+        return [p for p in os.environ.get(key, "").split(os.pathsep) if p] if key else []
+
     def run_native_script(self, i: dict[str, Any]) -> Result:
         """Run ``<script_name>.sh`` of the script directory with ``i['env']``."""
         name = str(i.get("script_name") or "run")

@@ -77,7 +77,7 @@ class ScriptAutomation(CommonAutomation):
     def run(self, call: Call) -> Outcome:
         from cairn.script import run
 
-        inp = _run_input(call, self.catalog.registry.home.root)
+        inp = _run_input(call)
         said: list[str] = []
         options = _options(call, said)
         if call.flag("explain"):
@@ -100,7 +100,7 @@ class ScriptAutomation(CommonAutomation):
         return outcome
 
 
-def _run_input(call: Call, home: Any) -> Any:
+def _run_input(call: Call) -> Any:
     from cairn.script.context import VERSION_FIELDS, RunInput
     from cairn.script.model import parse_dep_updates
 

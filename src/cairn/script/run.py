@@ -685,14 +685,6 @@ def _merged_value(old: Any, new: Any) -> Any:
     return new
 
 
-def run_script(catalog: Catalog, inp: RunInput, options: RunOptions) -> RunResult:
-    """Run the script ``inp`` names, with its dependencies; the entry point of the engine."""
-    session = Session(catalog, options)
-    result = session.run(inp)
-    session.finish()
-    return result
-
-
 def _names_local_paths(inputs: dict[str, Any], cwd: Path) -> bool:
     """Whether an input value is a relative path to something in the current directory."""
     for value in inputs.values():

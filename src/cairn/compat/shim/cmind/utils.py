@@ -104,19 +104,15 @@ def _merge(target: dict[str, Any], source: dict[str, Any], append: bool, unique:
             target[key] = value
 
 
-def _version_parts(text: str) -> list[Any]:
-    return [int(p) if p.isdigit() else p for p in str(text).replace("-", ".").split(".")]
-
-
 def compare_versions(i: dict[str, Any]) -> Result:
-    """``version1`` vs ``version2``: ``comparison`` is -1, 0 or 1 (numbers compare as ints)."""
-    a, b = _version_parts(i.get("version1", "")), _version_parts(i.get("version2", ""))
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            same = type(x) is type(y)
-            bigger = x > y if same else isinstance(x, int)
-            return {"return": 0, "comparison": 1 if bigger else -1}
-    return {"return": 0, "comparison": (len(a) > len(b)) - (len(a) < len(b))}
+    """``version1`` vs ``version2``: ``comparison`` is -1, 0 or 1, with cairn's version rules."""
+    from cairn.errors import CairnError
+    from cairn.script.versions import compare
+
+    try:
+        return {"return": 0, "comparison": compare(str(i["version1"]), str(i["version2"]))}
+    except (KeyError, CairnError) as exc:
+        return _fail(f"compare_versions: {exc}")
 
 
 def system(i: dict[str, Any]) -> Result:

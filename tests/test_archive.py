@@ -151,3 +151,31 @@ def test_pack_refuses_to_overwrite_and_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput):
         archive.pack(tmp_path / "r", tmp_path / "r.rar")
     assert not list(tmp_path.glob(".r.rar*"))
+
+
+def test_unpack_into_merges_and_strips_folders(tmp_path: Path) -> None:
+    archive_path = _tar(
+        tmp_path / "a.tar",
+        [_file("top/new.txt"), _file("top/sub/x.txt"), _link("top/l", "new.txt")],
+        {"top/new.txt": b"new", "top/sub/x.txt": b"x"},
+    )
+    dest = tmp_path / "dest"
+    (dest / "sub").mkdir(parents=True)
+    (dest / "sub" / "kept.txt").write_text("kept")
+    (dest / "new.txt").write_text("old")
+    archive.unpack_into(archive_path, dest, strip=1)
+    assert (dest / "new.txt").read_text() == "new"
+    assert (dest / "sub" / "x.txt").read_bytes() == b"x"
+    assert (dest / "sub" / "kept.txt").read_text() == "kept"
+    assert os.readlink(dest / "l") == "new.txt"
+    assert sorted(p.name for p in dest.iterdir()) == ["l", "new.txt", "sub"]
+
+
+def test_unpack_into_refuses_a_link_that_escapes_once_stripped(tmp_path: Path) -> None:
+    archive_path = _tar(tmp_path / "a.tar", [_file("top/ok.txt"), _link("top/l", "../x")])
+    dest = tmp_path / "dest"
+    with pytest.raises(InvalidInput, match="leaves the repository"):
+        archive.unpack_into(archive_path, dest, strip=1)
+    assert list(dest.iterdir()) == []
+    with pytest.raises(NotFound):
+        archive.unpack_into(tmp_path / "none.zip", dest)

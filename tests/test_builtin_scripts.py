@@ -438,7 +438,7 @@ def test_download_file_with_a_bad_checksum_leaves_nothing_behind(
     assert "--checksum must be a hex" in run_fails(
         cli, "download file", f"--url={source.as_uri()}", "--checksum=xyz", cwd=cwd
     )
-    assert "--url must start with" in run_fails(cli, "download file", f"--url={source}", cwd=cwd)
+    assert "--url: cannot download" in run_fails(cli, "download file", f"--url={source}", cwd=cwd)
     missing = (tmp_path / "missing.txt").as_uri()
     assert f"cannot download {missing}" in run_fails(cli, "download file", f"--url={missing}")
 

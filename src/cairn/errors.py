@@ -70,3 +70,7 @@ class NotFound(CairnError):
     """An artifact, repository or file does not exist (CM returns 16)."""
 
     code = 16
+
+
+class DownloadFailed(CairnError):
+    """A URL could not be fetched, or its bytes did not match the expected checksum."""

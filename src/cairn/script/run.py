@@ -549,7 +549,9 @@ class ScriptRun:
         (self.work / "tmp-state.json").write_text(json.dumps(self.eff.state, default=str))
         if self.session.options.print_env:
             self.session.say("\n".join(f"{k}={env[k]}" for k in sorted(env)))
-        prefix = self.eff.state.get("script_prefix") or []
+        from cairn.compat import importing
+
+        prefix = [*importing.native_prefix_lines(), *(self.eff.state.get("script_prefix") or [])]
         wrapper = native.write_wrapper(self.work / native.WRAPPER, env, path, prefix)
         try:
             ended = native.run(

@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -127,23 +127,67 @@ def _check_links_within(archive: Path, root: Path) -> None:
                 raise InvalidInput(f"{archive}: link {str(rel)!r} leaves the repository; refused")
 
 
-def _unpack(archive: Path, stage: Path) -> None:
+def unpack_into(archive: Path, dest: Path, strip: int = 0) -> None:
+    """Unpack ``archive`` into the directory ``dest`` (created if missing), dropping the first
+    ``strip`` folders of every entry name (entries no deeper than that are skipped).
+
+    Files already in ``dest`` with the same names are replaced, folders merged. Entries are
+    checked as for :func:`extract` and staged first, so a bad archive writes nothing.
+    """
+    if not archive.is_file():
+        raise NotFound(f"archive {archive} not found")
+    dest.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=dest))
+    try:
+        _unpack(archive, stage, strip)
+        _check_links_within(archive, stage)
+        _merge_tree(stage, dest)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _merge_tree(source: Path, dest: Path) -> None:
+    """Move everything in ``source`` into ``dest``: folders merge, anything else replaces."""
+    for child in source.iterdir():
+        target = dest / child.name
+        if child.is_dir() and not child.is_symlink() and target.is_dir():
+            _merge_tree(child, target)
+            continue
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(child, target)
+
+
+def _unpack(archive: Path, stage: Path, strip: int = 0) -> None:
     name = archive.name.lower()
     if name.endswith(ZIP_SUFFIXES):
-        _unpack_zip(archive, stage)
+        _unpack_zip(archive, stage, strip)
     elif name.endswith(TAR_SUFFIXES):
-        _unpack_tar(archive, stage)
+        _unpack_tar(archive, stage, strip)
     else:
         raise InvalidInput(f"{archive}: unknown archive type; use .zip, .tar, .tar.gz or .tgz")
 
 
-def _unpack_zip(archive: Path, stage: Path) -> None:
+def _stripped(entry: Entry, strip: int) -> Entry | None:
+    """``entry`` without its first ``strip`` folders (None when nothing is left of its name)."""
+    if not strip:
+        return entry
+    parts = PurePosixPath(entry.name.replace("\\", "/")).parts[strip:]
+    if not parts:
+        return None
+    link = entry.link
+    if entry.kind == "hardlink":
+        link = "/".join(PurePosixPath(link.replace("\\", "/")).parts[strip:])
+    return replace(entry, name="/".join(parts), link=link)
+
+
+def _unpack_zip(archive: Path, stage: Path, strip: int = 0) -> None:
     try:
         with zipfile.ZipFile(archive) as zf:
-            infos = zf.infolist()
-            entries = [_zip_entry(zf, i) for i in infos]
-            _validate(archive, entries)
-            for info, entry in zip(infos, entries, strict=True):
+            pairs = [(_stripped(_zip_entry(zf, i), strip), i) for i in zf.infolist()]
+            kept = [(e, i) for e, i in pairs if e is not None]
+            _validate(archive, [e for e, _ in kept])
+            for entry, info in kept:
                 _write_member(stage, entry, partial(zf.open, info))
     except zipfile.BadZipFile as exc:
         raise InvalidInput(f"{archive} is not a valid zip archive: {exc}") from exc
@@ -168,12 +212,13 @@ def _write_member(stage: Path, entry: Entry, data: Callable[[], IO[bytes] | None
         os.chmod(target, entry.mode)
 
 
-def _unpack_tar(archive: Path, stage: Path) -> None:
+def _unpack_tar(archive: Path, stage: Path, strip: int = 0) -> None:
     try:
         with tarfile.open(archive) as tar:
-            pairs = list(_tar_entries(archive, tar))
-            _validate(archive, [e for e, _ in pairs])
-            for entry, info in pairs:
+            pairs = [(_stripped(e, strip), i) for e, i in _tar_entries(archive, tar)]
+            kept = [(e, i) for e, i in pairs if e is not None]
+            _validate(archive, [e for e, _ in kept])
+            for entry, info in kept:
                 _write_member(stage, entry, partial(tar.extractfile, info))
     except tarfile.TarError as exc:
         raise InvalidInput(f"{archive} is not a valid tar archive: {exc}") from exc

@@ -6,25 +6,21 @@ checksum matches, so a failed or mismatching download leaves nothing behind. It 
 caller's directory (as in CM).
 """
 
-import hashlib
 import os
 import re
-import tempfile
-import urllib.parse
-import urllib.request
+from pathlib import Path
 
-SCHEMES = ("https", "http", "ftp", "file")
-HASHES = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
-TIMEOUT_S = 60
+from cairn import fetch
+from cairn.errors import CairnError
 
 
 def preprocess(i):
     env = i["env"]
-    url = str(env.get("CM_DOWNLOAD_URL", "")).strip()
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
-    if scheme not in SCHEMES:
-        return _fail(f"--url must start with https://, http://, ftp:// or file:// (got {url!r})")
-    name = env.get("CM_DOWNLOAD_FILENAME") or _name_from(url)
+    try:
+        url = fetch.check_url(str(env.get("CM_DOWNLOAD_URL", "")))
+    except CairnError as exc:
+        return _fail(f"--url: {exc}")
+    name = env.get("CM_DOWNLOAD_FILENAME") or fetch.file_name(url)
     if not name or os.path.basename(name) != name or name in (".", ".."):
         return _fail(f"cannot name the file from {url!r}: give --filename=NAME")
     checksum = _checksum(env.get("CM_DOWNLOAD_CHECKSUM"))
@@ -43,49 +39,15 @@ def postprocess(i):
     folder = os.path.join(env.get("CM_TMP_CURRENT_PATH", ""), os.path.expanduser(folder))
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, name)
-    error = _download(url, path, env["CM_DOWNLOAD_CHECKSUM"])
-    if error:
-        return _fail(error)
+    try:
+        fetch.download(url, Path(path), env["CM_DOWNLOAD_CHECKSUM"])
+    except CairnError as exc:
+        return _fail(str(exc))
     env["CM_DOWNLOAD_DOWNLOADED_PATH"] = path
     env["CM_GET_DEPENDENT_CACHED_PATH"] = path
     if env.get("CM_DOWNLOAD_FINAL_ENV_NAME"):
         env[env["CM_DOWNLOAD_FINAL_ENV_NAME"]] = path
     return {"return": 0}
-
-
-def _download(url, path, checksum):
-    """Fetch ``url`` into ``path``; an error text, or ``''`` when done."""
-    digest = hashlib.new(HASHES[len(checksum)]) if checksum else hashlib.sha256()
-    handle, partial = tempfile.mkstemp(prefix=".download-", dir=os.path.dirname(path))
-    try:
-        out = os.fdopen(handle, "wb")
-        with out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-            for block in iter(lambda: response.read(1 << 20), b""):
-                digest.update(block)
-                out.write(block)
-        if checksum and digest.hexdigest() != checksum:
-            return (
-                f"checksum mismatch for {url}: expected {checksum}, got {digest.hexdigest()}"
-                f" ({digest.name}); the download was deleted"
-            )
-        os.chmod(partial, 0o666 & ~_umask())
-        os.replace(partial, path)
-        return ""
-    except (OSError, ValueError) as exc:
-        return f"cannot download {url}: {exc}"
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _name_from(url):
-    return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rstrip("/").split("/")[-1])
 
 
 def _checksum(value):
@@ -97,7 +59,7 @@ def _checksum(value):
     text = re.sub(r"^(sha256|sha512|sha1|md5)[:=]", "", text)
     if text in ("", "yes", "no", "true", "false", "on", "off"):
         return ""
-    return text if re.fullmatch(r"[0-9a-f]+", text) and len(text) in HASHES else None
+    return text if re.fullmatch(r"[0-9a-f]+", text) and len(text) in fetch.DIGESTS else None
 
 
 def _target_dir(env):

@@ -1,34 +1,64 @@
-"""cairn's stand-in for the ``cmind`` package, visible only inside ``customize.py`` hooks.
+"""cairn's stand-in for the ``cmind`` package, for ``customize.py`` hooks and native scripts.
 
 ``cmind.access({...})`` runs a cairn action and returns CM's result dict; ``cmind.utils``
-holds the helpers real scripts call.
+holds the helpers real scripts call. Outside a cairn hook (a native script's Python finds this
+package at the end of ``PYTHONPATH``), a real ``cmind`` elsewhere on ``sys.path`` wins: this
+module then loads it in its own place.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
+import os
+import sys
 from typing import Any
 
-from . import utils
 
-__version__ = "4.2.0"
-__all__ = ["access", "error", "utils", "x"]
-
-
-def access(i: Any) -> dict[str, Any]:
-    """Run a cairn action with CM's dict API (``utils`` actions are served locally)."""
-    if isinstance(i, dict) and i.get("automation", "").split(",")[0] == "utils":
-        return utils.run_action(i)
-    from cairn.api import access as cairn_access
-
-    result: dict[str, Any] = cairn_access(i)
-    return result
+def _serving_a_hook() -> bool:
+    importing = sys.modules.get("cairn.compat.importing")
+    return bool(importing is not None and importing.in_hook())
 
 
-x = access
+def _real_cmind() -> importlib.machinery.ModuleSpec | None:
+    here = os.path.realpath(os.path.dirname(os.path.dirname(__file__)))
+    others = [p for p in sys.path if os.path.realpath(p or os.curdir) != here]
+    return importlib.machinery.PathFinder.find_spec("cmind", others)
 
 
-def error(r: dict[str, Any]) -> dict[str, Any]:
-    """Print a failed result's error (CM's ``cmind.error``) and return it."""
-    if r.get("return", 0) > 0:
-        print(f"CM error: {r.get('error', '')}!")
-    return r
+def _hand_over(spec: importlib.machinery.ModuleSpec) -> None:
+    """Replace this module by the real ``cmind`` (``import`` returns ``sys.modules['cmind']``)."""
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["cmind"] = module
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+
+
+_spec = None if _serving_a_hook() else _real_cmind()
+if _spec is not None:
+    _hand_over(_spec)
+else:
+    from . import utils
+
+    __version__ = "4.2.0"
+    __all__ = ["access", "error", "utils", "x"]
+
+    def access(i: Any) -> dict[str, Any]:
+        """Run a cairn action with CM's dict API (``utils`` actions cairn knows are served here)."""
+        if isinstance(i, dict) and utils.serves(i):
+            return utils.run_action(i)
+        from ._bridge import ensure_cairn
+
+        ensure_cairn()
+        from cairn.api import access as cairn_access
+
+        result: dict[str, Any] = cairn_access(i)
+        return result
+
+    x = access
+
+    def error(r: dict[str, Any]) -> dict[str, Any]:
+        """Print a failed result's error (CM's ``cmind.error``) and return it."""
+        if r.get("return", 0) > 0:
+            print(f"CM error: {r.get('error', '')}!")
+        return r

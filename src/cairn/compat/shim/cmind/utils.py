@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -130,15 +131,173 @@ def convert_env_to_dict(text: str) -> Result:
     return {"return": 0, "dict": env}
 
 
+def save_yaml(file_name: str, meta: Any = None, sort_keys: bool = True) -> Result:
+    import yaml
+
+    text = yaml.safe_dump(meta or {}, sort_keys=sort_keys, allow_unicode=True)
+    Path(file_name).write_text(text, encoding="utf-8")
+    return {"return": 0}
+
+
+def load_json_or_yaml(file_name: str) -> Result:
+    """Load ``file_name`` as YAML when it ends with ``.yaml``/``.yml``, else as JSON."""
+    if file_name.endswith((".yaml", ".yml")):
+        return load_yaml(file_name)
+    return load_json(file_name)
+
+
+def safe_load_json(path: str, file_name: str = "") -> Result:
+    """``path``/``file_name`` as JSON, or an empty ``meta`` when it is missing or unreadable."""
+    full = os.path.join(path, file_name) if path else file_name
+    loaded = load_json(full)
+    return {"return": 0, "meta": loaded.get("meta", {}) if loaded["return"] == 0 else {}}
+
+
+def check_if_true_yes_on(env: dict[str, Any], key: str) -> bool:
+    """Whether ``env[key]`` says yes (``yes``, ``on``, ``true`` or ``1``, any case)."""
+    return str(env.get(key, "")).strip().lower() in ("yes", "on", "true", "1")
+
+
+def sub_input(i: dict[str, Any], keys: list[str], reverse: bool = False) -> dict[str, Any]:
+    """The entries of ``i`` whose key is in ``keys`` (or, with ``reverse``, is not)."""
+    return {k: v for k, v in i.items() if (k in keys) != reverse}
+
+
+def gen_tmp_file(i: dict[str, Any]) -> Result:
+    """Create an empty temporary file (``suffix``, ``prefix``); ``file_name`` is its path."""
+    handle, name = tempfile.mkstemp(suffix=i.get("suffix", ""), prefix=i.get("prefix", "tmp-"))
+    os.close(handle)
+    if i.get("remove_dir"):
+        os.unlink(name)
+    return {"return": 0, "file_name": name}
+
+
+def call_internal_module(
+    module_self: Any, path_to_current_module: str, module_name: str, module_func: str, i: Any
+) -> Result:
+    """Call ``module_func(i)`` of ``<folder of path_to_current_module>/<module_name>.py``,
+    with ``i['self_module']`` set to ``module_self``."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(path_to_current_module), module_name + ".py")
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None or not os.path.isfile(path):
+        return _fail(f"module {path} not found", 16)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    i["self_module"] = module_self
+    result: Result = getattr(module, module_func)(i)
+    return result
+
+
+def debug_here(
+    module_path: str,
+    host: str = "localhost",
+    port: int = 5678,
+    text: str = "",
+    env: dict[str, Any] | None = None,
+    env_debug_uid: str = "",
+) -> Any:
+    """CM's remote-debugging hook: listen with ``debugpy`` when debugging is asked for.
+
+    Asked for means: no ``env_debug_uid`` given, or it equals ``env['CM_TMP_DEBUG_UID']``.
+    Without ``debugpy`` (or when not asked for), ``.breakpoint()`` of the result does nothing.
+    """
+    from .debugging import Debugger
+
+    wanted = not env_debug_uid or (env or {}).get("CM_TMP_DEBUG_UID", "") == env_debug_uid
+    return Debugger.start(module_path, host, port, text) if wanted else Debugger(None)
+
+
+def download_file(i: dict[str, Any]) -> Result:
+    """CM's ``download_file``: ``url`` into ``path`` (default: the current folder) as
+    ``filename`` (default: the URL's last part); ``verify`` false (or the process env
+    ``CM_UTILS_DOWNLOAD_VERIFY_SSL=no``) skips TLS verification. Returns ``filename``,
+    ``path`` (the file) and ``size``."""
+    from ._bridge import ensure_cairn
+
+    ensure_cairn()
+    from cairn import fetch
+    from cairn.errors import CairnError
+
+    url = str(i.get("url") or "")
+    name = str(i.get("filename") or fetch.file_name(url))
+    if not url or not name or os.path.basename(name) != name:
+        return _fail(f"download_file: give a url and a plain file name (got {url!r}, {name!r})")
+    target = Path(i.get("path") or os.getcwd()) / name
+    print(f"Downloading to {target}")
+    try:
+        size = fetch.download(url, target, verify_tls=_verify_tls(i), progress=_progress(i))
+    except CairnError as exc:
+        return _fail(str(exc))
+    print()
+    return {"return": 0, "filename": name, "path": str(target), "size": size}
+
+
+def _verify_tls(i: dict[str, Any]) -> bool:
+    if "CM_UTILS_DOWNLOAD_VERIFY_SSL" in os.environ:
+        return os.environ["CM_UTILS_DOWNLOAD_VERIFY_SSL"] == "yes"
+    return str(i.get("verify", True)).strip().lower() not in ("false", "no", "off", "0")
+
+
+def _progress(i: dict[str, Any]) -> Any:
+    import sys
+
+    text = str(i.get("text", "Downloaded: "))
+
+    def show(done: int, total: int) -> None:
+        if total:
+            sys.stdout.write(f"\r{text}{done * 100 // total:3d}%")
+            sys.stdout.flush()
+
+    return show
+
+
+def unzip_file(i: dict[str, Any]) -> Result:
+    """CM's ``unzip_file``: unpack ``filename`` into ``path`` (default: the current folder),
+    dropping ``strip_folders`` leading folders. Entries that would land outside ``path`` (absolute,
+    ``..``, escaping links) are refused before anything is written (CM only checks a leading
+    ``..`` or ``/``)."""
+    from ._bridge import ensure_cairn
+
+    ensure_cairn()
+    from cairn.errors import CairnError
+    from cairn.store.archive import unpack_into
+
+    name = str(i.get("filename") or "")
+    if not os.path.isfile(name):
+        return _fail(f"file {name} not found")
+    try:
+        unpack_into(
+            Path(name), Path(i.get("path") or os.getcwd()), int(i.get("strip_folders") or 0)
+        )
+    except (CairnError, ValueError) as exc:
+        return _fail(f"unzip_file: {exc}")
+    return {"return": 0}
+
+
+def _uid(i: dict[str, Any]) -> Result:
+    return {"return": 0, "uid": gen_uid()}
+
+
+ACTIONS = {
+    "compare_versions": compare_versions,
+    "system": system,
+    "get_current_date_time": get_current_date_time,
+    "download_file": download_file,
+    "unzip_file": unzip_file,
+    "uid": _uid,
+}
+"""The ``utils`` automation actions cairn serves itself; others go to a repository's own
+``utils`` automation, when one is registered."""
+
+
+def serves(i: dict[str, Any]) -> bool:
+    """Whether ``cmind.access(i)`` is a ``utils`` action served here."""
+    names = set(str(i.get("automation") or "").split(","))
+    return bool(names & {"utils", "dc2743f8450541e3"}) and str(i.get("action", "")) in ACTIONS
+
+
 def run_action(i: dict[str, Any]) -> Result:
     """Serve ``cmind.access({'automation': 'utils', 'action': ...})``."""
-    actions = {
-        "compare_versions": compare_versions,
-        "load_cfg": lambda _i: {"return": 0, "meta": {}},
-        "system": system,
-        "get_current_date_time": get_current_date_time,
-    }
-    action = actions.get(str(i.get("action", "")))
-    if action is None:
-        return _fail(f"utils action {i.get('action')!r} is not supported by cairn yet", 4)
-    return action(i)
+    return ACTIONS[str(i["action"])](i)

@@ -336,3 +336,18 @@ def test_find_artifact_searches_the_path_and_filters_by_version(
     missing = fails("get-mytool", path=path, version_min="3.0")
     assert missing["return"] == 16 and "mytool not found" in missing["error"]
     assert "does not exist" in fails("get-mytool", path=str(tmp_path / "nope"))["error"]
+
+
+def test_input_in_a_hook_without_terminal_answers_empty(repo: ScriptRepo) -> None:
+    repo.add(
+        "asking",
+        {"new_env_keys": ["ANSWER"]},
+        customize="""
+            def preprocess(i):
+                i['env']['ANSWER'] = 'got:' + input('Extra tags? ')
+                return {'return': 0}
+            """,
+    )
+    r = ok("asking")
+    assert r["new_env"] == {"ANSWER": "got:"}
+    assert any("'Extra tags?'" in w and "no terminal" in w for w in r["warnings"])

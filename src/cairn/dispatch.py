@@ -105,11 +105,35 @@ def run(
         return Outcome({"version": __version__}, [__version__])
     if request.action == "reindex" and not request.automation:
         return _reindex()
-    (kind, cls), spec = spec_for(request)
+    from cairn.store.catalog import Catalog
+
+    try:
+        (kind, cls), spec = spec_for(request)
+    except ActionNotFound:
+        if not request.automation:
+            raise
+        return _repository_action(request, Catalog.open())
     opts, unknown = spec.options(request.raw)
     for key in unknown:
         report.warn(_unknown_flag(key, spec, kind.alias))
-    from cairn.store.catalog import Catalog
-
     automation = cls(kind, Catalog.open())
     return automation.invoke(spec, Call(request.artifacts, opts, request.raw, confirm, choose))  # type: ignore[no-any-return]
+
+
+def _repository_action(request: Request, catalog: Any) -> Outcome:
+    """An action cairn lacks, served by a repository's own automation module (CM style);
+    the kinds cairn implements itself are never handed over. Else the original error."""
+    from cairn.automations import registry
+    from cairn.compat import repo_automation
+
+    kind, cls = registry.resolve(request.automation)
+    if registry.builtin(kind.alias) is not None:
+        found = None
+    elif outcome := repo_automation.served_by_cairn(request.raw):
+        return outcome
+    else:
+        found = repo_automation.find(catalog, kind, request.action)
+    if found is None:
+        cls.spec(request.action, request.automation)  # raises the explanation
+        raise ActionNotFound(f"action {request.action!r} not found")  # pragma: no cover
+    return found.run(request.raw)

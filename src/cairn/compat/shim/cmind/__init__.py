@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import logging
 import os
 import sys
 from typing import Any
@@ -53,9 +54,37 @@ else:
         from cairn.api import access as cairn_access
 
         result: dict[str, Any] = cairn_access(i)
+        if isinstance(result.get("list"), list):
+            result["list"] = [_as_cm_artifact(a) for a in result["list"]]
         return result
 
+    def _as_cm_artifact(found: Any) -> Any:
+        """CM's artifact object: ``path`` and ``repo_path`` are strings, as CM code expects."""
+        repo = getattr(found, "repo", None)
+        if repo is None:
+            return found
+        from types import SimpleNamespace
+
+        return SimpleNamespace(
+            path=str(found.path),
+            meta=found.meta,
+            original_meta=found.meta,
+            repo_path=str(repo.path),
+            repo_meta={"alias": repo.alias, "uid": repo.uid},
+        )
+
     x = access
+
+    cfg: dict[str, Any] = {
+        "artifact_keys": [
+            *("automation", "parsed_automation", "artifact", "parsed_artifact"),
+            *("artifacts", "parsed_artifacts"),
+        ],
+        "file_cmeta": "_cm",
+        "file_meta_repo": "cmr",
+    }
+    """The few ``CM.cfg`` keys repository automations read."""
+    logger = logging.getLogger("cairn.cmind")
 
     def error(r: dict[str, Any]) -> dict[str, Any]:
         """Print a failed result's error (CM's ``cmind.error``) and return it."""

@@ -1,0 +1,139 @@
+"""Automations defined inside repositories, CM style: ``automation/<name>/module.py`` (or
+``modulex.py``) with a ``CAutomation`` class whose public methods are actions.
+
+cairn's own automations (``script``, ``cache``, ``repo``) and the common actions (``find``,
+``add``, ``load``...) always come first; a repository module serves the *other* actions of a
+kind cairn does not implement (``cairn test cmx-demo``, ``cairn download_file utils ...``). The
+module is loaded with the ``cmind`` shim importable (its ``Automation`` base serves the common
+actions through cairn) and called with CM's input dict; its result dict becomes the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from cairn import kinds
+from cairn.automations.contract import Outcome
+from cairn.compat import importing
+from cairn.errors import CairnError, InvalidInput
+from cairn.kinds import Kind
+from cairn.store.artifact import Artifact
+from cairn.store.catalog import Catalog, Query
+
+MODULE_FILES = ("module.py", "modulex.py")
+"""CM's ``access`` loads ``module.py``; a CMX-only automation has just ``modulex.py``."""
+CONTROL_KEYS = ("out",)
+
+
+class RepoActionFailed(CairnError):
+    """A repository automation's action returned ``return > 0``: its code and error."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RepoAction:
+    """One action of a repository automation, ready to call."""
+
+    def __init__(self, artifact: Artifact, module_file: Path, action: str) -> None:
+        self.artifact = artifact
+        self.module_file = module_file
+        self.action = action
+
+    def run(self, i: dict[str, Any]) -> Outcome:
+        """Call the action with CM's input dict; ``return > 0`` raises with CM's code."""
+        with importing.active():
+            instance = _instantiate(self.artifact, self.module_file)
+            result = getattr(instance, self.action)(_cm_input(i, self.artifact))
+        return _outcome(self.module_file, self.action, result)
+
+
+def served_by_cairn(i: dict[str, Any]) -> Outcome | None:
+    """The ``utils`` actions cairn implements itself (``download_file``, ``unzip_file``...),
+    which win over a repository's ``utils`` module as they do for ``cmind.access``."""
+    with importing.active():
+        utils = importlib.import_module("cmind.utils")
+        if not utils.serves(i):
+            return None
+        result = utils.run_action(i)
+    return _outcome(Path("utils"), str(i["action"]), result)
+
+
+def find(catalog: Catalog, kind: Kind, action: str) -> RepoAction | None:
+    """The repository automation action serving ``action`` on ``kind``, or None."""
+    method = action.replace("-", "_")
+    if method.startswith("_"):
+        return None
+    for artifact in catalog.find(Query.parse(kinds.KNOWN["automation"], str(kind))):
+        for name in MODULE_FILES:
+            module_file = artifact.path / name
+            if module_file.is_file() and _defines(module_file, method):
+                return RepoAction(artifact, module_file, method)
+    return None
+
+
+def _defines(module_file: Path, method: str) -> bool:
+    """Whether the module's ``CAutomation`` has action ``method`` beyond the common ones."""
+    with importing.active():
+        base = importlib.import_module("cmind.automation").Automation
+        cls = _automation_class(_load(module_file), module_file)
+        return callable(getattr(cls, method, None)) and not hasattr(base, method)
+
+
+def _automation_class(module: ModuleType, module_file: Path) -> Any:
+    cls = getattr(module, "CAutomation", None)
+    if not isinstance(cls, type):
+        raise InvalidInput(f"{module_file} has no class CAutomation; it is not a CM automation")
+    return cls
+
+
+def _load(module_file: Path) -> ModuleType:
+    digest = hashlib.sha1(str(module_file).encode()).hexdigest()[:12]
+    module = ModuleType(f"cairn_automation_{digest}")
+    module.__file__ = str(module_file)
+    try:
+        exec(compile(module_file.read_bytes(), str(module_file), "exec"), module.__dict__)
+    except Exception as exc:
+        raise InvalidInput(f"{module_file}: cannot load: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _instantiate(artifact: Artifact, module_file: Path) -> Any:
+    cmind = importlib.import_module("cmind")
+    cls = _automation_class(_load(module_file), module_file)
+    instance = cls(cmind, str(module_file))
+    instance.meta = artifact.meta
+    instance.full_path = str(artifact.path)
+    instance.artifact = artifact.name
+    return instance
+
+
+def _cm_input(i: dict[str, Any], artifact: Artifact) -> dict[str, Any]:
+    """CM's input: the request as given, plus the parsed automation and artifacts."""
+    cm = dict(i)
+    cm["parsed_automation"] = [(artifact.alias, artifact.uid)]
+    names = [a for a in [i.get("artifact"), *(i.get("artifacts") or [])] if isinstance(a, str)]
+    if names:
+        cm["parsed_artifact"] = [_parsed(names[0])]
+        cm["parsed_artifacts"] = [[_parsed(n)] for n in dict.fromkeys(names[1:])]
+    cm["control"] = {k: i[k] for k in CONTROL_KEYS if k in i}
+    return cm
+
+
+def _parsed(name: str) -> tuple[str, str]:
+    alias, _, uid = name.partition(",")
+    return (alias, uid)
+
+
+def _outcome(module_file: Path, action: str, result: Any) -> Outcome:
+    if not isinstance(result, dict):
+        raise InvalidInput(f"{module_file}: {action}() must return a dict, not {type(result)}")
+    code = int(result.get("return", 0) or 0)
+    if code > 0:
+        raise RepoActionFailed(f"{module_file}: {action}: {result.get('error', '')}", code)
+    return Outcome({k: v for k, v in result.items() if k != "return"}, [])

@@ -1,0 +1,187 @@
+"""Automations defined inside a repository (``automation/<name>/module.py``, CM style)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cairn
+
+AUTOMATION_UID = "bbeb15d8f0a944a4"
+
+DEMO = """
+    import os
+    from cmind.automation import Automation
+    from cmind import utils
+
+
+    class CAutomation(Automation):
+        def __init__(self, cmind, automation_file):
+            super().__init__(cmind, __file__)
+
+        def greet(self, i):
+            found = self.search({'tags': 'hello'})
+            if found['return'] > 0:
+                return found
+            return {'return': 0, 'greeting': 'hi ' + i.get('name', '?'),
+                    'found': [a.path for a in found['list']],
+                    'meta_alias': self.meta['alias'], 'artifact': self.artifact,
+                    'full_path': self.full_path,
+                    'file': os.path.basename(self.automation_file_path),
+                    'parsed_artifact': i.get('parsed_artifact'), 'uid_len': len(utils.gen_uid()),
+                    'key': self.cmind.cfg['file_cmeta']}
+
+        def fail_loudly(self, i):
+            return {'return': 16, 'error': 'nothing to greet'}
+
+        def _private(self, i):
+            return {'return': 0}
+    """
+
+
+@pytest.fixture
+def repo(make_repo: Callable[..., Path]) -> Path:
+    root = make_repo(
+        "autos",
+        artifacts={
+            "automation/demo": {
+                "alias": "demo",
+                "uid": "1111222233334444",
+                "automation_alias": "automation",
+                "automation_uid": AUTOMATION_UID,
+                "tags": ["automation"],
+            },
+            "demo/one": {"alias": "one", "uid": "aaaabbbbccccdddd", "tags": ["hello"]},
+        },
+    )
+    (root / "automation" / "demo" / "module.py").write_text(textwrap.dedent(DEMO))
+    assert (
+        cairn.access({"action": "add", "automation": "repo", "artifact": str(root)})["return"] == 0
+    )
+    return root
+
+
+def _add_automation(root: Path, name: str, uid: str, module: str, file: str = "module.py") -> None:
+    folder = root / "automation" / name
+    folder.mkdir(parents=True)
+    meta = {
+        "alias": name,
+        "uid": uid,
+        "automation_alias": "automation",
+        "automation_uid": AUTOMATION_UID,
+    }
+    (folder / "_cm.json").write_text(json.dumps(meta))
+    (folder / file).write_text(textwrap.dedent(module))
+
+
+def test_action_of_a_repository_automation_is_callable(repo: Path) -> None:
+    r = cairn.access({"action": "greet", "automation": "demo", "artifact": "one", "name": "ann"})
+    assert r["return"] == 0, r
+    assert r["greeting"] == "hi ann"
+    assert r["found"] == [str(repo / "demo" / "one")]
+    assert r["meta_alias"] == "demo" and r["artifact"] == "demo,1111222233334444"
+    assert r["full_path"] == str(repo / "automation" / "demo") and r["file"] == "module.py"
+    assert r["parsed_artifact"] == [("one", "")] and r["uid_len"] == 16 and r["key"] == "_cm"
+    assert "cmind" not in sys.modules
+
+
+def test_cli_runs_it_and_reports_its_failure(repo: Path, cli: Callable[..., Any]) -> None:
+    done = cli("greet", "demo", "--name=bob", "--out=json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["greeting"] == "hi bob"
+    failed = cli("fail-loudly", "demo")
+    assert failed.returncode == 16
+    assert "nothing to greet" in failed.stderr and "module.py" in failed.stderr
+
+
+def test_common_and_private_names_stay_cairns(repo: Path) -> None:
+    found = cairn.access({"action": "find", "automation": "demo", "tags": "hello"})
+    assert [a.alias for a in found["list"]] == ["one"]
+    hidden = cairn.access({"action": "_private", "automation": "demo"})
+    assert hidden["return"] == 4
+    missing = cairn.access({"action": "wave", "automation": "demo"})
+    assert missing["return"] == 4 and "'wave' not found" in missing["error"]
+
+
+def test_cairns_own_kinds_are_never_handed_to_a_repository_module(repo: Path) -> None:
+    _add_automation(
+        repo,
+        "script",
+        "5b4e0237da074764",
+        """
+        from cmind.automation import Automation
+        class CAutomation(Automation):
+            def docker(self, i):
+                return {'return': 0, 'ran': 'repository module'}
+        """,
+    )
+    r = cairn.access({"action": "docker", "automation": "script"})
+    assert r["return"] == 4 and "'docker' not found in automation 'script'" in r["error"]
+
+
+def test_utils_actions_cairn_knows_win_over_the_repository_module(
+    repo: Path, tmp_path: Path
+) -> None:
+    _add_automation(
+        repo,
+        "utils",
+        "dc2743f8450541e3",
+        """
+        from cmind.automation import Automation
+        class CAutomation(Automation):
+            def download_file(self, i):
+                raise RuntimeError('the repository module was called')
+            def shout(self, i):
+                return {'return': 0, 'text': i['text'].upper()}
+        """,
+    )
+    (tmp_path / "src.txt").write_text("data")
+    r = cairn.access(
+        {
+            "action": "download_file",
+            "automation": "utils",
+            "url": (tmp_path / "src.txt").as_uri(),
+            "path": str(tmp_path),
+            "filename": "copy.txt",
+        }
+    )
+    assert r["return"] == 0 and (tmp_path / "copy.txt").read_text() == "data"
+    assert (
+        cairn.access({"action": "shout", "automation": "utils,dc2743f8450541e3", "text": "hey"})[
+            "text"
+        ]
+        == "HEY"
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "message"),
+    [("def broken(:\n", "SyntaxError"), ("X = 1\n", "has no class CAutomation")],
+)
+def test_a_broken_module_is_named(repo: Path, module: str, message: str) -> None:
+    _add_automation(repo, "bad", "5555666677778888", module)
+    r = cairn.access({"action": "go", "automation": "bad"})
+    assert r["return"] == 1 and message in r["error"] and "bad/module.py" in r["error"]
+
+
+def test_cmx_only_module_is_used(repo: Path) -> None:
+    _add_automation(
+        repo,
+        "cmx",
+        "9999000011112222",
+        """
+        from cmind.automation import Automation
+        class CAutomation(Automation):
+            def test(self, i):
+                return {'return': 0, 'control': i['control']}
+        """,
+        file="modulex.py",
+    )
+    r = cairn.access({"action": "test", "automation": "cmx", "out": "json"})
+    assert r["return"] == 0 and r["control"] == {"out": "json"}

@@ -267,3 +267,11 @@ def test_builtin_repository_is_read_only() -> None:
     from cairn.home import builtin_repo_path
 
     assert not (builtin_repo_path() / "dataset").exists()
+
+
+def test_a_numeric_tag_is_found_as_text(make_repo: Callable[..., Path]) -> None:
+    root = make_repo("nums", artifacts={"dataset/p28": {"alias": "p28", "tags": ["paper", 28]}})
+    ok(action="add", automation="repo", artifact=str(root))
+    r = ok(action="find", automation="dataset", tags="paper,28")
+    assert [a.alias for a in r["list"]] == ["p28"] and r["list"][0].meta["tags"] == ["paper", "28"]
+    assert (root / "dataset" / "p28" / "_cm.yaml").read_text().count("- 28") == 1

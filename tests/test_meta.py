@@ -338,3 +338,20 @@ def test_require_str_list(tmp_path: Path) -> None:
     for bad in ("a,b", ["a", 1], {"a": 1}):
         with pytest.raises(MetaError, match="'tags' must be a list of strings"):
             meta.require_str_list({"tags": bad}, "tags", path)
+
+
+def test_tag_list_reads_numbers_as_text_and_warns(tmp_path: Path) -> None:
+    from cairn import report
+
+    path = tmp_path / "_cm.yaml"
+    data: dict[str, Any] = {"tags": ["paper", 28, 2.5]}
+    reporter = report.Reporter()
+    with report.using(reporter):
+        assert meta.tag_list(data, path) == ["paper", "28", "2.5"]
+    assert data["tags"] == ["paper", "28", "2.5"]
+    assert reporter.warnings == [
+        f"{path}: tags [28, 2.5] are numbers; read as text (quote them in YAML)"
+    ]
+    for bad in ([True], [{"a": 1}], "a,b"):
+        with pytest.raises(MetaError, match="'tags' must be a list of strings"):
+            meta.tag_list({"tags": bad}, path)

@@ -172,3 +172,18 @@ def require_str_list(meta: Meta, key: str, path: Path) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise MetaError(f"{path}: key {key!r} must be a list of strings, not {value!r}")
     return list(value)
+
+
+def tag_list(meta: Meta, path: Path) -> list[str]:
+    """``meta['tags']`` as strings: a number among them (``- 28`` in YAML, which CM keeps as
+    an int that no ``--tags`` query can match) becomes its text in ``meta`` itself (the loaded
+    copy, never the file), with a warning naming it."""
+    value = meta.get("tags")
+    if isinstance(value, list):
+        numbers = [v for v in value if isinstance(v, int | float) and not isinstance(v, bool)]
+        if numbers:
+            from cairn import report
+
+            report.warn(f"{path}: tags {numbers} are numbers; read as text (quote them in YAML)")
+            meta["tags"] = [str(v) if v in numbers else v for v in value]
+    return require_str_list(meta, "tags", path)

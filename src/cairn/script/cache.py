@@ -242,7 +242,7 @@ def _entry_from(path: Path, key: str) -> Entry | None:
     file = path / META_FILE
     try:
         data = meta.load_file(file)
-        tags = tuple(meta.require_str_list(data, "tags", file))
+        tags = tuple(meta.tag_list(data, file))
         version = meta.require_str(data, "version", file)
         depends = meta.require_str(data, "dependent_cached_path", file)
     except MetaError as exc:

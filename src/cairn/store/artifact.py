@@ -77,7 +77,7 @@ def identity(data: dict[str, Any], source: Path) -> Identity:
             ids.check_alias(alias)
         except InvalidName as exc:
             raise MetaError(f"{source}: key 'alias': {exc}") from exc
-    tags = tuple(meta.require_str_list(data, "tags", source))
+    tags = tuple(meta.tag_list(data, source))
     uid = values["uid"]
     return Identity(
         alias=alias,

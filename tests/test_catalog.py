@@ -150,7 +150,7 @@ def test_add_json_and_uid_only(catalog: Catalog) -> None:
 def test_add_checks_meta_before_writing(catalog: Catalog) -> None:
     local = catalog.registry.local()
     with pytest.raises(MetaError, match="tags"):
-        catalog.add(DATASET, Target(local, "x", None), {"tags": [1]})
+        catalog.add(DATASET, Target(local, "x", None), {"tags": [None]})
     with pytest.raises(InvalidInput, match="must be a string"):
         catalog.add(DATASET, Target(local, "x", None), {"uid": 1234567890123456})
     with pytest.raises(InvalidInput, match="name given is 'x'"):

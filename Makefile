@@ -29,5 +29,9 @@ bench: $(BIN)/cairn
 bench-scripts: $(BIN)/cairn
 	$(BIN)/python bench/script_chain.py
 
+.PHONY: bench-cm
+bench-cm: $(BIN)/cairn
+	$(BIN)/python bench/cm_repo.py
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -441,12 +441,12 @@ def section(markdown: str, command: str, runs: int, tools: list[Tool]) -> str:
     )
 
 
-def write_scripts_md(text: str) -> None:
-    """Put the section into bench/SCRIPTS.md, replacing an earlier "Script chain" section."""
+def write_scripts_md(text: str, heading: str = SECTION) -> None:
+    """Put the section into bench/SCRIPTS.md, replacing an earlier one under the same heading."""
     old = SCRIPTS_MD.read_text() if SCRIPTS_MD.exists() else "# Script benchmarks\n"
-    start = old.find(SECTION)
+    start = old.find(heading)
     if start >= 0:
-        end = old.find("\n## ", start + len(SECTION))
+        end = old.find("\n## ", start + len(heading))
         old = old[:start] + (old[end + 1 :] if end >= 0 else "")
     SCRIPTS_MD.write_text(old.rstrip("\n") + "\n\n" + text)
 

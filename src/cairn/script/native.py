@@ -312,18 +312,30 @@ def _start(
 
 
 def _follow(process: subprocess.Popen[bytes], follow: IO[bytes], echo: Echo) -> int:
-    """Echo what the process appends to its log until it exits; return its exit code."""
+    """Echo what the process appends to its log until it exits; return its exit code.
+
+    A helper thread echoes every ``_POLL_SECONDS`` while this thread blocks in ``wait()``, so
+    the exit is seen at once (polling ``wait(timeout)`` would notice it up to 50 ms late).
+    """
+    import threading
+
+    done = threading.Event()
+
+    def pump_until_done() -> None:
+        while not done.wait(_POLL_SECONDS):
+            _pump(follow, echo)
+
+    pumper = threading.Thread(target=pump_until_done, daemon=True)
+    pumper.start()
     try:
-        while True:
-            try:
-                code = process.wait(_POLL_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                _pump(follow, echo)
+        code = process.wait()
     except BaseException:
         process.kill()
         process.wait()
         raise
+    finally:
+        done.set()
+        pumper.join()
     _pump(follow, echo)
     return code
 

@@ -257,7 +257,7 @@ class ScriptRun:
             "state": self.eff.state,
             "inputs": self.inp.inputs,
             "extra_cache_tags": list(self.inp.extra_cache_tags),
-            "script": self.session.fingerprints.script(self.dir, self.meta, self.artifact.meta),
+            "script": self._fingerprint(),
             "deps": {n: [dep_to_dict(d) for d in self.eff.deps[n]] for n in DEP_LISTS},
             "fake_run": self.inp.fake_run,
         }
@@ -270,6 +270,13 @@ class ScriptRun:
             inputs=json.loads(canonical(inputs)),  # objects an API caller passed: as text
         )
         return key_of(self.key_input)
+
+    def _fingerprint(self) -> Any:
+        """The content of the script and its dependency tree -- only for a cached run: an
+        uncached one is keyed for the in-run memo alone, and nothing changes within one run."""
+        if not self.cacheable:
+            return str(self.dir)
+        return self.session.fingerprints.script(self.dir, self.meta, self.artifact.meta)
 
     def cached_or_fresh(self, key: str) -> RunResult:
         if not self.cacheable:

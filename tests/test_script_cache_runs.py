@@ -340,3 +340,17 @@ def test_a_relative_path_input_in_another_directory_is_another_entry(
     ok("get,cached-thing", flavor="not-a-file-here")
     monkeypatch.chdir(tmp_path / "d1")
     assert ok("get,cached-thing", flavor="not-a-file-here")["cache"] == "hit"
+
+
+def test_key_follows_the_dependency_its_own_repository_provides(tmp_path: Path, runs: Path) -> None:
+    other = ScriptRepo(tmp_path / "other", alias="other")
+    other.add("tool", {"tags": ["get", "tool"]}, run="echo other\n")
+    mine = ScriptRepo(tmp_path / "mine", alias="mine")
+    mine.add("tool", {"tags": ["get", "tool"]}, run="echo mine\n")
+    mine.add("top", {"cache": True, "deps": [{"tags": "get,tool"}]}, run=counter(runs))
+    assert ok("top")["cache"] == "miss"
+    (other.root / "script" / "tool" / "run.sh").write_text("echo other, edited\n")
+    assert ok("top")["cache"] == "hit"  # the other repository's tool is not top's dependency
+    (mine.root / "script" / "tool" / "run.sh").write_text("echo mine, edited\n")
+    assert ok("top")["cache"] == "miss"
+    assert count(runs) == 2

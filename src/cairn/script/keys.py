@@ -66,7 +66,7 @@ def watched(root: Path) -> list[Path]:
     return [*sorted(dirs), *files]
 
 
-Selector = Callable[[tuple[str, ...]], tuple[Path, ScriptMeta, dict[str, Any]] | None]
+Selector = Callable[[tuple[str, ...], Path], tuple[Path, ScriptMeta, dict[str, Any]] | None]
 """Selects the script a dependency's tags name: (directory, meta, raw meta), or None."""
 
 
@@ -90,17 +90,20 @@ class Fingerprints:
             return "cycle:" + str(script_dir)
         self._active.add(script_dir)
         try:
-            deps = [self.dep(d) for name in DEP_LISTS for d in getattr(meta, name)]
-            deps += [self.dep(d) for v in meta.variations.values() for d in _payload_deps(v)]
+            deps = [self.dep(d, script_dir) for name in DEP_LISTS for d in getattr(meta, name)]
+            deps += [
+                self.dep(d, script_dir) for v in meta.variations.values() for d in _payload_deps(v)
+            ]
             value = digest([content_digest(script_dir, raw), deps])
         finally:
             self._active.discard(script_dir)
         self._scripts[script_dir] = value
         return value
 
-    def dep(self, dep: Dep) -> str:
-        """A dependency entry as written, plus the fingerprint of the script it selects."""
-        chosen = self._select(tuple(dep.tags))
+    def dep(self, dep: Dep, parent_dir: Path) -> str:
+        """A dependency entry as written, plus the fingerprint of the script it selects (from
+        the script in ``parent_dir``: its own repository is preferred, as in a run)."""
+        chosen = self._select(tuple(dep.tags), parent_dir)
         target = self.script(*chosen) if chosen else "unresolved"
         return digest([dep_to_dict(dep), target])
 

@@ -139,10 +139,16 @@ class Session:
             self._found[key] = select.find_candidates(self.catalog, request)
         return self._found[key]
 
-    def _select_for_key(self, tags: tuple[str, ...]) -> Any:
+    def _select_for_key(self, tags: tuple[str, ...], parent_dir: Path) -> Any:
         try:
             request = select.split_request(list(tags), None)
             found = self.candidates(request)
+            holding = [
+                c.artifact.repo.path
+                for c in found
+                if parent_dir.is_relative_to(c.artifact.repo.path)
+            ]
+            found = _prefer_repo(found, holding[0] if holding else None)
             chosen = select.choose(found, quiet=True, chooser=None).candidate
         except CairnError:
             return None

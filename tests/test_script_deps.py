@@ -480,7 +480,9 @@ def test_equal_matches_prefer_the_parents_repository(tmp_path: Path) -> None:
     )
     second.add("user", {"deps": [{"tags": "tool"}], "new_env_keys": ["TOOL"]}, run="true\n")
     assert ok("user")["new_env"] == {"TOOL": "second"}
-    assert fails("tool")["return"] == 1  # at the top, two equal matches stay an error
+    top = ok("tool")  # at the top, with no terminal: the first, and a warning naming the other
+    assert top["new_env"] == {"TOOL": "first"}
+    assert any("no terminal to ask" in w and "second:tool-b" in w for w in top["warnings"])
 
 
 def test_cm_input_flags_reach_the_env(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cairn import report
-from cairn.errors import Ambiguous, InvalidInput, InvalidName, NotFound
+from cairn.errors import InvalidInput, InvalidName, NotFound
 from cairn.home import Home
 from cairn.kinds import KNOWN
 from cairn.script.model import ScriptMeta
@@ -461,29 +461,34 @@ def test_unique_lowest_sort_wins_wherever_it_is() -> None:
     assert choice.reason == "lowest sort (100) of 3 matching scripts" and not choice.guessed
 
 
-def test_tie_without_chooser_or_quiet_is_ambiguous_and_lists_every_candidate() -> None:
+def test_tie_without_chooser_takes_the_first_and_names_the_others() -> None:
     found = [candidate("a"), candidate("b", repo=REPO_2), candidate("c", 7)]
-    with pytest.raises(Ambiguous) as info:
-        choose(found, quiet=False)
-    assert info.value.code == 1
-    assert info.value.message == (
-        "3 scripts match equally: r1:a (sort 0, /repos/r1/script/a); "
-        "r2:b (sort 0, /repos/r2/script/b); r1:c (sort 7, /repos/r1/script/c)"
-    )
-    assert info.value.hint == (
-        "name one, e.g. cairn run script r1:a (keep your variation words), "
-        "or add --quiet to take the first"
+    choice = choose(found, quiet=False)
+    assert choice.candidate.handle == "r1:a" and choice.guessed
+    assert choice.reason == (
+        "no terminal to ask: took the first of 2 equally matching scripts "
+        "(ordered by sort, repository order, path): r1:a; the others: r2:b; "
+        "to take another, name it (e.g. cairn run script r2:b)"
     )
 
 
 def test_quiet_takes_the_first_and_says_so() -> None:
     found = [candidate("a"), candidate("b", repo=REPO_2)]
-    choice = choose(found, quiet=True)
+    choice = choose(found, quiet=True, chooser=lambda _: 1)
     assert choice.candidate.handle == "r1:a" and choice.guessed
-    assert choice.reason == (
-        "--quiet: took the first of 2 equally matching scripts "
-        "(ordered by sort, repository order, path): r1:a; the others: r2:b"
-    )
+    assert choice.reason.startswith("--quiet: took the first of 2 equally matching scripts ")
+
+
+def test_built_in_scripts_are_fallbacks() -> None:
+    from cairn.home import builtin_repo_path
+
+    builtin = Repo(builtin_repo_path(), "builtin", "0" * 16)
+    found = [candidate("detect-os", repo=builtin), candidate("detect-os", repo=REPO_2)]
+    choice = choose(found, quiet=False)
+    assert choice.candidate.handle == "r2:detect-os" and not choice.guessed
+    assert choice.reason == "the only one of 2 matching scripts not built into cairn"
+    lower = [candidate("x", -1, repo=builtin), candidate("y", repo=REPO_2)]
+    assert choose(lower, quiet=False).candidate.handle == "builtin:x"
 
 
 def test_quiet_takes_the_lowest_sort_first_even_if_given_unordered() -> None:
@@ -499,7 +504,7 @@ def test_chooser_is_asked_with_every_candidate_in_order() -> None:
         return 1
 
     found = [candidate("x", 3), candidate("a"), candidate("b", repo=REPO_2)]
-    choice = choose(found, quiet=True, chooser=pick_second)
+    choice = choose(found, quiet=False, chooser=pick_second)
     assert seen == [["r1:a", "r2:b", "r1:x"]]
     assert choice.candidate.handle == "r2:b"
     assert choice.reason == "chosen from 3 matching scripts" and not choice.guessed
@@ -520,10 +525,9 @@ def test_chooser_answer_out_of_range_is_refused(answer: int) -> None:
 
 def test_same_handle_twice_is_listed_by_uid() -> None:
     found = [candidate("a", uid=UID_1), candidate("a", uid=UID_2)]
-    with pytest.raises(Ambiguous) as info:
-        choose(found, quiet=False)
-    assert f"r1:{UID_1} (sort 0" in info.value.message
-    assert f"cairn run script r1:{UID_1}" in info.value.hint
+    reason = choose(found, quiet=False).reason
+    assert f": r1:{UID_1}; the others: r1:{UID_2};" in reason
+    assert f"cairn run script r1:{UID_2})" in reason
 
 
 def test_choose_needs_a_candidate() -> None:
@@ -535,8 +539,7 @@ def test_find_then_choose_end_to_end(catalog: Catalog) -> None:
     compilers = find_candidates(catalog, split_request("get,compiler", None))
     assert choose(compilers, quiet=False).candidate.handle == "r1:get-llvm"
     pythons = find_candidates(catalog, split_request(None, "get python3 _v1"))
-    with pytest.raises(Ambiguous, match=r"r1:get-python3 .*r2:get-python3"):
-        choose(pythons, quiet=False)
+    assert "the others: r2:get-python3" in choose(pythons, quiet=False).reason
     assert choose(pythons, quiet=True).candidate.artifact.uid == UID_1
 
 

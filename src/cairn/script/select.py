@@ -21,12 +21,13 @@ A word may not be both required and excluded; a request needs a name or one scri
 
 Candidates (:func:`find_candidates`) are the scripts found by name or tags whose meta is valid
 (a broken one is warned about and skipped) and that define every requested and excluded
-variation, ordered by ``sort`` (ascending), then repository search order, then path.
+variation, ordered by ``sort`` (ascending), then the user's scripts before cairn's built-in
+ones (fallbacks), then repository search order, then path.
 
 The choice (:func:`choose`): the only candidate; else the one with the lowest ``sort`` if it
-is unique; else the terminal's answer when a chooser is given; else, with ``--quiet``, the
-first in that order (the reason says so); else an :class:`~cairn.errors.Ambiguous` error
-listing every candidate. Nothing here ever prompts.
+is unique (a built-in script only ties when no other script has that ``sort``); else the
+terminal's answer when a chooser is given and not ``--quiet``; else the first in that order,
+with a reason naming the others and how to take one. Nothing here ever prompts or blocks.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cairn import ids, report
-from cairn.errors import Ambiguous, InvalidInput, InvalidName, MetaError, NotFound
+from cairn.errors import InvalidInput, InvalidName, MetaError, NotFound
 from cairn.kinds import KNOWN
 from cairn.meta import meta_paths
 from cairn.script.model import ScriptMeta
@@ -220,6 +221,13 @@ class Candidate:
     def sort(self) -> int:
         return self.meta.sort
 
+    @property
+    def builtin(self) -> bool:
+        """Whether cairn ships this script (a fallback: the user's repositories come first)."""
+        from cairn.home import builtin_repo_path
+
+        return self.artifact.repo.path == builtin_repo_path()
+
     def describe(self, handle: str | None = None) -> str:
         return f"{handle or self.handle} (sort {self.sort}, {self.artifact.path})"
 
@@ -235,7 +243,13 @@ def find_candidates(catalog: Catalog, request: ScriptRequest) -> list[Candidate]
         raise _no_variations(request, scripts)
     rank = {repo.path: i for i, repo in enumerate(catalog.registry.repos())}
     return sorted(
-        fitting, key=lambda c: (c.sort, rank.get(c.artifact.repo.path, len(rank)), c.artifact.path)
+        fitting,
+        key=lambda c: (
+            c.sort,
+            c.builtin,
+            rank.get(c.artifact.repo.path, len(rank)),
+            c.artifact.path,
+        ),
     )
 
 
@@ -336,21 +350,36 @@ class Choice:
 def choose(
     candidates: Sequence[Candidate], *, quiet: bool, chooser: Chooser | None = None
 ) -> Choice:
-    """Pick one candidate by the documented rules; several equal ones without a chooser or
-    ``--quiet`` are an :class:`~cairn.errors.Ambiguous` error. Never prompts by itself."""
+    """Pick one candidate by the documented rules; a tie is put to ``chooser`` (a terminal)
+    unless ``quiet``, else the first is taken and the reason says so. Never prompts by itself."""
     if not candidates:
         raise ValueError("choose() needs at least one candidate")
-    ordered = sorted(candidates, key=lambda c: c.sort)
+    ordered = _fallbacks_last(sorted(candidates, key=lambda c: c.sort))
     if len(ordered) == 1:
         return Choice(ordered[0], "the only script that matches")
-    best = [c for c in ordered if c.sort == ordered[0].sort]
+    best = _best(ordered)
     if len(best) == 1:
-        return Choice(best[0], f"lowest sort ({best[0].sort}) of {len(ordered)} matching scripts")
-    if chooser is not None:
+        return Choice(best[0], _why_best(best[0], ordered))
+    if chooser is not None and not quiet:
         return _ask(ordered, chooser)
-    if quiet:
-        return _first(ordered)
-    raise _ambiguous(ordered)
+    return _first(best, "--quiet" if quiet else "no terminal to ask")
+
+
+def _fallbacks_last(ordered: list[Candidate]) -> list[Candidate]:
+    """Within each ``sort`` value, the user's scripts before cairn's built-in ones."""
+    return sorted(ordered, key=lambda c: (c.sort, c.builtin))
+
+
+def _best(ordered: list[Candidate]) -> list[Candidate]:
+    """The candidates tied for first: lowest ``sort``, and not built-in when others are not."""
+    best = [c for c in ordered if c.sort == ordered[0].sort]
+    return [c for c in best if not c.builtin] or best
+
+
+def _why_best(chosen: Candidate, ordered: list[Candidate]) -> str:
+    if chosen.sort == ordered[1].sort:
+        return f"the only one of {len(ordered)} matching scripts not built into cairn"
+    return f"lowest sort ({chosen.sort}) of {len(ordered)} matching scripts"
 
 
 def _ask(ordered: list[Candidate], chooser: Chooser) -> Choice:
@@ -360,24 +389,15 @@ def _ask(ordered: list[Candidate], chooser: Chooser) -> Choice:
     return Choice(ordered[index], f"chosen from {len(ordered)} matching scripts")
 
 
-def _first(ordered: list[Candidate]) -> Choice:
+def _first(ordered: list[Candidate], why: str) -> Choice:
     handles = _handles(ordered)
     reason = (
-        f"--quiet: took the first of {len(ordered)} equally matching scripts "
+        f"{why}: took the first of {len(ordered)} equally matching scripts "
         f"(ordered by sort, repository order, path): {handles[0]}; "
-        f"the others: {', '.join(handles[1:])}"
+        f"the others: {', '.join(handles[1:])}; to take another, name it (e.g. "
+        f"cairn run script {handles[1]})"
     )
     return Choice(ordered[0], reason, guessed=True)
-
-
-def _ambiguous(ordered: list[Candidate]) -> Ambiguous:
-    handles = _handles(ordered)
-    listing = "; ".join(c.describe(h) for c, h in zip(ordered, handles, strict=True))
-    return Ambiguous(
-        f"{len(ordered)} scripts match equally: {listing}",
-        hint=f"name one, e.g. cairn run script {handles[0]} (keep your variation words), "
-        "or add --quiet to take the first",
-    )
 
 
 def _handles(candidates: Sequence[Candidate]) -> list[str]:

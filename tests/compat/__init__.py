@@ -1,0 +1,1 @@
+"""Compatibility suite: scripts of the real cmx4mlops repository run through cairn, offline."""

@@ -351,3 +351,28 @@ def test_input_in_a_hook_without_terminal_answers_empty(repo: ScriptRepo) -> Non
     r = ok("asking")
     assert r["new_env"] == {"ANSWER": "got:"}
     assert any("'Extra tags?'" in w and "no terminal" in w for w in r["warnings"])
+
+
+def test_native_script_runs_where_preprocess_moved(repo: ScriptRepo, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    repo.add(
+        "mover",
+        {"new_env_keys": ["RAN_IN", "AFTER"]},
+        run='echo "RAN_IN=$PWD" > tmp-run-env.out\n',
+        customize=f"""
+            import os
+
+            def preprocess(i):
+                os.makedirs({str(target)!r}, exist_ok=True)
+                os.chdir({str(target)!r})
+                return {{'return': 0}}
+
+            def postprocess(i):
+                i['env']['AFTER'] = os.getcwd()
+                return {{'return': 0}}
+            """,
+    )
+    here = Path.cwd()
+    r = ok("mover")
+    assert r["new_env"] == {"RAN_IN": str(target), "AFTER": str(target)}
+    assert (target / "tmp-run.sh").is_file() and Path.cwd() == here

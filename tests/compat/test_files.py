@@ -231,11 +231,6 @@ def test_create_patch_with_its_documented_new_and_old_inputs(cairn: Cairn, tmp_p
     assert "+added" in (dirty_workdir(cairn, "create-patch") / "patch.patch").read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="i['automation'].clean_some_tmp_files is missing: extract-file's postprocess raises "
-    "AttributeError: 'AutomationShim' object has no attribute 'clean_some_tmp_files'",
-)
 def test_extract_file_into_a_given_folder(cairn: Cairn, tmp_path: Path) -> None:
     archive = tmp_path / "data.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
@@ -260,11 +255,6 @@ def test_get_compiler_flags_with_gcc(cairn: Cairn) -> None:
     assert run.env["+ CFLAGS"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="detect_version_using_script raises HookFailed ('detect_version() failed: version not "
-    "found in .../tmp-ver.out') where CM returns 16, so get-generic-python-lib never reaches pip",
-)
 def test_get_generic_python_lib_missing_package_goes_to_pip(cairn: Cairn) -> None:
     """Offline (no index) pip then fails: the error must come from the install step."""
     run = cairn.run("get-generic-python-lib,_package.cairn-compat-no-such-package", ok=False)

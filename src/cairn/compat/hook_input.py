@@ -185,7 +185,15 @@ class AutomationShim:
         if i.get("env_key"):
             env[str(i["env_key"])] = version
         env["CM_DETECTED_VERSION"] = version
-        return {"return": 0, "version": version}
+        return {"return": 0, "version": version, "string": text}
+
+    def clean_some_tmp_files(self, i: dict[str, Any]) -> Result:
+        """Remove ``tmp-run.bat`` and ``tmp-state.json`` from the run's work directory."""
+        work = Path(str(i.get("env", self._ctx.env).get("CM_TMP_CURRENT_SCRIPT_WORK_PATH") or ""))
+        if work.parts:
+            for name in ("tmp-run.bat", "tmp-state.json"):
+                (work / name).unlink(missing_ok=True)
+        return {"return": 0}
 
     def update_deps(self, i: dict[str, Any]) -> Result:
         """``{'deps': [...], 'update_deps': {name: {key: value}}}``: edit the named entries."""
@@ -202,10 +210,13 @@ class AutomationShim:
         satisfy ``version``/``version_min``/``version_max`` (CM's convention).
         """
         env = i.get("env", self._ctx.env)
-        code = self._ctx.run_native(str(i.get("script_name") or "run"), env)
-        if code != 0:
-            return {"return": 2, "error": f"native script failed with exit code {code}"}
-        found = self._ctx.call_hook("detect_version") if self._ctx.call_hook else {}
+        try:
+            code = self._ctx.run_native(str(i.get("script_name") or "run"), env)
+            if code != 0:
+                return {"return": 16, "error": f"version was not detected: exit code {code}"}
+            found = self._ctx.call_hook("detect_version") if self._ctx.call_hook else {}
+        except CairnError as exc:
+            return {"return": 16, "error": f"version was not detected: {exc}"}
         version = str(found.get("version") or env.get("CM_DETECTED_VERSION") or "")
         if not version:
             return {"return": 16, "error": "version was not detected"}

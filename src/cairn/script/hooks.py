@@ -70,30 +70,34 @@ class Hooks:
     def has(self, name: str) -> bool:
         return callable(getattr(self.module, name, None))
 
-    def call(self, name: str, i: dict[str, Any], cwd: Path | None = None) -> dict[str, Any]:
-        """Call hook ``name`` with ``i`` (in ``cwd``); a missing hook returns ``{"return": 0}``."""
+    def call(self, name: str, i: dict[str, Any], cwd: Path) -> tuple[dict[str, Any], Path]:
+        """Call hook ``name`` with ``i`` in ``cwd``; return its result (``{"return": 0}`` for a
+        missing hook) and the directory it left as current (CM runs what follows there)."""
         func = getattr(self.module, name, None)
         if not callable(func):
-            return {"return": 0}
-        with importing.active(), _working_in(cwd), _answers_without_terminal(self.path):
+            return {"return": 0}, cwd
+        with importing.active(), _working_in(cwd) as left, _answers_without_terminal(self.path):
             try:
                 result = func(i)
             except (Exception, SystemExit) as exc:
                 raise HookError(_crash_message(self.path, name, exc)) from exc
-        return _checked(self.path, name, result)
+        return _checked(self.path, name, result), left[0]
 
 
 @contextlib.contextmanager
-def _working_in(cwd: Path | None) -> Iterator[None]:
-    """Run the block in ``cwd`` (when given) and come back, whatever happens."""
-    if cwd is None:
-        yield
-        return
+def _working_in(cwd: Path) -> Iterator[list[Path]]:
+    """Run the block in ``cwd`` and come back, whatever happens; the yielded list then holds
+    the directory the block left as current (``cwd`` unless it moved and that still exists)."""
     old = os.getcwd()
+    left = [cwd]
     os.chdir(cwd)
     try:
-        yield
+        yield left
     finally:
+        with contextlib.suppress(OSError):
+            now = os.getcwd()
+            if not os.path.samefile(now, cwd):
+                left[0] = Path(now)
         os.chdir(old)
 
 

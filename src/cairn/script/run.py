@@ -314,6 +314,9 @@ class ScriptRun:
         With ``--fake_run`` only the deps and prehook deps run (as in CM).
         """
         self.work = work
+        # Where hooks and the native script run: the work directory, unless a hook moved
+        # (``os.chdir``), as CM's extract-file does to unpack in place.
+        self.here = work
         self.session.say(f"run {self.label} ({status})")
         self.check_disk_space()
         if self.eff.docker:
@@ -477,7 +480,7 @@ class ScriptRun:
         raw_meta = self._hook_meta()
         ctx = self._hook_context(raw_meta)
         i = hook_input.build(ctx)
-        result = self.hooks.call(name, i, cwd=self.work)
+        result, self.here = self.hooks.call(name, i, cwd=self.here)
         self._take_hook_meta(raw_meta)
         self.eff.env = ctx.env
         self.eff.state = ctx.state
@@ -506,7 +509,7 @@ class ScriptRun:
             const=self.eff.const,
             const_state=self.eff.const_state,
             script_path=self.dir,
-            work_path=self.work,
+            work_path=self.here,
             artifact_meta=self.artifact.meta,
             script_tags=list(self.request.tags.include),
             variation_tags=list(self.resolution.explicit),
@@ -557,20 +560,20 @@ class ScriptRun:
         from cairn.script import native
 
         env.update(self.eff.const)
-        env["CM_TMP_CURRENT_SCRIPT_WORK_PATH"] = str(self.work)
-        native.clear_outputs(self.work)
-        (self.work / "tmp-state.json").write_text(json.dumps(self.eff.state, default=str))
+        env["CM_TMP_CURRENT_SCRIPT_WORK_PATH"] = str(self.here)
+        native.clear_outputs(self.here)
+        (self.here / "tmp-state.json").write_text(json.dumps(self.eff.state, default=str))
         if self.session.options.print_env:
             self.session.say("\n".join(f"{k}={env[k]}" for k in sorted(env)))
         from cairn.compat import importing
 
         prefix = [*importing.native_prefix_lines(), *(self.eff.state.get("script_prefix") or [])]
-        wrapper = native.write_wrapper(self.work / native.WRAPPER, env, path, prefix)
+        wrapper = native.write_wrapper(self.here / native.WRAPPER, env, path, prefix)
         try:
             ended = native.run(
                 wrapper,
-                self.work,
-                self.log or self.work / LOG_FILE,
+                self.here,
+                self.log or self.here / LOG_FILE,
                 script=str(path),
                 echo=self.session.options.output,
                 check=not self.inp.ignore_script_error,
@@ -580,7 +583,7 @@ class ScriptRun:
         except native.NativeScriptFailed as failure:
             failure.message += self._files_on_error()
             raise
-        outputs = native.read_outputs(self.work)
+        outputs = native.read_outputs(self.here)
         env.update(outputs.env)
         self.eff.state = env_mod.merge_state(self.eff.state, outputs.state)
 
@@ -588,7 +591,7 @@ class ScriptRun:
         """``print_files_if_script_error``: the files' text added to the failure."""
         parts = []
         for name in self.meta.print_files_if_script_error:
-            path = self.work / name
+            path = self.here / name
             if path.is_file():
                 text = path.read_text(encoding="utf-8", errors="replace")[-4000:]
                 parts.append(f"\n--- {name} ---\n{text.rstrip()}")

@@ -29,8 +29,15 @@ def get_current_date_time(i: dict[str, Any] | None = None) -> Result:
 
 
 def load_txt(
-    file_name: str, remove_after_read: bool = False, split: bool = False, **_: Any
+    file_name: str,
+    remove_after_read: bool = False,
+    split: bool = False,
+    match_text: str = "",
+    fail_if_no_match: str = "",
+    **_: Any,
 ) -> Result:
+    """The file's text in ``string`` (``list`` of lines with ``split``); with ``match_text``,
+    ``match`` is its ``re.search`` (no match fails with ``fail_if_no_match``, when given)."""
     try:
         text = Path(file_name).read_text(encoding="utf-8")
     except OSError as exc:
@@ -40,6 +47,12 @@ def load_txt(
     result: Result = {"return": 0, "string": text}
     if split:
         result["list"] = text.splitlines()
+    if match_text:
+        import re
+
+        result["match"] = re.search(match_text, text)
+        if result["match"] is None and fail_if_no_match:
+            return {**_fail(fail_if_no_match), "string": text}
     return result
 
 

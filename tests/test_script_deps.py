@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from cairn.script.run import MAX_REENTRIES
 from tests.script_fixtures import ScriptRepo, count, counter, fails, ok
 
 
@@ -369,6 +370,43 @@ def test_self_dependency_with_other_variations_is_no_cycle(repo: ScriptRepo) -> 
     assert only_dep(r)["variations"] == ["_pip"]
     assert only_dep(r)["deps"] == []  # the _pip run skips its own dependency on _pip
     assert r["new_env"]["LIB"] == "pip"  # a dependency's export wins, as in CM
+
+
+def test_reentry_with_another_env_is_no_cycle(repo: ScriptRepo) -> None:
+    """CM's get-compiler-flags -> get-gcc -> get-compiler-flags: the inner run skips its
+    compiler dependency because the compiler's env is set by then."""
+    repo.add(
+        "flags",
+        {
+            "deps": [{"tags": "cc", "skip_if_env": {"CC_BIN": ["on"]}}],
+            "new_env_keys": ["FLAGS", "CC_BIN"],
+        },
+        run="echo FLAGS=set > tmp-run-env.out\n",
+    )
+    repo.add(
+        "cc",
+        {"post_deps": [{"tags": "flags"}], "new_env_keys": ["CC_BIN", "FLAGS"]},
+        run="echo CC_BIN=on > tmp-run-env.out\n",
+    )
+    r = ok("flags")
+    assert r["new_env"] == {"FLAGS": "set", "CC_BIN": "on"}
+    [cc] = r["deps"]
+    assert [d["script"] for d in cc["deps"]] == ["flags"] and cc["deps"][0]["deps"] == []
+
+
+def test_reentry_with_an_ever_changing_env_is_a_cycle_in_the_end(repo: ScriptRepo) -> None:
+    repo.add(
+        "grow",
+        {"prehook_deps": [{"tags": "grow"}]},
+        customize="""
+            def preprocess(i):
+                i['env']['N'] = i['env'].get('N', '') + 'x'
+                return {'return': 0}
+            """,
+    )
+    r = fails("grow")
+    assert r["error"].startswith("dependency cycle: grow -> grow -> grow")
+    assert r["error"].count("grow") == 2 + MAX_REENTRIES
 
 
 def test_same_script_same_inputs_runs_once(repo: ScriptRepo, tmp_path: Path) -> None:

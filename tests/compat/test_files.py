@@ -244,11 +244,6 @@ def test_extract_file_into_a_given_folder(cairn: Cairn, tmp_path: Path) -> None:
     assert not archive.exists()  # CM's default: the archive is removed after extraction
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a false dependency cycle: get-compiler-flags -> get-gcc -> get-compiler-flags is "
-    "refused, although the inner get-compiler-flags skips its compiler dep (CM_C_COMPILER_BIN set)",
-)
 def test_get_compiler_flags_with_gcc(cairn: Cairn) -> None:
     which("gcc")
     run = cairn.run("get-compiler-flags", "--adr.compiler.tags=gcc")

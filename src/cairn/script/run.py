@@ -58,6 +58,9 @@ VOLATILE_KEYS = (
 computes (the caller's directory, the script's own path, output switches). Any other
 ``CM_TMP_*`` a caller sets is an input like the others."""
 LOG_FILE = "cairn-run.log"
+MAX_REENTRIES = 8
+"""How often one script with the same variations may be re-entered below itself (with
+another env each time) before cairn calls it a cycle."""
 
 
 class DependencyCycle(CairnError):
@@ -72,7 +75,7 @@ class Session:
         self.options = options
         self.cache = Cache(catalog.registry)
         self.memo: dict[str, RunResult] = {}
-        self.stack: list[tuple[str, tuple[str, ...], str]] = []
+        self.stack: list[tuple[str, tuple[str, ...], str, str]] = []
         self.cwd = Path.cwd()
         self.fingerprints = Fingerprints(self._select_for_key)
         self._work_root: Path | None = None
@@ -108,12 +111,20 @@ class Session:
     def entered(self, run: ScriptRun) -> Iterator[None]:
         """Mark ``run`` as in progress; meeting it again below itself is a cycle.
 
-        A run is the script with its resolved variations: a script may depend on itself
-        with other variations (``get-generic-python-lib _pip``), which is no cycle.
+        A run is the script with its resolved variations and what it was given: a script
+        may depend on itself with other variations (``get-generic-python-lib _pip``), or be
+        reached again with another env that makes it skip the dependency that led back to it
+        (get-compiler-flags -> get-gcc -> get-compiler-flags, whose compiler dependency is
+        skipped once ``CM_C_COMPILER_BIN`` is set). The same script, variations and env again
+        would recurse for ever; so would more than ``MAX_REENTRIES`` re-entries of one script.
         """
-        frame = (run.uid, run.resolution.variations, run.label)
-        if any(f[:2] == frame[:2] for f in self.stack):
-            path = [f[2] for f in self.stack[self._index(frame) :]]
+        inp = run.inp
+        env = {k: v for k, v in inp.env.items() if not env_mod.matches_any(k, VOLATILE_KEYS)}
+        given = canonical([env, inp.local_env, inp.inputs, inp.versions])
+        frame = (run.uid, run.resolution.variations, run.label, given)
+        same = [f for f in self.stack if f[:2] == frame[:2]]
+        if any(f[3] == frame[3] for f in same) or len(same) > MAX_REENTRIES:
+            path = [f[2] for f in self.stack[self.stack.index(same[0]) :]]
             raise DependencyCycle(
                 f"dependency cycle: {' -> '.join([*path, run.label])}",
                 hint="break it in one script's deps (enable_if_env/skip_if_env, or remove one)",
@@ -123,9 +134,6 @@ class Session:
             yield
         finally:
             self.stack.pop()
-
-    def _index(self, frame: tuple[str, tuple[str, ...], str]) -> int:
-        return next(i for i, f in enumerate(self.stack) if f[:2] == frame[:2])
 
     def finish(self) -> None:
         """Remove the work directories of a successful run (unless ``--dirty``)."""

@@ -354,3 +354,19 @@ def test_key_follows_the_dependency_its_own_repository_provides(tmp_path: Path, 
     (mine.root / "script" / "tool" / "run.sh").write_text("echo mine, edited\n")
     assert ok("top")["cache"] == "miss"
     assert count(runs) == 2
+
+
+def test_new_with_a_value_renews_and_reaches_an_input_mapping(repo: ScriptRepo, runs: Path) -> None:
+    repo.add(
+        "patcher",
+        {"cache": True, "input_mapping": {"new": "NEW_DIR"}, "new_env_keys": ["SAW"]},
+        run=counter(runs) + 'echo "SAW=$NEW_DIR" > tmp-run-env.out\n',
+    )
+    first = ok("patcher")
+    assert first["cache"] == "miss" and first["new_env"] == {"SAW": ""}
+    renewed = ok("patcher", new="/some/dir")
+    assert renewed["new_env"] == {"SAW": "/some/dir"} and count(runs) == 2
+    assert (
+        fails("patcher", skip_cache="maybe")["error"]
+        == "flag --skip_cache: expected yes/no, got 'maybe'"
+    )

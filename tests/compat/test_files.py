@@ -217,11 +217,6 @@ def test_create_patch_between_two_folders(cairn: Cairn, tmp_path: Path) -> None:
     assert "+after" in patch
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--new is cairn's typed renew flag: 'flag --new: expected yes/no, got <path>'; "
-    "CM passes it on, and create-patch maps input 'new' to CM_CREATE_PATCH_NEW",
-)
 def test_create_patch_with_its_documented_new_and_old_inputs(cairn: Cairn, tmp_path: Path) -> None:
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()

@@ -25,7 +25,7 @@ class Flag:
     """One declared input of an action: its name, type, aliases and help."""
 
     name: str
-    kind: str  # "bool", "str", "list" or "dict"
+    kind: str  # "bool", "switch" (bool, or a value), "str", "list" or "dict"
     help: str
     aliases: tuple[str, ...] = ()
 
@@ -39,7 +39,7 @@ class Flag:
 
     @property
     def usage(self) -> str:
-        shapes = {"bool": "", "str": "=VALUE", "list": "=A,B", "dict": ".KEY=VALUE"}
+        shapes = {"bool": "", "switch": "", "str": "=VALUE", "list": "=A,B", "dict": ".KEY=VALUE"}
         names = ", ".join(_dash(n) for n in (*self.aliases, self.name))
         return f"{names}{shapes[self.kind]}"
 
@@ -76,8 +76,17 @@ def _to_dict(value: Any) -> dict[str, Any]:
     return value
 
 
+def _to_switch(value: Any) -> bool:
+    """A yes/no word as :func:`_to_bool`; any other non-empty value is yes (CM's truthiness)."""
+    try:
+        return _to_bool(value)
+    except ValueError:
+        return bool(value)
+
+
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "bool": _to_bool,
+    "switch": _to_switch,
     "str": _to_str,
     "list": _to_list,
     "dict": _to_dict,

@@ -30,7 +30,13 @@ _RUN_FLAGS = (
     Flag("add_deps", "dict", "change this script's named deps: --ad.NAME.KEY=V", aliases=("ad",)),
     Flag("force_cache", "bool", "cache this script if it can be cached on demand"),
     Flag("skip_cache", "bool", "neither use nor create a cache entry for this script"),
-    Flag("new", "bool", "run again and replace this script's cache entry", aliases=("renew",)),
+    Flag(
+        "new",
+        "switch",
+        "run again and replace this script's cache entry (a value such as a path also counts "
+        "as yes, as in CM, and reaches the script when its input_mapping names 'new')",
+        aliases=("renew",),
+    ),
     Flag("ignore_script_error", "bool", "a failing native script of this script is not an error"),
     Flag("save_env", "bool", "write the exported env to tmp-env.sh in the current directory"),
     Flag("dirty", "bool", "keep the work directories of non-cached scripts"),
@@ -114,6 +120,7 @@ def _run_input(call: Call) -> Any:
         const=dict(call.flag("const", {})),
         const_state=dict(call.flag("const_state", {})),
         inputs={k: v for k, v in call.raw.items() if k not in _NOT_INPUTS},
+        flags={k: v for k, v in call.raw.items() if k in _ENGINE_KEYS},
         versions={f: call.flag(f) for f in VERSION_FIELDS if call.flag(f)},
         add_deps=parse_dep_updates(call.flag("add_deps", {}), source, "add_deps"),
         adr=parse_dep_updates(call.flag("add_deps_recursive", {}), source, "add_deps_recursive"),

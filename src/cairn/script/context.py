@@ -39,6 +39,9 @@ class RunInput:
     const_state: dict[str, Any] = field(default_factory=dict)
     local_env: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
+    flags: dict[str, Any] = field(default_factory=dict)
+    """The run flags as given (``--new=DIR``): ``input_mapping`` may map them, as in CM; they
+    are no input of the cache key (only what a mapping puts into the env is)."""
     versions: dict[str, str] = field(default_factory=dict)
     add_deps: dict[str, Dep] = field(default_factory=dict)
     adr: dict[str, Dep] = field(default_factory=dict)

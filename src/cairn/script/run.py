@@ -223,14 +223,15 @@ class ScriptRun:
         eff.state = env_mod.merge_state(self.inp.state, self.meta.state)
         eff.const = {**self.meta.const, **self.inp.const}
         eff.const_state = env_mod.merge_state(self.meta.const_state, self.inp.const_state)
-        layers.map_inputs(eff, self.meta.input_mapping, self.inp.inputs)
+        mappable = {**self.inp.flags, **self.inp.inputs}
+        layers.map_inputs(eff, self.meta.input_mapping, mappable)
         for step in self.resolution.steps:
-            layers.apply_payload(eff, step.payload, self.inp.inputs)
+            layers.apply_payload(eff, step.payload, mappable)
         self.constraints = versions.Constraints.from_sources(self.inp.versions, eff.env, self.meta)
         eff.env.update(self.constraints.env())
         payload = self.meta.versions.get(self.constraints.version or "")
         if payload is not None:
-            layers.apply_payload(eff, payload, self.inp.inputs)
+            layers.apply_payload(eff, payload, mappable)
         layers.update_deps(eff.deps, self.inp.add_deps, strict=True, where="add_deps")
         eff.adr = layers.merge_updates(eff.adr, self.inp.adr)
         layers.update_deps(eff.deps, eff.adr, strict=False, where="add_deps_recursive")

@@ -68,14 +68,31 @@ def _run(
 # --- quoting -------------------------------------------------------------------------------------
 
 
-def test_every_nasty_value_arrives_byte_for_byte_and_nothing_runs(tmp_path: Path) -> None:
+def test_every_nasty_value_arrives_as_cm_exports_it_and_nothing_runs(tmp_path: Path) -> None:
     env = {f"V{i}": value for i, value in enumerate(NASTY)}
     body = 'mkdir -p out\nfor k in ${!V*}; do printf "%s" "${!k}" > "out/$k"; done\n'
     _, work, _ = _run(tmp_path, env, body)
     for key, value in env.items():
         got = (work / "out" / key).read_bytes()
-        assert got == os.fsencode(value), key
+        assert got == os.fsencode(native.as_cm_exports(value)), key
+    assert (work / "out" / "V9").read_bytes() == b"back\\slash \\n \\ and trailing\\"
     assert not list(tmp_path.rglob("pwned*"))
+
+
+@pytest.mark.parametrize(
+    ("value", "arrives"),
+    [
+        ("; echo \\${PIPESTATUS[0]} > exitstatus", "; echo ${PIPESTATUS[0]} > exitstatus"),
+        ('say \\"hi\\"', 'say "hi"'),
+        ("one \\\\ two", "one \\ two"),
+        ("a \\`b\\`", "a `b`"),
+        ("line\\\ncontinued", "linecontinued"),
+        ("kept \\d \\n $HOME $(id)", "kept \\d \\n $HOME $(id)"),
+    ],
+)
+def test_backslashes_as_cms_double_quoted_export(tmp_path: Path, value: str, arrives: str) -> None:
+    _, work, _ = _run(tmp_path, {"V": value}, 'printf "%s" "$V" > out\n')
+    assert (work / "out").read_text() == arrives
 
 
 def test_values_come_back_through_env_out(tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-import pytest
-
 from tests.compat.conftest import Cairn, which
 
 GIT_ENV = {
@@ -253,12 +251,6 @@ def test_get_generic_python_lib_missing_package_goes_to_pip(cairn: Cairn) -> Non
     assert "install.sh" in run.log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="benchmark-program's customize.py appends r'; echo \\${PIPESTATUS[0]} > exitstatus' "
-    "for CM's double-quoted export; cairn single-quotes values, so the file holds the literal "
-    "text, run.sh's [[ ... -ne 0 ]] is a syntax error and a failing command exits 0",
-)
 def test_benchmark_program_reports_a_failing_command(cairn: Cairn, tmp_path: Path) -> None:
     run = cairn.run(
         "benchmark-program", f"--env.CM_RUN_DIR={tmp_path}", "--env.CM_RUN_CMD=false", ok=False

@@ -233,7 +233,19 @@ def _checked_name(name: str, key: str) -> str:
     return name
 
 
+_ESCAPED = re.compile(r'\\([$`"\\\n])')
+
+
+def as_cm_exports(value: str) -> str:
+    r"""``value`` as CM's ``export KEY="VALUE"`` leaves it after backslash processing: ``\$``,
+    ``\```, ``\"`` and ``\\`` lose their backslash and a backslash-newline disappears (CM
+    scripts write ``\${PIPESTATUS[0]}`` to get ``${PIPESTATUS[0]}``). Nothing is expanded or
+    run: ``$VAR`` and ``$(...)`` stay as written."""
+    return _ESCAPED.sub(lambda m: "" if m.group(1) == "\n" else m.group(1), value)
+
+
 def _quoted(key: str, value: str) -> str:
+    value = as_cm_exports(value)
     if "\0" in value:
         raise InvalidInput(f"the value of env key {key!r} contains a NUL byte")
     try:

@@ -376,3 +376,36 @@ def test_native_script_runs_where_preprocess_moved(repo: ScriptRepo, tmp_path: P
     r = ok("mover")
     assert r["new_env"] == {"RAN_IN": str(target), "AFTER": str(target)}
     assert (target / "tmp-run.sh").is_file() and Path.cwd() == here
+
+
+def test_hooks_run_nested_scripts_and_find_cache_through_cmind(repo: ScriptRepo) -> None:
+    repo.add(
+        "inner",
+        {"cache": True, "new_env_keys": ["INNER"]},
+        tags=["inner", "tool"],
+        run='echo "INNER=$PWD" > tmp-run-env.out\n',
+    )
+    repo.add(
+        "outer",
+        {"new_env_keys": ["GOT", "FOUND", "FOUND_IS_STR"]},
+        customize="""
+            import cmind
+
+            def preprocess(i):
+                r = cmind.access({'action': 'run', 'automation': 'script',
+                                  'tags': 'inner,tool', 'quiet': True})
+                if r['return'] > 0:
+                    return r
+                i['env']['GOT'] = r['new_env']['INNER']
+                found = cmind.access({'action': 'find', 'automation': 'cache',
+                                      'tags': 'inner'})
+                if found['return'] > 0:
+                    return found
+                i['env']['FOUND'] = found['list'][0].path
+                i['env']['FOUND_IS_STR'] = str(isinstance(found['list'][0].path, str))
+                return {'return': 0}
+            """,
+    )
+    r = ok("outer")
+    assert r["new_env"]["GOT"] == r["new_env"]["FOUND"]
+    assert "/cache/" in r["new_env"]["FOUND"] and r["new_env"]["FOUND_IS_STR"] == "True"

@@ -1,0 +1,54 @@
+"""cmx4mlops' own automations (``repo/automation/*/module.py``) through cairn's shim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.compat.conftest import Cairn
+
+
+def test_cmx_demo_action_runs_from_its_modulex(cairn: Cairn) -> None:
+    done = cairn("test", "cmx-demo", "--x=1")
+    assert done.returncode == 0, done.stderr
+    folder = cairn.root / "repo" / "automation" / "cmx-demo"
+    assert str(folder / "modulex.py") in done.stdout  # self.automation_file_path
+    assert "cmx-demo,7099bc46c47f4a5e" in done.stdout  # self.artifact
+    assert '"x": "1"' in done.stdout  # the input it printed
+
+
+def test_load_cfg_of_the_utils_module_finds_cfg_artifacts(cairn: Cairn) -> None:
+    """``load_cfg`` is not one cairn implements: the repository's utils module serves it and
+    calls back into cairn (``cmind.access`` find cfg) for the artifacts."""
+    done = cairn("load_cfg", "utils", "--tags=benchmark,run", "--skip_files", "--out=json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    found = {Path(m["full_path"]).name for m in result["selection"]}
+    expected = {
+        p.parent.name
+        for p in (cairn.root / "repo" / "cfg").glob("*/_cm.*")
+        if "benchmark" in p.read_text() and "run" in p.read_text()
+    }
+    assert found and found <= expected
+
+
+def test_utils_download_file_is_cairns_own(cairn: Cairn, tmp_path: Path) -> None:
+    """The repository's download_file needs ``requests``; cairn serves the action itself."""
+    (tmp_path / "src.bin").write_bytes(b"\x00\x01data")
+    done = cairn(
+        "download_file",
+        "utils",
+        f"--url={(tmp_path / 'src.bin').as_uri()}",
+        f"--path={tmp_path}",
+        "--filename=copy.bin",
+        "--out=json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["size"] == 6
+    assert (tmp_path / "copy.bin").read_bytes() == b"\x00\x01data"
+
+
+def test_cairns_script_automation_is_never_replaced(cairn: Cairn) -> None:
+    done = cairn("docker", "script", "detect-os")
+    assert done.returncode == 4
+    assert "'docker' not found in automation 'script'" in done.stderr

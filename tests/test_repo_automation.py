@@ -26,6 +26,10 @@ DEMO = """
             super().__init__(cmind, __file__)
 
         def greet(self, i):
+            '''Greet someone.
+
+            name (str): who
+            '''
             found = self.search({'tags': 'hello'})
             if found['return'] > 0:
                 return found
@@ -185,3 +189,27 @@ def test_cmx_only_module_is_used(repo: Path) -> None:
     )
     r = cairn.access({"action": "test", "automation": "cmx", "out": "json"})
     assert r["return"] == 0 and r["control"] == {"out": "json"}
+
+
+def test_help_lists_the_module_actions_and_their_docs(repo: Path, cli: Callable[..., Any]) -> None:
+    page = cli("help", "demo")
+    assert page.returncode == 0, page.stderr
+    assert "Actions of the repository automation autos:demo (module.py):" in page.stdout
+    assert "greet" in page.stdout and "Greet someone." in page.stdout
+    assert "_private" not in page.stdout and "fail_loudly" in page.stdout
+    detail = cli("greet", "demo", "--help")
+    assert detail.returncode == 0, detail.stderr
+    assert "name (str): who" in detail.stdout and "module.py" in detail.stdout
+    _add_automation(
+        repo,
+        "utils",
+        "dc2743f8450541e3",
+        """
+        from cmind.automation import Automation
+        class CAutomation(Automation):
+            def unzip_file(self, i):
+                'Unzip (the repository way).'
+        """,
+    )
+    assert "(served by cairn) Unzip" in cli("help", "utils").stdout
+    assert cli("wave", "demo", "--help").returncode == 4

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cairn.automations.base import Automation
 from cairn.automations.contract import COMMON_FLAGS, ActionSpec
+from cairn.errors import ActionNotFound
 
 USAGE = "usage: cairn ACTION AUTOMATION [ARTIFACT...] [--flags] [@input.yaml] [-- rest]"
 
@@ -51,8 +54,24 @@ def automation(name: str) -> str:
     kind, cls = registry.resolve(name)
     lines = [f"automation {kind}: {cls.summary}", "", "Actions:"]
     lines += _action_lines(cls)
+    lines += _repository_action_lines(kind) if registry.builtin(kind.alias) is None else []
     lines += ["", f"Details: cairn ACTION {kind.alias} --help"]
     return "\n".join(lines)
+
+
+def _repository_action_lines(kind: Any) -> list[str]:
+    """The actions a repository's own automation module adds (CM style)."""
+    from cairn.compat import repo_automation
+    from cairn.store.catalog import Catalog
+
+    rows = repo_automation.listing(Catalog.open(), kind)
+    if not rows:
+        return []
+    where = {f"{r.artifact.qualified} ({r.module_file.name})" for _, _, r in rows}
+    lines = ["", f"Actions of the repository automation {', '.join(sorted(where))}:"]
+    served = repo_automation.served_names(kind)
+    mark = {n: "(served by cairn) " if n in served else "" for n, _, _ in rows}
+    return lines + [f"  {name:<34} {mark[name]}{summary}" for name, summary, _ in rows]
 
 
 def action(name: str, automation_name: str) -> str:
@@ -60,7 +79,13 @@ def action(name: str, automation_name: str) -> str:
     from cairn.automations import registry
 
     kind, cls = registry.resolve(automation_name)
-    spec = cls.spec(name, automation_name)
+    try:
+        spec = cls.spec(name, automation_name)
+    except ActionNotFound:
+        page = _repository_action_page(kind, name) if registry.builtin(kind.alias) is None else None
+        if page is None:
+            raise
+        return page
     lines = [f"cairn {spec.name} {kind.alias}: {spec.summary}", "", f"usage: {spec.usage}"]
     if spec.aliases:
         lines.append(f"aliases: {', '.join(spec.aliases)}")
@@ -68,3 +93,16 @@ def action(name: str, automation_name: str) -> str:
     lines += [f"  {f.usage:<30} {f.help}" for f in (*spec.flags, *COMMON_FLAGS)]
     lines += ["", "Example:", f"  {spec.example}"]
     return "\n".join(lines)
+
+
+def _repository_action_page(kind: Any, name: str) -> str | None:
+    from cairn.compat import repo_automation
+    from cairn.store.catalog import Catalog
+
+    found = repo_automation.find(Catalog.open(), kind, name)
+    if found is None:
+        return None
+    head = (
+        f"cairn {found.action} {kind.alias}: from {found.artifact.qualified} ({found.module_file})"
+    )
+    return "\n".join([head, "", repo_automation.describe(found)])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -75,6 +76,48 @@ def find(catalog: Catalog, kind: Kind, action: str) -> RepoAction | None:
             if module_file.is_file() and _defines(module_file, method):
                 return RepoAction(artifact, module_file, method)
     return None
+
+
+def served_names(kind: Kind) -> set[str]:
+    """The actions of ``kind`` that cairn serves itself (the ``utils`` ones it implements)."""
+    with importing.active():
+        utils = importlib.import_module("cmind.utils")
+        return {a for a in utils.ACTIONS if utils.serves({"automation": str(kind), "action": a})}
+
+
+def listing(catalog: Catalog, kind: Kind) -> list[tuple[str, str, RepoAction]]:
+    """Every action the repository automations of ``kind`` add: (name, summary, action)."""
+    found: dict[str, tuple[str, str, RepoAction]] = {}
+    for artifact in catalog.find(Query.parse(kinds.KNOWN["automation"], str(kind))):
+        for name in MODULE_FILES:
+            module_file = artifact.path / name
+            if module_file.is_file():
+                for method, summary in _actions_of(module_file):
+                    found.setdefault(
+                        method, (method, summary, RepoAction(artifact, module_file, method))
+                    )
+    return sorted(found.values(), key=lambda row: row[0])
+
+
+def describe(action: RepoAction) -> str:
+    """The action's docstring (CM documents inputs and outputs there)."""
+    with importing.active():
+        cls = _automation_class(_load(action.module_file), action.module_file)
+        text = inspect.getdoc(getattr(cls, action.action)) or ""
+    return text or "(no description in the module)"
+
+
+def _actions_of(module_file: Path) -> list[tuple[str, str]]:
+    with importing.active():
+        base = importlib.import_module("cmind.automation").Automation
+        cls = _automation_class(_load(module_file), module_file)
+        names = [n for n in dir(cls) if not n.startswith("_") and not hasattr(base, n)]
+        return [(n, _first_line(getattr(cls, n))) for n in names if callable(getattr(cls, n))]
+
+
+def _first_line(method: Any) -> str:
+    lines = [line.strip() for line in (inspect.getdoc(method) or "").splitlines()]
+    return next((line for line in lines if line), "")
 
 
 def _defines(module_file: Path, method: str) -> bool:

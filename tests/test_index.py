@@ -348,6 +348,24 @@ def test_find_imports_no_yaml_while_nothing_changed(repo: Path, cli: Any) -> Non
     assert yaml_loaded() == "True"
 
 
+HEAVY = ("dataclasses", "inspect", "ast", "typing", "tempfile", "shutil", "threading", "copy")
+
+
+def test_find_and_load_import_none_of_the_heavy_modules(repo: Path, cli: Any) -> None:
+    """`dataclasses` (with `inspect` and `ast`), `typing` and the writers' modules cost
+    start-up time that every `find` would pay."""
+    code = (
+        "import sys; from cairn.cli.main import main; main(sys.argv[1:]);"
+        f" print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    for argv in (["find", "dataset", "--tags=sound"], ["load", "dataset", "audio"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[-1] == "[]", argv
+
+
 # -- concurrency -------------------------------------------------------------------------
 
 WORKER = textwrap.dedent(

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from cairn.errors import InvalidName
+from cairn.record import FrozenRecord, init
 
 UID_LENGTH = 16
 _UID_RE = re.compile(r"[0-9a-fA-F]{16}")
@@ -65,12 +65,16 @@ def check_uid(uid: str, what: str = "uid") -> str:
     return uid.lower()
 
 
-@dataclass(frozen=True)
-class NamePart:
+class NamePart(FrozenRecord):
     """One side of an identifier: an alias (or alias pattern), a uid, or both."""
 
-    alias: str | None = None
-    uid: str | None = None
+    _fields = ("alias", "uid")
+    __slots__ = _fields
+    alias: str | None
+    uid: str | None
+
+    def __init__(self, alias: str | None = None, uid: str | None = None) -> None:
+        init(self, alias, uid)
 
     def __str__(self) -> str:
         return ",".join(x for x in (self.alias, self.uid) if x)
@@ -94,12 +98,16 @@ class NamePart:
         return fnmatchcase(alias.lower(), self.alias.lower())
 
 
-@dataclass(frozen=True)
-class Identifier:
+class Identifier(FrozenRecord):
     """A parsed ``[repo:]name`` identifier. Either side may be empty (matches anything)."""
 
+    _fields = ("name", "repo")
+    __slots__ = _fields
     name: NamePart
-    repo: NamePart | None = None
+    repo: NamePart | None
+
+    def __init__(self, name: NamePart, repo: NamePart | None = None) -> None:
+        init(self, name, repo)
 
     def __str__(self) -> str:
         return f"{self.repo}:{self.name}" if self.repo else str(self.name)
@@ -146,12 +154,16 @@ def parse_identifier(text: str, *, patterns: bool = True) -> Identifier:
     return Identifier(name=name, repo=repo)
 
 
-@dataclass(frozen=True)
-class TagQuery:
+class TagQuery(FrozenRecord):
     """Tags that must all be present, and tags that must all be absent."""
 
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
+    _fields = ("include", "exclude")
+    __slots__ = _fields
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+    def __init__(self, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> None:
+        init(self, include, exclude)
 
     def __str__(self) -> str:
         return ",".join([*self.include, *(f"-{t}" for t in self.exclude)])

@@ -51,22 +51,27 @@ import sqlite3
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from cairn import atomic, ids, meta, report
 from cairn.errors import CairnError
-from cairn.home import Home
-from cairn.kinds import Kind
+from cairn.record import FrozenRecord, Record, init
 from cairn.store import artifact as art_mod
 from cairn.store import repo as repo_mod
 from cairn.store.artifact import Artifact
-from cairn.store.repo import Repo
 
-if TYPE_CHECKING:  # the worker machinery is imported only when a build needs it
-    import subprocess
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    import subprocess  # the worker machinery is imported only when a build needs it
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from typing import Any, TypeVar
+
+    from cairn.home import Home
+    from cairn.kinds import Kind
+    from cairn.store.repo import Repo
+
+    T = TypeVar("T")
+    SigRow = tuple[str, int | None, int | None]  # (artifact directory name, yaml sig, json sig)
 
 SCHEMA_VERSION = 1
 RECHECK = -1  # a stored signature that matches nothing: read the file again next time
@@ -117,9 +122,6 @@ _DROP = (
     "DROP VIEW IF EXISTS artifact_rows",
     *(f"DROP TABLE IF EXISTS {t}" for t in ("repos", "folders", "artifacts", "tags")),
 )
-
-T = TypeVar("T")
-SigRow = tuple[str, int | None, int | None]  # (artifact directory name, yaml sig, json sig)
 
 
 def folder_names(kind: Kind) -> list[str]:
@@ -370,14 +372,23 @@ class Index:
                 Path(f"{self.file}{suffix}").unlink(missing_ok=True)
 
 
-@dataclass
-class _Plan:
+class _Plan(Record):
     """What a folder check found: directories to read again and directories gone."""
 
-    reread: list[str]
-    removed: list[str]
-    sig_changed: bool
-    identity_changed: bool = False
+    _fields = ("reread", "removed", "sig_changed", "identity_changed")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        reread: list[str],
+        removed: list[str],
+        sig_changed: bool,
+        identity_changed: bool = False,
+    ) -> None:
+        self.reread = reread
+        self.removed = removed
+        self.sig_changed = sig_changed
+        self.identity_changed = identity_changed
 
     @property
     def touched(self) -> set[str]:
@@ -388,20 +399,47 @@ class _Plan:
         return bool(self.reread or self.removed or self.sig_changed or self.identity_changed)
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(FrozenRecord):
     """One artifact directory as read from disk, ready to be stored."""
 
+    _fields = (
+        "name",
+        "state",
+        "yaml_sig",
+        "json_sig",
+        "alias",
+        "uid",
+        "automation",
+        "tags",
+        "meta",
+        "error",
+    )
+    __slots__ = _fields
     name: str
     state: int
     yaml_sig: int | None
     json_sig: int | None
-    alias: str | None = None
-    uid: str | None = None
-    automation: tuple[str | None, str | None] = (None, None)
-    tags: tuple[str, ...] = ()
-    meta: meta.Meta | None = None
-    error: str | None = None
+    alias: str | None
+    uid: str | None
+    automation: tuple[str | None, str | None]
+    tags: tuple[str, ...]
+    meta: meta.Meta | None
+    error: str | None
+
+    def __init__(
+        self,
+        name: str,
+        state: int,
+        yaml_sig: int | None,
+        json_sig: int | None,
+        alias: str | None = None,
+        uid: str | None = None,
+        automation: tuple[str | None, str | None] = (None, None),
+        tags: tuple[str, ...] = (),
+        meta: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        init(self, name, state, yaml_sig, json_sig, alias, uid, automation, tags, meta, error)
 
     def row(self, row_id: int, folder_id: int) -> tuple[Any, ...]:
         text = _as_json(self.meta) if self.meta is not None else None
@@ -512,13 +550,17 @@ class _FolderView:
         return _Entry(name, OK, yaml_sig, json_sig, alias, uid, automation, ident.tags, data)
 
 
-@dataclass(frozen=True)
-class _Select:
+class _Select(FrozenRecord):
     """Which artifacts a query wants from a folder: its kind, name and tags."""
 
+    _fields = ("kind", "name", "tags")
+    __slots__ = _fields
     kind: Kind
     name: ids.NamePart | None
     tags: ids.TagQuery
+
+    def __init__(self, kind: Kind, name: ids.NamePart | None, tags: ids.TagQuery) -> None:
+        init(self, kind, name, tags)
 
     def rows(self, db: sqlite3.Connection, folder_id: int) -> list[tuple[Any, ...]]:
         """The stored rows that may match, by directory name (``accepts`` decides)."""

@@ -149,6 +149,49 @@ def test_a_directory_that_gains_a_meta_file_is_found(repo: Path) -> None:
     assert find("later") == ["r1:later"]
 
 
+def _append_tag(repo: Path) -> None:
+    with open(repo / "dataset" / "audio" / "_cm.yaml", "a") as handle:
+        handle.write("- fresh\n")  # in place: neither directory's signature changes
+
+
+def _add_json(repo: Path) -> None:
+    write_meta(repo / "dataset" / "audio", {"tags": ["fresh"]}, "_cm.json")
+
+
+def _replace_yaml(repo: Path) -> None:
+    meta = repo / "dataset" / "audio" / "_cm.yaml"
+    tmp = meta.with_name(".tmp")
+    tmp.write_text(yaml.safe_dump(ds("audio", "fresh")))
+    os.replace(tmp, meta)
+
+
+def _rename_in(repo: Path) -> None:
+    shutil.move(repo / "dataset" / "audio", repo / "dataset" / "audio2")
+    write_meta(repo / "dataset" / "audio2", ds("audio2", "fresh"))
+
+
+@pytest.mark.parametrize("change", [_append_tag, _add_json, _replace_yaml, _rename_in])
+def test_hand_changes_are_seen_against_settled_signatures(
+    repo: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch, change: Any
+) -> None:
+    """The fast path: stored signatures are trusted (not RECHECK), and still every change
+    to a meta file is seen, including edits in place that leave the directories alone."""
+    monkeypatch.setattr(index_mod, "RACY_NS", 0)
+    assert find(tags="fresh") == []
+    sigs = rows(
+        cairn_home,
+        "SELECT yaml_sig FROM artifacts a JOIN folders f ON f.id = a.folder_id"
+        " WHERE f.name = 'dataset'",
+    )
+    assert sigs and index_mod.RECHECK not in {sig for (sig,) in sigs}
+    dirs = [repo / "dataset", repo / "dataset" / "audio"]
+    before = [d.stat().st_mtime_ns for d in dirs]
+    change(repo)
+    assert len(find(tags="fresh")) == 1
+    if change is _append_tag:
+        assert [d.stat().st_mtime_ns for d in dirs] == before
+
+
 def test_changes_through_cairn_are_seen(repo: Path) -> None:
     catalog = Catalog.open()
     mnist = catalog.find_one(Query.parse(DATASET, "mnist"))

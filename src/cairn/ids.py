@@ -22,9 +22,10 @@ from cairn.errors import InvalidName
 from cairn.record import FrozenRecord, init
 
 UID_LENGTH = 16
-_UID_RE = re.compile(r"[0-9a-fA-F]{16}")
-_ALIAS_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]*")
-_PATTERN_RE = re.compile(r"[A-Za-z0-9_*?][A-Za-z0-9_.@+*?-]*")
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+# Compiled on first use (and kept in `re`'s cache): most commands need one of them at most.
+_ALIAS = r"[A-Za-z0-9_][A-Za-z0-9_.@+-]*"
+_PATTERN = r"[A-Za-z0-9_*?][A-Za-z0-9_.@+*?-]*"
 _MAX_ALIAS = 200
 
 
@@ -37,7 +38,7 @@ def new_uid() -> str:
 
 def is_uid(text: str) -> bool:
     """Tell whether ``text`` is a uid (16 hex digits, either case)."""
-    return bool(_UID_RE.fullmatch(text))
+    return len(text) == UID_LENGTH and not text.strip(_HEX_DIGITS)
 
 
 def has_wildcards(text: str) -> bool:
@@ -50,7 +51,7 @@ def check_alias(alias: str, what: str = "alias") -> str:
         raise InvalidName(f"empty {what}")
     if len(alias) > _MAX_ALIAS:
         raise InvalidName(f"{what} {alias[:40]!r}... is longer than {_MAX_ALIAS} characters")
-    if ".." in alias or not _ALIAS_RE.fullmatch(alias):
+    if ".." in alias or not re.fullmatch(_ALIAS, alias):
         raise InvalidName(
             f"unsafe {what} {alias!r}",
             hint="use letters, digits and _ . @ + - only, no '/', '..', ':', ',' or spaces",
@@ -134,7 +135,7 @@ def parse_part(text: str, *, patterns: bool, what: str) -> NamePart:
 
 def _check_alias_or_pattern(alias: str, *, patterns: bool, what: str) -> None:
     if patterns and has_wildcards(alias):
-        if ".." in alias or not _PATTERN_RE.fullmatch(alias):
+        if ".." in alias or not re.fullmatch(_PATTERN, alias):
             raise InvalidName(f"unsafe {what} pattern {alias!r}")
         return
     check_alias(alias, what)

@@ -494,9 +494,9 @@ class _FolderView:
 
     def plan(self, stored_sig: int | None, known: list[SigRow]) -> _Plan:
         """Compare the folder and each known artifact with what the index stored."""
-        names = {row[0] for row in known}
         if stored_sig not in (None, RECHECK) and stored_sig == self.sig:
             return _Plan(self.stale(known), [], sig_changed=False)
+        names = {row[0] for row in known}
         present = self.listing()
         checked = self.stale([row for row in known if row[0] in present])
         return _Plan(sorted({*checked, *(present - names)}), sorted(names - present), True)

@@ -364,6 +364,63 @@ def test_a_worker_that_fails_leaves_its_batches_to_the_caller(
     assert len(find(tags="bulk")) == 12
 
 
+# -- the signature snapshot of each folder ------------------------------------------------
+
+
+def assert_snapshots_match_rows(cairn_home: Path) -> None:
+    """Every folder's ``sigs`` snapshot holds exactly its artifact rows' signatures."""
+    for folder_id, blob in rows(cairn_home, "SELECT id, sigs FROM folders"):
+        stored = rows(
+            cairn_home,
+            "SELECT name, yaml_sig, json_sig FROM artifacts WHERE folder_id = ?",
+            folder_id,
+        )
+        assert blob is not None
+        assert sorted(index_mod._decode_sigs(blob) or []) == sorted(stored), folder_id
+
+
+def test_the_snapshot_follows_every_change(
+    repo: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_mod, "RACY_NS", 0)
+    find()
+    find(kind=kinds.resolve("model"))
+    assert_snapshots_match_rows(cairn_home)
+    write_meta(repo / "dataset" / "emnist", ds("emnist", "images"))
+    shutil.rmtree(repo / "dataset" / "mnist")
+    _add_json(repo)
+    (repo / "dataset" / "empty").mkdir()
+    assert find() == ["r1:audio", "r1:cifar", "r1:emnist"]
+    assert_snapshots_match_rows(cairn_home)
+    _append_tag(repo)
+    assert find(tags="fresh") == ["r1:audio"]
+    assert_snapshots_match_rows(cairn_home)
+
+
+@pytest.mark.parametrize("blob", [None, b"", b"not marshal", b"\xe9\x00\x00\x00\x00"])
+def test_a_missing_or_unreadable_snapshot_falls_back_to_the_rows(
+    repo: Path, cairn_home: Path, blob: bytes | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_mod, "RACY_NS", 0)
+    find()
+    find(kind=kinds.resolve("model"))
+    with sqlite3.connect(Home(cairn_home).index_file) as db:
+        db.execute("UPDATE folders SET sigs = ? WHERE name = 'dataset'", (blob,))
+    _append_tag(repo)
+    assert find(tags="fresh") == ["r1:audio"]  # the fresh stat is compared with the rows
+    assert_snapshots_match_rows(cairn_home)  # and the write rebuilt the snapshot
+    assert find(tags="images") == ["r1:cifar", "r1:mnist"]
+
+
+def test_a_snapshot_that_disagrees_with_its_length_is_not_trusted() -> None:
+    blob = index_mod._encode_sigs([("a", 1, None), ("b", 2, None)])
+    assert index_mod._decode_sigs(blob) == [("a", 1, None), ("b", 2, None)]
+    assert index_mod._decode_sigs(index_mod._encode_sigs([])) == []
+    import marshal
+
+    assert index_mod._decode_sigs(marshal.dumps(("a\0b", 3, (1, 2), (None, None)))) is None
+
+
 # -- start-up ----------------------------------------------------------------------------
 
 
@@ -442,3 +499,4 @@ def test_concurrent_processes_never_corrupt_the_index(repo: Path, cairn_home: Pa
     assert len(find(tags="shared")) == 32
     assert rows(cairn_home, "PRAGMA integrity_check") == [("ok",)]
     assert rows(cairn_home, "SELECT count(*) FROM tags WHERE tag = 'shared'") == [(32,)]
+    assert_snapshots_match_rows(cairn_home)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import shutil
 import sqlite3
@@ -376,21 +377,26 @@ def assert_snapshots_match_rows(cairn_home: Path) -> None:
             folder_id,
         )
         assert blob is not None
-        assert sorted(index_mod._decode_sigs(blob) or []) == sorted(stored), folder_id
+        columns = index_mod._decode_sigs(blob)
+        assert columns is not None and columns[0] == sorted(columns[0])
+        assert sorted(zip(*columns, strict=True)) == sorted(stored), folder_id
 
 
+@pytest.mark.parametrize("patch_max", [index_mod.PATCH_MAX, 0])  # patched, or rebuilt
 def test_the_snapshot_follows_every_change(
-    repo: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch, patch_max: int
 ) -> None:
     monkeypatch.setattr(index_mod, "RACY_NS", 0)
+    monkeypatch.setattr(index_mod, "PATCH_MAX", patch_max)
     find()
     find(kind=kinds.resolve("model"))
     assert_snapshots_match_rows(cairn_home)
     write_meta(repo / "dataset" / "emnist", ds("emnist", "images"))
+    write_meta(repo / "dataset" / "aaa", ds("aaa"))
     shutil.rmtree(repo / "dataset" / "mnist")
     _add_json(repo)
     (repo / "dataset" / "empty").mkdir()
-    assert find() == ["r1:audio", "r1:cifar", "r1:emnist"]
+    assert find() == ["r1:aaa", "r1:audio", "r1:cifar", "r1:emnist"]
     assert_snapshots_match_rows(cairn_home)
     _append_tag(repo)
     assert find(tags="fresh") == ["r1:audio"]
@@ -412,13 +418,19 @@ def test_a_missing_or_unreadable_snapshot_falls_back_to_the_rows(
     assert find(tags="images") == ["r1:cifar", "r1:mnist"]
 
 
-def test_a_snapshot_that_disagrees_with_its_length_is_not_trusted() -> None:
-    blob = index_mod._encode_sigs([("a", 1, None), ("b", 2, None)])
-    assert index_mod._decode_sigs(blob) == [("a", 1, None), ("b", 2, None)]
-    assert index_mod._decode_sigs(index_mod._encode_sigs([])) == []
-    import marshal
-
-    assert index_mod._decode_sigs(marshal.dumps(("a\0b", 3, (1, 2), (None, None)))) is None
+def test_a_snapshot_that_does_not_hold_together_is_not_trusted() -> None:
+    columns = (["a", "b"], [1, 2], [None, 3])
+    assert index_mod._decode_sigs(index_mod._encode_sigs(columns)) == columns
+    assert index_mod._decode_sigs(index_mod._encode_sigs(([], [], []))) == ([], [], [])
+    for bad in [
+        ("a\0b", 3, [1, 2], [None, None]),  # the count disagrees
+        ("a\0b", 2, [1, 2], [None]),  # a column is short
+        ("a\0b", 2, (1, 2), [None, None]),  # not the stored shape
+        (b"a", 1, [1], [None]),
+        ("a", "1", [1], [None]),
+        ("a", 1, [1]),
+    ]:
+        assert index_mod._decode_sigs(marshal.dumps(bad)) is None, bad
 
 
 # -- start-up ----------------------------------------------------------------------------

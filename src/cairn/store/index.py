@@ -4,9 +4,9 @@ Tables
     ``folders``    one row per automation folder ``<repo root>/<automation>`` a query or a
                    reindex has looked at: its path, its repository (path, alias, uid), the
                    folder's directory signature, and ``sigs``: a snapshot of its artifacts'
-                   names and meta-file signatures (one ``marshal`` blob, which a query reads
-                   ten times faster than the same rows), rewritten in every transaction that
-                   changes those rows; ``NULL`` while a build is under way.
+                   names (sorted) and meta-file signatures (one ``marshal`` blob, which a
+                   query reads several times faster than the same rows), rewritten in every
+                   transaction that changes those rows; ``NULL`` while a build is under way.
     ``artifacts``  one row per artifact directory of such a folder: alias, uid, the automation
                    alias/uid its meta names, the merged meta as JSON, the signatures of its
                    ``_cm.yaml`` and ``_cm.json``, and the error text when the meta is broken.
@@ -76,11 +76,13 @@ if MYPY:
 
     T = TypeVar("T")
     SigRow = tuple[str, int | None, int | None]  # (artifact directory name, yaml sig, json sig)
+    SigColumns = tuple[list[str], list[int | None], list[int | None]]  # the same, by column
 
 SCHEMA_VERSION = 2
 RECHECK = -1  # a stored signature that matches nothing: read the file again next time
 RACY_NS = 2_000_000_000  # a file changed less than this before its stat is not trusted yet
 BATCH = 1000  # artifacts read and written per write transaction
+PATCH_MAX = 64  # more changes than this in one write: the snapshot is rebuilt from the rows
 PARALLEL_MIN = 4000  # read at least this many artifacts in worker processes
 MAX_WORKERS = 8
 CACHE_KIB = 65536  # SQLite page cache of a connection (used only as pages are read)
@@ -238,10 +240,7 @@ class Index:
             ).fetchone()
             if head is None:
                 return view.plan(None, []), [], []
-            known = _decode_sigs(head[5])
-            if known is None:
-                known = _sig_rows(db, head[0])
-            plan = view.plan(head[1], known)
+            plan = view.plan(head[1], _known(db, head[0], head[5]))
             plan.identity_changed = tuple(head[2:5]) != (str(repo.path), repo.alias, repo.uid)
             rows = select.rows(db, head[0]) if select is not None else []
             broken = db.execute(
@@ -498,10 +497,11 @@ class _FolderView:
             os.close(self.fd)
             self.fd = None
 
-    def plan(self, stored_sig: int | None, known: list[SigRow]) -> _Plan:
+    def plan(self, stored_sig: int | None, known: Iterable[SigRow]) -> _Plan:
         """Compare the folder and each known artifact with what the index stored."""
         if stored_sig not in (None, RECHECK) and stored_sig == self.sig:
             return _Plan(sorted(self.stale(known)), [], sig_changed=False)
+        known = list(known)
         names = {row[0] for row in known}
         present = self.listing()
         checked = self.stale([row for row in known if row[0] in present])
@@ -512,7 +512,7 @@ class _FolderView:
         with os.scandir(self.fd if self.fd is not None else self.path) as entries:
             return {e.name for e in entries if not e.name.startswith(".") and e.is_dir()}
 
-    def stale(self, known: list[SigRow]) -> list[str]:
+    def stale(self, known: Iterable[SigRow]) -> list[str]:
         """The artifacts whose meta files no longer have the signatures stored for them.
 
         This loop is the price of freshness (two system calls per artifact), so the common
@@ -809,24 +809,34 @@ def _sig_rows(db: sqlite3.Connection, folder_id: int) -> list[SigRow]:
     return rows
 
 
-def _encode_sigs(rows: list[SigRow]) -> bytes:
+def _known(db: sqlite3.Connection, folder_id: int, blob: bytes | None) -> Iterable[SigRow]:
+    """The stored signatures of a folder's artifacts: from its snapshot, else its rows."""
+    columns = _decode_sigs(blob)
+    if columns is None:
+        return _sig_rows(db, folder_id)
+    return zip(*columns, strict=True)
+
+
+def _encode_sigs(columns: SigColumns) -> bytes:
     """``(names joined by NUL, count, yaml sigs, json sigs)``, marshalled (no name holds a NUL)."""
-    names, yaml_sigs, json_sigs = zip(*rows, strict=True) if rows else ((), (), ())
+    names, yaml_sigs, json_sigs = columns
     return marshal.dumps(("\0".join(names), len(names), yaml_sigs, json_sigs))
 
 
-def _decode_sigs(blob: bytes | None) -> list[SigRow] | None:
-    """The rows of a snapshot; ``None`` when there is none or it cannot be read."""
+def _decode_sigs(blob: bytes | None) -> SigColumns | None:
+    """The columns of a snapshot; ``None`` when there is none or it cannot be read."""
     if blob is None:
         return None
     try:
         joined, count, yaml_sigs, json_sigs = marshal.loads(blob)
     except (EOFError, ValueError, TypeError):
         return None
+    if not (isinstance(joined, str) and type(yaml_sigs) is list and type(json_sigs) is list):
+        return None
     names = joined.split("\0") if count else []
     if not len(names) == len(yaml_sigs) == len(json_sigs) == count:
         return None
-    return list(zip(names, yaml_sigs, json_sigs, strict=True))
+    return names, yaml_sigs, json_sigs
 
 
 def _updated_sigs(
@@ -836,20 +846,32 @@ def _updated_sigs(
     entries: list[_Entry],
     removed: list[str],
 ) -> bytes:
-    """The snapshot after this write: the stored one updated, or rebuilt from the rows.
+    """The snapshot after this write: the stored one patched, or rebuilt from the rows.
 
     It runs inside the writing transaction, so it starts from what is committed now
     (another process may have written since this one read), never from an older read.
+    Names are kept sorted, so a patch finds each name by bisection.
     """
-    old = _decode_sigs(blob)
-    if old is None:
-        return _encode_sigs(_sig_rows(db, folder_id))
-    table = {name: (name, y, j) for name, y, j in old}
+    columns = _decode_sigs(blob)
+    if columns is None or len(entries) + len(removed) > PATCH_MAX:
+        rows = sorted(_sig_rows(db, folder_id))
+        return _encode_sigs(([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]))
+    from bisect import bisect_left
+
+    names, yaml_sigs, json_sigs = columns  # fresh lists: changed in place
     for name in removed:
-        table.pop(name, None)
+        i = bisect_left(names, name)
+        if i < len(names) and names[i] == name:
+            del names[i], yaml_sigs[i], json_sigs[i]
     for e in entries:
-        table[e.name] = (e.name, e.yaml_sig, e.json_sig)
-    return _encode_sigs(list(table.values()))
+        i = bisect_left(names, e.name)
+        if i < len(names) and names[i] == e.name:
+            yaml_sigs[i], json_sigs[i] = e.yaml_sig, e.json_sig
+        else:
+            names.insert(i, e.name)
+            yaml_sigs.insert(i, e.yaml_sig)
+            json_sigs.insert(i, e.json_sig)
+    return _encode_sigs(columns)
 
 
 # -- rows ------------------------------------------------------------------------------

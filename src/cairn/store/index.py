@@ -22,7 +22,10 @@ Freshness: the index is never stale
     repositories: a folder whose signature changed is listed again (added, removed and
     renamed artifact directories); then each known artifact's meta file is ``stat``-ed and the
     meta file the index knows to be absent is probed, so an edit in place, a replaced file or
-    a new ``_cm.json`` beside a ``_cm.yaml`` is seen. Only what changed is read again.
+    a new ``_cm.json`` beside a ``_cm.yaml`` is seen. Only what changed is read again. These
+    two system calls per artifact are the whole cost of a query on a large folder: an edit
+    in place changes neither directory's signature, and a new file changes only its own
+    directory's, so no cheaper check is exact.
     A signature is always taken *before* the content it vouches for is read, and one taken
     less than ``RACY_NS`` after the file last changed is stored as ``RECHECK`` (timestamps are
     coarse: a second edit in the same clock tick would keep the signature), so a stored
@@ -34,6 +37,7 @@ Concurrency
     the checked snapshot plus what it read, then writes what it read in short ``IMMEDIATE``
     transactions. Each row keeps the signature it was read under, so a slow process that
     writes older content leaves a signature that no longer matches, and it is read again.
+    The folder's snapshot is patched inside each such transaction, from the committed one.
     A corrupt database file is deleted and rebuilt under a file lock; ``cairn reindex``
     recreates the tables in one transaction and indexes every repository again.
 
@@ -289,7 +293,8 @@ class Index:
             _delete_rows(db, fid, [*removed, *(e.name for e in entries)])
             _insert_rows(db, fid, entries)
             sigs = _updated_sigs(db, fid, blob, entries, removed) if last else None
-            db.execute("UPDATE folders SET sigs = ? WHERE id = ?", (sigs, fid))
+            if sigs != blob:  # a young file read again keeps RECHECK: nothing to rewrite
+                db.execute("UPDATE folders SET sigs = ? WHERE id = ?", (sigs, fid))
 
     def _forget_folder(self, path: str) -> None:
         db = self._conn()

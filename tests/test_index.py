@@ -460,7 +460,18 @@ def test_find_imports_no_yaml_while_nothing_changed(repo: Path, cli: Any) -> Non
     assert yaml_loaded() == "True"
 
 
-HEAVY = ("dataclasses", "inspect", "ast", "typing", "tempfile", "shutil", "threading", "copy")
+HEAVY = (
+    "dataclasses",
+    "inspect",
+    "ast",
+    "typing",
+    "tempfile",
+    "shutil",
+    "threading",
+    "copy",
+    "hashlib",
+    "cairn.script.replay",
+)
 
 
 def test_find_and_load_import_none_of_the_heavy_modules(repo: Path, cli: Any) -> None:

@@ -39,6 +39,8 @@ def test_is_uid_accepts_16_hex_in_either_case(text: str) -> None:
         UID[:15],
         UID + "0",
         "0123456789abcdeg",  # not hex
+        "01234567-9abcdef",  # not hex inside
+        "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669abcdef",  # other digits
         "0123456789abc.ef",  # CM accepts '.', cairn does not
         f"{UID}\n",
         f" {UID}",

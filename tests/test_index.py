@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import shutil
 import sqlite3
@@ -147,6 +148,49 @@ def test_a_directory_that_gains_a_meta_file_is_found(repo: Path) -> None:
     assert find("later") == []
     write_meta(repo / "dataset" / "later", ds("later"))
     assert find("later") == ["r1:later"]
+
+
+def _append_tag(repo: Path) -> None:
+    with open(repo / "dataset" / "audio" / "_cm.yaml", "a") as handle:
+        handle.write("- fresh\n")  # in place: neither directory's signature changes
+
+
+def _add_json(repo: Path) -> None:
+    write_meta(repo / "dataset" / "audio", {"tags": ["fresh"]}, "_cm.json")
+
+
+def _replace_yaml(repo: Path) -> None:
+    meta = repo / "dataset" / "audio" / "_cm.yaml"
+    tmp = meta.with_name(".tmp")
+    tmp.write_text(yaml.safe_dump(ds("audio", "fresh")))
+    os.replace(tmp, meta)
+
+
+def _rename_in(repo: Path) -> None:
+    shutil.move(repo / "dataset" / "audio", repo / "dataset" / "audio2")
+    write_meta(repo / "dataset" / "audio2", ds("audio2", "fresh"))
+
+
+@pytest.mark.parametrize("change", [_append_tag, _add_json, _replace_yaml, _rename_in])
+def test_hand_changes_are_seen_against_settled_signatures(
+    repo: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch, change: Any
+) -> None:
+    """The fast path: stored signatures are trusted (not RECHECK), and still every change
+    to a meta file is seen, including edits in place that leave the directories alone."""
+    monkeypatch.setattr(index_mod, "RACY_NS", 0)
+    assert find(tags="fresh") == []
+    sigs = rows(
+        cairn_home,
+        "SELECT yaml_sig FROM artifacts a JOIN folders f ON f.id = a.folder_id"
+        " WHERE f.name = 'dataset'",
+    )
+    assert sigs and index_mod.RECHECK not in {sig for (sig,) in sigs}
+    dirs = [repo / "dataset", repo / "dataset" / "audio"]
+    before = [d.stat().st_mtime_ns for d in dirs]
+    change(repo)
+    assert len(find(tags="fresh")) == 1
+    if change is _append_tag:
+        assert [d.stat().st_mtime_ns for d in dirs] == before
 
 
 def test_changes_through_cairn_are_seen(repo: Path) -> None:
@@ -321,6 +365,74 @@ def test_a_worker_that_fails_leaves_its_batches_to_the_caller(
     assert len(find(tags="bulk")) == 12
 
 
+# -- the signature snapshot of each folder ------------------------------------------------
+
+
+def assert_snapshots_match_rows(cairn_home: Path) -> None:
+    """Every folder's ``sigs`` snapshot holds exactly its artifact rows' signatures."""
+    for folder_id, blob in rows(cairn_home, "SELECT id, sigs FROM folders"):
+        stored = rows(
+            cairn_home,
+            "SELECT name, yaml_sig, json_sig FROM artifacts WHERE folder_id = ?",
+            folder_id,
+        )
+        assert blob is not None
+        columns = index_mod._decode_sigs(blob)
+        assert columns is not None and columns[0] == sorted(columns[0])
+        assert sorted(zip(*columns, strict=True)) == sorted(stored), folder_id
+
+
+@pytest.mark.parametrize("patch_max", [index_mod.PATCH_MAX, 0])  # patched, or rebuilt
+def test_the_snapshot_follows_every_change(
+    repo: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch, patch_max: int
+) -> None:
+    monkeypatch.setattr(index_mod, "RACY_NS", 0)
+    monkeypatch.setattr(index_mod, "PATCH_MAX", patch_max)
+    find()
+    find(kind=kinds.resolve("model"))
+    assert_snapshots_match_rows(cairn_home)
+    write_meta(repo / "dataset" / "emnist", ds("emnist", "images"))
+    write_meta(repo / "dataset" / "aaa", ds("aaa"))
+    shutil.rmtree(repo / "dataset" / "mnist")
+    _add_json(repo)
+    (repo / "dataset" / "empty").mkdir()
+    assert find() == ["r1:aaa", "r1:audio", "r1:cifar", "r1:emnist"]
+    assert_snapshots_match_rows(cairn_home)
+    _append_tag(repo)
+    assert find(tags="fresh") == ["r1:audio"]
+    assert_snapshots_match_rows(cairn_home)
+
+
+@pytest.mark.parametrize("blob", [None, b"", b"not marshal", b"\xe9\x00\x00\x00\x00"])
+def test_a_missing_or_unreadable_snapshot_falls_back_to_the_rows(
+    repo: Path, cairn_home: Path, blob: bytes | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_mod, "RACY_NS", 0)
+    find()
+    find(kind=kinds.resolve("model"))
+    with sqlite3.connect(Home(cairn_home).index_file) as db:
+        db.execute("UPDATE folders SET sigs = ? WHERE name = 'dataset'", (blob,))
+    _append_tag(repo)
+    assert find(tags="fresh") == ["r1:audio"]  # the fresh stat is compared with the rows
+    assert_snapshots_match_rows(cairn_home)  # and the write rebuilt the snapshot
+    assert find(tags="images") == ["r1:cifar", "r1:mnist"]
+
+
+def test_a_snapshot_that_does_not_hold_together_is_not_trusted() -> None:
+    columns = (["a", "b"], [1, 2], [None, 3])
+    assert index_mod._decode_sigs(index_mod._encode_sigs(columns)) == columns
+    assert index_mod._decode_sigs(index_mod._encode_sigs(([], [], []))) == ([], [], [])
+    for bad in [
+        ("a\0b", 3, [1, 2], [None, None]),  # the count disagrees
+        ("a\0b", 2, [1, 2], [None]),  # a column is short
+        ("a\0b", 2, (1, 2), [None, None]),  # not the stored shape
+        (b"a", 1, [1], [None]),
+        ("a", "1", [1], [None]),
+        ("a", 1, [1]),
+    ]:
+        assert index_mod._decode_sigs(marshal.dumps(bad)) is None, bad
+
+
 # -- start-up ----------------------------------------------------------------------------
 
 
@@ -346,6 +458,35 @@ def test_find_imports_no_yaml_while_nothing_changed(repo: Path, cli: Any) -> Non
     assert yaml_loaded() == "False"
     write_meta(repo / "dataset" / "audio", ds("audio", "sound", "changed"))
     assert yaml_loaded() == "True"
+
+
+HEAVY = (
+    "dataclasses",
+    "inspect",
+    "ast",
+    "typing",
+    "tempfile",
+    "shutil",
+    "threading",
+    "copy",
+    "hashlib",
+    "cairn.script.replay",
+)
+
+
+def test_find_and_load_import_none_of_the_heavy_modules(repo: Path, cli: Any) -> None:
+    """`dataclasses` (with `inspect` and `ast`), `typing` and the writers' modules cost
+    start-up time that every `find` would pay."""
+    code = (
+        "import sys; from cairn.cli.main import main; main(sys.argv[1:]);"
+        f" print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    for argv in (["find", "dataset", "--tags=sound"], ["load", "dataset", "audio"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[-1] == "[]", argv
 
 
 # -- concurrency -------------------------------------------------------------------------
@@ -381,3 +522,4 @@ def test_concurrent_processes_never_corrupt_the_index(repo: Path, cairn_home: Pa
     assert len(find(tags="shared")) == 32
     assert rows(cairn_home, "PRAGMA integrity_check") == [("ok",)]
     assert rows(cairn_home, "SELECT count(*) FROM tags WHERE tag = 'shared'") == [(32,)]
+    assert_snapshots_match_rows(cairn_home)

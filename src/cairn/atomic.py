@@ -8,14 +8,16 @@ the kernel drops if the holding process dies, so a crash never leaves a stale lo
 
 from __future__ import annotations
 
+import _thread  # `threading` costs start-up time; its Lock is `_thread`'s lock
 import contextlib
 import fcntl
 import os
-import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from collections.abc import Iterator
 
 LOCK_TIMEOUT_S = 60.0
 
@@ -25,6 +27,8 @@ def write_text(path: Path, text: str) -> None:
 
     A symbolic link is written through: its target is replaced, the link stays a link.
     """
+    import tempfile  # only writers need it (it imports `shutil` and `random`)
+
     if path.is_symlink():
         path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +56,7 @@ def _copy_mode(source: Path, target: Path) -> None:
 # One lock object per (process, path), so a thread that already holds a lock can take it
 # again (the lock is re-entrant) instead of waiting for itself until the timeout.
 _LOCKS: dict[tuple[int, str], _Flock] = {}
-_LOCKS_GUARD = threading.Lock()
+_LOCKS_GUARD = _thread.allocate_lock()
 _POLL_S = 0.02
 
 
@@ -69,13 +73,13 @@ class _Flock:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.threads = threading.Lock()
+        self.threads = _thread.allocate_lock()
         self.owner: int | None = None
         self.depth = 0
         self.fd = -1
 
     def acquire(self, timeout: float) -> None:
-        me = threading.get_ident()
+        me = _thread.get_ident()
         if self.owner == me:
             self.depth += 1
             return

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NoReturn
-
 from cairn import report
 from cairn.automations.contract import ActionSpec, Call, Outcome
 from cairn.errors import ActionNotFound, AutomationNotFound, InvalidInput
+from cairn.record import FrozenRecord, init
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from collections.abc import Callable
+    from typing import Any, NoReturn
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(FrozenRecord):
     """A normalised CM input: action, automation, artifacts and the remaining flags."""
 
+    _fields = ("action", "automation", "artifacts", "raw")
+    __slots__ = _fields
     action: str
     automation: str
     artifacts: list[str]
     raw: dict[str, Any]
+
+    def __init__(
+        self, action: str, automation: str, artifacts: list[str], raw: dict[str, Any]
+    ) -> None:
+        init(self, action, automation, artifacts, raw)
 
     @classmethod
     def from_input(cls, i: dict[str, Any]) -> Request:

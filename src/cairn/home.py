@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from cairn.record import FrozenRecord, init
 
 HOME_ENV = "CAIRN_HOME"
 LOCAL_REPO_ALIAS = "local"
@@ -12,11 +13,15 @@ LOCAL_REPO_UID = "9a3280b14a4285c9"
 BUILTIN_REPO_ALIAS = "builtin"
 
 
-@dataclass(frozen=True)
-class Home:
+class Home(FrozenRecord):
     """The paths of one cairn home directory."""
 
+    _fields = ("root",)
+    __slots__ = _fields
     root: Path
+
+    def __init__(self, root: Path) -> None:
+        init(self, root)
 
     @classmethod
     def from_env(cls) -> Home:

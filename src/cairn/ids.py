@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from cairn.errors import InvalidName
+from cairn.record import FrozenRecord, init
 
 UID_LENGTH = 16
-_UID_RE = re.compile(r"[0-9a-fA-F]{16}")
-_ALIAS_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]*")
-_PATTERN_RE = re.compile(r"[A-Za-z0-9_*?][A-Za-z0-9_.@+*?-]*")
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+# Compiled on first use (and kept in `re`'s cache): most commands need one of them at most.
+_ALIAS = r"[A-Za-z0-9_][A-Za-z0-9_.@+-]*"
+_PATTERN = r"[A-Za-z0-9_*?][A-Za-z0-9_.@+*?-]*"
 _MAX_ALIAS = 200
 
 
@@ -37,7 +38,7 @@ def new_uid() -> str:
 
 def is_uid(text: str) -> bool:
     """Tell whether ``text`` is a uid (16 hex digits, either case)."""
-    return bool(_UID_RE.fullmatch(text))
+    return len(text) == UID_LENGTH and not text.strip(_HEX_DIGITS)
 
 
 def has_wildcards(text: str) -> bool:
@@ -50,7 +51,7 @@ def check_alias(alias: str, what: str = "alias") -> str:
         raise InvalidName(f"empty {what}")
     if len(alias) > _MAX_ALIAS:
         raise InvalidName(f"{what} {alias[:40]!r}... is longer than {_MAX_ALIAS} characters")
-    if ".." in alias or not _ALIAS_RE.fullmatch(alias):
+    if ".." in alias or not re.fullmatch(_ALIAS, alias):
         raise InvalidName(
             f"unsafe {what} {alias!r}",
             hint="use letters, digits and _ . @ + - only, no '/', '..', ':', ',' or spaces",
@@ -65,12 +66,16 @@ def check_uid(uid: str, what: str = "uid") -> str:
     return uid.lower()
 
 
-@dataclass(frozen=True)
-class NamePart:
+class NamePart(FrozenRecord):
     """One side of an identifier: an alias (or alias pattern), a uid, or both."""
 
-    alias: str | None = None
-    uid: str | None = None
+    _fields = ("alias", "uid")
+    __slots__ = _fields
+    alias: str | None
+    uid: str | None
+
+    def __init__(self, alias: str | None = None, uid: str | None = None) -> None:
+        init(self, alias, uid)
 
     def __str__(self) -> str:
         return ",".join(x for x in (self.alias, self.uid) if x)
@@ -94,12 +99,16 @@ class NamePart:
         return fnmatchcase(alias.lower(), self.alias.lower())
 
 
-@dataclass(frozen=True)
-class Identifier:
+class Identifier(FrozenRecord):
     """A parsed ``[repo:]name`` identifier. Either side may be empty (matches anything)."""
 
+    _fields = ("name", "repo")
+    __slots__ = _fields
     name: NamePart
-    repo: NamePart | None = None
+    repo: NamePart | None
+
+    def __init__(self, name: NamePart, repo: NamePart | None = None) -> None:
+        init(self, name, repo)
 
     def __str__(self) -> str:
         return f"{self.repo}:{self.name}" if self.repo else str(self.name)
@@ -126,7 +135,7 @@ def parse_part(text: str, *, patterns: bool, what: str) -> NamePart:
 
 def _check_alias_or_pattern(alias: str, *, patterns: bool, what: str) -> None:
     if patterns and has_wildcards(alias):
-        if ".." in alias or not _PATTERN_RE.fullmatch(alias):
+        if ".." in alias or not re.fullmatch(_PATTERN, alias):
             raise InvalidName(f"unsafe {what} pattern {alias!r}")
         return
     check_alias(alias, what)
@@ -146,12 +155,16 @@ def parse_identifier(text: str, *, patterns: bool = True) -> Identifier:
     return Identifier(name=name, repo=repo)
 
 
-@dataclass(frozen=True)
-class TagQuery:
+class TagQuery(FrozenRecord):
     """Tags that must all be present, and tags that must all be absent."""
 
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
+    _fields = ("include", "exclude")
+    __slots__ = _fields
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+    def __init__(self, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> None:
+        init(self, include, exclude)
 
     def __str__(self) -> str:
         return ",".join([*self.include, *(f"-{t}" for t in self.exclude)])

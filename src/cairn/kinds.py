@@ -6,16 +6,19 @@ A kind cairn does not know (``dataset``, ``model``...) is just an alias with no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cairn import ids
 from cairn.errors import InvalidName
+from cairn.record import FrozenRecord, init
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(FrozenRecord):
+    _fields = ("alias", "uid")
+    __slots__ = _fields
     alias: str
-    uid: str | None = None
+    uid: str | None
+
+    def __init__(self, alias: str, uid: str | None = None) -> None:
+        init(self, alias, uid)
 
     def __str__(self) -> str:
         return f"{self.alias},{self.uid}" if self.uid else self.alias

@@ -7,18 +7,20 @@ with the safe loader (the C one when available) and imported only when a YAML fi
 
 from __future__ import annotations
 
-import copy
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from cairn import atomic
 from cairn.errors import MetaError
+from cairn.record import FrozenRecord, init
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from typing import Any
+
+    Meta = dict[str, Any]
 
 ARTIFACT_META = "_cm"
 REPO_META = "cmr"
-Meta = dict[str, Any]
 
 
 def _yaml_load(text: str, path: Path) -> Any:
@@ -57,14 +59,20 @@ def load_file(path: Path) -> Meta:
     return data
 
 
-@dataclass(frozen=True)
-class MetaFiles:
+class MetaFiles(FrozenRecord):
     """Which meta files a directory has, and the merged meta they give."""
 
+    _fields = ("directory", "yaml_path", "json_path", "meta")
+    __slots__ = _fields
     directory: Path
     yaml_path: Path | None
     json_path: Path | None
     meta: Meta
+
+    def __init__(
+        self, directory: Path, yaml_path: Path | None, json_path: Path | None, meta: Meta
+    ) -> None:
+        init(self, directory, yaml_path, json_path, meta)
 
     @property
     def paths(self) -> list[Path]:
@@ -97,12 +105,16 @@ def merge(base: Meta, update: Meta, *, append_lists: bool = False) -> Meta:
     With ``append_lists`` lists are concatenated, skipping items already present. The result
     shares no mutable value with ``base`` or ``update``: changing it changes neither.
     """
+    import copy
+
     result = copy.deepcopy(base)
     _merge_into(result, update, append_lists)
     return result
 
 
 def _merge_into(target: Meta, update: Meta, append_lists: bool) -> None:
+    import copy
+
     for key, value in update.items():
         old = target.get(key)
         if isinstance(old, dict) and isinstance(value, dict):
@@ -129,6 +141,8 @@ def dump_json(meta: Meta) -> str:
 
 def write_file(path: Path, meta: Meta) -> None:
     """Atomically write ``meta`` to ``path`` in the format its suffix names."""
+    from cairn import atomic
+
     text = dump_json(meta) if path.suffix == ".json" else dump_yaml(meta)
     atomic.write_text(path, text)
 

@@ -10,16 +10,25 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+
+from cairn.record import Record
 
 
-@dataclass
-class Reporter:
+class Reporter(Record):
     """Collects warnings; with ``echo`` set, also writes each one to stderr at once."""
 
-    echo: bool = False
-    warnings: list[str] = field(default_factory=list)
-    sink: Callable[[str], None] | None = None
+    _fields = ("echo", "warnings", "sink")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        echo: bool = False,
+        warnings: list[str] | None = None,
+        sink: Callable[[str], None] | None = None,
+    ) -> None:
+        self.echo = echo
+        self.warnings: list[str] = [] if warnings is None else warnings
+        self.sink = sink
 
     def warn(self, message: str) -> None:
         if message in self.warnings:

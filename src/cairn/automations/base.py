@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from cairn.automations.contract import ActionSpec, Call, Outcome, collect_actions
 from cairn.errors import ActionNotFound
-from cairn.kinds import Kind
-from cairn.store.catalog import Catalog
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from typing import ClassVar
+
+    from cairn.kinds import Kind
+    from cairn.store.catalog import Catalog
 
 
 class Automation:

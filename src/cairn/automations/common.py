@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from cairn import ids, meta
 from cairn.automations.base import Automation
@@ -11,6 +10,10 @@ from cairn.automations.contract import Call, Flag, Outcome, action
 from cairn.errors import Ambiguous, InvalidInput, NotFound, Refused
 from cairn.store.artifact import IDENTITY_KEYS, Artifact
 from cairn.store.catalog import Query, Target
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from typing import Any
 
 TAGS = Flag("tags", "list", "tags that must all match; -TAG excludes")
 FORCE = Flag("force", "bool", "do it without asking", aliases=("f",))

@@ -9,25 +9,33 @@ the dict API plus the lines a console shows. Actions never print.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
 from cairn import ids
 from cairn.errors import InvalidInput
+from cairn.record import FrozenRecord, Record, init
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., "Outcome"])
 
 _TRUE = {"true", "yes", "on", "1", "y"}
 _FALSE = {"false", "no", "off", "0", "n", ""}
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(FrozenRecord):
     """One declared input of an action: its name, type, aliases and help."""
 
+    _fields = ("name", "kind", "help", "aliases")
+    __slots__ = _fields
     name: str
     kind: str  # "bool", "switch" (bool, or a value), "str", "list" or "dict"
     help: str
-    aliases: tuple[str, ...] = ()
+    aliases: tuple[str, ...]
+
+    def __init__(self, name: str, kind: str, help: str, aliases: tuple[str, ...] = ()) -> None:
+        init(self, name, kind, help, aliases)
 
     def convert(self, value: Any) -> Any:
         """Convert a raw CLI/API value to this flag's type, or raise naming the flag."""
@@ -102,19 +110,36 @@ COMMON_NAMES = {n for f in COMMON_FLAGS for n in (f.name, *f.aliases)}
 CONTROL_KEYS = {"action", "automation", "artifact", "artifacts", "unparsed_cmd", "cmd"}
 
 
-@dataclass(frozen=True)
-class ActionSpec:
-    """Everything the CLI and help need to know about one action."""
+class ActionSpec(FrozenRecord):
+    """Everything the CLI and help need to know about one action.
 
+    With ``any_flags``, undeclared flags are inputs of the action (e.g. a script's
+    ``input_mapping``).
+    """
+
+    _fields = ("name", "summary", "usage", "example", "aliases", "flags", "method", "any_flags")
+    __slots__ = _fields
     name: str
     summary: str
     usage: str
     example: str
-    aliases: tuple[str, ...] = ()
-    flags: tuple[Flag, ...] = ()
-    method: str = ""
-    any_flags: bool = False
-    """Undeclared flags are inputs of the action (e.g. a script's ``input_mapping``)."""
+    aliases: tuple[str, ...]
+    flags: tuple[Flag, ...]
+    method: str
+    any_flags: bool
+
+    def __init__(
+        self,
+        name: str,
+        summary: str,
+        usage: str,
+        example: str,
+        aliases: tuple[str, ...] = (),
+        flags: tuple[Flag, ...] = (),
+        method: str = "",
+        any_flags: bool = False,
+    ) -> None:
+        init(self, name, summary, usage, example, aliases, flags, method, any_flags)
 
     def options(self, raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """Convert the declared flags found in ``raw``; also return the unknown keys."""
@@ -130,33 +155,54 @@ class ActionSpec:
         return opts, unknown
 
 
-@dataclass
-class Call:
-    """One invocation of an action: its artifacts, converted flags and raw input."""
+class Call(Record):
+    """One invocation of an action: its artifacts, converted flags and raw input.
 
-    artifacts: list[str]
-    opts: dict[str, Any]
-    raw: dict[str, Any]
-    confirm: Callable[[str], bool] | None = None
-    choose: Callable[[list[Any]], int] | None = None
-    """Asks a person on a terminal to pick one of several items (None: no terminal)."""
+    ``confirm`` asks a person on a terminal a yes/no question, ``choose`` asks them to pick
+    one of several items (``None``: no terminal).
+    """
+
+    _fields = ("artifacts", "opts", "raw", "confirm", "choose")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        artifacts: list[str],
+        opts: dict[str, Any],
+        raw: dict[str, Any],
+        confirm: Callable[[str], bool] | None = None,
+        choose: Callable[[list[Any]], int] | None = None,
+    ) -> None:
+        self.artifacts = artifacts
+        self.opts = opts
+        self.raw = raw
+        self.confirm = confirm
+        self.choose = choose
 
     def flag(self, name: str, default: Any = None) -> Any:
         value = self.opts.get(name)
         return default if value is None else value
 
 
-@dataclass
-class Outcome:
-    """What an action returns: CM-compatible result keys and the console lines."""
+class Outcome(Record):
+    """What an action returns: CM-compatible result keys and the console lines.
 
-    data: dict[str, Any] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Information for the edge only (never printed), e.g. what a replay record watches."""
+    ``extra`` is information for the edge only (never printed), e.g. what a replay record
+    watches.
+    """
 
+    _fields = ("data", "lines", "extra")
+    __slots__ = _fields
 
-F = TypeVar("F", bound=Callable[..., Outcome])
+    def __init__(
+        self,
+        data: dict[str, Any] | None = None,
+        lines: list[str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.data: dict[str, Any] = {} if data is None else data
+        self.lines: list[str] = [] if lines is None else lines
+        self.extra: dict[str, Any] = {} if extra is None else extra
 
 
 def action(

@@ -22,9 +22,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from cairn.errors import InvalidInput, NotFound
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from typing import Any
 
 
 def parse(argv: list[str]) -> dict[str, Any]:

@@ -79,6 +79,8 @@ def _run(words: list[str]) -> int:
 
 def _replayed(words: list[str], json_out: bool) -> bool:
     """Answer a ``run script`` served wholly from the cache from its replay record."""
+    if words[:2] != ["run", "script"]:
+        return False  # other commands never replay: they skip importing the replay module
     from cairn.script import replay
 
     if not replay.replayable(words):

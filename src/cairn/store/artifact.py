@@ -6,29 +6,46 @@ are validated once when read; every other key belongs to the automation and is k
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cairn import ids, meta
 from cairn.errors import InvalidName, MetaError
 from cairn.kinds import Kind
+from cairn.record import FrozenRecord, init
 from cairn.store.repo import Repo
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from typing import Any
 
 IDENTITY_KEYS = ("alias", "uid", "automation_alias", "automation_uid")
 
 
-@dataclass(frozen=True)
-class Artifact:
+class Artifact(FrozenRecord):
     """One artifact as found in a repository."""
 
+    _fields = ("path", "repo", "kind", "alias", "uid", "tags", "meta")
+    __slots__ = _fields
+    _hidden = frozenset({"meta"})
     path: Path
     repo: Repo
     kind: Kind
     alias: str | None
     uid: str | None
     tags: tuple[str, ...]
-    meta: dict[str, Any] = field(compare=False, repr=False)
+    meta: dict[str, Any]
+
+    def __init__(
+        self,
+        path: Path,
+        repo: Repo,
+        kind: Kind,
+        alias: str | None,
+        uid: str | None,
+        tags: tuple[str, ...],
+        meta: dict[str, Any],
+    ) -> None:
+        init(self, path, repo, kind, alias, uid, tags, meta)
 
     @property
     def name(self) -> str:
@@ -53,15 +70,26 @@ class Artifact:
         }
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(FrozenRecord):
     """The validated core keys of an artifact meta."""
 
+    _fields = ("alias", "uid", "automation_alias", "automation_uid", "tags")
+    __slots__ = _fields
     alias: str | None
     uid: str | None
     automation_alias: str | None
     automation_uid: str | None
     tags: tuple[str, ...]
+
+    def __init__(
+        self,
+        alias: str | None,
+        uid: str | None,
+        automation_alias: str | None,
+        automation_uid: str | None,
+        tags: tuple[str, ...],
+    ) -> None:
+        init(self, alias, uid, automation_alias, automation_uid, tags)
 
 
 def identity(data: dict[str, Any], source: Path) -> Identity:

@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cairn import atomic, ids, meta
 from cairn.errors import AlreadyExists, Ambiguous, InvalidInput, NotFound, Refused
 from cairn.home import Home, builtin_repo_path
 from cairn.kinds import Kind
+from cairn.record import FrozenRecord, init
 from cairn.store import artifact as art_mod
 from cairn.store import repo as repo_mod
 from cairn.store.artifact import Artifact
@@ -30,17 +26,32 @@ from cairn.store.index import Index
 from cairn.store.registry import Registry
 from cairn.store.repo import Repo
 
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any
+
 _TMP_PREFIX = ".cairn-tmp-"
 
 
-@dataclass(frozen=True)
-class Query:
+class Query(FrozenRecord):
     """Which artifacts to find: a kind, an optional name and repository, and tags."""
 
+    _fields = ("kind", "name", "repo", "tags")
+    __slots__ = _fields
     kind: Kind
-    name: ids.NamePart | None = None
-    repo: ids.NamePart | None = None
-    tags: ids.TagQuery = field(default_factory=ids.TagQuery)
+    name: ids.NamePart | None
+    repo: ids.NamePart | None
+    tags: ids.TagQuery
+
+    def __init__(
+        self,
+        kind: Kind,
+        name: ids.NamePart | None = None,
+        repo: ids.NamePart | None = None,
+        tags: ids.TagQuery | None = None,
+    ) -> None:
+        init(self, kind, name, repo, ids.TagQuery() if tags is None else tags)
 
     @classmethod
     def parse(cls, kind: Kind, identifier: str | None = None, tags: Any = None) -> Query:
@@ -67,13 +78,17 @@ class Query:
         return self.tags.matches(artifact.tags)
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(FrozenRecord):
     """Where a moved, copied or new artifact goes: a repository and a new alias/uid."""
 
+    _fields = ("repo", "alias", "uid")
+    __slots__ = _fields
     repo: Repo
     alias: str | None
     uid: str | None
+
+    def __init__(self, repo: Repo, alias: str | None, uid: str | None) -> None:
+        init(self, repo, alias, uid)
 
 
 class Catalog:
@@ -183,6 +198,9 @@ class Catalog:
     def remove(self, artifact: Artifact) -> None:
         """Delete the artifact directory (renamed aside first, so it vanishes at once)."""
         _check_writable(artifact.repo)
+        import shutil
+        import tempfile
+
         with self._lock(artifact.path.parent):
             aside = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=artifact.path.parent))
             os.replace(artifact.path, aside / artifact.path.name)
@@ -217,6 +235,8 @@ class Catalog:
         uid = target.uid or ids.new_uid()
         folder = target.repo.root / artifact.path.parent.name
         final = folder / (alias or uid)
+        import shutil
+
         with self._lock(folder):
             self._check_free(artifact.kind, target.repo, alias, uid)
             with _staging(folder, final) as stage:
@@ -271,6 +291,8 @@ def _move_dir(source: Path, final: Path) -> None:
     """Move a directory to a new path that does not exist yet (no-op when they are equal)."""
     if source == final:
         return
+    import shutil
+
     final.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(source, final)
 
@@ -341,6 +363,9 @@ def _rename_meta(
 @contextlib.contextmanager
 def _staging(folder: Path, final: Path) -> Iterator[Path]:
     """A temporary directory in ``folder`` that becomes ``final`` when the block succeeds."""
+    import shutil
+    import tempfile
+
     if final.exists():
         raise AlreadyExists(f"{final} already exists")
     folder.mkdir(parents=True, exist_ok=True)

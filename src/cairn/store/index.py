@@ -3,7 +3,10 @@
 Tables
     ``folders``    one row per automation folder ``<repo root>/<automation>`` a query or a
                    reindex has looked at: its path, its repository (path, alias, uid), the
-                   folder's directory signature.
+                   folder's directory signature, and ``sigs``: a snapshot of its artifacts'
+                   names (sorted) and meta-file signatures (one ``marshal`` blob, which a
+                   query reads several times faster than the same rows), rewritten in every
+                   transaction that changes those rows; ``NULL`` while a build is under way.
     ``artifacts``  one row per artifact directory of such a folder: alias, uid, the automation
                    alias/uid its meta names, the merged meta as JSON, the signatures of its
                    ``_cm.yaml`` and ``_cm.json``, and the error text when the meta is broken.
@@ -19,7 +22,10 @@ Freshness: the index is never stale
     repositories: a folder whose signature changed is listed again (added, removed and
     renamed artifact directories); then each known artifact's meta file is ``stat``-ed and the
     meta file the index knows to be absent is probed, so an edit in place, a replaced file or
-    a new ``_cm.json`` beside a ``_cm.yaml`` is seen. Only what changed is read again.
+    a new ``_cm.json`` beside a ``_cm.yaml`` is seen. Only what changed is read again. These
+    two system calls per artifact are the whole cost of a query on a large folder: an edit
+    in place changes neither directory's signature, and a new file changes only its own
+    directory's, so no cheaper check is exact.
     A signature is always taken *before* the content it vouches for is read, and one taken
     less than ``RACY_NS`` after the file last changed is stored as ``RECHECK`` (timestamps are
     coarse: a second edit in the same clock tick would keep the signature), so a stored
@@ -31,6 +37,7 @@ Concurrency
     the checked snapshot plus what it read, then writes what it read in short ``IMMEDIATE``
     transactions. Each row keeps the signature it was read under, so a slow process that
     writes older content leaves a signature that no longer matches, and it is read again.
+    The folder's snapshot is patched inside each such transaction, from the committed one.
     A corrupt database file is deleted and rebuilt under a file lock; ``cairn reindex``
     recreates the tables in one transaction and indexes every repository again.
 
@@ -46,32 +53,40 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import marshal
 import os
 import sqlite3
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from cairn import atomic, ids, meta, report
 from cairn.errors import CairnError
-from cairn.home import Home
-from cairn.kinds import Kind
+from cairn.record import FrozenRecord, Record, init
 from cairn.store import artifact as art_mod
 from cairn.store import repo as repo_mod
 from cairn.store.artifact import Artifact
-from cairn.store.repo import Repo
 
-if TYPE_CHECKING:  # the worker machinery is imported only when a build needs it
-    import subprocess
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    import subprocess  # the worker machinery is imported only when a build needs it
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from typing import Any, TypeVar
 
-SCHEMA_VERSION = 1
+    from cairn.home import Home
+    from cairn.kinds import Kind
+    from cairn.store.repo import Repo
+
+    T = TypeVar("T")
+    SigRow = tuple[str, int | None, int | None]  # (artifact directory name, yaml sig, json sig)
+    SigColumns = tuple[list[str], list[int | None], list[int | None]]  # the same, by column
+
+SCHEMA_VERSION = 2
 RECHECK = -1  # a stored signature that matches nothing: read the file again next time
 RACY_NS = 2_000_000_000  # a file changed less than this before its stat is not trusted yet
 BATCH = 1000  # artifacts read and written per write transaction
+PATCH_MAX = 64  # more changes than this in one write: the snapshot is rebuilt from the rows
 PARALLEL_MIN = 4000  # read at least this many artifacts in worker processes
 MAX_WORKERS = 8
 CACHE_KIB = 65536  # SQLite page cache of a connection (used only as pages are read)
@@ -95,7 +110,7 @@ _SCHEMA = (
     " meta TEXT NOT NULL, source TEXT NOT NULL)",
     "CREATE TABLE folders(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE,"
     " repo_path TEXT NOT NULL, repo_alias TEXT NOT NULL, repo_uid TEXT NOT NULL,"
-    " name TEXT NOT NULL, sig INTEGER NOT NULL)",
+    " name TEXT NOT NULL, sig INTEGER NOT NULL, sigs BLOB)",
     "CREATE TABLE artifacts(id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL,"
     " name TEXT NOT NULL, state INTEGER NOT NULL, alias TEXT, alias_lc TEXT, uid TEXT,"
     " automation_alias TEXT, automation_uid TEXT, meta TEXT, error TEXT,"
@@ -117,9 +132,6 @@ _DROP = (
     "DROP VIEW IF EXISTS artifact_rows",
     *(f"DROP TABLE IF EXISTS {t}" for t in ("repos", "folders", "artifacts", "tags")),
 )
-
-T = TypeVar("T")
-SigRow = tuple[str, int | None, int | None]  # (artifact directory name, yaml sig, json sig)
 
 
 def folder_names(kind: Kind) -> list[str]:
@@ -227,16 +239,13 @@ class Index:
         """In one snapshot: what changed on disk, and the stored answer for ``select``."""
         with self._transaction("DEFERRED") as db:
             head = db.execute(
-                "SELECT id, sig, repo_path, repo_alias, repo_uid FROM folders WHERE path = ?",
+                "SELECT id, sig, repo_path, repo_alias, repo_uid, sigs FROM folders WHERE path = ?",
                 (view.path,),
             ).fetchone()
             if head is None:
                 return view.plan(None, []), [], []
-            known = db.execute(
-                "SELECT name, yaml_sig, json_sig FROM artifacts WHERE folder_id = ?", (head[0],)
-            ).fetchall()
-            plan = view.plan(head[1], known)
-            plan.identity_changed = tuple(head[2:]) != (str(repo.path), repo.alias, repo.uid)
+            plan = view.plan(head[1], _known(db, head[0], head[5]))
+            plan.identity_changed = tuple(head[2:5]) != (str(repo.path), repo.alias, repo.uid)
             rows = select.rows(db, head[0]) if select is not None else []
             broken = db.execute(
                 "SELECT name, error FROM artifacts INDEXED BY artifacts_broken"
@@ -279,10 +288,13 @@ class Index:
                     view.sig if last else RECHECK,
                 ),
             )
-            folder_id = db.execute("SELECT id FROM folders WHERE path = ?", (view.path,))
-            fid: int = folder_id.fetchone()[0]
+            folder_id = db.execute("SELECT id, sigs FROM folders WHERE path = ?", (view.path,))
+            fid, blob = folder_id.fetchone()
             _delete_rows(db, fid, [*removed, *(e.name for e in entries)])
             _insert_rows(db, fid, entries)
+            sigs = _updated_sigs(db, fid, blob, entries, removed) if last else None
+            if sigs != blob:  # a young file read again keeps RECHECK: nothing to rewrite
+                db.execute("UPDATE folders SET sigs = ? WHERE id = ?", (sigs, fid))
 
     def _forget_folder(self, path: str) -> None:
         db = self._conn()
@@ -370,14 +382,23 @@ class Index:
                 Path(f"{self.file}{suffix}").unlink(missing_ok=True)
 
 
-@dataclass
-class _Plan:
+class _Plan(Record):
     """What a folder check found: directories to read again and directories gone."""
 
-    reread: list[str]
-    removed: list[str]
-    sig_changed: bool
-    identity_changed: bool = False
+    _fields = ("reread", "removed", "sig_changed", "identity_changed")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        reread: list[str],
+        removed: list[str],
+        sig_changed: bool,
+        identity_changed: bool = False,
+    ) -> None:
+        self.reread = reread
+        self.removed = removed
+        self.sig_changed = sig_changed
+        self.identity_changed = identity_changed
 
     @property
     def touched(self) -> set[str]:
@@ -388,20 +409,47 @@ class _Plan:
         return bool(self.reread or self.removed or self.sig_changed or self.identity_changed)
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(FrozenRecord):
     """One artifact directory as read from disk, ready to be stored."""
 
+    _fields = (
+        "name",
+        "state",
+        "yaml_sig",
+        "json_sig",
+        "alias",
+        "uid",
+        "automation",
+        "tags",
+        "meta",
+        "error",
+    )
+    __slots__ = _fields
     name: str
     state: int
     yaml_sig: int | None
     json_sig: int | None
-    alias: str | None = None
-    uid: str | None = None
-    automation: tuple[str | None, str | None] = (None, None)
-    tags: tuple[str, ...] = ()
-    meta: meta.Meta | None = None
-    error: str | None = None
+    alias: str | None
+    uid: str | None
+    automation: tuple[str | None, str | None]
+    tags: tuple[str, ...]
+    meta: meta.Meta | None
+    error: str | None
+
+    def __init__(
+        self,
+        name: str,
+        state: int,
+        yaml_sig: int | None,
+        json_sig: int | None,
+        alias: str | None = None,
+        uid: str | None = None,
+        automation: tuple[str | None, str | None] = (None, None),
+        tags: tuple[str, ...] = (),
+        meta: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        init(self, name, state, yaml_sig, json_sig, alias, uid, automation, tags, meta, error)
 
     def row(self, row_id: int, folder_id: int) -> tuple[Any, ...]:
         text = _as_json(self.meta) if self.meta is not None else None
@@ -454,11 +502,12 @@ class _FolderView:
             os.close(self.fd)
             self.fd = None
 
-    def plan(self, stored_sig: int | None, known: list[SigRow]) -> _Plan:
+    def plan(self, stored_sig: int | None, known: Iterable[SigRow]) -> _Plan:
         """Compare the folder and each known artifact with what the index stored."""
-        names = {row[0] for row in known}
         if stored_sig not in (None, RECHECK) and stored_sig == self.sig:
-            return _Plan(self.stale(known), [], sig_changed=False)
+            return _Plan(sorted(self.stale(known)), [], sig_changed=False)
+        known = list(known)
+        names = {row[0] for row in known}
         present = self.listing()
         checked = self.stale([row for row in known if row[0] in present])
         return _Plan(sorted({*checked, *(present - names)}), sorted(names - present), True)
@@ -468,7 +517,7 @@ class _FolderView:
         with os.scandir(self.fd if self.fd is not None else self.path) as entries:
             return {e.name for e in entries if not e.name.startswith(".") and e.is_dir()}
 
-    def stale(self, known: list[SigRow]) -> list[str]:
+    def stale(self, known: Iterable[SigRow]) -> list[str]:
         """The artifacts whose meta files no longer have the signatures stored for them.
 
         This loop is the price of freshness (two system calls per artifact), so the common
@@ -512,13 +561,17 @@ class _FolderView:
         return _Entry(name, OK, yaml_sig, json_sig, alias, uid, automation, ident.tags, data)
 
 
-@dataclass(frozen=True)
-class _Select:
+class _Select(FrozenRecord):
     """Which artifacts a query wants from a folder: its kind, name and tags."""
 
+    _fields = ("kind", "name", "tags")
+    __slots__ = _fields
     kind: Kind
     name: ids.NamePart | None
     tags: ids.TagQuery
+
+    def __init__(self, kind: Kind, name: ids.NamePart | None, tags: ids.TagQuery) -> None:
+        init(self, kind, name, tags)
 
     def rows(self, db: sqlite3.Connection, folder_id: int) -> list[tuple[Any, ...]]:
         """The stored rows that may match, by directory name (``accepts`` decides)."""
@@ -749,6 +802,81 @@ def _as_json(data: meta.Meta) -> str | None:
     except (TypeError, ValueError):
         return None
     return text if json.loads(text) == data else None
+
+
+# -- the signature snapshot of a folder ---------------------------------------------------
+
+
+def _sig_rows(db: sqlite3.Connection, folder_id: int) -> list[SigRow]:
+    rows: list[SigRow] = db.execute(
+        "SELECT name, yaml_sig, json_sig FROM artifacts WHERE folder_id = ?", (folder_id,)
+    ).fetchall()
+    return rows
+
+
+def _known(db: sqlite3.Connection, folder_id: int, blob: bytes | None) -> Iterable[SigRow]:
+    """The stored signatures of a folder's artifacts: from its snapshot, else its rows."""
+    columns = _decode_sigs(blob)
+    if columns is None:
+        return _sig_rows(db, folder_id)
+    return zip(*columns, strict=True)
+
+
+def _encode_sigs(columns: SigColumns) -> bytes:
+    """``(names joined by NUL, count, yaml sigs, json sigs)``, marshalled (no name holds a NUL)."""
+    names, yaml_sigs, json_sigs = columns
+    return marshal.dumps(("\0".join(names), len(names), yaml_sigs, json_sigs))
+
+
+def _decode_sigs(blob: bytes | None) -> SigColumns | None:
+    """The columns of a snapshot; ``None`` when there is none or it cannot be read."""
+    if blob is None:
+        return None
+    try:
+        joined, count, yaml_sigs, json_sigs = marshal.loads(blob)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if not (isinstance(joined, str) and type(yaml_sigs) is list and type(json_sigs) is list):
+        return None
+    names = joined.split("\0") if count else []
+    if not len(names) == len(yaml_sigs) == len(json_sigs) == count:
+        return None
+    return names, yaml_sigs, json_sigs
+
+
+def _updated_sigs(
+    db: sqlite3.Connection,
+    folder_id: int,
+    blob: bytes | None,
+    entries: list[_Entry],
+    removed: list[str],
+) -> bytes:
+    """The snapshot after this write: the stored one patched, or rebuilt from the rows.
+
+    It runs inside the writing transaction, so it starts from what is committed now
+    (another process may have written since this one read), never from an older read.
+    Names are kept sorted, so a patch finds each name by bisection.
+    """
+    columns = _decode_sigs(blob)
+    if columns is None or len(entries) + len(removed) > PATCH_MAX:
+        rows = sorted(_sig_rows(db, folder_id))
+        return _encode_sigs(([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]))
+    from bisect import bisect_left
+
+    names, yaml_sigs, json_sigs = columns  # fresh lists: changed in place
+    for name in removed:
+        i = bisect_left(names, name)
+        if i < len(names) and names[i] == name:
+            del names[i], yaml_sigs[i], json_sigs[i]
+    for e in entries:
+        i = bisect_left(names, e.name)
+        if i < len(names) and names[i] == e.name:
+            yaml_sigs[i], json_sigs[i] = e.yaml_sig, e.json_sig
+        else:
+            names.insert(i, e.name)
+            yaml_sigs.insert(i, e.yaml_sig)
+            json_sigs.insert(i, e.json_sig)
+    return _encode_sigs(columns)
 
 
 # -- rows ------------------------------------------------------------------------------

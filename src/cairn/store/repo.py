@@ -2,36 +2,64 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cairn import ids, meta
 from cairn.errors import AlreadyExists, InvalidInput, InvalidName, MetaError, NotFound
+from cairn.record import FrozenRecord, init
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from typing import Any
 
 
-@dataclass(frozen=True)
-class RepoDep:
+class RepoDep(FrozenRecord):
     """A dependency on another repository, from ``cmr.yaml`` ``deps``."""
 
+    _fields = ("alias", "uid", "url", "branch", "checkout", "conflict")
+    __slots__ = _fields
     alias: str | None
     uid: str | None
-    url: str | None = None
-    branch: str | None = None
-    checkout: str | None = None
-    conflict: bool = False
+    url: str | None
+    branch: str | None
+    checkout: str | None
+    conflict: bool
+
+    def __init__(
+        self,
+        alias: str | None,
+        uid: str | None,
+        url: str | None = None,
+        branch: str | None = None,
+        checkout: str | None = None,
+        conflict: bool = False,
+    ) -> None:
+        init(self, alias, uid, url, branch, checkout, conflict)
 
 
-@dataclass(frozen=True)
-class Repo:
+class Repo(FrozenRecord):
     """A loaded repository: identity, where its artifacts live, and its raw meta."""
 
+    _fields = ("path", "alias", "uid", "prefix", "deps", "meta")
+    __slots__ = _fields
+    _hidden = frozenset({"meta"})
     path: Path
     alias: str
     uid: str
-    prefix: str = ""
-    deps: tuple[RepoDep, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    prefix: str
+    deps: tuple[RepoDep, ...]
+    meta: dict[str, Any]
+
+    def __init__(
+        self,
+        path: Path,
+        alias: str,
+        uid: str,
+        prefix: str = "",
+        deps: tuple[RepoDep, ...] = (),
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        init(self, path, alias, uid, prefix, deps, {} if meta is None else meta)
 
     @property
     def root(self) -> Path:

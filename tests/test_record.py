@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import copy
+import pickle
+from pathlib import Path
+
+import pytest
+
+from cairn.kinds import Kind
+from cairn.record import FrozenRecord, Record, init
+from cairn.store.artifact import Artifact
+from cairn.store.repo import Repo
+
+
+class Point(FrozenRecord):
+    _fields = ("x", "y", "note")
+    __slots__ = _fields
+    _hidden = frozenset({"note"})
+    x: int
+    y: int
+    note: str
+
+    def __init__(self, x: int, y: int = 0, note: str = "") -> None:
+        init(self, x, y, note)
+
+
+class Box(Record):
+    _fields = ("items",)
+    __slots__ = _fields
+
+    def __init__(self, items: list[int] | None = None) -> None:
+        self.items = [] if items is None else items
+
+
+def test_frozen_records_compare_hash_and_print_their_shown_fields() -> None:
+    assert Point(1, 2) == Point(1, 2, note="ignored") and Point(1, 2) != Point(2, 1)
+    assert hash(Point(1, 2)) == hash(Point(1, 2, "other"))
+    assert len({Point(1, 2), Point(1, 2, "n"), Point(3)}) == 2
+    assert repr(Point(1, 2, "n")) == "Point(x=1, y=2)"
+    assert Point(1) != (1, 0, "") and Point(1).__eq__(Kind("a")) is NotImplemented
+
+
+def test_frozen_records_refuse_changes() -> None:
+    point = Point(1)
+    with pytest.raises(AttributeError, match="cannot assign to field 'x'"):
+        point.x = 2  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del point.y
+    with pytest.raises(AttributeError):
+        point.z = 1  # type: ignore[attr-defined]
+    with pytest.raises(ValueError):
+        init(point, 1)  # every field, in order
+
+
+def test_mutable_records_compare_but_do_not_hash() -> None:
+    box = Box()
+    box.items.append(1)
+    assert box == Box([1]) and Box() != Box([2])
+    assert Box().items is not Box().items
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(box)
+
+
+def test_records_pickle_and_copy(tmp_path: Path) -> None:
+    repo = Repo(tmp_path, "r", "0123456789abcdef", meta={"alias": "r"})
+    found = Artifact(tmp_path / "a", repo, Kind("dataset"), "a", None, ("t",), {"k": [1]})
+    for clone in (pickle.loads(pickle.dumps(found)), copy.deepcopy(found), copy.copy(found)):
+        assert clone == found and clone.meta == {"k": [1]} and clone.repo.meta == {"alias": "r"}
+    assert copy.deepcopy(found).meta is not found.meta
+    assert pickle.loads(pickle.dumps(Box([3]))) == Box([3])
+
+
+def test_hidden_fields_stay_out_of_equality_and_repr(tmp_path: Path) -> None:
+    repo = Repo(tmp_path, "r", "0123456789abcdef")
+    one = Artifact(tmp_path, repo, Kind("dataset"), "a", None, (), {"size": 1})
+    other = Artifact(tmp_path, repo, Kind("dataset"), "a", None, (), {"size": 2})
+    assert one == other and hash(one) == hash(other)
+    assert "size" not in repr(one) and repr(repo).startswith("Repo(path=")
+    assert Repo(tmp_path, "r", "0123456789abcdef").meta == {}

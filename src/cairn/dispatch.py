@@ -117,10 +117,10 @@ def run(
 
     try:
         (kind, cls), spec = spec_for(request)
-    except ActionNotFound:
+    except ActionNotFound as missing:
         if not request.automation:
             raise
-        return _repository_action(request, Catalog.open())
+        return _repository_action(request, Catalog.open(), missing)
     opts, unknown = spec.options(request.raw)
     for key in unknown:
         report.warn(_unknown_flag(key, spec, kind.alias))
@@ -128,20 +128,19 @@ def run(
     return automation.invoke(spec, Call(request.artifacts, opts, request.raw, confirm, choose))  # type: ignore[no-any-return]
 
 
-def _repository_action(request: Request, catalog: Any) -> Outcome:
+def _repository_action(request: Request, catalog: Any, missing: ActionNotFound) -> Outcome:
     """An action cairn lacks, served by a repository's own automation module (CM style);
-    the kinds cairn implements itself are never handed over. Else the original error."""
+    the kinds cairn implements itself are never handed over. Else ``missing`` is raised."""
     from cairn.automations import registry
     from cairn.compat import repo_automation
 
-    kind, cls = registry.resolve(request.automation)
+    kind, _ = registry.resolve(request.automation)
     if registry.builtin(kind.alias) is not None:
-        found = None
-    elif outcome := repo_automation.served_by_cairn(request.raw):
-        return outcome
-    else:
-        found = repo_automation.find(catalog, kind, request.action)
+        raise missing
+    served = repo_automation.served_by_cairn(request.raw)
+    if served is not None:
+        return served
+    found = repo_automation.find(catalog, kind, request.action)
     if found is None:
-        cls.spec(request.action, request.automation)  # raises the explanation
-        raise ActionNotFound(f"action {request.action!r} not found")  # pragma: no cover
+        raise missing
     return found.run(request.raw)

@@ -213,3 +213,26 @@ def test_help_lists_the_module_actions_and_their_docs(repo: Path, cli: Callable[
     )
     assert "(served by cairn) Unzip" in cli("help", "utils").stdout
     assert cli("wave", "demo", "--help").returncode == 4
+
+
+def test_a_module_exception_or_prompt_is_handled(repo: Path) -> None:
+    _add_automation(
+        repo,
+        "asker",
+        "aaaa000011112222",
+        """
+        from cmind.automation import Automation
+        class CAutomation(Automation):
+            def ask(self, i):
+                return {'return': 0, 'answer': input('Proceed? ')}
+            def crash(self, i):
+                return {}['missing']
+        """,
+    )
+    asked = cairn.access({"action": "ask", "automation": "asker"})
+    assert asked["return"] == 0 and asked["answer"] == ""
+    assert any("'Proceed?'" in w for w in asked["warnings"])
+    crashed = cairn.access({"action": "crash", "automation": "asker"})
+    assert crashed["return"] == 1
+    assert "asker/module.py: crash raised KeyError: 'missing'" in crashed["error"]
+    assert "Traceback" in crashed["error"]

@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from cairn import kinds
 from cairn.automations.contract import Outcome
-from cairn.compat import importing
+from cairn.compat import importing, prompts
 from cairn.errors import CairnError, InvalidInput
 from cairn.kinds import Kind
 from cairn.store.artifact import Artifact
@@ -47,10 +48,19 @@ class RepoAction:
         self.action = action
 
     def run(self, i: dict[str, Any]) -> Outcome:
-        """Call the action with CM's input dict; ``return > 0`` raises with CM's code."""
-        with importing.active():
+        """Call the action with CM's input dict; ``return > 0`` raises with CM's code, and an
+        exception in the module is an error naming the module, the action and the traceback."""
+        with importing.active(), prompts.answers_without_terminal(self.module_file):
             instance = _instantiate(self.artifact, self.module_file)
-            result = getattr(instance, self.action)(_cm_input(i, self.artifact))
+            try:
+                result = getattr(instance, self.action)(_cm_input(i, self.artifact))
+            except Exception as exc:
+                trace = "".join(traceback.format_exception(exc)).rstrip()
+                raise RepoActionFailed(
+                    f"{self.module_file}: {self.action} raised {type(exc).__name__}: {exc}\n"
+                    + trace,
+                    1,
+                ) from exc
         return _outcome(self.module_file, self.action, result)
 
 

@@ -11,11 +11,9 @@ the traceback; a hook that returns ``{"return": N, "error": ...}`` with N > 0 be
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import hashlib
 import os
-import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,8 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from cairn import report
-from cairn.compat import importing
+from cairn.compat import importing, prompts
 from cairn.errors import CairnError
 
 HOOK_FILE = "customize.py"
@@ -76,7 +73,8 @@ class Hooks:
         func = getattr(self.module, name, None)
         if not callable(func):
             return {"return": 0}, cwd
-        with importing.active(), _working_in(cwd) as left, _answers_without_terminal(self.path):
+        answered = prompts.answers_without_terminal(self.path)
+        with importing.active(), _working_in(cwd) as left, answered:
             try:
                 result = func(i)
             except (Exception, SystemExit) as exc:
@@ -99,26 +97,6 @@ def _working_in(cwd: Path) -> Iterator[list[Path]]:
             if not os.path.samefile(now, cwd):
                 left[0] = Path(now)
         os.chdir(old)
-
-
-@contextlib.contextmanager
-def _answers_without_terminal(path: Path) -> Iterator[None]:
-    """Without a terminal, ``input()`` in a hook answers ``''`` (the prompt's default) and
-    says so, instead of failing with EOFError or blocking (CM would wait for an answer)."""
-    if sys.stdin is not None and sys.stdin.isatty():
-        yield
-        return
-
-    def answer(prompt: object = "") -> str:
-        report.warn(f"{path} asked {str(prompt).strip()!r} with no terminal: answered ''")
-        return ""
-
-    saved = builtins.input
-    builtins.input = answer
-    try:
-        yield
-    finally:
-        builtins.input = saved
 
 
 def _crash_message(path: Path, where: str, exc: BaseException) -> str:

@@ -3,7 +3,8 @@
 Importing :mod:`dataclasses` pulls in ``inspect``, ``ast``, ``dis`` and ``tokenize``, and each
 ``@dataclass`` compiles its methods when the class is created: together about 20-40 ms of
 every ``cairn find``. The records that every command builds (kinds, names, repositories,
-artifacts, action specs) derive from :class:`Record` or :class:`FrozenRecord` instead.
+artifacts, action specs) and those of the script engine (which ``cairn run script`` loads
+unless a run is replayed) derive from :class:`Record` or :class:`FrozenRecord` instead.
 
 Rules for a record class:
 

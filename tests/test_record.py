@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cairn.kinds import Kind
-from cairn.record import FrozenRecord, Record, init
+from cairn.record import Defaulted, FrozenRecord, MutableDefaulted, Record, init, replace
 from cairn.store.artifact import Artifact
 from cairn.store.repo import Repo
 
@@ -77,3 +77,52 @@ def test_hidden_fields_stay_out_of_equality_and_repr(tmp_path: Path) -> None:
     assert one == other and hash(one) == hash(other)
     assert "size" not in repr(one) and repr(repo).startswith("Repo(path=")
     assert Repo(tmp_path, "r", "0123456789abcdef").meta == {}
+
+
+class Options(Defaulted):
+    _defaults = {"size": 1, "env": dict, "box": Box}
+    _fields = ("name", *_defaults)
+    __slots__ = _fields
+
+
+class Counter(MutableDefaulted):
+    _defaults = {"count": 0}
+    _fields = ("name", *_defaults)
+    __slots__ = _fields
+
+
+def test_defaulted_records_take_fields_by_position_or_name_and_fresh_defaults() -> None:
+    a, b = Options("a"), Options(name="a")
+    assert a == b and a.size == 1 and a.env == {} and a.box == Box()
+    assert a.env is not b.env and a.box is not b.box
+    assert Options("a", 2, {"K": 1}) == Options("a", env={"K": 1}, size=2)
+    with pytest.raises(AttributeError):
+        a.size = 3  # type: ignore[misc]
+    c = Counter("c")
+    c.count += 1
+    assert c == Counter("c", 1) and repr(c) == "Counter(name='c', count=1)"
+
+
+@pytest.mark.parametrize(
+    "args, values, message",
+    [
+        ((), {}, "needs the field 'name'"),
+        (("a", 1, {}, Box(), 5), {}, "takes 4 fields, not 5"),
+        (("a",), {"name": "b"}, "repeated field 'name'"),
+        (("a",), {"colour": "red"}, "unexpected or repeated field 'colour'"),
+    ],
+)
+def test_defaulted_records_reject_what_a_call_could_not_pass(
+    args: tuple[object, ...], values: dict[str, object], message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        Options(*args, **values)
+
+
+def test_replace_copies_a_record_with_some_fields_changed() -> None:
+    a = Options("a", env={"K": 1})
+    b = replace(a, size=5)
+    assert (b.name, b.size, b.env) == ("a", 5, {"K": 1}) and a.size == 1
+    assert replace(Point(1, 2, "n"), y=3).note == "n"
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        replace(a, colour="red")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -16,6 +15,7 @@ import pytest
 from cairn import atomic, report
 from cairn.errors import CairnError
 from cairn.home import Home
+from cairn.record import replace
 from cairn.script import cache as cache_mod
 from cairn.script.cache import (
     Cache,
@@ -44,7 +44,7 @@ def key_input(**changes: Any) -> KeyInput:
         deps=(DEP_KEY,),
         platform=("linux", "x86_64"),
     )
-    return dataclasses.replace(base, **changes)
+    return replace(base, **changes)
 
 
 def open_cache(home: Path) -> Cache:

@@ -101,3 +101,32 @@ def test_flags_that_force_work_are_never_replayed(
     settled_hit(cairn_home, tmp_path, chain)
     explained = traced(cairn_home, tmp_path, "run", "script", "top", "--out=json", "--explain")
     assert "cairn.script.explain" in explained.stderr
+
+
+ENGINE_FREE = ("dataclasses", "inspect", "ast", "dis")
+
+
+def test_a_real_run_imports_no_dataclasses(
+    tmp_path: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dataclasses` (with `inspect`, `ast`...) would cost every run that is not replayed."""
+    repo = ScriptRepo(tmp_path / "repo")
+    repo.add(
+        "hello",
+        {"deps": [{"tags": "leaf"}], "variations": {"v": {"env": {"V": "1"}}}},
+        run="echo HELLO=$V > tmp-run-env.out\n",
+        customize="def preprocess(i):\n    return {'return': 0}\n",
+        tags=["hello"],
+    )
+    repo.add("leaf", {"new_env_keys": ["LEAF"]}, run="echo LEAF=1 > tmp-run-env.out\n")
+    monkeypatch.chdir(tmp_path)
+    code = (
+        "import sys; from cairn.cli.main import main; code = main(sys.argv[1:]);"
+        f" print([m for m in ('cairn.script.run', *{ENGINE_FREE!r}) if m in sys.modules])"
+    )
+    argv = ["run", "script", "hello,_v", "--quiet", "--new_env_keys=HELLO"]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "['cairn.script.run']", proc.stdout

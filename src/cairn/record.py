@@ -3,7 +3,8 @@
 Importing :mod:`dataclasses` pulls in ``inspect``, ``ast``, ``dis`` and ``tokenize``, and each
 ``@dataclass`` compiles its methods when the class is created: together about 20-40 ms of
 every ``cairn find``. The records that every command builds (kinds, names, repositories,
-artifacts, action specs) derive from :class:`Record` or :class:`FrozenRecord` instead.
+artifacts, action specs) and those of the script engine (which ``cairn run script`` loads
+unless a run is replayed) derive from :class:`Record` or :class:`FrozenRecord` instead.
 
 Rules for a record class:
 
@@ -14,15 +15,21 @@ Rules for a record class:
   frozen dataclass); a :class:`Record` assigns them as usual;
 * ``_hidden`` names the fields left out of ``==``, ``hash`` and ``repr`` (e.g. a large meta).
 
-``==`` compares records of the same class field by field; a frozen record hashes the same
-fields; ``repr`` reads ``Name(field=value, ...)``, like a dataclass's.
+A record with many optional fields derives from :class:`Defaulted` (or
+:class:`MutableDefaulted`) instead of writing an ``__init__``: its ``_defaults`` give each
+optional field's default (a class such as ``dict`` is called, giving each record a fresh
+value), and fields without a default come first. :func:`replace` copies a record with some
+fields changed, like :func:`dataclasses.replace`.
 """
 
 from __future__ import annotations
 
 MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
 if MYPY:
-    from typing import Any, ClassVar
+    from collections.abc import Mapping
+    from typing import Any, ClassVar, TypeVar
+
+    R = TypeVar("R", bound="Record")
 
 
 class Record:
@@ -77,3 +84,55 @@ def init(record: FrozenRecord, *values: object) -> None:
     """Set the fields of a frozen ``record``, in ``_fields`` order."""
     for name, value in zip(record._fields, values, strict=True):
         _set(record, name, value)
+
+
+def fill(record: Record, args: tuple[Any, ...], values: Mapping[str, Any]) -> None:
+    """Set every field of ``record`` from ``args`` (in ``_fields`` order), then ``values`` (by
+    name), then its class's ``_defaults``; raise TypeError for what a call could not pass."""
+    fields = record._fields
+    if len(args) > len(fields):
+        raise TypeError(f"{type(record).__name__} takes {len(fields)} fields, not {len(args)}")
+    unknown = [n for n in values if n not in fields or fields.index(n) < len(args)]
+    if unknown:
+        raise TypeError(f"{type(record).__name__}: unexpected or repeated field {unknown[0]!r}")
+    defaults: Mapping[str, Any] = getattr(record, "_defaults", {})
+    for i, name in enumerate(fields):
+        if i < len(args):
+            value = args[i]
+        elif name in values:
+            value = values[name]
+        elif name in defaults:
+            value = defaults[name]
+            value = value() if isinstance(value, type) else value
+        else:
+            raise TypeError(f"{type(record).__name__} needs the field {name!r}")
+        _set(record, name, value)
+
+
+class Defaulted(FrozenRecord):
+    """A frozen record built from ``_defaults`` and the fields passed: see :func:`fill`."""
+
+    __slots__: tuple[str, ...] = ()
+    _defaults: ClassVar[dict[str, object]] = {}
+
+    def __init__(self, *args: Any, **values: Any) -> None:
+        fill(self, args, values)
+
+
+class MutableDefaulted(Record):
+    """A mutable record built from ``_defaults`` and the fields passed: see :func:`fill`."""
+
+    __slots__: tuple[str, ...] = ()
+    _defaults: ClassVar[dict[str, object]] = {}
+
+    def __init__(self, *args: Any, **values: Any) -> None:
+        fill(self, args, values)
+
+
+def replace(record: R, **changes: Any) -> R:
+    """A copy of ``record`` with the fields named in ``changes`` set to their values."""
+    unknown = [n for n in changes if n not in record._fields]
+    if unknown:
+        raise TypeError(f"{type(record).__name__} has no field {unknown[0]!r}")
+    values = (changes[n] if n in changes else getattr(record, n) for n in record._fields)
+    return type(record)(*values)

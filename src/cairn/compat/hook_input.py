@@ -14,12 +14,12 @@ import re
 import struct
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from cairn.errors import CairnError
+from cairn.record import MutableDefaulted
 
 Result = dict[str, Any]
 NativeRunner = Callable[[str, dict[str, Any]], int]
@@ -28,10 +28,32 @@ VersionCheck = Callable[[str], str | None]
 """Returns None when a version satisfies the run's constraints, else why not."""
 
 
-@dataclass
-class HookContext:
+class HookContext(MutableDefaulted):
     """What a hook may see and touch of one script run."""
 
+    _defaults = {
+        "call_hook": None,
+        "check_version": None,
+        "extra": dict,
+    }
+    _fields = (
+        "env",
+        "state",
+        "meta",
+        "input",
+        "const",
+        "const_state",
+        "script_path",
+        "work_path",
+        "artifact_meta",
+        "script_tags",
+        "variation_tags",
+        "variation_tags_string",
+        "customize",
+        "run_native",
+        *_defaults,
+    )
+    __slots__ = _fields
     env: dict[str, Any]
     state: dict[str, Any]
     meta: dict[str, Any]
@@ -46,9 +68,9 @@ class HookContext:
     variation_tags_string: str
     customize: dict[str, Any]
     run_native: NativeRunner
-    call_hook: HookCaller | None = None
-    check_version: VersionCheck | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    call_hook: HookCaller | None
+    check_version: VersionCheck | None
+    extra: dict[str, Any]
 
 
 def os_info() -> dict[str, Any]:

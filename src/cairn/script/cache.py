@@ -36,13 +36,13 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cairn import atomic, meta, report
 from cairn.errors import CairnError, MetaError
 from cairn.kinds import KNOWN
+from cairn.record import Defaulted, FrozenRecord, MutableDefaulted, init
 from cairn.store.registry import Registry
 
 FORMAT = 1
@@ -64,17 +64,35 @@ def host_platform() -> tuple[str, str]:
     return (sys.platform, platform.machine())
 
 
-@dataclass(frozen=True)
-class KeyInput:
-    """Everything that can change the result of a cached script run."""
+class KeyInput(FrozenRecord):
+    """Everything that can change the result of a cached script run.
 
+    ``inputs`` defaults to a new empty mapping, ``platform`` to :func:`host_platform`.
+    """
+
+    _fields = ("script_uid", "variations", "version", "inputs", "deps", "platform", "format")
+    __slots__ = _fields
     script_uid: str
-    variations: tuple[str, ...] = ()
-    version: str | None = None
-    inputs: Mapping[str, Any] = field(default_factory=dict)
-    deps: tuple[str, ...] = ()
-    platform: tuple[str, str] = field(default_factory=host_platform)
-    format: int = FORMAT
+    variations: tuple[str, ...]
+    version: str | None
+    inputs: Mapping[str, Any]
+    deps: tuple[str, ...]
+    platform: tuple[str, str]
+    format: int
+
+    def __init__(
+        self,
+        script_uid: str,
+        variations: tuple[str, ...] = (),
+        version: str | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        deps: tuple[str, ...] = (),
+        platform: tuple[str, str] | None = None,
+        format: int = FORMAT,
+    ) -> None:
+        inputs = {} if inputs is None else inputs
+        platform = host_platform() if platform is None else platform
+        init(self, script_uid, variations, version, inputs, deps, platform, format)
 
     def to_json(self) -> dict[str, Any]:
         """The key input as plain JSON values (what ``cairn_inputs`` records)."""
@@ -140,14 +158,21 @@ def entry_tags(
     return tuple(dict.fromkeys(t for t in [*every, f"script-artifact-{script_uid}"] if t))
 
 
-@dataclass(frozen=True)
-class CachedState:
+class CachedState(Defaulted):
     """The outputs of a run kept in ``cm-cached-state.json``."""
 
-    new_env: dict[str, Any] = field(default_factory=dict)
-    new_state: dict[str, Any] = field(default_factory=dict)
-    deps: list[Any] = field(default_factory=list)
-    version: str | None = None
+    _defaults = {
+        "new_env": dict,
+        "new_state": dict,
+        "deps": list,
+        "version": None,
+    }
+    _fields = (*_defaults,)
+    __slots__ = _fields
+    new_env: dict[str, Any]
+    new_state: dict[str, Any]
+    deps: list[Any]
+    version: str | None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -176,15 +201,21 @@ def _typed(data: meta.Meta, key: str, kind: type, path: Path) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class EntryFields:
+class EntryFields(Defaulted):
     """What a finished run tells the cache about its entry (besides the outputs)."""
 
+    _defaults = {
+        "tags": (),
+        "version": None,
+        "dependent_cached_path": None,
+    }
+    _fields = ("inputs", "script_alias", *_defaults)
+    __slots__ = _fields
     inputs: KeyInput
     script_alias: str | None
-    tags: tuple[str, ...] = ()
-    version: str | None = None
-    dependent_cached_path: str | None = None
+    tags: tuple[str, ...]
+    version: str | None
+    dependent_cached_path: str | None
 
     def to_meta(self, uid: str, key: str) -> meta.Meta:
         """The ``_cm.json`` of the entry, identity keys first (no alias, as in CM)."""
@@ -205,24 +236,39 @@ class EntryFields:
         return {**data, "cairn_key": key, "cairn_inputs": self.inputs.to_json()}
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(FrozenRecord):
     """A complete cache entry; its outputs are read from disk on first use."""
 
+    _fields = ("path", "uid", "key", "tags", "version", "meta")
+    __slots__ = (*_fields, "_state")
+    _hidden = frozenset({"meta"})
     path: Path
     uid: str
     key: str
     tags: tuple[str, ...]
     version: str | None
-    meta: dict[str, Any] = field(compare=False, repr=False)
+    meta: dict[str, Any]
+    _state: CachedState
+
+    def __init__(
+        self,
+        path: Path,
+        uid: str,
+        key: str,
+        tags: tuple[str, ...],
+        version: str | None,
+        meta: dict[str, Any],
+    ) -> None:
+        init(self, path, uid, key, tags, version, meta)
 
     def load_state(self) -> CachedState:
         """The entry's ``cm-cached-state.json`` (read once)."""
-        return self._state
-
-    @functools.cached_property
-    def _state(self) -> CachedState:
-        return read_state(self.path / STATE_FILE)
+        try:
+            return self._state
+        except AttributeError:
+            state = read_state(self.path / STATE_FILE)
+            object.__setattr__(self, "_state", state)
+            return state
 
     @property
     def new_env(self) -> dict[str, Any]:
@@ -342,14 +388,19 @@ def _restore(aside: Path | None, path: Path) -> None:
     shutil.rmtree(aside.parent, ignore_errors=True)
 
 
-@dataclass
-class Pending:
+class Pending(MutableDefaulted):
     """An entry being made: the directory the script runs in, then :meth:`commit`."""
 
+    _defaults = {
+        "existing": None,
+        "entry": None,
+    }
+    _fields = ("key", "path", *_defaults)
+    __slots__ = _fields
     key: str
     path: Path
-    existing: Entry | None = None
-    entry: Entry | None = None
+    existing: Entry | None
+    entry: Entry | None
 
     @property
     def uid(self) -> str:

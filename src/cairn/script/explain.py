@@ -9,19 +9,25 @@ will export are evaluated on the env known now; the plan says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from cairn.record import MutableDefaulted
 from cairn.script import deps as deps_mod
 from cairn.script.context import RunInput
 from cairn.script.model import DEP_LISTS, Dep
 from cairn.script.run import ScriptRun, Session
 
 
-@dataclass
-class PlanNode:
+class PlanNode(MutableDefaulted):
     """One script in the plan."""
 
+    _defaults = {
+        "stage": "main",
+        "deps": list,
+        "error": None,
+    }
+    _fields = ("alias", "repo", "path", "reason", "variations", "cache", "entry", *_defaults)
+    __slots__ = _fields
     alias: str
     repo: str
     path: str
@@ -29,12 +35,15 @@ class PlanNode:
     variations: list[str]
     cache: str
     entry: str | None
-    stage: str = "main"
-    deps: list[PlanNode] = field(default_factory=list)
-    error: str | None = None
+    stage: str
+    deps: list[PlanNode]
+    error: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "deps": [d.to_json() for d in self.deps]}
+        return {
+            **{n: getattr(self, n) for n in self._fields},
+            "deps": [d.to_json() for d in self.deps],
+        }
 
     def lines(self, indent: int = 0) -> list[str]:
         pad = "  " * indent

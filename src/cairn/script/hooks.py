@@ -14,15 +14,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from cairn.compat import importing, prompts
 from cairn.errors import CairnError
+from cairn.record import Defaulted
 
 HOOK_FILE = "customize.py"
 HOOKS = ("preprocess", "postprocess", "detect_version", "predeps")
@@ -40,10 +39,11 @@ class HookFailed(CairnError):
         self.code = code if code > 0 else 1
 
 
-@dataclass(frozen=True)
-class Hooks:
+class Hooks(Defaulted):
     """The loaded ``customize.py`` of one script."""
 
+    _fields = ("path", "module")
+    __slots__ = _fields
     path: Path
     module: ModuleType
 
@@ -101,6 +101,8 @@ def _working_in(cwd: Path) -> Iterator[list[Path]]:
 
 def _crash_message(path: Path, where: str, exc: BaseException) -> str:
     """The file, the exception, and the traceback from the hook's own frames down."""
+    import traceback  # only when a hook crashed: it brings linecache and tokenize
+
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != str(path):
         tb = tb.tb_next

@@ -31,12 +31,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from cairn import report
 from cairn.errors import CairnError, InvalidInput, InvalidName, MetaError, NotFound
+from cairn.record import Defaulted
 from cairn.script.env import check_plus_lists, text
 
 WRAPPER = "tmp-run.sh"
@@ -89,14 +89,21 @@ def _describe_exit(outcome: NativeRun) -> str:
 # --- 1. which native script ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HostOS:
+class HostOS(Defaulted):
     """What selects an OS-specific native script: CM's ``CM_HOST_*`` keys and the platform."""
 
-    flavor: str = ""
-    version: str = ""
-    platform_flavor: str = ""
-    windows: bool = False
+    _defaults = {
+        "flavor": "",
+        "version": "",
+        "platform_flavor": "",
+        "windows": False,
+    }
+    _fields = (*_defaults,)
+    __slots__ = _fields
+    flavor: str
+    version: str
+    platform_flavor: str
+    windows: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, Any], *, windows: bool | None = None) -> HostOS:

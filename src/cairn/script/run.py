@@ -22,6 +22,7 @@ from typing import Any
 
 from cairn import report
 from cairn.errors import CairnError, InvalidInput, NotFound
+from cairn.record import replace
 from cairn.script import deps as deps_mod
 from cairn.script import env as env_mod
 from cairn.script import layers, select, variations, versions
@@ -669,7 +670,7 @@ class ScriptRun:
 
     def _reused(self, earlier: RunResult) -> RunResult:
         self.session.say(f"reuse {self.alias} (already run with the same inputs)")
-        return RunResult(**{**earlier.__dict__, "cache": "reused", "deps": []})
+        return replace(earlier, cache="reused", deps=[])
 
     def _entry_fields(self, result: RunResult) -> EntryFields:
         tags = entry_tags(

@@ -30,10 +30,10 @@ earlier ones, so ``_a`` with base ``b`` whose ``default_variations`` picks ``sma
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import NoReturn, TypeVar, cast
 
 from cairn.errors import InvalidInput
+from cairn.record import Defaulted, Record, replace
 from cairn.script.model import Payload, ScriptMeta, Variation
 
 _REASONS = {
@@ -46,30 +46,39 @@ _REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(Defaulted):
     """Why a variation is on: ``kind`` (a key of the table above) and who caused it."""
 
+    _defaults = {
+        "source": "",
+    }
+    _fields = ("kind", *_defaults)
+    __slots__ = _fields
     kind: str
-    source: str = ""
+    source: str
 
     def __str__(self) -> str:
         return _REASONS[self.kind].format(self.source)
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(Defaulted):
     """A variation group: its members (variation names, in meta order) and its default."""
 
+    _defaults = {
+        "default": None,
+    }
+    _fields = ("name", "members", *_defaults)
+    __slots__ = _fields
     name: str
     members: tuple[str, ...]
-    default: str | None = None
+    default: str | None
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Defaulted):
     """One payload to apply: a variation as it is on (``bs.16``) or a combined key (``a,gpu``)."""
 
+    _fields = ("tag", "variation", "payload")
+    __slots__ = _fields
     tag: str
     variation: Variation
     payload: Payload
@@ -79,10 +88,11 @@ class Step:
         return self.variation.is_combined
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(Defaulted):
     """The outcome of :func:`resolve`."""
 
+    _fields = ("script", "explicit", "excluded", "variations", "reasons", "steps", "group_of")
+    __slots__ = _fields
     script: str
     explicit: tuple[str, ...]
     """The variations the request named, in request order (CM's cache uses these)."""
@@ -192,8 +202,8 @@ def _substitute(item: _T, value: str) -> _T:
         result = type(item)(_substitute(x, value) for x in item)
     elif isinstance(item, Mapping):
         result = {k: _substitute(v, value) for k, v in item.items()}
-    elif is_dataclass(item) and not isinstance(item, type):
-        changes = {f.name: _substitute(getattr(item, f.name), value) for f in fields(item)}
+    elif isinstance(item, Record):
+        changes = {n: _substitute(getattr(item, n), value) for n in item._fields}
         result = replace(item, **changes)
     return cast(_T, result)
 

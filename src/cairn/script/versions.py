@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import total_ordering
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any, Protocol
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
 
 
 from cairn.errors import InvalidInput
+from cairn.record import Defaulted, FrozenRecord, init
 
 Part = tuple[int, int, str]
 """One fallback part: (rank, number, word); rank 0 pre-release word, 1 number, 2 other word."""
@@ -66,13 +66,20 @@ PIP_ENV_KEY = "CM_TMP_PIP_VERSION_STRING"
 
 
 @total_ordering
-@dataclass(frozen=True, eq=False)
-class Version:
-    """A parsed version: its text, its PEP 440 reading if it has one, and its fallback parts."""
+class Version(FrozenRecord):
+    """A parsed version: its text, its PEP 440 reading if it has one, and its fallback parts.
 
+    Two versions are equal when they compare equal (``3.10`` and ``3.10.0``), not field by field.
+    """
+
+    _fields = ("text", "pep", "parts")
+    __slots__ = _fields
     text: str
     pep: PepVersion | None
     parts: tuple[Part, ...]
+
+    def __init__(self, text: str, pep: PepVersion | None, parts: tuple[Part, ...]) -> None:
+        init(self, text, pep, parts)
 
     @property
     def is_pep440(self) -> bool:
@@ -165,8 +172,7 @@ class VersionFields(Protocol):
     def version_max_usable(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class Constraints:
+class Constraints(Defaulted):
     """The version a script run asks for: exact, bounds, and the highest usable default.
 
     Construction checks the values: each one must parse, an exact ``version`` must lie within
@@ -174,13 +180,18 @@ class Constraints:
     :attr:`origins` tells where each value came from (for messages only).
     """
 
-    version: str | None = None
-    version_min: str | None = None
-    version_max: str | None = None
-    version_max_usable: str | None = None
-    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+    _defaults = {**dict.fromkeys(FIELDS), "origins": dict}
+    _fields = (*_defaults,)
+    __slots__ = _fields
+    _hidden = frozenset({"origins"})
+    version: str | None
+    version_min: str | None
+    version_max: str | None
+    version_max_usable: str | None
+    origins: Mapping[str, str]
 
-    def __post_init__(self) -> None:
+    def __init__(self, *args: Any, **values: Any) -> None:
+        super().__init__(*args, **values)
         for name in FIELDS:
             value = getattr(self, name)
             if value is not None:

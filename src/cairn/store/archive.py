@@ -128,19 +128,20 @@ def _check_links_within(archive: Path, root: Path) -> None:
 
 
 def unpack_into(archive: Path, dest: Path, strip: int = 0) -> None:
-    """Unpack ``archive`` into the directory ``dest`` (created if missing), dropping the first
-    ``strip`` folders of every entry name (entries no deeper than that are skipped).
+    """Unpack ``archive`` into the directory ``dest`` (created when the archive is accepted),
+    dropping the first ``strip`` folders of every entry name (shallower entries are skipped).
 
     Files already in ``dest`` with the same names are replaced, folders merged. Entries are
     checked as for :func:`extract` and staged first, so a bad archive writes nothing.
     """
     if not archive.is_file():
         raise NotFound(f"archive {archive} not found")
-    dest.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=dest))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=dest.parent))
     try:
         _unpack(archive, stage, strip)
         _check_links_within(archive, stage)
+        dest.mkdir(exist_ok=True)
         _merge_tree(stage, dest)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -159,13 +160,18 @@ def _merge_tree(source: Path, dest: Path) -> None:
 
 
 def _unpack(archive: Path, stage: Path, strip: int = 0) -> None:
+    """Unpack by the name's suffix, else by what the file holds (``.tbz2``, no suffix...)."""
     name = archive.name.lower()
     if name.endswith(ZIP_SUFFIXES):
         _unpack_zip(archive, stage, strip)
     elif name.endswith(TAR_SUFFIXES):
         _unpack_tar(archive, stage, strip)
+    elif zipfile.is_zipfile(archive):
+        _unpack_zip(archive, stage, strip)
+    elif tarfile.is_tarfile(archive):
+        _unpack_tar(archive, stage, strip)
     else:
-        raise InvalidInput(f"{archive}: unknown archive type; use .zip, .tar, .tar.gz or .tgz")
+        raise InvalidInput(f"{archive} is neither a zip nor a tar archive")
 
 
 def _stripped(entry: Entry, strip: int) -> Entry | None:

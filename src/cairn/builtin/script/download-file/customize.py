@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cairn import fetch
 from cairn.errors import CairnError
+from cairn.script.recipes import fail, result_dir
 
 
 def preprocess(i):
@@ -19,13 +20,13 @@ def preprocess(i):
     try:
         url = fetch.check_url(str(env.get("CM_DOWNLOAD_URL", "")))
     except CairnError as exc:
-        return _fail(f"--url: {exc}")
+        return fail(f"--url: {exc}")
     name = env.get("CM_DOWNLOAD_FILENAME") or fetch.file_name(url)
     if not name or os.path.basename(name) != name or name in (".", ".."):
-        return _fail(f"cannot name the file from {url!r}: give --filename=NAME")
+        return fail(f"cannot name the file from {url!r}: give --filename=NAME")
     checksum = _checksum(env.get("CM_DOWNLOAD_CHECKSUM"))
     if checksum is None:
-        return _fail("--checksum must be a hex sha256 (or md5, sha1, sha512) digest")
+        return fail("--checksum must be a hex sha256 (or md5, sha1, sha512) digest")
     env["CM_DOWNLOAD_URL"] = url
     env["CM_DOWNLOAD_FILENAME"] = name
     env["CM_DOWNLOAD_CHECKSUM"] = checksum
@@ -35,14 +36,14 @@ def preprocess(i):
 def postprocess(i):
     env = i["env"]
     url, name = env["CM_DOWNLOAD_URL"], env["CM_DOWNLOAD_FILENAME"]
-    folder = env.get("CM_DOWNLOAD_PATH") or _target_dir(env)
+    folder = env.get("CM_DOWNLOAD_PATH") or result_dir(env)
     folder = os.path.join(env.get("CM_TMP_CURRENT_PATH", ""), os.path.expanduser(folder))
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, name)
     try:
         fetch.download(url, Path(path), env["CM_DOWNLOAD_CHECKSUM"])
     except CairnError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     env["CM_DOWNLOAD_DOWNLOADED_PATH"] = path
     env["CM_GET_DEPENDENT_CACHED_PATH"] = path
     if env.get("CM_DOWNLOAD_FINAL_ENV_NAME"):
@@ -60,16 +61,3 @@ def _checksum(value):
     if text in ("", "yes", "no", "true", "false", "on", "off"):
         return ""
     return text if re.fullmatch(r"[0-9a-f]+", text) and len(text) in fetch.DIGESTS else None
-
-
-def _target_dir(env):
-    """Where results stay: the cache entry (the current directory of a cached run's hooks),
-    else the caller's directory, as in CM -- an uncached run's work directory is removed."""
-    work = os.getcwd()
-    if os.path.basename(os.path.dirname(work)) == "cache":
-        return work
-    return env.get("CM_TMP_CURRENT_PATH") or work
-
-
-def _fail(message):
-    return {"return": 1, "error": message}

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from cairn.errors import CairnError
+from cairn.script.recipes import fail, result_dir
 from cairn.store.archive import unpack_into
 
 SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip")
@@ -23,15 +24,15 @@ def preprocess(i):
     env = i["env"]
     given = env.get("CM_EXTRACT_FILEPATH") or env.get("CM_INPUT")
     if not given:
-        return _fail("give the archive to extract with --input=ARCHIVE")
+        return fail("give the archive to extract with --input=ARCHIVE")
     path = os.path.join(env.get("CM_TMP_CURRENT_PATH", ""), os.path.expanduser(str(given)))
     if not os.path.isfile(path):
-        return _fail(f"archive {path} not found")
+        return fail(f"archive {path} not found")
     if not zipfile.is_zipfile(path) and not tarfile.is_tarfile(path):
-        return _fail(f"{path} is neither a zip nor a tar archive")
+        return fail(f"{path} is neither a zip nor a tar archive")
     folder = env.get("CM_EXTRACT_TO_FOLDER") or _stem(os.path.basename(path))
     if os.path.basename(folder) != folder or folder in (".", ".."):
-        return _fail(f"--folder must be a plain folder name, not {folder!r}")
+        return fail(f"--folder must be a plain folder name, not {folder!r}")
     env["CM_EXTRACT_FILEPATH"] = os.path.abspath(path)
     env["CM_EXTRACT_TO_FOLDER"] = folder
     return {"return": 0}
@@ -40,16 +41,16 @@ def preprocess(i):
 def postprocess(i):
     env = i["env"]
     archive = env["CM_EXTRACT_FILEPATH"]
-    base = os.path.expanduser(env.get("CM_EXTRACT_PATH") or _target_dir(env))
+    base = os.path.expanduser(env.get("CM_EXTRACT_PATH") or result_dir(env))
     dest = os.path.join(env.get("CM_TMP_CURRENT_PATH", ""), base, env["CM_EXTRACT_TO_FOLDER"])
     if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
-        return _fail(f"{dest} exists and is not empty: remove it or choose another --folder")
+        return fail(f"{dest} exists and is not empty: remove it or choose another --folder")
     try:
         unpack_into(Path(archive), Path(dest))
     except CairnError as exc:
-        return _fail(_nothing_extracted(f"refusing to extract {archive}: {exc}"))
+        return fail(_nothing_extracted(f"refusing to extract {archive}: {exc}"))
     except (OSError, EOFError) as exc:
-        return _fail(_nothing_extracted(f"cannot extract {archive}: {exc}"))
+        return fail(_nothing_extracted(f"cannot extract {archive}: {exc}"))
     env["CM_EXTRACT_EXTRACTED_PATH"] = dest
     env["CM_GET_DEPENDENT_CACHED_PATH"] = dest
     if env.get("CM_EXTRACT_FINAL_ENV_NAME"):
@@ -66,16 +67,3 @@ def _stem(name):
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return name + ".extracted"
-
-
-def _target_dir(env):
-    """Where results stay: the cache entry (the current directory of a cached run's hooks),
-    else the caller's directory, as in CM -- an uncached run's work directory is removed."""
-    work = os.getcwd()
-    if os.path.basename(os.path.dirname(work)) == "cache":
-        return work
-    return env.get("CM_TMP_CURRENT_PATH") or work
-
-
-def _fail(message):
-    return {"return": 1, "error": message}

@@ -10,6 +10,8 @@ import os
 import re
 import subprocess
 
+from cairn.script.recipes import fail, satisfies
+
 NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 TRUE_WORDS = ("yes", "true", "on", "1")
 LIMITS = {"version": "CM_VERSION", "version_min": "CM_VERSION_MIN", "version_max": "CM_VERSION_MAX"}
@@ -31,27 +33,27 @@ def preprocess(i):
     env = i["env"]
     name = str(env.get("CM_GENERIC_PYTHON_PACKAGE_NAME", "")).strip()
     if not NAME.fullmatch(name):
-        return _fail(f"give a valid package name with _package.NAME or --package (got {name!r})")
+        return fail(f"give a valid package name with _package.NAME or --package (got {name!r})")
     python = env.get("CM_PYTHON_BIN_WITH_PATH")
     if not python:
-        return _fail("CM_PYTHON_BIN_WITH_PATH is not set: the get-python3 dependency did not run")
+        return fail("CM_PYTHON_BIN_WITH_PATH is not set: the get-python3 dependency did not run")
     wanted = {k: env[v] for k, v in LIMITS.items() if env.get(v)}
     found = _installed(python, name)
     if found.get("error"):
-        return _fail(found["error"])
-    if found.get("version") and _satisfies(found["version"], wanted):
+        return fail(found["error"])
+    if found.get("version") and satisfies(found["version"], wanted):
         return _export(env, name, found)
     problem = _problem(name, python, found.get("version"), wanted)
     if str(env.get("CM_PYTHON_LIB_INSTALL", "")).lower() not in TRUE_WORDS:
         allow = "add --install (or --env.CM_PYTHON_LIB_INSTALL=yes)"
         yourself = f"{python} -m pip install {name}"
-        return _fail(f"{problem}; to let cairn install it with pip, {allow}, or run {yourself}")
+        return fail(f"{problem}; to let cairn install it with pip, {allow}, or run {yourself}")
     error = _pip_install(python, name + _pip_spec(wanted))
     if error:
-        return _fail(f"{problem}, and pip could not install it:\n{error}")
+        return fail(f"{problem}, and pip could not install it:\n{error}")
     found = _installed(python, name)
-    if not found.get("version") or not _satisfies(found["version"], wanted):
-        return _fail(_problem(name, python, found.get("version"), wanted) + " after pip install")
+    if not found.get("version") or not satisfies(found["version"], wanted):
+        return fail(_problem(name, python, found.get("version"), wanted) + " after pip install")
     return _export(env, name, found)
 
 
@@ -102,28 +104,3 @@ def _pip_spec(wanted):
         return "==" + wanted["version"]
     bounds = [(">=", wanted.get("version_min")), ("<=", wanted.get("version_max"))]
     return ",".join(op + value for op, value in bounds if value)
-
-
-def _satisfies(version, wanted):
-    if "version" in wanted and _compare(version, wanted["version"]) != 0:
-        return False
-    if "version_min" in wanted and _compare(version, wanted["version_min"]) < 0:
-        return False
-    return "version_max" not in wanted or _compare(version, wanted["version_max"]) <= 0
-
-
-def _compare(a, b):
-    """-1, 0 or 1 comparing the leading numeric parts (``3.10`` == ``3.10.0`` < ``3.11``)."""
-    x, y = _numbers(a), _numbers(b)
-    width = max(len(x), len(y))
-    x, y = x + [0] * (width - len(x)), y + [0] * (width - len(y))
-    return (x > y) - (x < y)
-
-
-def _numbers(version):
-    match = re.match(r"\d+(\.\d+)*", str(version).strip().lstrip("vV"))
-    return [int(part) for part in match.group(0).split(".")] if match else []
-
-
-def _fail(message):
-    return {"return": 1, "error": message}

@@ -10,6 +10,8 @@ import re
 import shutil
 import subprocess
 
+from cairn.script.recipes import fail, result_dir
+
 GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
 TRUE_WORDS = ("yes", "true", "on", "1")
 
@@ -18,32 +20,32 @@ def preprocess(i):
     env = i["env"]
     url = str(env.get("CM_GIT_URL", "")).strip()
     if not url:
-        return _fail("give the repository to clone with --url=URL (or _repo.URL)")
+        return fail("give the repository to clone with --url=URL (or _repo.URL)")
     depth = re.sub(r"^--depth[ =]", "", str(env.get("CM_GIT_DEPTH", "")).strip())
     if depth and not depth.isdigit():
-        return _fail(f"--depth must be a number of commits, not {depth!r}")
+        return fail(f"--depth must be a number of commits, not {depth!r}")
     env["CM_GIT_DEPTH"] = depth
     folder = str(env.get("CM_GIT_CHECKOUT_FOLDER", "") or "repo")
     if os.path.basename(folder) != folder or folder in (".", ".."):
-        return _fail(f"--folder must be a plain folder name, not {folder!r}")
+        return fail(f"--folder must be a plain folder name, not {folder!r}")
     for key in ("CM_GIT_URL", "CM_GIT_BRANCH", "CM_GIT_CHECKOUT"):
         if str(env.get(key, "")).startswith("-"):
-            return _fail(f"{key} may not start with '-': {env[key]!r}")
+            return fail(f"{key} may not start with '-': {env[key]!r}")
     return {"return": 0}
 
 
 def postprocess(i):
     env = i["env"]
-    dest = os.path.join(_target_dir(env), str(env.get("CM_GIT_CHECKOUT_FOLDER") or "repo"))
+    dest = os.path.join(result_dir(env), str(env.get("CM_GIT_CHECKOUT_FOLDER") or "repo"))
     if os.path.exists(dest) and os.listdir(dest):
-        return _fail(f"{dest} exists and is not empty: remove it or choose another --folder")
+        return fail(f"{dest} exists and is not empty: remove it or choose another --folder")
     try:
         _clone(env, dest)
         env["CM_GIT_REPO_CURRENT_HASH"] = _git(["rev-parse", "HEAD"], dest)
         env["CM_GIT_REPO_BRANCH"] = _git(["branch", "--show-current"], dest)
     except GitError as exc:
         shutil.rmtree(dest, ignore_errors=True)
-        return _fail(str(exc))
+        return fail(str(exc))
     env["CM_GIT_CHECKOUT_PATH"] = dest
     env["CM_GIT_REPO_CHECKOUT_PATH"] = dest
     env["CM_GIT_REPO_URL"] = env["CM_GIT_URL"]
@@ -86,16 +88,3 @@ def _git(args, cwd):
     if done.returncode != 0:
         raise GitError(f"git {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
     return done.stdout.strip()
-
-
-def _target_dir(env):
-    """Where results stay: the cache entry (the current directory of a cached run's hooks),
-    else the caller's directory, as in CM -- an uncached run's work directory is removed."""
-    work = os.getcwd()
-    if os.path.basename(os.path.dirname(work)) == "cache":
-        return work
-    return env.get("CM_TMP_CURRENT_PATH") or work
-
-
-def _fail(message):
-    return {"return": 1, "error": message}

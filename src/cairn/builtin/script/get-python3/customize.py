@@ -13,6 +13,8 @@ import shutil
 import subprocess
 import sys
 
+from cairn.script.recipes import satisfies
+
 PROBE = "import platform, sys; print(sys.executable); print(platform.python_version())"
 LIMITS = {"version": "CM_VERSION", "version_min": "CM_VERSION_MIN", "version_max": "CM_VERSION_MAX"}
 
@@ -25,7 +27,7 @@ def preprocess(i):
     for candidate in explicit or _on_path():
         python, version, problem = _probe(candidate)
         found.append((candidate, version or problem))
-        if version and _satisfies(version, wanted):
+        if version and satisfies(version, wanted):
             _export(env, python or candidate, version)
             return {"return": 0, "version": version}
     return {"return": 16, "error": _not_found(found, wanted, explicit)}
@@ -90,27 +92,6 @@ def _export(env, python, version):
     env["+PATH"] = [folder, *[p for p in env.get("+PATH", []) if p != folder]]
     env["CM_DETECTED_VERSION"] = version
     env["CM_GET_DEPENDENT_CACHED_PATH"] = python
-
-
-def _satisfies(version, wanted):
-    if "version" in wanted and _compare(version, wanted["version"]) != 0:
-        return False
-    if "version_min" in wanted and _compare(version, wanted["version_min"]) < 0:
-        return False
-    return "version_max" not in wanted or _compare(version, wanted["version_max"]) <= 0
-
-
-def _compare(a, b):
-    """-1, 0 or 1 comparing the leading numeric parts (``3.10`` == ``3.10.0`` < ``3.11``)."""
-    x, y = _numbers(a), _numbers(b)
-    width = max(len(x), len(y))
-    x, y = x + [0] * (width - len(x)), y + [0] * (width - len(y))
-    return (x > y) - (x < y)
-
-
-def _numbers(version):
-    match = re.match(r"\d+(\.\d+)*", str(version).strip().lstrip("vV"))
-    return [int(part) for part in match.group(0).split(".")] if match else []
 
 
 def _not_found(found, wanted, explicit):

@@ -190,3 +190,15 @@ def test_unpack_into_refuses_a_link_that_escapes_once_stripped(tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar"]
     with pytest.raises(NotFound):
         archive.unpack_into(tmp_path / "none.zip", dest)
+
+
+def test_unpack_into_an_existing_folder_stages_inside_it(tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    bad = _zip(tmp_path / "bad.zip", {"ok.txt": "ok", "../evil.txt": "x"})
+    with pytest.raises(InvalidInput):
+        archive.unpack_into(bad, dest)
+    assert list(dest.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.zip", "dest"]
+    archive.unpack_into(_zip(tmp_path / "good.zip", {"ok.txt": "ok"}), dest)
+    assert [p.name for p in dest.iterdir()] == ["ok.txt"]

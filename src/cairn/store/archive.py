@@ -105,8 +105,9 @@ def extract(archive: Path, dest: Path) -> Path:
         raise NotFound(f"archive {archive} not found")
     if dest.exists():
         raise AlreadyExists(f"{dest} already exists")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=dest.parent))
+    near = dest if dest.is_dir() else dest.parent  # stage on the same file system
+    near.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=near))
     try:
         _unpack(archive, stage)
         _check_links_within(archive, _single_top(stage))
@@ -136,8 +137,9 @@ def unpack_into(archive: Path, dest: Path, strip: int = 0) -> None:
     """
     if not archive.is_file():
         raise NotFound(f"archive {archive} not found")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=dest.parent))
+    near = dest if dest.is_dir() else dest.parent  # stage on the same file system
+    near.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=near))
     try:
         _unpack(archive, stage, strip)
         _check_links_within(archive, stage)

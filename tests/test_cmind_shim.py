@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -182,3 +183,71 @@ def test_native_python_imports_the_shim_but_a_real_cmind_wins(tmp_path: Path) ->
     handed = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
     assert handed.returncode == 0, handed.stderr
     assert handed.stdout.split() == [str(real / "__init__.py"), "real"]
+
+
+def _cfg_repo(root: Path) -> Path:
+    import json
+
+    import cairn
+
+    (root / "cfg" / "bench").mkdir(parents=True)
+    (root / "cfg" / "other").mkdir(parents=True)
+    (root / "cmr.yaml").write_text('alias: cfgs\nuid: "1234123412341234"\n')
+    main = {
+        "alias": "bench",
+        "uid": "aaaa1111bbbb2222",
+        "automation_alias": "cfg",
+        "tags": ["benchmark", "run"],
+        "hardware": ["h1"],
+    }
+    (root / "cfg" / "bench" / "_cm.json").write_text(json.dumps(main))
+    (root / "cfg" / "other" / "_cm.yaml").write_text(
+        "alias: other\nuid: cccc3333dddd4444\nautomation_alias: cfg\ntags: [benchmark]\n"
+    )
+    (root / "cfg" / "other" / "shared.yaml").write_text("tags: base\nenv: {A: '1'}\nl: [1]\n")
+    (root / "cfg" / "bench" / "run-a-meta.yaml").write_text(
+        "uid: u1\nname: Run A\nsystem: s1\n_base: other:shared.yaml\nenv: {B: '2'}\nl: [2]\n"
+    )
+    (root / "cfg" / "bench" / "run-b-meta.json").write_text('{"uid": "u2", "tags": "x,y"}')
+    (root / "cfg" / "bench" / "notes.yaml").write_text("uid: u3\n")
+    (root / "cfg" / "bench" / "_skip.yaml").write_text("uid: u4\n")
+    r = cairn.access({"action": "add", "automation": "repo", "artifact": str(root)})
+    assert r["return"] == 0, r
+    return root
+
+
+def test_load_cfg_selects_files_with_bases_and_pruning(tmp_path: Path) -> None:
+    root = _cfg_repo(tmp_path / "cfgs")
+    with importing.active():
+        import cmind
+
+        def load(**i: Any) -> dict[str, Any]:
+            r = cmind.access({"action": "load_cfg", "automation": "utils", **i})
+            assert r["return"] == 0, r
+            return r
+
+        files = load(tags="benchmark,run", key="run-", key_end=["-meta.json", "-meta.yaml"])
+        by_uid = {m["uid"]: m for m in files["selection"]}
+        assert sorted(by_uid) == ["u1", "u2"]
+        first = by_uid["u1"]
+        assert first["env"] == {"A": "1", "B": "2"} and first["l"] == [1, 2]
+        assert first["tags"] == "base" and first["name"] == "Run A"
+        assert first["all_tags"] == ["benchmark", "run", "base"]
+        assert first["full_path"] == str(root / "cfg" / "bench" / "run-a-meta.yaml")
+        assert by_uid["u2"]["all_tags"] == ["benchmark", "run", "x", "y"]
+        assert by_uid["u2"]["main_meta"]["alias"] == "bench"
+        every = load(artifact="bench")["selection"]
+        assert sorted(m["uid"] for m in every) == ["u1", "u2", "u3"]
+        assert [m["uid"] for m in load(artifact="bench", prune={"uid": "u2"})["selection"]] == [
+            "u2"
+        ]
+        pruned = load(artifact="bench", prune={"key": "system", "key_uid": "s1"})
+        assert [m["uid"] for m in pruned["selection"]] == ["u1"]
+        none = load(artifact="bench", prune={"meta_key": "hardware", "meta_key_uid": "h9"})
+        assert none["selection"] == []
+        whole = load(tags="benchmark", skip_files=True, prune={"key": "hardware", "key_uid": "h1"})
+        assert [m["alias"] for m in whole["selection"]] == ["bench"]
+        assert whole["selection"][0]["full_path"] == str(root / "cfg" / "bench")
+        (root / "cfg" / "bench" / "run-c-meta.yaml").write_text("uid: u5\n_base: nowhere.yaml\n")
+        broken = cmind.access({"action": "load_cfg", "automation": "utils", "artifact": "bench"})
+        assert broken["return"] == 1 and "nowhere.yaml not found" in broken["error"]

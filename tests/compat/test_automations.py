@@ -17,9 +17,8 @@ def test_cmx_demo_action_runs_from_its_modulex(cairn: Cairn) -> None:
     assert '"x": "1"' in done.stdout  # the input it printed
 
 
-def test_load_cfg_of_the_utils_module_finds_cfg_artifacts(cairn: Cairn) -> None:
-    """``load_cfg`` is not one cairn implements: the repository's utils module serves it and
-    calls back into cairn (``cmind.access`` find cfg) for the artifacts."""
+def test_load_cfg_finds_the_repositorys_cfg_artifacts(cairn: Cairn) -> None:
+    """cairn serves ``load_cfg`` (as the repository's utils module would) on its cfg folders."""
     done = cairn("load_cfg", "utils", "--tags=benchmark,run", "--skip_files", "--out=json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -52,3 +51,11 @@ def test_cairns_script_automation_is_never_replaced(cairn: Cairn) -> None:
     done = cairn("docker", "script", "detect-os")
     assert done.returncode == 4
     assert "'docker' not found in automation 'script'" in done.stderr
+
+
+def test_json2yaml_of_the_repositorys_utils_module(cairn: Cairn, tmp_path: Path) -> None:
+    """An action cairn does not implement: CM's own module code runs on the shim's utils."""
+    (tmp_path / "meta.json").write_text('{"alias": "x", "tags": ["a", "b"]}')
+    done = cairn("json2yaml", "utils", f"--input={tmp_path / 'meta.json'}")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "meta.yaml").read_text() == "alias: x\ntags:\n- a\n- b\n"

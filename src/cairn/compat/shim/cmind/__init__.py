@@ -48,30 +48,9 @@ else:
         """Run a cairn action with CM's dict API (``utils`` actions cairn knows are served here)."""
         if isinstance(i, dict) and utils.serves(i):
             return utils.run_action(i)
-        from ._bridge import ensure_cairn
+        from ._bridge import cairn_access
 
-        ensure_cairn()
-        from cairn.api import access as cairn_access
-
-        result: dict[str, Any] = cairn_access(i)
-        if isinstance(result.get("list"), list):
-            result["list"] = [_as_cm_artifact(a) for a in result["list"]]
-        return result
-
-    def _as_cm_artifact(found: Any) -> Any:
-        """CM's artifact object: ``path`` and ``repo_path`` are strings, as CM code expects."""
-        repo = getattr(found, "repo", None)
-        if repo is None:
-            return found
-        from types import SimpleNamespace
-
-        return SimpleNamespace(
-            path=str(found.path),
-            meta=found.meta,
-            original_meta=found.meta,
-            repo_path=str(repo.path),
-            repo_meta={"alias": repo.alias, "uid": repo.uid},
-        )
+        return cairn_access(i)
 
     x = access
 

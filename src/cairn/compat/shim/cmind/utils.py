@@ -56,12 +56,12 @@ def load_txt(
     return result
 
 
-def save_txt(file_name: str, string: str) -> Result:
+def save_txt(file_name: str, string: str = "", **_: Any) -> Result:
     Path(file_name).write_text(string, encoding="utf-8")
     return {"return": 0}
 
 
-def load_json(file_name: str, encoding: str = "utf-8") -> Result:
+def load_json(file_name: str, encoding: str = "utf-8", **_: Any) -> Result:
     try:
         return {"return": 0, "meta": json.loads(Path(file_name).read_text(encoding=encoding))}
     except FileNotFoundError:
@@ -70,12 +70,14 @@ def load_json(file_name: str, encoding: str = "utf-8") -> Result:
         return _fail(f"problem loading {file_name}: {exc}")
 
 
-def save_json(file_name: str, meta: Any = None, indent: int = 2, sort_keys: bool = True) -> Result:
+def save_json(
+    file_name: str, meta: Any = None, indent: int = 2, sort_keys: bool = True, **_: Any
+) -> Result:
     Path(file_name).write_text(json.dumps(meta or {}, indent=indent, sort_keys=sort_keys))
     return {"return": 0}
 
 
-def load_yaml(file_name: str) -> Result:
+def load_yaml(file_name: str, **_: Any) -> Result:
     import yaml
 
     try:
@@ -144,7 +146,7 @@ def convert_env_to_dict(text: str) -> Result:
     return {"return": 0, "dict": env}
 
 
-def save_yaml(file_name: str, meta: Any = None, sort_keys: bool = True) -> Result:
+def save_yaml(file_name: str, meta: Any = None, sort_keys: bool = True, **_: Any) -> Result:
     import yaml
 
     text = yaml.safe_dump(meta or {}, sort_keys=sort_keys, allow_unicode=True)
@@ -293,8 +295,16 @@ def _uid(i: dict[str, Any]) -> Result:
     return {"return": 0, "uid": gen_uid()}
 
 
+def load_cfg(i: dict[str, Any]) -> Result:
+    """CM's ``load_cfg``: configuration artifacts and their files (see ``_cfg_files``)."""
+    from ._cfg_files import load_cfg as load
+
+    return load(i)
+
+
 ACTIONS = {
     "compare_versions": compare_versions,
+    "load_cfg": load_cfg,
     "system": system,
     "get_current_date_time": get_current_date_time,
     "download_file": download_file,

@@ -409,3 +409,19 @@ def test_hooks_run_nested_scripts_and_find_cache_through_cmind(repo: ScriptRepo)
     r = ok("outer")
     assert r["new_env"]["GOT"] == r["new_env"]["FOUND"]
     assert "/cache/" in r["new_env"]["FOUND"] and r["new_env"]["FOUND_IS_STR"] == "True"
+
+
+def test_a_native_scripts_python_can_call_cmind_access(repo: ScriptRepo) -> None:
+    repo.add(
+        "natfind",
+        {"new_env_keys": ["FOUND"]},
+        run="""
+            python3 -c "
+            import cmind
+            r = cmind.access({'action': 'find', 'automation': 'script', 'tags': 'natfind'})
+            print('FOUND=' + str(r['return']) + ':' + r['list'][0].path)
+            " > tmp-run-env.out
+            """,
+    )
+    found = ok("natfind")["new_env"]["FOUND"]
+    assert found == f"0:{repo.root / 'script' / 'natfind'}"

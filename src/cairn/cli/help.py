@@ -106,3 +106,17 @@ def _repository_action_page(kind: Any, name: str) -> str | None:
         f"cairn {found.action} {kind.alias}: from {found.artifact.qualified} ({found.module_file})"
     )
     return "\n".join([head, "", repo_automation.describe(found)])
+
+
+def script_usage(action: str, automation_name: str, i: dict[str, Any]) -> str:
+    """For ``cairn run script NAME --help``: the named script's own page, after a blank line."""
+    from cairn.automations import registry
+
+    kind, _ = registry.resolve(automation_name)
+    names = [n for n in dict.fromkeys([i.get("artifact"), *(i.get("artifacts") or [])]) if n]
+    if kind.alias != "script" or action.replace("-", "_") != "run" or not (names or i.get("tags")):
+        return ""
+    from cairn.script import usage
+    from cairn.store.catalog import Catalog
+
+    return "\n\n" + usage.page(Catalog.open(), i.get("tags"), " ".join(names) or None)

@@ -147,7 +147,9 @@ def _help_page(i: dict[str, Any]) -> str | None:
     if action == "help" or (not action and (wants or not automation)):
         return help_mod.automation(automation) if automation else help_mod.general()
     if wants:
-        return help_mod.action(action, automation) if automation else help_mod.general()
+        if not automation:
+            return help_mod.general()
+        return help_mod.action(action, automation) + help_mod.script_usage(action, automation, i)
     return None
 
 

@@ -251,3 +251,16 @@ def test_load_cfg_selects_files_with_bases_and_pruning(tmp_path: Path) -> None:
         (root / "cfg" / "bench" / "run-c-meta.yaml").write_text("uid: u5\n_base: nowhere.yaml\n")
         broken = cmind.access({"action": "load_cfg", "automation": "utils", "artifact": "bench"})
         assert broken["return"] == 1 and "nowhere.yaml not found" in broken["error"]
+
+
+def test_download_file_tls_verification_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    with importing.active():
+        from cmind import utils
+
+        monkeypatch.delenv("CM_UTILS_DOWNLOAD_VERIFY_SSL", raising=False)
+        assert utils._verify_tls({}) and utils._verify_tls({"verify": "yes"})
+        assert not utils._verify_tls({"verify": False}) and not utils._verify_tls({"verify": "no"})
+        monkeypatch.setenv("CM_UTILS_DOWNLOAD_VERIFY_SSL", "no")
+        assert not utils._verify_tls({"verify": True})
+        monkeypatch.setenv("CM_UTILS_DOWNLOAD_VERIFY_SSL", "yes")
+        assert utils._verify_tls({"verify": False})

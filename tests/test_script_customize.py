@@ -117,6 +117,7 @@ def test_customize_version_and_utils_without_cmind(repo: ScriptRepo) -> None:
                                                    'env': i['env']})
                 if r['return'] > 0:
                     return r
+                assert r['string'] == 'tool 2.5.1\\n', r  # CM also returns the file's text
                 return {'return': 0, 'version': r['version']}
             """,
     )

@@ -182,8 +182,6 @@ def gen_tmp_file(i: dict[str, Any]) -> Result:
     """Create an empty temporary file (``suffix``, ``prefix``); ``file_name`` is its path."""
     handle, name = tempfile.mkstemp(suffix=i.get("suffix", ""), prefix=i.get("prefix", "tmp-"))
     os.close(handle)
-    if i.get("remove_dir"):
-        os.unlink(name)
     return {"return": 0, "file_name": name}
 
 

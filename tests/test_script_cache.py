@@ -82,7 +82,7 @@ def test_key_is_the_sha256_of_canonical_json() -> None:
     ki = key_input()
     text = canonical_json(ki.to_json())
     assert text == (
-        '{"deps":["' + DEP_KEY + '"],"format":1,'
+        '{"deps":["' + DEP_KEY + '"],"format":2,'
         '"inputs":{"CM_URL":"file:///a","opts":{"x":1,"y":[1,2]}},'
         '"platform":["linux","x86_64"],"script_uid":"' + SCRIPT_UID + '",'
         '"variations":["shared","v1"],"version":"1.2"}'
@@ -107,7 +107,7 @@ CHANGES: dict[str, dict[str, Any]] = {
     "dependency order": {"deps": ("e" * 64, DEP_KEY)},
     "system": {"platform": ("darwin", "x86_64")},
     "machine": {"platform": ("linux", "aarch64")},
-    "format": {"format": 2},
+    "format": {"format": 1},
 }
 
 

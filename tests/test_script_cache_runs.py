@@ -38,7 +38,7 @@ def add_cached(repo: ScriptRepo, runs: Path, **meta: Any) -> Path:
             "versions": {"1.0": {}, "2.0": {}},
             **meta,
         },
-        run=counter(runs) + 'echo "THING_PATH=$PWD" > tmp-run-env.out\n',
+        run=counter(runs) + ': "$CM_TMP_OPTION"\necho "THING_PATH=$PWD" > tmp-run-env.out\n',
     )
 
 
@@ -76,12 +76,12 @@ def test_entries_are_found_by_cm_tags(repo: ScriptRepo, runs: Path) -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        {"env": {"OTHER": "1"}},
+        {"env": {"THING_OTHER": "1"}},
         {"env": {"CM_TMP_OPTION": "1"}},
         {"tags": "get,cached-thing,_small"},
         {"version": "1.0"},
         {"flavor": "mint"},
-        {"const": {"C": "1"}},
+        {"const": {"THING_C": "1"}},
         {"extra_cache_tags": "mine"},
     ],
 )
@@ -97,6 +97,20 @@ def test_a_different_input_makes_another_entry(
     assert ok("get,cached-thing")["cache"] == "hit"
     assert count(runs) == 2
     assert len(cache_entries(cairn_home)) == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"env": {"OTHER": "1"}}, {"env": {"CM_TMP_OTHER": "1"}}, {"const": {"C": "1"}}],
+)
+def test_a_value_the_script_never_reads_reuses_the_entry(
+    repo: ScriptRepo, runs: Path, cairn_home: Path, change: dict[str, Any]
+) -> None:
+    add_cached(repo, runs)
+    ok("get,cached-thing")
+    assert ok("get,cached-thing", **change)["cache"] == "hit"
+    assert count(runs) == 1
+    assert len(cache_entries(cairn_home)) == 1
 
 
 def test_where_the_run_happens_is_no_input(
@@ -166,7 +180,7 @@ def test_force_cache_needs_can_force_cache(
     repo: ScriptRepo, tmp_path: Path, cairn_home: Path
 ) -> None:
     able, unable = tmp_path / "able", tmp_path / "unable"
-    repo.add("forceable", {"can_force_cache": True}, run=counter(able))
+    repo.add("forceable", {"can_force_cache": True}, run=counter(able) + ': "$X"\n')
     repo.add("unforceable", {}, run=counter(unable))
     assert ok("forceable")["cache"] == "not cached"
     assert ok("forceable", force_cache=True)["cache"] == "miss"

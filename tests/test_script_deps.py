@@ -424,7 +424,7 @@ def test_same_script_same_inputs_runs_once(repo: ScriptRepo, tmp_path: Path) -> 
 
 def test_same_script_other_inputs_runs_again(repo: ScriptRepo, tmp_path: Path) -> None:
     marker = tmp_path / "leaf-runs"
-    repo.add("again-leaf", {}, run=counter(marker))
+    repo.add("again-leaf", {}, run=counter(marker) + 'echo "leaf saw $X"\n')
     repo.add(
         "again-top",
         {
@@ -436,6 +436,23 @@ def test_same_script_other_inputs_runs_again(repo: ScriptRepo, tmp_path: Path) -
     )
     ok("again-top")
     assert count(marker) == 2
+
+
+def test_same_script_with_values_it_never_reads_is_reused(repo: ScriptRepo, tmp_path: Path) -> None:
+    marker = tmp_path / "leaf-runs"
+    repo.add("blind-leaf", {}, run=counter(marker))
+    repo.add(
+        "blind-top",
+        {
+            "deps": [
+                {"tags": "blind-leaf", "env": {"X": "1"}},
+                {"tags": "blind-leaf", "env": {"X": "2"}},
+            ]
+        },
+    )
+    r = ok("blind-top")
+    assert count(marker) == 1
+    assert [d["cache"] for d in r["deps"]] == ["not cached", "reused"]
 
 
 def test_failing_dep_stops_the_run(repo: ScriptRepo, tmp_path: Path) -> None:

@@ -54,6 +54,11 @@ _RUN_FLAGS = (
     Flag("fake_run", "bool", "run deps and prehook deps only", aliases=("prepare",)),
     Flag("fake_deps", "bool", "do not run dependencies at all"),
     Flag("extra_cache_tags", "list", "extra tags for the cache entry"),
+    Flag(
+        "cache_key_env",
+        "list",
+        "env names or patterns every script of the run counts as read (widens cache keys)",
+    ),
     Flag("name", "str", "CM_NAME for the script"),
     Flag("input", "str", "CM_INPUT for the script"),
     Flag("output", "str", "CM_OUTPUT for the script"),
@@ -153,6 +158,7 @@ def _options(call: Call, said: list[str] | None = None) -> Any:
         chooser=_chooser(call),
         echo=echo if out in ("con", "json") else None,
         output=_writer(out),
+        cache_key_env=tuple(call.flag("cache_key_env", [])),
     )
 
 

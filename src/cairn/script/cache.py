@@ -1,16 +1,27 @@
 """The script cache: entries found by a key computed from everything that changes a result.
 
-Key
-    :func:`key_of` is the SHA-256 of the canonical JSON (sorted keys, no spaces) of a
-    :class:`KeyInput`: the script uid, its resolved variations (sorted), the version, the
-    run inputs and env values that reach the script, the dependencies' keys (in order), the
-    platform (``sys.platform``, machine) and :data:`FORMAT`. Two runs share an entry only
-    when all of these agree, so a different input never returns a stale result.
+Key (two parts, as ccache's manifests)
+    The *static key* (:func:`key_of` of a :class:`KeyInput`) is the SHA-256 of the canonical
+    JSON of what is fixed before the run: the script uid, its resolved variations (sorted),
+    the version constraints, the script's explicit inputs, the content of the script and of
+    every script its dependency tree can select, its effective dependency lists, the
+    platform (``sys.platform``, machine) and :data:`FORMAT`. The env, const and state are
+    *not* in it: a run records which of their values it read (:mod:`cairn.script.reads`),
+    and the entry's full key (:meth:`Scope.key`) is the digest of the static key, those
+    names and their values. A *manifest* per static key lists the read sets seen, so a
+    lookup computes the values of each read set in the env it has now and finds the entry
+    whose values are all the same. A value the run never read does not split entries; one
+    it read always does.
 
 Storage (CM's format)
     An entry is an artifact of automation ``cache`` in the ``local`` repository, in
-    ``<local>/cache/<uid>/`` where ``uid`` is the first 16 hex digits of the key, so a
-    lookup reads one known path (O(1)) and never searches. ``_cm.json`` holds CM's keys
+    ``<local>/cache/<uid>/`` where ``uid`` is the first 16 hex digits of a *slot key*: the
+    digest of the static key and the whole starting env (known before the run, because
+    scripts record absolute paths into their entry). Manifests live in
+    ``$CAIRN_HOME/cache-manifests/<ab>/<static key>.json``; a lookup
+    reads one manifest and stats one entry per read set (O(1)), and never searches. Entries
+    of format 1 (whole-env keys) are never listed in a manifest: they are misses, never
+    served. ``_cm.json`` holds CM's keys
     (``uid``, ``automation_alias``/``automation_uid``, CM-style ``tags``, ``version``,
     ``associated_script_artifact[_uid]``, ``dependent_cached_path``) plus ``cairn_key`` and
     ``cairn_inputs`` (the key input, so a user can see why two entries differ).
@@ -35,7 +46,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +54,10 @@ from cairn import atomic, meta, report
 from cairn.errors import CairnError, MetaError
 from cairn.kinds import KNOWN
 from cairn.record import Defaulted, FrozenRecord, MutableDefaulted, init
+from cairn.script import reads as reads_mod
 from cairn.store.registry import Registry
 
-FORMAT = 1
+FORMAT = 2
 KIND = KNOWN["cache"]
 FOLDER = KIND.alias
 META_FILE = "_cm.json"
@@ -53,6 +65,9 @@ STATE_FILE = "cm-cached-state.json"
 UID_DIGITS = 16
 WAIT_S = 6 * 3600.0  # how long a run waits for another run creating the same entry
 _ASIDE_PREFIX = ".cairn-tmp-"
+MANIFESTS = "cache-manifests"
+MAX_ROWS = 256
+"""Rows kept per manifest (newest first); older rows are forgotten, their entries stay."""
 
 
 def host_platform() -> tuple[str, str]:
@@ -158,6 +173,41 @@ def entry_tags(
     return tuple(dict.fromkeys(t for t in [*every, f"script-artifact-{script_uid}"] if t))
 
 
+class Scope(FrozenRecord):
+    """The scoped part of a key: the static key, the read items and their values."""
+
+    _fields = ("static", "items", "values")
+    __slots__ = _fields
+    static: str
+    items: tuple[str, ...]
+    values: Mapping[str, Any]
+
+    def __init__(self, static: str, items: Sequence[str], values: Mapping[str, Any]) -> None:
+        init(self, static, tuple(sorted(set(items))), values)
+
+    @classmethod
+    def of(cls, static: str, items: Sequence[str], view: reads_mod.View) -> Scope:
+        return cls(static, items, reads_mod.values(items, view))
+
+    @property
+    def values_digest(self) -> str:
+        return hashlib.sha256(canonical_json(self.values).encode()).hexdigest()
+
+    def key(self) -> str:
+        """The entry's full key: static key, read items and their values."""
+        text = canonical_json([FORMAT, self.static, list(self.items), self.values_digest])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"items": list(self.items), "values": dict(self.values)}
+
+
+def slot_key(static: str, view: reads_mod.View, volatile: Sequence[str] = ()) -> str:
+    """Where a run with this static key and this whole starting view makes its entry."""
+    text = canonical_json([FORMAT, "slot", static, view.full_digest(volatile)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class CachedState(Defaulted):
     """The outputs of a run kept in ``cm-cached-state.json``."""
 
@@ -208,6 +258,7 @@ class EntryFields(Defaulted):
         "tags": (),
         "version": None,
         "dependent_cached_path": None,
+        "scope": None,
     }
     _fields = ("inputs", "script_alias", *_defaults)
     __slots__ = _fields
@@ -216,6 +267,8 @@ class EntryFields(Defaulted):
     tags: tuple[str, ...]
     version: str | None
     dependent_cached_path: str | None
+    scope: Scope | None
+    """The reads that scope the entry's key (None: the key is :func:`key_of` the inputs)."""
 
     def to_meta(self, uid: str, key: str) -> meta.Meta:
         """The ``_cm.json`` of the entry, identity keys first (no alias, as in CM)."""
@@ -233,7 +286,14 @@ class EntryFields(Defaulted):
         data["associated_script_artifact_uid"] = script
         if self.dependent_cached_path is not None:
             data["dependent_cached_path"] = self.dependent_cached_path
-        return {**data, "cairn_key": key, "cairn_inputs": self.inputs.to_json()}
+        data = {**data, "cairn_key": key, "cairn_inputs": self.inputs.to_json()}
+        if self.scope is not None:
+            data["cairn_reads"] = self.scope.to_json()
+        return data
+
+    def key(self) -> str:
+        """The key this entry is found by."""
+        return key_of(self.inputs) if self.scope is None else self.scope.key()
 
 
 class Entry(FrozenRecord):
@@ -297,6 +357,9 @@ def _entry_from(path: Path, key: str) -> Entry | None:
         return None
     if data.get("cairn_key") != key or not (path / STATE_FILE).is_file():
         return None
+    inputs = data.get("cairn_inputs")
+    if not isinstance(inputs, dict) or inputs.get("format") != FORMAT:
+        return None  # made by another key scheme: a miss, never served
     if depends and not Path(depends).exists():
         return None
     return Entry(path, path.name, key, tags, version, data)
@@ -322,17 +385,71 @@ class Cache:
         """The complete, valid entry for ``key``, or ``None``."""
         return _entry_from(self.path_of(key), key)
 
+    # -- scoped keys: a manifest per static key --------------------------------------------
+
+    def manifest_path(self, static: str) -> Path:
+        return self.registry.home.root / MANIFESTS / static[:2] / f"{static}.json"
+
+    def manifest(self, static: str) -> Manifest:
+        """The manifest of ``static`` (empty when there is none; a broken one is warned about)."""
+        return Manifest.read(self.manifest_path(static))
+
+    def find(self, static: str, view: reads_mod.View) -> Entry | None:
+        """The newest entry for ``static`` whose every read value is the same in ``view``."""
+        manifest = self.manifest(static)
+        for set_id, items in manifest.sets_newest_first():
+            scope = Scope.of(static, items, view)
+            uid = manifest.uid_for(set_id, scope.values_digest)
+            if uid is not None:
+                entry = _entry_from(self.folder / uid, scope.key())
+                if entry is not None:
+                    return entry
+        return None
+
+    def candidates(self, static: str) -> list[Entry]:
+        """Every complete entry listed in the manifest of ``static`` (newest first)."""
+        found = []
+        for row in self.manifest(static).rows:
+            path = self.folder / row["uid"]
+            entry = _entry_from(path, str(meta_key(path)))
+            if entry is not None:
+                found.append(entry)
+        return found
+
+    def note(self, entry: Entry, scope: Scope, *, renew: bool = False) -> None:
+        """List ``entry`` in its manifest (newest first). Rows with the same reads and values
+        are superseded; with ``renew`` their entries are removed (``--new`` replaces)."""
+        lock_file = self.registry.home.root / "locks" / f"manifest-{scope.static[:16]}.lock"
+        path = self.manifest_path(scope.static)
+        with atomic.lock(lock_file, timeout=self.wait):
+            manifest = Manifest.read(path)
+            gone = manifest.add(scope, entry.uid)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_text(path, meta.dump_json(manifest.to_json()))
+        for uid in gone if renew else ():
+            old = self.folder / uid
+            if uid != entry.uid and (old / META_FILE).is_file():
+                with self._locked_uid(uid):
+                    shutil.rmtree(old, ignore_errors=True)
+
     @contextlib.contextmanager
-    def create(self, key: str, *, renew: bool = False) -> Iterator[Pending]:
+    def create(
+        self,
+        key: str,
+        *,
+        renew: bool = False,
+        recheck: Callable[[], Entry | None] | None = None,
+    ) -> Iterator[Pending]:
         """Hold the entry's lock and yield a :class:`Pending` to run the script in.
 
         When another run made the entry meanwhile, ``Pending.existing`` holds it and
         nothing is to be run. Otherwise the script runs in ``Pending.path`` and calls
         :meth:`Pending.commit`; without a commit the directory is removed on leaving.
-        ``renew`` replaces an existing entry (put back if the new run fails).
+        ``renew`` replaces an existing entry (put back if the new run fails). ``recheck``
+        finds the entry inside the lock (default: :meth:`lookup` of ``key``).
         """
         with self._locked(key):
-            found = None if renew else self.lookup(key)
+            found = None if renew else (recheck or (lambda: self.lookup(key)))()
             if found is not None:
                 yield Pending(key, found.path, existing=found)
                 return
@@ -357,15 +474,101 @@ class Cache:
 
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
+        with self._locked_uid(uid_of(key)):
+            yield
+
+    @contextlib.contextmanager
+    def _locked_uid(self, uid: str) -> Iterator[None]:
         """The entry's inter-process lock; says so when another run holds it."""
-        lock_file = self.registry.home.root / "locks" / f"cache-{uid_of(key)}.lock"
+        lock_file = self.registry.home.root / "locks" / f"cache-{uid}.lock"
         with contextlib.ExitStack() as stack:
             try:
                 stack.enter_context(atomic.lock(lock_file, timeout=0))
             except CairnError:
-                report.warn(f"waiting for another run creating {self.path_of(key)}")
+                report.warn(f"waiting for another run creating {self.folder / uid}")
                 stack.enter_context(atomic.lock(lock_file, timeout=self.wait))
             yield
+
+
+def meta_key(path: Path) -> str | None:
+    """The ``cairn_key`` an entry directory records (None when unreadable)."""
+    try:
+        found = meta.load_file(path / META_FILE).get("cairn_key")
+    except MetaError:
+        return None
+    return found if isinstance(found, str) else None
+
+
+class Manifest:
+    """The read sets seen for one static key, and which entry holds which values.
+
+    On disk: ``{"format", "sets": {set id: [items]}, "rows": [{"set", "values", "uid"}]}``,
+    rows newest first. A set id is the digest of its items, so equal read sets are stored once.
+    """
+
+    __slots__ = ("rows", "sets")
+
+    def __init__(self, sets: dict[str, list[str]], rows: list[dict[str, str]]) -> None:
+        self.sets = sets
+        self.rows = rows
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls({}, [])
+        except (OSError, ValueError) as exc:
+            report.warn(f"ignoring broken cache manifest {path}: {exc}")
+            return cls({}, [])
+        if not _well_formed(data):
+            report.warn(f"ignoring cache manifest {path}: not of format {FORMAT}")
+            return cls({}, [])
+        return cls(data["sets"], data["rows"])
+
+    def sets_newest_first(self) -> list[tuple[str, list[str]]]:
+        order = dict.fromkeys(row["set"] for row in self.rows)
+        return [(set_id, self.sets[set_id]) for set_id in order if set_id in self.sets]
+
+    def uid_for(self, set_id: str, values: str) -> str | None:
+        for row in self.rows:
+            if row["set"] == set_id and row["values"] == values:
+                return row["uid"]
+        return None
+
+    def add(self, scope: Scope, uid: str) -> list[str]:
+        """Put a row first; return the uids of the rows it supersedes."""
+        set_id = hashlib.sha256(canonical_json(list(scope.items)).encode()).hexdigest()[:16]
+        self.sets[set_id] = list(scope.items)
+        values = scope.values_digest
+        same = [r for r in self.rows if r["set"] == set_id and r["values"] == values]
+        rest = [r for r in self.rows if r not in same and r["uid"] != uid]
+        self.rows = [{"set": set_id, "values": values, "uid": uid}, *rest][:MAX_ROWS]
+        used = {r["set"] for r in self.rows}
+        self.sets = {k: v for k, v in self.sets.items() if k in used}
+        return [r["uid"] for r in same]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "sets": self.sets, "rows": self.rows}
+
+
+def _well_formed(data: Any) -> bool:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return False
+    sets, rows = data.get("sets"), data.get("rows")
+    if not isinstance(sets, dict) or not isinstance(rows, list):
+        return False
+    return all(_good_row(r) for r in rows) and all(isinstance(v, list) for v in sets.values())
+
+
+def _good_row(row: Any) -> bool:
+    if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ROW_KEYS):
+        return False
+    uid = row["uid"]
+    return len(uid) == UID_DIGITS and all(c in "0123456789abcdef" for c in uid)
+
+
+ROW_KEYS = ("set", "values", "uid")
 
 
 def _set_aside(path: Path) -> Path | None:
@@ -409,10 +612,11 @@ class Pending(MutableDefaulted):
     def commit(self, fields: EntryFields, state: CachedState) -> Entry:
         """Record the run's outputs: the state file first, ``_cm.json`` last, atomically."""
         self._check_commit(fields)
-        data = fields.to_meta(self.uid, self.key)
+        key = fields.key()
+        data = fields.to_meta(self.uid, key)
         atomic.write_text(self.path / STATE_FILE, meta.dump_json(state.to_json()))
         atomic.write_text(self.path / META_FILE, meta.dump_json(data))
-        self.entry = Entry(self.path, self.uid, self.key, fields.tags, fields.version, data)
+        self.entry = Entry(self.path, self.uid, key, fields.tags, fields.version, data)
         return self.entry
 
     def _check_commit(self, fields: EntryFields) -> None:
@@ -420,8 +624,10 @@ class Pending(MutableDefaulted):
             raise RuntimeError(f"{self.path} exists already: use Pending.existing")
         if self.entry is not None:
             raise RuntimeError(f"{self.path} is committed already")
-        if key_of(fields.inputs) != self.key:
+        if fields.scope is None and key_of(fields.inputs) != self.key:
             raise ValueError("the entry's inputs do not give the key it is created under")
+        if fields.scope is not None and key_of(fields.inputs) != fields.scope.static:
+            raise ValueError("the entry's inputs do not give its static key")
         if not self.path.is_dir():
             raise CairnError(
                 f"cache entry {self.path} was removed while its script ran",

@@ -25,6 +25,7 @@ class RunOptions(Defaulted):
         "chooser": None,
         "echo": None,
         "output": None,
+        "cache_key_env": (),
     }
     _fields = (*_defaults,)
     __slots__ = _fields
@@ -37,6 +38,8 @@ class RunOptions(Defaulted):
     chooser: Callable[[list[Any]], int] | None
     echo: Callable[[str], None] | None
     output: Callable[[bytes], None] | None
+    cache_key_env: tuple[str, ...]
+    """Env names or patterns every script of the run counts as read (widens cache keys)."""
 
 
 class RunInput(MutableDefaulted):
@@ -100,6 +103,7 @@ class RunResult(MutableDefaulted):
         "deps": list,
         "work": None,
         "key": "",
+        "reads": (),
     }
     _fields = (
         "alias",
@@ -128,6 +132,8 @@ class RunResult(MutableDefaulted):
     deps: list[RunResult]
     work: Path | None
     key: str
+    reads: tuple[str, ...]
+    """What the run read of the env and state it started with (:mod:`cairn.script.reads`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {

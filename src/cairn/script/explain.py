@@ -63,6 +63,7 @@ def plan(session: Session, inp: RunInput, stage: str = "main") -> PlanNode:
     run.resolve()
     with session.entered(run):
         run.layer()
+        run.prepare()
         node = _node(run, stage)
         cached = node.cache == "hit"
         for name in DEP_LISTS:
@@ -78,7 +79,7 @@ def _node(run: ScriptRun, stage: str) -> PlanNode:
     key = run.key()
     status, entry = "not cached", None
     if run.cacheable:
-        found = run.session.cache.lookup(key)
+        found = run.session.cache.find(key, run.view)
         status, entry = ("hit", str(found.path)) if found else ("miss", None)
     return PlanNode(
         alias=run.alias,

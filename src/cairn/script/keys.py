@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,14 +33,44 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical(value).encode("utf-8", "surrogateescape")).hexdigest()
 
 
+_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+STATE_FILE_NAME = b"tmp-state.json"
+"""A script whose files name this reads the whole state (the native script's copy of it)."""
+
+
 def content_digest(script_dir: Path, meta: Mapping[str, Any]) -> str:
     """The meta and the files of a script directory (small files, bounded count)."""
-    h = hashlib.sha256(canonical(meta).encode("utf-8", "surrogateescape"))
+    return scan(script_dir, meta).digest
+
+
+class Scan:
+    """What a script directory's files say: their digest and every name they mention."""
+
+    __slots__ = ("digest", "names", "reads_state")
+
+    def __init__(self, digest: str, names: frozenset[str], reads_state: bool) -> None:
+        self.digest = digest
+        self.names = names
+        self.reads_state = reads_state
+
+
+def scan(script_dir: Path, meta: Mapping[str, Any]) -> Scan:
+    """One pass over the meta and the files: the content digest, and the identifiers they
+    mention (any of which may be an env key the script reads)."""
+    text = canonical(meta).encode("utf-8", "surrogateescape")
+    h = hashlib.sha256(text)
+    names = set(_NAME.findall(text))
+    reads_state = False
     for rel, path in _files(script_dir):
         h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
         size = path.stat().st_size
-        h.update(path.read_bytes() if size <= MAX_BYTES else f"size:{size}".encode())
-    return h.hexdigest()
+        data = path.read_bytes() if size <= MAX_BYTES else b""
+        h.update(data if size <= MAX_BYTES else f"size:{size}".encode())
+        if data and b"\0" not in data[:1024]:
+            names.update(_NAME.findall(data))
+            reads_state = reads_state or STATE_FILE_NAME in data
+    decoded = frozenset(n.decode("ascii") for n in names)
+    return Scan(h.hexdigest(), decoded, reads_state)
 
 
 def _files(root: Path) -> Iterable[tuple[str, Path]]:
@@ -76,11 +107,25 @@ class Fingerprints:
     def __init__(self, select: Selector) -> None:
         self._select = select
         self._scripts: dict[Path, str] = {}
+        self._scans: dict[Path, Scan] = {}
+        self._names: dict[Path, frozenset[str]] = {}
         self._active: set[Path] = set()
 
     def dirs(self) -> list[Path]:
         """The script directories whose content entered a fingerprint so far."""
         return list(self._scripts)
+
+    def scan(self, script_dir: Path, raw: Mapping[str, Any]) -> Scan:
+        """The script directory's :func:`scan` (once per run)."""
+        found = self._scans.get(script_dir)
+        if found is None:
+            found = self._scans[script_dir] = scan(script_dir, raw)
+        return found
+
+    def dep_names(self, script_dir: Path) -> frozenset[str]:
+        """The ``names`` of every dependency in the tree below a fingerprinted script (what an
+        ``add_deps_recursive`` entry can change)."""
+        return self._names.get(script_dir, frozenset())
 
     def script(self, script_dir: Path, meta: ScriptMeta, raw: Mapping[str, Any]) -> str:
         """The content of a script and, recursively, of the scripts its dependencies select."""
@@ -89,22 +134,27 @@ class Fingerprints:
         if script_dir in self._active:
             return "cycle:" + str(script_dir)
         self._active.add(script_dir)
+        names: set[str] = set()
         try:
-            deps = [self.dep(d, script_dir) for name in DEP_LISTS for d in getattr(meta, name)]
-            deps += [
-                self.dep(d, script_dir) for v in meta.variations.values() for d in _payload_deps(v)
-            ]
-            value = digest([content_digest(script_dir, raw), deps])
+            own = [d for name in DEP_LISTS for d in getattr(meta, name)]
+            own += [d for v in meta.variations.values() for d in _payload_deps(v)]
+            deps = [self.dep(d, script_dir, names) for d in own]
+            value = digest([self.scan(script_dir, raw).digest, deps])
         finally:
             self._active.discard(script_dir)
         self._scripts[script_dir] = value
+        self._names[script_dir] = frozenset(names)
         return value
 
-    def dep(self, dep: Dep, parent_dir: Path) -> str:
+    def dep(self, dep: Dep, parent_dir: Path, names: set[str] | None = None) -> str:
         """A dependency entry as written, plus the fingerprint of the script it selects (from
         the script in ``parent_dir``: its own repository is preferred, as in a run)."""
         chosen = self._select(tuple(dep.tags), parent_dir)
         target = self.script(*chosen) if chosen else "unresolved"
+        if names is not None:
+            names.update(dep.names)
+            if chosen:
+                names.update(self._names.get(chosen[0], ()))
         return digest([dep_to_dict(dep), target])
 
 

@@ -287,6 +287,7 @@ class ScriptMeta(Defaulted):
         "clean_output_files": (),
         "extra_cache_tags_from_env": (),
         "env_key_mappings": dict,
+        "cache_key_env": (),
         "print_env_at_the_end": dict,
         "print_files_if_script_error": (),
         "warnings": (),
@@ -342,6 +343,9 @@ class ScriptMeta(Defaulted):
     clean_output_files: tuple[str, ...]
     extra_cache_tags_from_env: tuple[EnvCacheTags, ...]
     env_key_mappings: Mapping[str, str]
+    cache_key_env: tuple[str, ...]
+    """cairn's own key: env names or patterns counted as read by the script (its cache key
+    covers their values), for what its files do not name (a native program's env reads)."""
     print_env_at_the_end: Mapping[str, str]
     print_files_if_script_error: tuple[str, ...]
     warnings: tuple[str, ...]
@@ -811,6 +815,7 @@ _TOP_KEYS: KeyTable = _same(
         "clean_output_files": _texts,
         "extra_cache_tags_from_env": _cache_tags,
         "env_key_mappings": _text_map,
+        "cache_key_env": _texts,
         "print_env_at_the_end": _labels,
         "print_files_if_script_error": _texts,
         "warnings": _texts,

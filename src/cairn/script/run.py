@@ -25,8 +25,18 @@ from cairn.errors import CairnError, InvalidInput, NotFound
 from cairn.record import replace
 from cairn.script import deps as deps_mod
 from cairn.script import env as env_mod
-from cairn.script import layers, select, variations, versions
-from cairn.script.cache import Cache, CachedState, EntryFields, KeyInput, entry_tags, key_of
+from cairn.script import layers, scope, select, variations, versions
+from cairn.script import reads as reads_mod
+from cairn.script.cache import (
+    Cache,
+    CachedState,
+    EntryFields,
+    KeyInput,
+    Scope,
+    entry_tags,
+    key_of,
+    slot_key,
+)
 from cairn.script.context import RunInput, RunOptions, RunResult
 from cairn.script.keys import Fingerprints, canonical
 from cairn.script.model import DEP_LISTS, Dep, ScriptMeta, dep_to_dict, parse_deps
@@ -47,17 +57,9 @@ INPUT_FLAGS = (
     "hf_token",
 )
 """Run inputs CM also exposes to a script as ``CM_<NAME>`` (``--path`` is ``CM_TMP_PATH``)."""
-VOLATILE_KEYS = (
-    "CM_TMP_CURRENT_PATH",
-    "CM_TMP_CURRENT_SCRIPT_*",
-    "CM_TMP_PIP_VERSION_STRING",
-    "CM_QUIET",
-    "CM_VERBOSE",
-    "CM_TMP_SILENT",
-)
-"""Env keys left out of cache keys: where the run happens and how chatty it is, not what it
-computes (the caller's directory, the script's own path, output switches). Any other
-``CM_TMP_*`` a caller sets is an input like the others."""
+VOLATILE_KEYS = scope.UNSCOPED
+"""Env keys left out of cache keys and cycle checks (:data:`cairn.script.scope.UNSCOPED`).
+Any other ``CM_TMP_*`` a caller sets is an input like the others."""
 LOG_FILE = "cairn-run.log"
 MAX_REENTRIES = 8
 """How often one script with the same variations may be re-entered below itself (with
@@ -75,7 +77,7 @@ class Session:
         self.catalog = catalog
         self.options = options
         self.cache = Cache(catalog.registry)
-        self.memo: dict[str, RunResult] = {}
+        self.memo = scope.Memo()
         self.stack: list[tuple[str, tuple[str, ...], str, str]] = []
         self.cwd = Path.cwd()
         self.fingerprints = Fingerprints(self._select_for_key)
@@ -181,11 +183,13 @@ class ScriptRun:
         self.resolve()
         with self.session.entered(self):
             self.layer()
+            self.prepare()
             key = self.key()
-            if key in self.session.memo:
-                return self._reused(self.session.memo[key])
+            earlier = self.session.memo.find(key, self.view)
+            if earlier is not None:
+                return self._reused(earlier)
             result = self.cached_or_fresh(key)
-            self.session.memo[key] = result
+            self.session.memo.add(key, self.view, result)
             return result
 
     @property
@@ -264,19 +268,24 @@ class ScriptRun:
             return False
         return self.eff.cache or (self.inp.force_cache and self.meta.can_force_cache)
 
+    def prepare(self) -> None:
+        """What a run settles before its key: the default version, pip's version string."""
+        self.apply_default_version()
+        self.set_pip_version()
+
     def key(self) -> str:
-        """The digest of everything that can change this run's result."""
-        env = {k: v for k, v in self.eff.env.items() if not env_mod.matches_any(k, VOLATILE_KEYS)}
+        """The static key (everything fixed before the run except the env, const and state,
+        whose values enter only as far as the run reads them), and the starting view."""
         inputs = {
-            "env": env,
-            "const": self.eff.const,
-            "state": self.eff.state,
             "inputs": self.inp.inputs,
             "extra_cache_tags": list(self.inp.extra_cache_tags),
             "script": self._fingerprint(),
             "deps": {n: [dep_to_dict(d) for d in self.eff.deps[n]] for n in DEP_LISTS},
+            "adr": self._adr_below(),
             "fake_run": self.inp.fake_run,
         }
+        if self.session.options.cache_key_env:
+            inputs["cache_key_env"] = sorted(self.session.options.cache_key_env)
         if _names_local_paths(self.inp.inputs, self.session.cwd):
             inputs["cwd"] = str(self.session.cwd)  # a relative path means another file elsewhere
         self.key_input = KeyInput(
@@ -285,7 +294,26 @@ class ScriptRun:
             version=json.dumps(self.constraints.env(), sort_keys=True),
             inputs=json.loads(canonical(inputs)),  # objects an API caller passed: as text
         )
+        self.view = reads_mod.View(
+            self.eff.env, self.eff.const, self.eff.state, {**self.inp.env, **self.inp.local_env}
+        )
+        self.reads: set[str] = scope.static_reads(self.scan(), self.eff, self.meta, self.view)
+        self.reads |= {reads_mod.ENV + k for k in self.session.options.cache_key_env}
         return key_of(self.key_input)
+
+    def scan(self) -> Any:
+        return self.session.fingerprints.scan(self.dir, self.artifact.meta)
+
+    def _adr_below(self) -> dict[str, Any]:
+        """The ``add_deps_recursive`` entries that can reach a dependency below this script."""
+        if not self.eff.adr:
+            return {}
+        below = self.session.fingerprints.dep_names(self.dir) if self.cacheable else None
+        return {
+            name: dep_to_dict(update)
+            for name, update in sorted(self.eff.adr.items())
+            if below is None or name in below
+        }
 
     def _fingerprint(self) -> Any:
         """The content of the script and its dependency tree -- only for a cached run: an
@@ -297,18 +325,26 @@ class ScriptRun:
     def cached_or_fresh(self, key: str) -> RunResult:
         if not self.cacheable:
             return self.fresh(self.session.work_dir(self.alias), key, "not cached")
+        cache = self.session.cache
         if not self.inp.new:
-            entry = self.session.cache.lookup(key)
+            entry = cache.find(key, self.view)
             if entry is not None:
                 return self.from_entry(entry, key)
-        with self.session.cache.create(key, renew=self.inp.new) as pending:
+        slot = slot_key(key, self.view, VOLATILE_KEYS)
+        recheck = None if self.inp.new else (lambda: cache.find(key, self.view))
+        with cache.create(slot, renew=self.inp.new, recheck=recheck) as pending:
             if pending.existing is not None:
                 return self.from_entry(pending.existing, key)
             self.log = self.session.log_file(self.alias)
             result = self.fresh(pending.path, key, "miss")
             if result.cache != "skipped":
                 self._keep_log(pending.path)
-                pending.commit(self._entry_fields(result), self._cached_state(result))
+                scoped = Scope.of(key, result.reads, self.view)
+                entry = pending.commit(
+                    self._entry_fields(result, scoped), self._cached_state(result)
+                )
+                cache.note(entry, scoped, renew=self.inp.new)  # inside the lock: seen at once
+                result.key = entry.key
         return result
 
     def _keep_log(self, entry: Path) -> None:
@@ -331,8 +367,6 @@ class ScriptRun:
         self.check_disk_space()
         if self.eff.docker:
             self.eff.state["docker"] = dict(self.eff.docker)
-        self.apply_default_version()
-        self.set_pip_version()
         self.run_deps("deps")
         from cairn.script.hooks import Hooks
 
@@ -472,7 +506,9 @@ class ScriptRun:
         )
 
     def absorb(self, result: RunResult, hidden: dict[str, Any]) -> None:
-        """A child's exports join the env; keys hidden from it come back over them."""
+        """A child's exports join the env; keys hidden from it come back over them; what it
+        read is read by this run too (its env came from this run's)."""
+        self.reads |= scope.from_child(result.reads)
         env = dict(self.eff.env)
         for key, value in result.new_env.items():
             old = env.get(key)
@@ -487,15 +523,34 @@ class ScriptRun:
             return {}
         from cairn.compat import hook_input
 
-        raw_meta = self._hook_meta()
-        ctx = self._hook_context(raw_meta)
-        i = hook_input.build(ctx)
-        result, self.here = self.hooks.call(name, i, cwd=self.here)
-        self._take_hook_meta(raw_meta)
-        self.eff.env = ctx.env
-        self.eff.state = ctx.state
-        self._take_hook_result(result, i["run_script_input"])
+        with self._tracking():
+            raw_meta = self._hook_meta()
+            ctx = self._hook_context(raw_meta)
+            i = hook_input.build(ctx)
+            result, self.here = self.hooks.call(name, i, cwd=self.here)
+            self._take_hook_meta(raw_meta)
+            self.eff.env, self.eff.state = ctx.env, ctx.state
+            self._take_hook_result(result, i["run_script_input"])
         return result
+
+    @contextlib.contextmanager
+    def _tracking(self) -> Iterator[None]:
+        """While hooks run, the live env, const and state note what is read (a hook calling
+        another hook, or a native script, shares them); then they are plain dicts again."""
+        if isinstance(self.eff.env, reads_mod.Tracked):
+            yield
+            return
+        self.eff.env = reads_mod.Tracked(self.eff.env)
+        self.eff.state = reads_mod.Tracked(self.eff.state)
+        self.eff.const = reads_mod.Tracked(self.eff.const)
+        self.caller = reads_mod.Tracked(self.inp.env)
+        try:
+            yield
+        finally:
+            self.reads |= scope.hook_reads(self.eff, self.caller)
+            self.eff.env = reads_mod.plain(self.eff.env)
+            self.eff.state = reads_mod.plain(self.eff.state)
+            self.eff.const = reads_mod.plain(self.eff.const)
 
     def _hook_meta(self) -> dict[str, Any]:
         raw = dict(self.artifact.meta)
@@ -515,7 +570,7 @@ class ScriptRun:
             env=self.eff.env,
             state=self.eff.state,
             meta=raw_meta,
-            input={**self.inp.inputs, "env": self.inp.env, "tags": self.request_text},
+            input={**self.inp.inputs, "env": self.caller, "tags": self.request_text},
             const=self.eff.const,
             const_state=self.eff.const_state,
             script_path=self.dir,
@@ -567,9 +622,14 @@ class ScriptRun:
         return 0
 
     def _native(self, path: Path, env: dict[str, Any]) -> None:
+        """Run a native script with ``env`` (updated in place with its outputs). It may read
+        any env value its files name (the key's reads say so) and, when they name the
+        state file, the whole state."""
         from cairn.script import native
 
-        env.update(self.eff.const)
+        self.reads |= scope.native_reads(self.scan())
+        env.update(reads_mod.plain(self.eff.const))
+        outer, env = env, reads_mod.plain(env)
         env["CM_TMP_CURRENT_SCRIPT_WORK_PATH"] = str(self.here)
         native.clear_outputs(self.here)
         (self.here / "tmp-state.json").write_text(json.dumps(self.eff.state, default=str))
@@ -594,7 +654,8 @@ class ScriptRun:
             failure.message += self._files_on_error()
             raise
         outputs = native.read_outputs(self.here)
-        env.update(outputs.env)
+        dict.update(outer, env)
+        dict.update(outer, outputs.env)
         self.eff.state = env_mod.merge_state(self.eff.state, outputs.state)
 
     def _files_on_error(self) -> str:
@@ -655,6 +716,7 @@ class ScriptRun:
             deps=self.results,
             work=getattr(self, "work", None),
             key=key,
+            reads=scope.final(self.reads),
         )
 
     def from_entry(self, entry: Any, key: str) -> RunResult:
@@ -663,7 +725,8 @@ class ScriptRun:
         for name in DEP_LISTS:
             self.run_deps(name, cached=True)
         state = entry.load_state()
-        result = self._result(key, "hit", dict(state.new_env), dict(state.new_state))
+        self.reads = set(scope.entry_reads(entry))
+        result = self._result(entry.key, "hit", dict(state.new_env), dict(state.new_state))
         result.entry = entry.path
         result.version = state.version
         return result
@@ -672,7 +735,7 @@ class ScriptRun:
         self.session.say(f"reuse {self.alias} (already run with the same inputs)")
         return replace(earlier, cache="reused", deps=[])
 
-    def _entry_fields(self, result: RunResult) -> EntryFields:
+    def _entry_fields(self, result: RunResult, scoped: Scope) -> EntryFields:
         tags = entry_tags(
             script_uid=self.uid,
             requested=tuple(self.request.tags.include),
@@ -689,6 +752,7 @@ class ScriptRun:
             tags=tags,
             version=result.version,
             dependent_cached_path=str(dependent) if dependent else None,
+            scope=scoped,
         )
 
     def _env_cache_tags(self) -> tuple[str, ...]:

@@ -1,0 +1,159 @@
+"""Which reads scope a script run's key: where they come from, and the run tree's memo.
+
+:mod:`cairn.script.reads` says what a read item is; this module says which items one run
+collects (see docs/scripts.md, "What goes into a cache key"):
+
+* every identifier in the script's own files and meta (:func:`static_reads`): a native
+  script or a hook may read any env key it names;
+* the engine's own uses on the script's behalf: the export filters (``new_env_keys``,
+  ``new_state_keys``, with ``<<<VAR>>>`` indirection), ``env_key_mappings`` prefixes, the
+  dependency entries' conditions as they are after ``adr``/``add_deps`` updates, the host OS
+  keys that choose a native script (:func:`native_reads`);
+* ``cache_key_env`` in the meta (or ``--cache_key_env``): names or patterns declared read;
+* what ``customize.py`` read through its tracked dicts (:func:`hook_reads`);
+* what every dependency run read (:func:`from_child`), since its env came from this run's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from cairn.script import reads as reads_mod
+from cairn.script.model import DEP_LISTS, dep_to_dict
+
+ENGINE_ENV_KEYS = (
+    "CM_VERSION",
+    "CM_VERSION_MIN",
+    "CM_VERSION_MAX",
+    "CM_VERSION_MAX_USABLE",
+    "CM_DETECTED_VERSION",
+    "CM_GET_DEPENDENT_CACHED_PATH",
+)
+"""Env keys the engine itself reads for every script (versions, dependent paths)."""
+NATIVE_ENV_KEYS = ("CM_HOST_OS_FLAVOR", "CM_HOST_OS_VERSION", "CM_HOST_PLATFORM_FLAVOR")
+"""Env keys that choose which native script file runs."""
+UNSCOPED = (
+    "CM_TMP_CURRENT_PATH",
+    "CM_TMP_CURRENT_SCRIPT_*",
+    "CM_TMP_PIP_VERSION_STRING",
+    "CM_QUIET",
+    "CM_VERBOSE",
+    "CM_TMP_SILENT",
+)
+"""Env keys never part of a key: where the run happens and how chatty it is, and what the
+engine derives from the key's own parts (pip's version string); not what a run computes."""
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLACEHOLDER = re.compile(r"<<<(.*?)>>>")
+
+
+def static_reads(scan: Any, eff: Any, meta: Any, view: reads_mod.View) -> set[str]:
+    """What a run reads before any hook runs: names in its files, the engine's uses."""
+    env = reads_mod.ENV
+    items = {env + name for name in scan.names}
+    items.update(env + k for k in ENGINE_ENV_KEYS)
+    for name in DEP_LISTS:
+        for dep in eff.deps[name]:
+            items.update(env + n for n in _NAME.findall(repr(dep_to_dict(dep))))
+    items |= _filter_reads(env, eff.new_env_keys, view)
+    items |= _filter_reads(reads_mod.STATE, eff.new_state_keys, view)
+    items.update(env + f"{prefix}*" for prefix in meta.env_key_mappings)
+    items.update(env + k for k in meta.cache_key_env)
+    return items
+
+
+def _filter_reads(space: str, patterns: Iterable[str], view: reads_mod.View) -> set[str]:
+    """An export filter reads what it exports: a name, a pattern, or ``<<<VAR>>>`` (VAR, and
+    the key VAR names)."""
+    items = set()
+    for pattern in patterns:
+        found = _PLACEHOLDER.fullmatch(pattern)
+        if found:
+            var = found.group(1)
+            items.add(reads_mod.ENV + var)
+            target = view.const.get(var, view.env.get(var))
+            if target:
+                items.add(space + str(target))
+        else:
+            items.add(space + pattern)
+    return items
+
+
+def native_reads(scan: Any) -> set[str]:
+    """What running a native script reads besides the names in its files."""
+    items = {reads_mod.ENV + k for k in NATIVE_ENV_KEYS}
+    items.add(reads_mod.STATE + "script_prefix")
+    if scan.reads_state:
+        items.add(reads_mod.STATE + reads_mod.ALL)
+    return items
+
+
+def hook_reads(eff: Any, caller: Any) -> set[str]:
+    """What ``customize.py`` read through the tracked ``env``/``const``/``state`` of the run
+    and the caller's env (``i['input']['env']``)."""
+    items: set[str] = set()
+    for space, value in (
+        (reads_mod.ENV, eff.env),
+        (reads_mod.ENV, eff.const),
+        (reads_mod.STATE, eff.state),
+        (reads_mod.CALLER, caller),
+    ):
+        if isinstance(value, reads_mod.Tracked):
+            items |= reads_mod.tracked_items(space, value)
+    return items
+
+
+def from_child(items: Iterable[str]) -> set[str]:
+    """A dependency's reads, as reads of its parent: the env a child's caller passed is
+    the parent's env."""
+    out = set()
+    for item in items:
+        if item.startswith(reads_mod.CALLER):
+            out.add(reads_mod.ENV + item[len(reads_mod.CALLER) :])
+        else:
+            out.add(item)
+    return out
+
+
+def final(items: Iterable[str]) -> tuple[str, ...]:
+    """The sorted read items of a run, without the keys that are never part of a key."""
+    env = reads_mod.ENV
+    kept = []
+    for item in items:
+        name = item[len(env) :] if item.startswith(env) else None
+        if name is not None and not reads_mod.is_pattern(name) and _unscoped(name):
+            continue
+        kept.append(item)
+    return tuple(sorted(set(kept)))
+
+
+def _unscoped(name: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(name == p or fnmatchcase(name, p) for p in UNSCOPED)
+
+
+def entry_reads(entry: Any) -> tuple[str, ...]:
+    """The read items a cache entry recorded."""
+    recorded = entry.meta.get("cairn_reads")
+    items = recorded.get("items") if isinstance(recorded, dict) else None
+    return tuple(str(i) for i in items) if isinstance(items, list) else ()
+
+
+class Memo:
+    """Runs already made in this run tree, found as the cache finds entries: by static key
+    and the values of what each read."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, list[tuple[tuple[str, ...], str, Any]]] = {}
+
+    def find(self, static: str, view: reads_mod.View) -> Any:
+        for items, digest, result in self._runs.get(static, ()):
+            if reads_mod.digest(items, view) == digest:
+                return result
+        return None
+
+    def add(self, static: str, view: reads_mod.View, result: Any) -> None:
+        items = tuple(result.reads)
+        self._runs.setdefault(static, []).insert(0, (items, reads_mod.digest(items, view), result))

@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from cairn.kinds import Kind
-from cairn.record import Defaulted, FrozenRecord, MutableDefaulted, Record, init, replace
+from cairn.record import (
+    Defaulted,
+    FrozenRecord,
+    MutableDefaulted,
+    Record,
+    field,
+    init,
+    replace,
+)
 from cairn.store.artifact import Artifact
 from cairn.store.repo import Repo
 
@@ -80,15 +88,18 @@ def test_hidden_fields_stay_out_of_equality_and_repr(tmp_path: Path) -> None:
 
 
 class Options(Defaulted):
-    _defaults = {"size": 1, "env": dict, "box": Box}
-    _fields = ("name", *_defaults)
-    __slots__ = _fields
+    name: str
+    size: int = 1
+    env: dict[str, int] = field(default_factory=dict)
+    box: Box = field(default_factory=Box)
 
 
 class Counter(MutableDefaulted):
-    _defaults = {"count": 0}
-    _fields = ("name", *_defaults)
-    __slots__ = _fields
+    name: str
+    count: int = 0
+    kind: type[Box] = Box
+    """A class as a plain default is the class itself, never called."""
+    _hidden = frozenset({"kind"})
 
 
 def test_defaulted_records_take_fields_by_position_or_name_and_fresh_defaults() -> None:
@@ -101,6 +112,68 @@ def test_defaulted_records_take_fields_by_position_or_name_and_fresh_defaults() 
     c = Counter("c")
     c.count += 1
     assert c == Counter("c", 1) and repr(c) == "Counter(name='c', count=1)"
+    assert c.kind is Box
+
+
+def test_defaulted_records_take_their_shape_from_the_annotations() -> None:
+    assert Options._fields == Options.__slots__ == ("name", "size", "env", "box")
+    assert Options._defaults == {"size": 1} and Options._factories == {"env": dict, "box": Box}
+    with pytest.raises(AttributeError):
+        Options("a").colour = "red"  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        Counter("c").colour = "red"  # type: ignore[attr-defined]
+
+
+class Checked(Defaulted):
+    low: int
+    high: int = 10
+
+    def __post_init__(self) -> None:
+        if self.low > self.high:
+            raise ValueError(f"{self.low} > {self.high}")
+
+
+def test_post_init_runs_once_the_fields_are_set() -> None:
+    assert Checked(1).high == 10 and Checked(high=2, low=2) == Checked(2, 2)
+    with pytest.raises(ValueError, match="11 > 10"):
+        Checked(11)
+    with pytest.raises(ValueError, match="3 > 2"):
+        replace(Checked(1, 2), low=3)
+    assert pickle.loads(pickle.dumps(Checked(1))) == Checked(1)
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("_defaults = {'size': 1}\n    _fields = ('size',)", "not _fields"),
+        ("size: int\n    __slots__ = ('size',)", "not __slots__"),
+        ("size: int\n    def __init__(self) -> None: ...", "not __init__"),
+        ("size: ClassVar[int] = 1", "class constants take no annotation"),
+        ("size = 1", "needs annotated fields"),
+    ],
+)
+def test_defaulted_records_refuse_what_would_not_make_fields(body: str, message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        define(f"from __future__ import annotations\nclass Bad(Defaulted):\n    {body}\n")
+
+
+def define(code: str) -> None:
+    """Run ``code`` as a module of its own (without this file's ``__future__`` import)."""
+    exec(compile(code, "<record>", "exec", dont_inherit=True), {"Defaulted": Defaulted})
+
+
+def test_defaulted_records_need_string_annotations_and_one_base() -> None:
+    with pytest.raises(TypeError, match="from __future__ import annotations"):
+        define("class Bad(Defaulted):\n    size: int\n")
+    with pytest.raises(TypeError, match="derive from Defaulted or MutableDefaulted alone"):
+
+        class Sub(Options):
+            extra: int = 0
+
+    with pytest.raises(TypeError, match="alone"):
+
+        class Mixed(Defaulted, Box):  # type: ignore[misc]
+            size: int = 0
 
 
 @pytest.mark.parametrize(

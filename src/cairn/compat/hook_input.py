@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from cairn.errors import CairnError
-from cairn.record import MutableDefaulted
+from cairn.record import MutableDefaulted, field
 
 Result = dict[str, Any]
 NativeRunner = Callable[[str, dict[str, Any]], int]
@@ -31,29 +31,6 @@ VersionCheck = Callable[[str], str | None]
 class HookContext(MutableDefaulted):
     """What a hook may see and touch of one script run."""
 
-    _defaults = {
-        "call_hook": None,
-        "check_version": None,
-        "extra": dict,
-    }
-    _fields = (
-        "env",
-        "state",
-        "meta",
-        "input",
-        "const",
-        "const_state",
-        "script_path",
-        "work_path",
-        "artifact_meta",
-        "script_tags",
-        "variation_tags",
-        "variation_tags_string",
-        "customize",
-        "run_native",
-        *_defaults,
-    )
-    __slots__ = _fields
     env: dict[str, Any]
     state: dict[str, Any]
     meta: dict[str, Any]
@@ -68,9 +45,9 @@ class HookContext(MutableDefaulted):
     variation_tags_string: str
     customize: dict[str, Any]
     run_native: NativeRunner
-    call_hook: HookCaller | None
-    check_version: VersionCheck | None
-    extra: dict[str, Any]
+    call_hook: HookCaller | None = None
+    check_version: VersionCheck | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def os_info() -> dict[str, Any]:

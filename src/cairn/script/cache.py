@@ -53,7 +53,7 @@ from typing import Any
 from cairn import atomic, meta, report
 from cairn.errors import CairnError, MetaError
 from cairn.kinds import KNOWN
-from cairn.record import Defaulted, FrozenRecord, MutableDefaulted, init
+from cairn.record import Defaulted, FrozenRecord, MutableDefaulted, field, init
 from cairn.script import reads as reads_mod
 from cairn.store.registry import Registry
 
@@ -211,18 +211,10 @@ def slot_key(static: str, view: reads_mod.View, volatile: Sequence[str] = ()) ->
 class CachedState(Defaulted):
     """The outputs of a run kept in ``cm-cached-state.json``."""
 
-    _defaults = {
-        "new_env": dict,
-        "new_state": dict,
-        "deps": list,
-        "version": None,
-    }
-    _fields = (*_defaults,)
-    __slots__ = _fields
-    new_env: dict[str, Any]
-    new_state: dict[str, Any]
-    deps: list[Any]
-    version: str | None
+    new_env: dict[str, Any] = field(default_factory=dict)
+    new_state: dict[str, Any] = field(default_factory=dict)
+    deps: list[Any] = field(default_factory=list)
+    version: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -254,20 +246,12 @@ def _typed(data: meta.Meta, key: str, kind: type, path: Path) -> Any:
 class EntryFields(Defaulted):
     """What a finished run tells the cache about its entry (besides the outputs)."""
 
-    _defaults = {
-        "tags": (),
-        "version": None,
-        "dependent_cached_path": None,
-        "scope": None,
-    }
-    _fields = ("inputs", "script_alias", *_defaults)
-    __slots__ = _fields
     inputs: KeyInput
     script_alias: str | None
-    tags: tuple[str, ...]
-    version: str | None
-    dependent_cached_path: str | None
-    scope: Scope | None
+    tags: tuple[str, ...] = ()
+    version: str | None = None
+    dependent_cached_path: str | None = None
+    scope: Scope | None = None
     """The reads that scope the entry's key (None: the key is :func:`key_of` the inputs)."""
 
     def to_meta(self, uid: str, key: str) -> meta.Meta:
@@ -594,16 +578,10 @@ def _restore(aside: Path | None, path: Path) -> None:
 class Pending(MutableDefaulted):
     """An entry being made: the directory the script runs in, then :meth:`commit`."""
 
-    _defaults = {
-        "existing": None,
-        "entry": None,
-    }
-    _fields = ("key", "path", *_defaults)
-    __slots__ = _fields
     key: str
     path: Path
-    existing: Entry | None
-    entry: Entry | None
+    existing: Entry | None = None
+    entry: Entry | None = None
 
     @property
     def uid(self) -> str:

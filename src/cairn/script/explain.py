@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cairn.record import MutableDefaulted
+from cairn.record import MutableDefaulted, field
 from cairn.script import deps as deps_mod
 from cairn.script.context import RunInput
 from cairn.script.model import DEP_LISTS, Dep
@@ -21,13 +21,6 @@ from cairn.script.run import ScriptRun, Session
 class PlanNode(MutableDefaulted):
     """One script in the plan."""
 
-    _defaults = {
-        "stage": "main",
-        "deps": list,
-        "error": None,
-    }
-    _fields = ("alias", "repo", "path", "reason", "variations", "cache", "entry", *_defaults)
-    __slots__ = _fields
     alias: str
     repo: str
     path: str
@@ -35,9 +28,9 @@ class PlanNode(MutableDefaulted):
     variations: list[str]
     cache: str
     entry: str | None
-    stage: str
-    deps: list[PlanNode]
-    error: str | None
+    stage: str = "main"
+    deps: list[PlanNode] = field(default_factory=list)
+    error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

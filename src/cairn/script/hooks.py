@@ -42,8 +42,6 @@ class HookFailed(CairnError):
 class Hooks(Defaulted):
     """The loaded ``customize.py`` of one script."""
 
-    _fields = ("path", "module")
-    __slots__ = _fields
     path: Path
     module: ModuleType
 

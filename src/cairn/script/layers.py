@@ -14,7 +14,7 @@ from typing import Any
 
 from cairn import report
 from cairn.errors import InvalidInput
-from cairn.record import MutableDefaulted, replace
+from cairn.record import MutableDefaulted, field, replace
 from cairn.script import env as env_mod
 from cairn.script.model import DEP_LISTS, Dep, Payload, ScriptMeta
 
@@ -24,26 +24,6 @@ DepLists = dict[str, list[Dep]]
 class Effective(MutableDefaulted):
     """What one run of a script uses; customize hooks may still change env, state and deps."""
 
-    _defaults = {
-        "script_name": None,
-        "docker": dict,
-        "warnings": list,
-        "cache": False,
-        "default_version": None,
-        "required_disk_space": 0,
-    }
-    _fields = (
-        "env",
-        "state",
-        "const",
-        "const_state",
-        "deps",
-        "new_env_keys",
-        "new_state_keys",
-        "adr",
-        *_defaults,
-    )
-    __slots__ = _fields
     env: dict[str, Any]
     state: dict[str, Any]
     const: dict[str, Any]
@@ -52,12 +32,12 @@ class Effective(MutableDefaulted):
     new_env_keys: list[str]
     new_state_keys: list[str]
     adr: dict[str, Dep]
-    script_name: str | None
-    docker: dict[str, Any]
-    warnings: list[str]
-    cache: bool
-    default_version: str | None
-    required_disk_space: int
+    script_name: str | None = None
+    docker: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    cache: bool = False
+    default_version: str | None = None
+    required_disk_space: int = 0
     """Megabytes the variations say the run needs (their ``required_disk_space`` summed)."""
 
 

@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 
 from cairn import report
 from cairn.errors import MetaError
-from cairn.record import Defaulted
+from cairn.record import Defaulted, field
 from cairn.store.artifact import IDENTITY_KEYS, identity
 
 Json = Any
@@ -53,139 +53,74 @@ class Dep(Defaulted):
     optional: :attr:`given` tells which keys the meta really wrote.
     """
 
-    _defaults = {
-        "tags": (),
-        "names": (),
-        "enable_if_env": dict,
-        "skip_if_env": dict,
-        "enable_if_any_env": dict,
-        "skip_if_any_env": dict,
-        "env": dict,
-        "state": dict,
-        "const": dict,
-        "const_state": dict,
-        "extra_cache_tags": (),
-        "version": None,
-        "version_min": None,
-        "version_max": None,
-        "version_max_usable": None,
-        "force_cache": False,
-        "update_tags_from_env_with_prefix": dict,
-        "update_tags_from_env": (),
-        "force_env_keys": (),
-        "inherit_variation_tags": False,
-        "skip_inherit_variation_groups": (),
-        "reuse_version": False,
-        "dynamic": False,
-        "skip_if_fake_run": False,
-        "force_new_env_keys": None,
-        "skip_inside_docker": False,
-        "extra_input": dict,
-        "given": frozenset(),
-    }
-    _fields = (*_defaults,)
-    __slots__ = _fields
-    tags: tuple[str, ...]
-    names: tuple[str, ...]
-    enable_if_env: Conditions
-    skip_if_env: Conditions
-    enable_if_any_env: Conditions
-    skip_if_any_env: Conditions
-    env: Env
-    state: Mapping[str, Json]
-    const: Env
-    const_state: Mapping[str, Json]
-    extra_cache_tags: tuple[str, ...]
-    version: str | None
-    version_min: str | None
-    version_max: str | None
-    version_max_usable: str | None
-    force_cache: bool
-    update_tags_from_env_with_prefix: Mapping[str, tuple[str, ...]]
-    update_tags_from_env: tuple[str, ...]
-    force_env_keys: tuple[str, ...]
-    inherit_variation_tags: bool
-    skip_inherit_variation_groups: tuple[str, ...]
-    reuse_version: bool
-    dynamic: bool
-    skip_if_fake_run: bool
-    force_new_env_keys: tuple[str, ...] | None
-    skip_inside_docker: bool
-    extra_input: Mapping[str, Json]
+    tags: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    enable_if_env: Conditions = field(default_factory=dict)
+    skip_if_env: Conditions = field(default_factory=dict)
+    enable_if_any_env: Conditions = field(default_factory=dict)
+    skip_if_any_env: Conditions = field(default_factory=dict)
+    env: Env = field(default_factory=dict)
+    state: Mapping[str, Json] = field(default_factory=dict)
+    const: Env = field(default_factory=dict)
+    const_state: Mapping[str, Json] = field(default_factory=dict)
+    extra_cache_tags: tuple[str, ...] = ()
+    version: str | None = None
+    version_min: str | None = None
+    version_max: str | None = None
+    version_max_usable: str | None = None
+    force_cache: bool = False
+    update_tags_from_env_with_prefix: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    update_tags_from_env: tuple[str, ...] = ()
+    force_env_keys: tuple[str, ...] = ()
+    inherit_variation_tags: bool = False
+    skip_inherit_variation_groups: tuple[str, ...] = ()
+    reuse_version: bool = False
+    dynamic: bool = False
+    skip_if_fake_run: bool = False
+    force_new_env_keys: tuple[str, ...] | None = None
+    skip_inside_docker: bool = False
+    extra_input: Mapping[str, Json] = field(default_factory=dict)
     """Every other key of the entry: CM passes it to the child run as an input."""
-    given: frozenset[str]
+    given: frozenset[str] = frozenset()
     """The keys the meta wrote for this entry (known and extra)."""
 
 
 class Payload(Defaulted):
     """What a variation or a ``versions[v]`` entry changes when it is applied (§1.2)."""
 
-    _defaults = {
-        "env": dict,
-        "default_env": dict,
-        "state": dict,
-        "const": dict,
-        "deps": (),
-        "prehook_deps": (),
-        "posthook_deps": (),
-        "post_deps": (),
-        "add_deps": dict,
-        "add_deps_recursive": dict,
-        "new_env_keys": (),
-        "new_state_keys": (),
-        "docker": dict,
-        "script_name": None,
-        "required_disk_space": None,
-        "warning": None,
-        "input_mapping": dict,
-        "cache": None,
-        "default_version": None,
-    }
-    _fields = (*_defaults,)
-    __slots__ = _fields
-    env: Env
-    default_env: Env
-    state: Mapping[str, Json]
-    const: Env
-    deps: tuple[Dep, ...]
-    prehook_deps: tuple[Dep, ...]
-    posthook_deps: tuple[Dep, ...]
-    post_deps: tuple[Dep, ...]
-    add_deps: Mapping[str, Dep]
+    env: Env = field(default_factory=dict)
+    default_env: Env = field(default_factory=dict)
+    state: Mapping[str, Json] = field(default_factory=dict)
+    const: Env = field(default_factory=dict)
+    deps: tuple[Dep, ...] = ()
+    prehook_deps: tuple[Dep, ...] = ()
+    posthook_deps: tuple[Dep, ...] = ()
+    post_deps: tuple[Dep, ...] = ()
+    add_deps: Mapping[str, Dep] = field(default_factory=dict)
     """``add_deps``/``ad``: updates of this script's own dependencies, by name."""
-    add_deps_recursive: Mapping[str, Dep]
+    add_deps_recursive: Mapping[str, Dep] = field(default_factory=dict)
     """``add_deps_recursive``/``adr``: updates of dependencies anywhere below, by name."""
-    new_env_keys: tuple[str, ...]
-    new_state_keys: tuple[str, ...]
-    docker: Mapping[str, Json]
-    script_name: str | None
-    required_disk_space: int | None
-    warning: str | None
-    input_mapping: Mapping[str, str]
-    cache: bool | None
-    default_version: str | None
+    new_env_keys: tuple[str, ...] = ()
+    new_state_keys: tuple[str, ...] = ()
+    docker: Mapping[str, Json] = field(default_factory=dict)
+    script_name: str | None = None
+    required_disk_space: int | None = None
+    warning: str | None = None
+    input_mapping: Mapping[str, str] = field(default_factory=dict)
+    cache: bool | None = None
+    default_version: str | None = None
 
 
 class Variation(Defaulted):
     """One entry of ``variations``: a plain name, a combined key ``a,b`` or a dynamic ``name.#``."""
 
-    _defaults = {
-        "group": None,
-        "default": False,
-        "default_variations": dict,
-        "base": (),
-        "alias": None,
-        "payload": Payload,
-    }
-    _fields = ("name", *_defaults)
-    __slots__ = _fields
     name: str
-    group: str | None
-    default: bool
-    default_variations: Mapping[str, str]
-    base: tuple[str, ...]
-    alias: str | None
-    payload: Payload
+    group: str | None = None
+    default: bool = False
+    default_variations: Mapping[str, str] = field(default_factory=dict)
+    base: tuple[str, ...] = ()
+    alias: str | None = None
+    payload: Payload = field(default_factory=Payload)
 
     @property
     def tag(self) -> str:
@@ -218,148 +153,78 @@ class EnvCacheTags(Defaulted):
     The tag is ``deps-<prefix>v`` (e.g. ``deps-python-version-3.11.7``).
     """
 
-    _defaults = {
-        "prefix": "",
-    }
-    _fields = ("env", *_defaults)
-    __slots__ = _fields
     env: str
-    prefix: str
+    prefix: str = ""
 
 
 class InputDescription(Defaulted):
     """One ``input_description`` entry, shown by ``--help``."""
 
-    _defaults = {
-        "desc": "",
-        "default": None,
-        "choices": (),
-        "sort": 0,
-        "extra": dict,
-    }
-    _fields = (*_defaults,)
-    __slots__ = _fields
-    desc: str
-    default: Json
-    choices: tuple[Json, ...]
-    sort: int
-    extra: Mapping[str, Json]
+    desc: str = ""
+    default: Json = None
+    choices: tuple[Json, ...] = ()
+    sort: int = 0
+    extra: Mapping[str, Json] = field(default_factory=dict)
 
 
 class ScriptMeta(Defaulted):
     """The validated meta of one script (``_cm.yaml`` + ``_cm.json``)."""
 
-    _defaults = {
-        "alias": None,
-        "uid": None,
-        "automation_alias": None,
-        "automation_uid": None,
-        "tags": (),
-        "cache": False,
-        "can_force_cache": False,
-        "deps": (),
-        "prehook_deps": (),
-        "posthook_deps": (),
-        "post_deps": (),
-        "variations": dict,
-        "default_variation": None,
-        "valid_variation_combinations": (),
-        "invalid_variation_combinations": (),
-        "variation_groups_order": (),
-        "env": dict,
-        "default_env": dict,
-        "const": dict,
-        "state": dict,
-        "const_state": dict,
-        "input_mapping": dict,
-        "new_env_keys": (),
-        "new_state_keys": (),
-        "local_env_keys": (),
-        "clean_env_keys_post_deps": (),
-        "versions": dict,
-        "default_version": None,
-        "version": None,
-        "version_min": None,
-        "version_max": None,
-        "version_max_usable": None,
-        "script_name": None,
-        "clean_files": (),
-        "clean_output_files": (),
-        "extra_cache_tags_from_env": (),
-        "env_key_mappings": dict,
-        "cache_key_env": (),
-        "print_env_at_the_end": dict,
-        "print_files_if_script_error": (),
-        "warnings": (),
-        "docker": dict,
-        "docker_input_mapping": dict,
-        "input_description": dict,
-        "customize": dict,
-        "sort": 0,
-        "name": None,
-        "category": None,
-        "category_sort": None,
-        "tags_help": None,
-        "developers": None,
-        "gui": dict,
-    }
-    _fields = ("source", *_defaults)
-    __slots__ = _fields
     source: Path
-    alias: str | None
-    uid: str | None
-    automation_alias: str | None
-    automation_uid: str | None
-    tags: tuple[str, ...]
-    cache: bool
-    can_force_cache: bool
-    deps: tuple[Dep, ...]
-    prehook_deps: tuple[Dep, ...]
-    posthook_deps: tuple[Dep, ...]
-    post_deps: tuple[Dep, ...]
-    variations: Mapping[str, Variation]
-    default_variation: str | None
-    valid_variation_combinations: tuple[tuple[str, ...], ...]
-    invalid_variation_combinations: tuple[tuple[str, ...], ...]
-    variation_groups_order: tuple[str, ...]
-    env: Env
-    default_env: Env
-    const: Env
-    state: Mapping[str, Json]
-    const_state: Mapping[str, Json]
-    input_mapping: Mapping[str, str]
-    new_env_keys: tuple[str, ...]
-    new_state_keys: tuple[str, ...]
-    local_env_keys: tuple[str, ...]
-    clean_env_keys_post_deps: tuple[str, ...]
-    versions: Mapping[str, Payload]
-    default_version: str | None
-    version: str | None
-    version_min: str | None
-    version_max: str | None
-    version_max_usable: str | None
-    script_name: str | None
-    clean_files: tuple[str, ...]
-    clean_output_files: tuple[str, ...]
-    extra_cache_tags_from_env: tuple[EnvCacheTags, ...]
-    env_key_mappings: Mapping[str, str]
-    cache_key_env: tuple[str, ...]
+    alias: str | None = None
+    uid: str | None = None
+    automation_alias: str | None = None
+    automation_uid: str | None = None
+    tags: tuple[str, ...] = ()
+    cache: bool = False
+    can_force_cache: bool = False
+    deps: tuple[Dep, ...] = ()
+    prehook_deps: tuple[Dep, ...] = ()
+    posthook_deps: tuple[Dep, ...] = ()
+    post_deps: tuple[Dep, ...] = ()
+    variations: Mapping[str, Variation] = field(default_factory=dict)
+    default_variation: str | None = None
+    valid_variation_combinations: tuple[tuple[str, ...], ...] = ()
+    invalid_variation_combinations: tuple[tuple[str, ...], ...] = ()
+    variation_groups_order: tuple[str, ...] = ()
+    env: Env = field(default_factory=dict)
+    default_env: Env = field(default_factory=dict)
+    const: Env = field(default_factory=dict)
+    state: Mapping[str, Json] = field(default_factory=dict)
+    const_state: Mapping[str, Json] = field(default_factory=dict)
+    input_mapping: Mapping[str, str] = field(default_factory=dict)
+    new_env_keys: tuple[str, ...] = ()
+    new_state_keys: tuple[str, ...] = ()
+    local_env_keys: tuple[str, ...] = ()
+    clean_env_keys_post_deps: tuple[str, ...] = ()
+    versions: Mapping[str, Payload] = field(default_factory=dict)
+    default_version: str | None = None
+    version: str | None = None
+    version_min: str | None = None
+    version_max: str | None = None
+    version_max_usable: str | None = None
+    script_name: str | None = None
+    clean_files: tuple[str, ...] = ()
+    clean_output_files: tuple[str, ...] = ()
+    extra_cache_tags_from_env: tuple[EnvCacheTags, ...] = ()
+    env_key_mappings: Mapping[str, str] = field(default_factory=dict)
+    cache_key_env: tuple[str, ...] = ()
     """cairn's own key: env names or patterns counted as read by the script (its cache key
     covers their values), for what its files do not name (a native program's env reads)."""
-    print_env_at_the_end: Mapping[str, str]
-    print_files_if_script_error: tuple[str, ...]
-    warnings: tuple[str, ...]
-    docker: Mapping[str, Json]
-    docker_input_mapping: Mapping[str, str]
-    input_description: Mapping[str, InputDescription]
-    customize: Mapping[str, Json]
-    sort: int
-    name: str | None
-    category: str | None
-    category_sort: int | None
-    tags_help: str | None
-    developers: str | None
-    gui: Mapping[str, Json]
+    print_env_at_the_end: Mapping[str, str] = field(default_factory=dict)
+    print_files_if_script_error: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    docker: Mapping[str, Json] = field(default_factory=dict)
+    docker_input_mapping: Mapping[str, str] = field(default_factory=dict)
+    input_description: Mapping[str, InputDescription] = field(default_factory=dict)
+    customize: Mapping[str, Json] = field(default_factory=dict)
+    sort: int = 0
+    name: str | None = None
+    category: str | None = None
+    category_sort: int | None = None
+    tags_help: str | None = None
+    developers: str | None = None
+    gui: Mapping[str, Json] = field(default_factory=dict)
 
     @property
     def display_name(self) -> str:

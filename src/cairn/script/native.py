@@ -92,18 +92,10 @@ def _describe_exit(outcome: NativeRun) -> str:
 class HostOS(Defaulted):
     """What selects an OS-specific native script: CM's ``CM_HOST_*`` keys and the platform."""
 
-    _defaults = {
-        "flavor": "",
-        "version": "",
-        "platform_flavor": "",
-        "windows": False,
-    }
-    _fields = (*_defaults,)
-    __slots__ = _fields
-    flavor: str
-    version: str
-    platform_flavor: str
-    windows: bool
+    flavor: str = ""
+    version: str = ""
+    platform_flavor: str = ""
+    windows: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, Any], *, windows: bool | None = None) -> HostOS:

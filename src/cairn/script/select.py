@@ -39,7 +39,7 @@ from cairn import ids, report
 from cairn.errors import InvalidInput, InvalidName, MetaError, NotFound
 from cairn.kinds import KNOWN
 from cairn.meta import meta_paths
-from cairn.record import Defaulted
+from cairn.record import Defaulted, field
 from cairn.script.model import ScriptMeta
 from cairn.script.variations import find_variation
 from cairn.store.artifact import Artifact
@@ -58,21 +58,12 @@ Chooser = Callable[[list["Candidate"]], int]
 class ScriptRequest(Defaulted):
     """Which script a run asks for: an optional name, script tags and variations."""
 
-    _defaults = {
-        "name": None,
-        "tags": ids.TagQuery,
-        "variations": (),
-        "excluded_variations": (),
-        "name_may_be_tag": False,
-    }
-    _fields = (*_defaults,)
-    __slots__ = _fields
-    name: ids.Identifier | None
-    tags: ids.TagQuery
-    variations: tuple[str, ...]
+    name: ids.Identifier | None = None
+    tags: ids.TagQuery = field(default_factory=ids.TagQuery)
+    variations: tuple[str, ...] = ()
     """Requested variations without ``_``, in request order."""
-    excluded_variations: tuple[str, ...]
-    name_may_be_tag: bool
+    excluded_variations: tuple[str, ...] = ()
+    name_may_be_tag: bool = False
     """The name came with variation words only: if no script has it, try it as a tag."""
 
     @property
@@ -216,8 +207,6 @@ def _check_disjoint(wanted: list[str], unwanted: list[str], message: str) -> Non
 class Candidate(Defaulted):
     """A script that fits the request: its artifact and its validated meta."""
 
-    _fields = ("artifact", "meta")
-    __slots__ = _fields
     artifact: Artifact
     meta: ScriptMeta
 
@@ -350,14 +339,9 @@ def _available(meta: ScriptMeta) -> str:
 class Choice(Defaulted):
     """The chosen script and why; ``guessed`` when ``--quiet`` broke a tie (worth reporting)."""
 
-    _defaults = {
-        "guessed": False,
-    }
-    _fields = ("candidate", "reason", *_defaults)
-    __slots__ = _fields
     candidate: Candidate
     reason: str
-    guessed: bool
+    guessed: bool = False
 
 
 def choose(

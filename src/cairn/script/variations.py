@@ -49,13 +49,8 @@ _REASONS = {
 class Reason(Defaulted):
     """Why a variation is on: ``kind`` (a key of the table above) and who caused it."""
 
-    _defaults = {
-        "source": "",
-    }
-    _fields = ("kind", *_defaults)
-    __slots__ = _fields
     kind: str
-    source: str
+    source: str = ""
 
     def __str__(self) -> str:
         return _REASONS[self.kind].format(self.source)
@@ -64,21 +59,14 @@ class Reason(Defaulted):
 class Group(Defaulted):
     """A variation group: its members (variation names, in meta order) and its default."""
 
-    _defaults = {
-        "default": None,
-    }
-    _fields = ("name", "members", *_defaults)
-    __slots__ = _fields
     name: str
     members: tuple[str, ...]
-    default: str | None
+    default: str | None = None
 
 
 class Step(Defaulted):
     """One payload to apply: a variation as it is on (``bs.16``) or a combined key (``a,gpu``)."""
 
-    _fields = ("tag", "variation", "payload")
-    __slots__ = _fields
     tag: str
     variation: Variation
     payload: Payload
@@ -91,8 +79,6 @@ class Step(Defaulted):
 class Resolution(Defaulted):
     """The outcome of :func:`resolve`."""
 
-    _fields = ("script", "explicit", "excluded", "variations", "reasons", "steps", "group_of")
-    __slots__ = _fields
     script: str
     explicit: tuple[str, ...]
     """The variations the request named, in request order (CM's cache uses these)."""

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 
 from cairn.errors import InvalidInput
-from cairn.record import Defaulted, FrozenRecord, init
+from cairn.record import Defaulted, FrozenRecord, field, init
 
 Part = tuple[int, int, str]
 """One fallback part: (rank, number, word); rank 0 pre-release word, 1 number, 2 other word."""
@@ -180,18 +180,14 @@ class Constraints(Defaulted):
     :attr:`origins` tells where each value came from (for messages only).
     """
 
-    _defaults = {**dict.fromkeys(FIELDS), "origins": dict}
-    _fields = (*_defaults,)
-    __slots__ = _fields
     _hidden = frozenset({"origins"})
-    version: str | None
-    version_min: str | None
-    version_max: str | None
-    version_max_usable: str | None
-    origins: Mapping[str, str]
+    version: str | None = None
+    version_min: str | None = None
+    version_max: str | None = None
+    version_max_usable: str | None = None
+    origins: Mapping[str, str] = field(default_factory=dict)
 
-    def __init__(self, *args: Any, **values: Any) -> None:
-        super().__init__(*args, **values)
+    def __post_init__(self) -> None:
         for name in FIELDS:
             value = getattr(self, name)
             if value is not None:

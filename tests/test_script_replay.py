@@ -100,7 +100,7 @@ def test_flags_that_force_work_are_never_replayed(
 ) -> None:
     settled_hit(cairn_home, tmp_path, chain)
     explained = traced(cairn_home, tmp_path, "run", "script", "top", "--out=json", "--explain")
-    assert "cairn.script.explain" in explained.stderr
+    assert "cairn.script.plan" in explained.stderr
 
 
 ENGINE_FREE = ("dataclasses", "inspect", "ast", "dis")

@@ -17,6 +17,8 @@ class CairnError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.located = False
+        """Whether the message already says where (e.g. in a script's dependency tree)."""
 
     def __str__(self) -> str:
         if self.hint:

@@ -92,10 +92,10 @@ class ScriptAutomation(CommonAutomation):
         said: list[str] = []
         options = _options(call, said)
         if call.flag("explain"):
-            from cairn.script import explain
+            from cairn.script import plan
 
             session = run.Session(self.catalog, options)
-            node = explain.plan(session, inp)
+            node = plan.plan(session, inp)
             return Outcome({"plan": node.to_json()}, node.lines())
         session = run.Session(self.catalog, options)
         result = session.run(inp)

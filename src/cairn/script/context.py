@@ -55,6 +55,8 @@ class RunInput(MutableDefaulted):
     parent: str = ""
     parent_repo: Path | None = None
     """The repository of the script whose dependency this is: preferred among equal choices."""
+    where: str = ""
+    """The path from the top to this dependency: ``evaluate -> deps[0] train -> deps[2]``."""
 
 
 class RunResult(MutableDefaulted):

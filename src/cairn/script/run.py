@@ -128,10 +128,12 @@ class Session:
         same = [f for f in self.stack if f[:2] == frame[:2]]
         if any(f[3] == frame[3] for f in same) or len(same) > MAX_REENTRIES:
             path = [f[2] for f in self.stack[self.stack.index(same[0]) :]]
-            raise DependencyCycle(
+            cycle = DependencyCycle(
                 f"dependency cycle: {' -> '.join([*path, run.label])}",
                 hint="break it in one script's deps (enable_if_env/skip_if_env, or remove one)",
             )
+            cycle.located = True  # the message is the path
+            raise cycle
         self.stack.append(frame)
         try:
             yield
@@ -179,6 +181,24 @@ class ScriptRun:
     # -- the pipeline -----------------------------------------------------------------------
 
     def execute(self) -> RunResult:
+        """Run the pipeline; an error in a dependency names where in the tree it is."""
+        try:
+            return self._execute()
+        except CairnError as exc:
+            if self.inp.where:
+                locate(exc, self.where)
+            raise
+
+    @property
+    def where(self) -> str:
+        """The path from the top to this run, ending in its label (or its request when no
+        script was chosen): ``evaluate -> deps[0] train -> deps[2] (get,tokenizer)``."""
+        if hasattr(self, "resolution"):
+            return f"{self.inp.where} {self.label}".strip()
+        tags = self.inp.tags if isinstance(self.inp.tags, str) else ",".join(self.inp.tags or ())
+        return f"{self.inp.where} ({self.inp.name or tags})".strip()
+
+    def _execute(self) -> RunResult:
         self.select()
         self.resolve()
         with self.session.entered(self):
@@ -466,13 +486,14 @@ class ScriptRun:
 
         ``cached``: the script itself comes from the cache, so only ``dynamic`` entries run.
         """
-        for dep in list(self.eff.deps[name]):
+        for index, dep in enumerate(list(self.eff.deps[name])):
             fake = self.inp.fake_run
             if deps_mod.enabled(dep, self.eff.env, fake_run=fake, cached=cached):
-                self.run_dep(dep, name)
+                self.run_dep(dep, name, index)
 
-    def run_dep(self, dep: Dep, list_name: str) -> None:
+    def run_dep(self, dep: Dep, list_name: str, index: int = 0) -> None:
         child, hidden = self.child_input(dep, list_name)
+        child.where = f"{self.where} -> {list_name}[{index}]"
         if self.session.options.fake_deps:
             self.session.say(f"skip {' '.join(child.tags or [])} (--fake_deps)")
             return
@@ -768,6 +789,14 @@ class ScriptRun:
         return CachedState(
             new_env=result.new_env, new_state=result.new_state, deps=deps, version=result.version
         )
+
+
+def locate(exc: CairnError, where: str) -> None:
+    """Prefix an error with where in the run tree it happened (once: the deepest place)."""
+    if exc.located:
+        return
+    exc.message = f"{where}: {exc.message}"
+    exc.located = True
 
 
 def _merged_value(old: Any, new: Any) -> Any:

@@ -242,3 +242,36 @@ def test_new_replaces_the_entry_found_by_reads(
     assert renewed["cache"] == "miss"
     assert len(cache_entries(cairn_home)) == 1
     assert ok("get-data")["cache_entry"] == renewed["cache_entry"]
+
+
+def test_an_input_no_script_takes_is_warned_with_a_guess(
+    repo: ScriptRepo, tmp_path: Path, cli: Any
+) -> None:
+    pipeline(repo, tmp_path)
+    r = ok("evaluate", epoch="50")
+    [warning] = [w for w in r.get("warnings", []) if "--epoch " in w]
+    assert "did you mean --epochs?" in warning
+    assert count(tmp_path / "evaluate") == 1
+    quiet = ok("evaluate", epochs="50", input="x", path=".")
+    assert not [w for w in quiet.get("warnings", []) if "taken by no script" in w]
+    before = count(tmp_path / "evaluate")
+    proc = cli("run", "script", "evaluate", "--epoch=51", "--strict")
+    assert proc.returncode != 0
+    assert "--epoch is taken by no script" in proc.stderr and "--epochs" in proc.stderr
+    assert count(tmp_path / "evaluate") == before  # nothing ran
+    planned = cli("run", "script", "evaluate", "--epoch=50", "--explain")
+    assert planned.returncode == 0 and "did you mean --epochs?" in planned.stderr
+
+
+def test_an_input_a_hook_reads_is_taken(repo: ScriptRepo) -> None:
+    repo.add(
+        "reads-input",
+        {},
+        customize="""
+            def preprocess(i):
+                i['env']['GOT'] = str(i['input'].get('threshold', ''))
+                return {'return': 0}
+            """,
+    )
+    r = ok("reads-input", threshold="3", strict=True)
+    assert not [w for w in r.get("warnings", []) if "taken by no script" in w]

@@ -51,6 +51,7 @@ _RUN_FLAGS = (
         "show the plan (choice, variations, cache status); run nothing",
         aliases=("dry_run",),
     ),
+    Flag("strict", "bool", "an input no script of the run takes is an error, not a warning"),
     Flag("fake_run", "bool", "run deps and prehook deps only", aliases=("prepare",)),
     Flag("fake_deps", "bool", "do not run dependencies at all"),
     Flag("extra_cache_tags", "list", "extra tags for the cache entry"),
@@ -159,6 +160,7 @@ def _options(call: Call, said: list[str] | None = None) -> Any:
         echo=echo if out in ("con", "json") else None,
         output=_writer(out),
         cache_key_env=tuple(call.flag("cache_key_env", [])),
+        strict=bool(call.flag("strict")),
     )
 
 

@@ -24,6 +24,8 @@ class RunOptions(Defaulted):
     chooser: Callable[[list[Any]], int] | None = None
     echo: Callable[[str], None] | None = None
     output: Callable[[bytes], None] | None = None
+    strict: bool = False
+    """Inputs no script takes are errors, not warnings."""
     cache_key_env: tuple[str, ...] = ()
     """Env names or patterns every script of the run counts as read (widens cache keys)."""
 

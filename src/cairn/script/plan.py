@@ -143,6 +143,7 @@ class Planner:
             run.layer()
             run.prepare()
             key = run.key()
+            run.check_inputs()
             node = self._node(run, stage, where, key)
             exports = self._decide(run, node, key, unknown)
             if exports.known:

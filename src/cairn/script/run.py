@@ -82,6 +82,7 @@ class Session:
         self.cwd = Path.cwd()
         self.fingerprints = Fingerprints(self._select_for_key)
         self._work_root: Path | None = None
+        self.checked_inputs = False
         self._found: dict[str, list[select.Candidate]] = {}
 
     def run(self, inp: RunInput) -> RunResult:
@@ -205,6 +206,7 @@ class ScriptRun:
             self.layer()
             self.prepare()
             key = self.key()
+            self.check_inputs()
             earlier = self.session.memo.find(key, self.view)
             if earlier is not None:
                 return self._reused(earlier)
@@ -320,6 +322,21 @@ class ScriptRun:
         self.reads: set[str] = scope.static_reads(self.scan(), self.eff, self.meta, self.view)
         self.reads |= {reads_mod.ENV + k for k in self.session.options.cache_key_env}
         return key_of(self.key_input)
+
+    def check_inputs(self) -> None:
+        """Warn about (or, with ``--strict``, refuse) inputs the top script does not take."""
+        if len(self.session.stack) != 1 or self.session.checked_inputs:
+            return
+        from cairn.script import inputs
+
+        self.session.checked_inputs = True
+        version = self.meta.versions.get(self.constraints.version or "")
+        mapped = inputs.taken(self.meta, self.resolution.steps, version)
+        generic = (*INPUT_FLAGS, "path")
+        names = inputs.untaken(self.inp.inputs, mapped, self.scan().names, generic)
+        options = self.session.options
+        for text in inputs.check(self.alias, names, mapped, strict=options.strict):
+            report.warn(text)
 
     def scan(self) -> Any:
         return self.session.fingerprints.scan(self.dir, self.artifact.meta)

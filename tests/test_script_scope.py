@@ -275,3 +275,22 @@ def test_an_input_a_hook_reads_is_taken(repo: ScriptRepo) -> None:
     )
     r = ok("reads-input", threshold="3", strict=True)
     assert not [w for w in r.get("warnings", []) if "taken by no script" in w]
+
+
+def test_host_os_keys_are_read_only_where_they_choose_the_native_file(
+    repo: ScriptRepo,
+) -> None:
+    plain = {"cache": True, "new_env_keys": ["WHICH"]}
+    repo.add("one-file", plain, run='echo "WHICH=plain" > tmp-run-env.out\n')
+    repo.add(
+        "per-os",
+        plain,
+        run='echo "WHICH=plain" > tmp-run-env.out\n',
+        files={"run-ubuntu.sh": 'echo "WHICH=ubuntu" > tmp-run-env.out\n'},
+    )
+    debian, ubuntu = {"CM_HOST_OS_FLAVOR": "debian"}, {"CM_HOST_OS_FLAVOR": "ubuntu"}
+    ok("one-file", env=debian)
+    assert ok("one-file", env=ubuntu)["cache"] == "hit"
+    assert ok("per-os", env=debian)["new_env"] == {"WHICH": "plain"}
+    r = ok("per-os", env=ubuntu)
+    assert r["cache"] == "miss" and r["new_env"] == {"WHICH": "ubuntu"}

@@ -46,12 +46,21 @@ def content_digest(script_dir: Path, meta: Mapping[str, Any]) -> str:
 class Scan:
     """What a script directory's files say: their digest and every name they mention."""
 
-    __slots__ = ("digest", "names", "reads_state")
+    __slots__ = ("digest", "files", "names", "reads_state")
 
-    def __init__(self, digest: str, names: frozenset[str], reads_state: bool) -> None:
+    def __init__(
+        self, digest: str, names: frozenset[str], reads_state: bool, files: tuple[str, ...] = ()
+    ) -> None:
         self.digest = digest
         self.names = names
         self.reads_state = reads_state
+        self.files = files
+        """The script's files, relative to its directory."""
+
+    def has_os_variants(self, name: str) -> bool:
+        """Whether native script ``name`` has OS-specific files (``run-ubuntu.sh``...), whose
+        choice reads the host OS keys."""
+        return any(f.startswith(name + "-") and f.endswith(".sh") for f in self.files)
 
 
 def scan(script_dir: Path, meta: Mapping[str, Any]) -> Scan:
@@ -61,7 +70,9 @@ def scan(script_dir: Path, meta: Mapping[str, Any]) -> Scan:
     h = hashlib.sha256(text)
     names = set(_NAME.findall(text))
     reads_state = False
+    files = []
     for rel, path in _files(script_dir):
+        files.append(rel)
         h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
         size = path.stat().st_size
         data = path.read_bytes() if size <= MAX_BYTES else b""
@@ -70,7 +81,7 @@ def scan(script_dir: Path, meta: Mapping[str, Any]) -> Scan:
             names.update(_NAME.findall(data))
             reads_state = reads_state or STATE_FILE_NAME in data
     decoded = frozenset(n.decode("ascii") for n in names)
-    return Scan(h.hexdigest(), decoded, reads_state)
+    return Scan(h.hexdigest(), decoded, reads_state, tuple(files))
 
 
 def _files(root: Path) -> Iterable[tuple[str, Path]]:

@@ -648,7 +648,7 @@ class ScriptRun:
                 )
             return
         self._apply_key_mappings()
-        self._native(path, self.eff.env)
+        self._native(path, self.eff.env, name)
 
     def _run_named_native(self, name: str, env: dict[str, Any]) -> int:
         from cairn.script import native
@@ -656,16 +656,16 @@ class ScriptRun:
         path = native.pick_script(self.dir, name, native.HostOS.from_env(env))
         if path is None:
             raise NotFound(f"script {self.alias}: native script {name!r} not found in {self.dir}")
-        self._native(path, env)
+        self._native(path, env, name)
         return 0
 
-    def _native(self, path: Path, env: dict[str, Any]) -> None:
+    def _native(self, path: Path, env: dict[str, Any], name: str) -> None:
         """Run a native script with ``env`` (updated in place with its outputs). It may read
         any env value its files name (the key's reads say so) and, when they name the
         state file, the whole state."""
         from cairn.script import native
 
-        self.reads |= scope.native_reads(self.scan())
+        self.reads |= scope.native_reads(self.scan(), name)
         env.update(reads_mod.plain(self.eff.const))
         outer, env = env, reads_mod.plain(env)
         env["CM_TMP_CURRENT_SCRIPT_WORK_PATH"] = str(self.here)

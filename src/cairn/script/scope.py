@@ -80,10 +80,13 @@ def _filter_reads(space: str, patterns: Iterable[str], view: reads_mod.View) -> 
     return items
 
 
-def native_reads(scan: Any) -> set[str]:
-    """What running a native script reads besides the names in its files."""
-    items = {reads_mod.ENV + k for k in NATIVE_ENV_KEYS}
-    items.add(reads_mod.STATE + "script_prefix")
+def native_reads(scan: Any, name: str) -> set[str]:
+    """What running native script ``name`` reads besides the names in its files: the host
+    OS keys when they choose among OS-specific files, the state's ``script_prefix`` lines,
+    and the whole state when the files name the state file."""
+    items = {reads_mod.STATE + "script_prefix"}
+    if scan.has_os_variants(name):
+        items.update(reads_mod.ENV + k for k in NATIVE_ENV_KEYS)
     if scan.reads_state:
         items.add(reads_mod.STATE + reads_mod.ALL)
     return items

@@ -218,3 +218,15 @@ def test_a_missing_dependency_is_shown_where_it_is(repo: ScriptRepo) -> None:
     assert planned.startswith(where + ": ") and "python-nowhere" in planned
     error = fails("lost-top")["error"]
     assert error.startswith(where + ": ")
+
+
+def test_a_plan_is_serialisable_and_comparable(repo: ScriptRepo, tmp_path: Path) -> None:
+    from cairn.script.plan import PlanNode
+
+    pipeline(repo, tmp_path)
+    ok("evaluate")
+    first = ok("evaluate", epochs="7", explain=True)["plan"]
+    node = PlanNode.from_json(json.loads(json.dumps(first)))
+    assert node.to_json() == first
+    assert node == PlanNode.from_json(first)
+    assert node != PlanNode.from_json(ok("evaluate", explain=True)["plan"])

@@ -294,3 +294,16 @@ def test_host_os_keys_are_read_only_where_they_choose_the_native_file(
     assert ok("per-os", env=debian)["new_env"] == {"WHICH": "plain"}
     r = ok("per-os", env=ubuntu)
     assert r["cache"] == "miss" and r["new_env"] == {"WHICH": "ubuntu"}
+
+
+def test_a_dependencys_export_filter_is_part_of_the_childs_key(repo: ScriptRepo) -> None:
+    repo.add(
+        "two-outputs",
+        {"cache": True, "new_env_keys": ["OUT_A"]},
+        run='printf "OUT_A=a\\nOUT_B=b\\n" > tmp-run-env.out\n',
+    )
+    repo.add("wants-b", {"deps": [{"tags": "two-outputs", "force_new_env_keys": ["OUT_B"]}]})
+    assert ok("two-outputs")["new_env"] == {"OUT_A": "a"}
+    child = ok("wants-b")["deps"][0]
+    assert child["cache"] == "miss" and child["new_env"] == {"OUT_B": "b"}
+    assert ok("two-outputs")["cache"] == "hit"

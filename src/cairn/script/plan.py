@@ -78,6 +78,12 @@ class PlanNode(MutableDefaulted):
         data = {n: getattr(self, n) for n in self._fields if n != "deps"}
         return {**data, "deps": [d.to_json() for d in self.deps]}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlanNode:
+        """A plan read back from :meth:`to_json` (equal to the one written)."""
+        fields = {n: data[n] for n in cls._fields if n in data and n != "deps"}
+        return cls(**fields, deps=[cls.from_json(d) for d in data.get("deps", [])])
+
     def lines(self, indent: int = 0) -> list[str]:
         pad = "  " * indent
         head = f"{pad}{self.stage}: {self.alias} [{self.repo}] cache: {self.cache}"

@@ -306,6 +306,8 @@ class ScriptRun:
             "adr": self._adr_below(),
             "fake_run": self.inp.fake_run,
         }
+        if self.inp.force_new_env_keys is not None:
+            inputs["force_new_env_keys"] = list(self.inp.force_new_env_keys)
         if self.session.options.cache_key_env:
             inputs["cache_key_env"] = sorted(self.session.options.cache_key_env)
         if _names_local_paths(self.inp.inputs, self.session.cwd):
@@ -316,10 +318,10 @@ class ScriptRun:
             version=json.dumps(self.constraints.env(), sort_keys=True),
             inputs=json.loads(canonical(inputs)),  # objects an API caller passed: as text
         )
-        self.view = reads_mod.View(
-            self.eff.env, self.eff.const, self.eff.state, {**self.inp.env, **self.inp.local_env}
+        self.view = reads_mod.View(self.eff.env, self.eff.const, self.eff.state, self.inp.env)
+        self.reads: set[str] = scope.static_reads(
+            self.scan(), self.eff, self.meta, self.view, self.inp.force_new_env_keys
         )
-        self.reads: set[str] = scope.static_reads(self.scan(), self.eff, self.meta, self.view)
         self.reads |= {reads_mod.ENV + k for k in self.session.options.cache_key_env}
         return key_of(self.key_input)
 
@@ -763,7 +765,7 @@ class ScriptRun:
         for name in DEP_LISTS:
             self.run_deps(name, cached=True)
         state = entry.load_state()
-        self.reads = set(scope.entry_reads(entry))
+        self.reads |= set(scope.entry_reads(entry))
         result = self._result(entry.key, "hit", dict(state.new_env), dict(state.new_state))
         result.entry = entry.path
         result.version = state.version

@@ -48,15 +48,18 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLACEHOLDER = re.compile(r"<<<(.*?)>>>")
 
 
-def static_reads(scan: Any, eff: Any, meta: Any, view: reads_mod.View) -> set[str]:
-    """What a run reads before any hook runs: names in its files, the engine's uses."""
+def static_reads(
+    scan: Any, eff: Any, meta: Any, view: reads_mod.View, exports: Iterable[str] | None = None
+) -> set[str]:
+    """What a run reads before any hook runs: names in its files, the engine's uses.
+    ``exports`` replaces the export filter (a dependency's ``force_new_env_keys``)."""
     env = reads_mod.ENV
     items = {env + name for name in scan.names}
     items.update(env + k for k in ENGINE_ENV_KEYS)
     for name in DEP_LISTS:
         for dep in eff.deps[name]:
             items.update(env + n for n in _NAME.findall(repr(dep_to_dict(dep))))
-    items |= _filter_reads(env, eff.new_env_keys, view)
+    items |= _filter_reads(env, eff.new_env_keys if exports is None else exports, view)
     items |= _filter_reads(reads_mod.STATE, eff.new_state_keys, view)
     items.update(env + f"{prefix}*" for prefix in meta.env_key_mappings)
     items.update(env + k for k in meta.cache_key_env)

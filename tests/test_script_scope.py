@@ -307,3 +307,22 @@ def test_a_dependencys_export_filter_is_part_of_the_childs_key(repo: ScriptRepo)
     child = ok("wants-b")["deps"][0]
     assert child["cache"] == "miss" and child["new_env"] == {"OUT_B": "b"}
     assert ok("two-outputs")["cache"] == "hit"
+
+
+def test_a_native_script_reads_the_search_path_lists_it_is_given(
+    repo: ScriptRepo, tmp_path: Path
+) -> None:
+    """``+PATH`` decides which ``tool`` runs although run.sh never names PATH."""
+    for version in ("1", "2"):
+        folder = tmp_path / f"bin{version}"
+        folder.mkdir()
+        (folder / "tool").write_text(f"#!/bin/sh\necho {version}\n")
+        (folder / "tool").chmod(0o755)
+    repo.add(
+        "uses-tool",
+        {"cache": True, "new_env_keys": ["TOOL_SAID"]},
+        run='echo "TOOL_SAID=$(tool)" > tmp-run-env.out\n',
+    )
+    first = ok("uses-tool", env={"+PATH": [str(tmp_path / "bin1")]})
+    second = ok("uses-tool", env={"+PATH": [str(tmp_path / "bin2")]})
+    assert (first["new_env"], second["new_env"]) == ({"TOOL_SAID": "1"}, {"TOOL_SAID": "2"})

@@ -34,6 +34,28 @@ ENGINE_ENV_KEYS = (
 """Env keys the engine itself reads for every script (versions, dependent paths)."""
 NATIVE_ENV_KEYS = ("CM_HOST_OS_FLAVOR", "CM_HOST_OS_VERSION", "CM_HOST_PLATFORM_FLAVOR")
 """Env keys that choose which native script file runs."""
+PROCESS_ENV_KEYS = (
+    "+*",
+    "PATH",
+    "LD_LIBRARY_PATH",
+    "LIBRARY_PATH",
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "CC",
+    "CXX",
+    "FC",
+    "CFLAGS",
+    "CXXFLAGS",
+    "CPPFLAGS",
+    "LDFLAGS",
+    "OMP_NUM_THREADS",
+    "CUDA_VISIBLE_DEVICES",
+)
+"""What every native program may read without naming it: the ``+KEY`` lists the wrapper
+prepends (``+PATH``...), the search paths, the compiler variables, thread and device counts."""
 UNSCOPED = (
     "CM_TMP_CURRENT_PATH",
     "CM_TMP_CURRENT_SCRIPT_*",
@@ -84,10 +106,12 @@ def _filter_reads(space: str, patterns: Iterable[str], view: reads_mod.View) -> 
 
 
 def native_reads(scan: Any, name: str) -> set[str]:
-    """What running native script ``name`` reads besides the names in its files: the host
-    OS keys when they choose among OS-specific files, the state's ``script_prefix`` lines,
-    and the whole state when the files name the state file."""
+    """What running native script ``name`` reads besides the names in its files: the process
+    env every program may read (:data:`PROCESS_ENV_KEYS`), the host OS keys when they choose
+    among OS-specific files, the state's ``script_prefix`` lines, and the whole state when
+    the files name the state file."""
     items = {reads_mod.STATE + "script_prefix"}
+    items.update(reads_mod.ENV + k for k in PROCESS_ENV_KEYS)
     if scan.has_os_variants(name):
         items.update(reads_mod.ENV + k for k in NATIVE_ENV_KEYS)
     if scan.reads_state:

@@ -143,13 +143,7 @@ class Planner:
         self, inp: RunInput, stage: str, where: str, unknown: set[str]
     ) -> tuple[PlanNode, Exports]:
         run = ScriptRun(self.session, inp)
-        run.select()
-        run.resolve()
-        with self.session.entered(run):
-            run.layer()
-            run.prepare()
-            key = run.key()
-            run.check_inputs()
+        with run.planned() as key:
             node = self._node(run, stage, where, key)
             exports = self._decide(run, node, key, unknown)
             if exports.known:

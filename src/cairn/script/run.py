@@ -199,7 +199,12 @@ class ScriptRun:
         tags = self.inp.tags if isinstance(self.inp.tags, str) else ",".join(self.inp.tags or ())
         return f"{self.inp.where} ({self.inp.name or tags})".strip()
 
-    def _execute(self) -> RunResult:
+    @contextlib.contextmanager
+    def planned(self) -> Iterator[str]:
+        """The planning steps, shared by the run and the plan (:mod:`cairn.script.plan`):
+        select → resolve variations → (entered in the tree) layer the env → prepare the
+        version → the static key and starting view → check the inputs. Yields the static key;
+        nothing native has run."""
         self.select()
         self.resolve()
         with self.session.entered(self):
@@ -207,6 +212,10 @@ class ScriptRun:
             self.prepare()
             key = self.key()
             self.check_inputs()
+            yield key
+
+    def _execute(self) -> RunResult:
+        with self.planned() as key:
             earlier = self.session.memo.find(key, self.view)
             if earlier is not None:
                 return self._reused(earlier)

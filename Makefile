@@ -33,5 +33,9 @@ bench-scripts: $(BIN)/cairn
 bench-cm: $(BIN)/cairn
 	$(BIN)/python bench/cm_repo.py
 
+.PHONY: bench-probe
+bench-probe: $(BIN)/cairn
+	$(BIN)/python bench/cache_probe.py
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

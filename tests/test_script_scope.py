@@ -326,3 +326,32 @@ def test_a_native_script_reads_the_search_path_lists_it_is_given(
     first = ok("uses-tool", env={"+PATH": [str(tmp_path / "bin1")]})
     second = ok("uses-tool", env={"+PATH": [str(tmp_path / "bin2")]})
     assert (first["new_env"], second["new_env"]) == ({"TOOL_SAID": "1"}, {"TOOL_SAID": "2"})
+
+
+def test_a_hook_iterating_the_state_reads_its_key_set(repo: ScriptRepo) -> None:
+    repo.add(
+        "state-lister",
+        {"cache": True, "new_env_keys": ["KEYS"]},
+        customize="""
+            def preprocess(i):
+                i['env']['KEYS'] = ','.join(sorted(i['state']))
+                return {'return': 0}
+            """,
+    )
+    assert ok("state-lister", state={"a": 1})["new_env"] == {"KEYS": "a"}
+    assert ok("state-lister", state={"a": 1, "b": 2})["new_env"] == {"KEYS": "a,b"}
+
+
+def test_state_a_native_script_writes_from_a_hook_is_kept(repo: ScriptRepo) -> None:
+    repo.add(
+        "hook-native",
+        {"new_state_keys": ["made"]},
+        customize="""
+            def preprocess(i):
+                r = i['automation'].run_native_script({'run_script_input': i['run_script_input'],
+                                                       'env': i['env'], 'script_name': 'make'})
+                return r if r['return'] else {'return': 0, 'skip': False}
+            """,
+        files={"make.sh": 'echo \'{"made": "yes"}\' > tmp-run-state.json\n'},
+    )
+    assert ok("hook-native")["new_state"] == {"made": "yes"}

@@ -79,6 +79,18 @@ class RunResult(MutableDefaulted):
     key: str = ""
     reads: tuple[str, ...] = ()
     """What the run read of the env and state it started with (:mod:`cairn.script.reads`)."""
+    read_values: dict[str, Any] = field(default_factory=dict)
+    """The values of ``reads`` in the env and state the run started with."""
+    static_key: str = ""
+    where: str = ""
+    """The path from the top of the run tree: ``evaluate -> deps[0] train``."""
+    content: str = ""
+    """The digest of the script's meta and files."""
+    repo: str = ""
+    """The alias of the script's repository."""
+    repo_path: Path | None = None
+    seconds: float = 0.0
+    """How long the run took, its dependencies included."""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -113,6 +113,8 @@ def _env_value(name: str, env: Mapping[str, Any], const: Mapping[str, Any]) -> A
 
 
 def _plain_value(name: str, values: Mapping[str, Any]) -> Any:
+    if name == KEYS:
+        return sorted(values)
     if name == ALL:
         return dict(values)
     if is_pattern(name):
@@ -202,7 +204,7 @@ class Tracked(dict):  # type: ignore[type-arg]
 
     def copy(self) -> dict[str, Any]:
         self.read.add(ALL)
-        return dict.copy(self)
+        return plain(self)
 
     def __eq__(self, other: object) -> bool:
         self.read.add(ALL)
@@ -213,7 +215,9 @@ class Tracked(dict):  # type: ignore[type-arg]
 
 def plain(value: Mapping[str, Any]) -> dict[str, Any]:
     """A plain dict of ``value``'s items; a :class:`Tracked` dict notes no read."""
-    return dict.copy(value) if isinstance(value, dict) else dict(value)
+    # dict.copy() of a subclass that overrides keys()/__getitem__ goes through them (a read
+    # of every key); the C-level items view does not.
+    return dict(dict.items(value)) if isinstance(value, dict) else dict(value)
 
 
 def tracked_items(space: str, tracked: Tracked) -> set[str]:

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -215,6 +216,12 @@ class ScriptRun:
             yield key
 
     def _execute(self) -> RunResult:
+        started = time.monotonic()
+        result = self._planned_run()
+        result.seconds = round(time.monotonic() - started, 6)
+        return result
+
+    def _planned_run(self) -> RunResult:
         with self.planned() as key:
             earlier = self.session.memo.find(key, self.view)
             if earlier is not None:
@@ -664,7 +671,8 @@ class ScriptRun:
     def _run_named_native(self, name: str, env: dict[str, Any]) -> int:
         from cairn.script import native
 
-        path = native.pick_script(self.dir, name, native.HostOS.from_env(env))
+        host = native.HostOS.from_env(reads_mod.plain(env))  # the engine's choice: no hook read
+        path = native.pick_script(self.dir, name, host)
         if path is None:
             raise NotFound(f"script {self.alias}: native script {name!r} not found in {self.dir}")
         self._native(path, env, name)
@@ -681,7 +689,8 @@ class ScriptRun:
         outer, env = env, reads_mod.plain(env)
         env["CM_TMP_CURRENT_SCRIPT_WORK_PATH"] = str(self.here)
         native.clear_outputs(self.here)
-        (self.here / "tmp-state.json").write_text(json.dumps(self.eff.state, default=str))
+        state = reads_mod.plain(self.eff.state)  # what the files may read is already a read
+        (self.here / "tmp-state.json").write_text(json.dumps(state, default=str))
         if self.session.options.print_env:
             self.session.say("\n".join(f"{k}={env[k]}" for k in sorted(env)))
         from cairn.compat import importing
@@ -705,7 +714,9 @@ class ScriptRun:
         outputs = native.read_outputs(self.here)
         dict.update(outer, env)
         dict.update(outer, outputs.env)
-        self.eff.state = env_mod.merge_state(self.eff.state, outputs.state)
+        merged = env_mod.merge_state(state, outputs.state)
+        dict.clear(self.eff.state)  # in place: a hook that ran this script holds the same dict
+        dict.update(self.eff.state, merged)
 
     def _files_on_error(self) -> str:
         """``print_files_if_script_error``: the files' text added to the failure."""
@@ -765,7 +776,13 @@ class ScriptRun:
             deps=self.results,
             work=getattr(self, "work", None),
             key=key,
-            reads=scope.final(self.reads),
+            reads=(reads := scope.final(self.reads)),
+            read_values=reads_mod.values(reads, self.view),
+            static_key=key_of(self.key_input),
+            where=self.where,
+            content=self.scan().digest,
+            repo=self.artifact.repo.alias,
+            repo_path=self.artifact.repo.path,
         )
 
     def from_entry(self, entry: Any, key: str) -> RunResult:

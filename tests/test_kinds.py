@@ -13,6 +13,7 @@ BUILTIN = {
     "repo": "55c3e27e8a140e48",
     "automation": "bbeb15d8f0a944a4",
     "experiment": "a0a2d123ef064bcb",
+    "run": "c41f5e2a9b7d3086",
 }
 
 

@@ -38,6 +38,7 @@ KNOWN: dict[str, Kind] = {
         Kind("script", "5b4e0237da074764"),
         Kind("cache", "541d6f712a6b464e"),
         Kind("experiment", "a0a2d123ef064bcb"),
+        Kind("run", "c41f5e2a9b7d3086"),
     )
 }
 _BY_UID = {k.uid: k for k in KNOWN.values() if k.uid}

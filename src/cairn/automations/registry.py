@@ -17,6 +17,7 @@ _BUILTIN_PATHS = {
     "repo": "cairn.automations.repo:RepoAutomation",
     "cache": "cairn.automations.cache:CacheAutomation",
     "script": "cairn.automations.script:ScriptAutomation",
+    "run": "cairn.automations.runs:RunAutomation",
 }
 ALIASES = {"repos": "repo"}
 

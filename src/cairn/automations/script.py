@@ -99,17 +99,72 @@ class ScriptAutomation(CommonAutomation):
             node = plan.plan(session, inp)
             return Outcome({"plan": node.to_json()}, node.lines())
         session = run.Session(self.catalog, options)
-        result = session.run(inp)
+        recorder = _Recorder(self.catalog, call)
+        try:
+            result = session.run(inp)
+        except BaseException as exc:
+            recorder.failed(exc)
+            raise
         session.finish()
+        record_path = recorder.done(result)
         data = {"new_env": result.new_env, "new_state": result.new_state, **result.to_json()}
+        if record_path is not None:
+            data["run_record"] = record_path.name
         lines = _result_lines(result, bool(call.flag("print_deps")))
         if call.flag("save_env"):
             lines.append(f"Saved the exported env to {_save_env(result.new_env)}")
         outcome = Outcome(data, lines)
         if result.cache == "hit" and not result.deps and result.entry is not None:
             watched = _watched(self.catalog, session.fingerprints.dirs(), result.entry)
-            outcome.extra["replay"] = {"watched": watched, "notes": said}
+            outcome.extra["replay"] = {"watched": watched, "notes": said, **recorder.template}
         return outcome
+
+
+class _Recorder:
+    """Leaves a run record for one ``run script`` (its failure too); a record that cannot be
+    written is a warning, never a failed run."""
+
+    def __init__(self, catalog: Any, call: Call) -> None:
+        import time
+
+        self.catalog = catalog
+        self.command = {k: v for k, v in call.raw.items() if k not in ("out",)}
+        self.started = time.time()
+        self.clock = time.monotonic()
+        self.template: dict[str, Any] = {}
+
+    def folder(self) -> Any:
+        from cairn.runs import records as runs
+
+        return self.catalog.registry.local().root / runs.FOLDER
+
+    def done(self, result: Any) -> Any:
+
+        record = self._build(result=result)
+        self.template = {"record": record, "record_folder": str(self.folder())}
+        return self._save(record)
+
+    def failed(self, error: BaseException) -> None:
+        if isinstance(error, Exception):
+            self._save(self._build(error=error))
+
+    def _build(self, **what: Any) -> dict[str, Any]:
+        import time
+
+        from cairn.runs import records as runs
+
+        seconds = time.monotonic() - self.clock
+        return runs.build(self.command, started=self.started, seconds=seconds, **what)
+
+    def _save(self, record: dict[str, Any]) -> Any:
+        from cairn import report
+        from cairn.runs import records as runs
+
+        try:
+            return runs.save(self.folder(), record)
+        except OSError as exc:
+            report.warn(f"could not write the run record: {exc}")
+            return None
 
 
 def _run_input(call: Call) -> Any:

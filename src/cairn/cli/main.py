@@ -85,6 +85,9 @@ def _replayed(words: list[str], json_out: bool) -> bool:
 
     if not replay.replayable(words):
         return False
+    import time
+
+    started = time.monotonic()
     record = replay.lookup(words, replay.home_root())
     if record is None:
         return False
@@ -94,6 +97,7 @@ def _replayed(words: list[str], json_out: bool) -> bool:
         _print_json({"return": 0, **record["data"]})  # type: ignore[dict-item]
     elif record.get("lines"):
         print("\n".join(record["lines"]))  # type: ignore[arg-type]
+    replay.write_run_record(record, time.monotonic() - started)
     return True
 
 
@@ -105,6 +109,12 @@ def _store_replay(words: list[str], outcome: Any) -> None:
         return
     info = outcome.extra["replay"]
     record = {"data": outcome.data, "lines": outcome.lines, "notes": info["notes"]}
+    if "record" in info:
+        from cairn.runs import records
+
+        template = dict(info["record"])
+        template["tags_template"] = records.tags_of(template)
+        record.update(record=template, record_folder=info["record_folder"])
     replay.store(words, Home.from_env().root, record, info["watched"])
 
 

@@ -4,7 +4,8 @@ A cache entry is reused when every value its run *read* is the same now (ccache'
 Bazel's declared inputs). A :class:`ReadSet` names those values; each item is one string:
 
 ``env:NAME``
-    the env value ``NAME`` (its const value too: ``--const``/``input_mapping`` force it);
+    the env value ``NAME`` (its const value too: ``--const``/``input_mapping`` force it, and
+    the ``+NAME`` lists that extend it in a native script's environment);
 ``env:PATTERN``
     every env key matching an ``fnmatch`` pattern (``env:CM_PYTHON_*``, from ``new_env_keys``);
 ``env:#keys``
@@ -45,7 +46,7 @@ _WILD = frozenset("*?[")
 class View:
     """The env, const, state and caller env a run starts with (a snapshot, never changed)."""
 
-    __slots__ = ("caller", "const", "env", "state")
+    __slots__ = ("_plus", "caller", "const", "env", "state")
 
     def __init__(
         self,
@@ -58,6 +59,19 @@ class View:
         self.const = _frozen_copy(const)
         self.state = _frozen_copy(state)
         self.caller = _frozen_copy(caller)
+        self._plus: dict[str, list[Any]] | None = None
+
+    def plus(self, name: str) -> list[Any]:
+        """The ``+NAME`` lists (``+PATH``, ``'+ CFLAGS'``) that extend env variable ``name``
+        when the native script runs: ``[[key, env value, const value], ...]``."""
+        if self._plus is None:
+            found: dict[str, list[Any]] = {}
+            for key in sorted({*self.env, *self.const}):
+                if key.startswith("+") and len(key) > 1:
+                    var = key[2:] if not key[1].isalnum() else key[1:]
+                    found.setdefault(var, []).append([key, self.env.get(key), self.const.get(key)])
+            self._plus = found
+        return self._plus.get(name, [])
 
     def full_digest(self, volatile: Iterable[str] = ()) -> str:
         """A digest of everything in the view (except ``volatile`` env keys)."""
@@ -93,7 +107,7 @@ def values(items: Iterable[str], view: View) -> dict[str, Any]:
 def _value(item: str, view: View) -> Any:
     space, _, name = item.partition(":")
     if space == "env":
-        return _env_value(name, view.env, view.const)
+        return _env_value(name, view)
     if space == "state":
         return _plain_value(name, view.state)
     if space == "caller":
@@ -101,15 +115,20 @@ def _value(item: str, view: View) -> Any:
     raise ValueError(f"not a read item: {item!r}")
 
 
-def _env_value(name: str, env: Mapping[str, Any], const: Mapping[str, Any]) -> Any:
+def _env_value(name: str, view: View) -> Any:
+    """An env name's value, const value and presence, and the ``+NAME`` lists that extend it
+    for native programs; a pattern's matching keys; ``#keys``: the set of names."""
+    env, const = view.env, view.const
     if name == KEYS:
         return sorted({*env, *const})
     if is_pattern(name):
         keys = sorted(k for k in {*env, *const} if fnmatchcase(k, name))
         return [[k, env.get(k), const.get(k)] for k in keys] or None
-    if name not in env and name not in const:
+    plus = view.plus(name)
+    if name not in env and name not in const and not plus:
         return None
-    return [env.get(name), const.get(name), name in env, name in const]
+    value = [env.get(name), const.get(name), name in env, name in const]
+    return [*value, plus] if plus else value
 
 
 def _plain_value(name: str, values: Mapping[str, Any]) -> Any:

@@ -109,3 +109,54 @@ def store(words: list[str], home: Path, record: Record, watched: list[Path]) -> 
         os.replace(tmp, target)
     except (OSError, ValueError):
         return
+
+
+def write_run_record(record: Record, seconds: float) -> None:
+    """Leave the run record of a replayed run: the record the engine made when the replay
+    record was stored, with this run's uid, time and duration (standard library only: this
+    is the start-up path). A record that cannot be written costs nothing but the record."""
+    import json
+    import time
+
+    template = record.get("record")
+    folder = record.get("record_folder")
+    if not isinstance(template, dict) or not isinstance(folder, str):
+        return
+    now = time.time_ns()
+    uid = f"{now // 1_000_000:011x}"[-11:] + os.urandom(3).hex()[:5]
+    started = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now / 1e9))
+    started += f".{now // 1_000_000 % 1000:03d}+00:00"
+    body = {**template, "uid": uid, "started": started, "seconds": round(seconds, 6)}
+    tags = [t for t in body.get("tags_template", []) if not str(t).startswith("date-")]
+    meta = {
+        "uid": uid,
+        "automation_alias": "run",
+        "automation_uid": RUN_KIND_UID,
+        "tags": [*tags, f"date-{started[:10]}"],
+    }
+    body.pop("tags_template", None)
+    try:
+        stage = Path(folder, f".cairn-tmp-{uid}")
+        stage.mkdir(parents=True)
+        (stage / "cairn-run.json").write_text(json.dumps(body, indent=1, default=str) + "\n")
+        (stage / "_cm.json").write_text(json.dumps(meta, indent=2) + "\n")
+        os.replace(stage, Path(folder, uid))
+    except OSError:
+        return
+    _prune_if_over(Path(folder))
+
+
+RUN_KIND_UID = "c41f5e2a9b7d3086"
+
+
+def _prune_if_over(folder: Path) -> None:
+    keep = os.environ.get("CAIRN_KEEP_RUNS", "")
+    limit = int(keep) if keep.isdigit() else 1000
+    try:
+        count = sum(1 for e in os.scandir(folder) if not e.name.startswith("."))
+    except OSError:
+        return
+    if count > limit:
+        from cairn.runs import records
+
+        records.prune(folder, limit)

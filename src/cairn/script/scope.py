@@ -35,7 +35,6 @@ ENGINE_ENV_KEYS = (
 NATIVE_ENV_KEYS = ("CM_HOST_OS_FLAVOR", "CM_HOST_OS_VERSION", "CM_HOST_PLATFORM_FLAVOR")
 """Env keys that choose which native script file runs."""
 PROCESS_ENV_KEYS = (
-    "+*",
     "PATH",
     "LD_LIBRARY_PATH",
     "LIBRARY_PATH",
@@ -54,8 +53,8 @@ PROCESS_ENV_KEYS = (
     "OMP_NUM_THREADS",
     "CUDA_VISIBLE_DEVICES",
 )
-"""What every native program may read without naming it: the ``+KEY`` lists the wrapper
-prepends (``+PATH``...), the search paths, the compiler variables, thread and device counts."""
+"""What every native program may read without naming it: the search paths, the compiler
+variables, thread and device counts (each with the ``+NAME`` lists that extend it)."""
 UNSCOPED = (
     "CM_TMP_CURRENT_PATH",
     "CM_TMP_CURRENT_SCRIPT_*",

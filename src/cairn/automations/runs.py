@@ -1,0 +1,112 @@
+"""The ``run`` automation: the records every ``run script`` leaves (:mod:`cairn.runs`).
+
+``cairn show run [ID]`` shows a record (the newest without an ID) as a readable summary and
+tree; ``cairn find run --tags=...`` and ``cairn rm run ID -f`` are the common actions;
+``cairn gc run`` removes old records beyond a limit or an age.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cairn.automations.common import TAGS, CommonAutomation
+from cairn.automations.contract import Call, Flag, Outcome, action
+from cairn.errors import InvalidInput, NotFound
+from cairn.runs import records
+
+KEEP = Flag("keep", "str", "how many of the newest records to keep (default: the limit)")
+OLDER = Flag("older_than", "str", "also remove records older than this many days")
+
+
+class RunAutomation(CommonAutomation):
+    """Run records: what each ``run script`` did, where, with what inputs and outputs."""
+
+    summary = "records of script runs: show, find, rm, gc"
+
+    @action(
+        "show",
+        summary="show a run record (the newest without an ID): command, host, tree, outputs",
+        usage="cairn show run [ID] [--tags=a,b]",
+        example="cairn show run --tags=status-failed",
+        flags=(TAGS,),
+    )
+    def show(self, call: Call) -> Outcome:
+        path = self._one(call)
+        record = records.load(path)
+        return Outcome({"record": record, "path": str(path)}, summary_lines(record, path))
+
+    @action(
+        "gc",
+        summary="remove old run records: beyond --keep (default: the limit) or --older_than days",
+        usage="cairn gc run [--keep=N] [--older_than=DAYS]",
+        example="cairn gc run --keep=100",
+        flags=(KEEP, OLDER),
+    )
+    def gc(self, call: Call) -> Outcome:
+        keep = _number(call.flag("keep"), "keep", records.keep_limit())
+        days = call.flag("older_than")
+        age = _number(days, "older_than", 0) * 86400.0 if days is not None else None
+        folder = self.catalog.registry.local().root / records.FOLDER
+        removed = records.prune(folder, int(keep), older_than=age)
+        lines = [f"Removed {len(removed)} run records; {len(records.uids(folder))} kept"]
+        return Outcome({"removed": removed}, lines)
+
+    def _one(self, call: Call) -> Any:
+        query = self._query(call)
+        if query.is_empty:
+            folder = self.catalog.registry.local().root / records.FOLDER
+            newest = records.uids(folder)
+            if not newest:
+                raise NotFound("no run records yet", hint="run a script first")
+            return folder / newest[-1]
+        found = sorted(self.catalog.find(query), key=lambda a: a.uid or "")
+        if not found:
+            raise NotFound(f"no run record matches {call.artifacts or call.flag('tags')}")
+        return found[-1].path
+
+
+def _number(value: Any, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"--{name} must be a number, not {value!r}") from None
+    if number < 0:
+        raise InvalidInput(f"--{name} must not be negative")
+    return number
+
+
+def summary_lines(record: dict[str, Any], path: Any) -> list[str]:
+    """A record for a person: one line of facts, the host, the tree, the outputs."""
+    host = record.get("host") or {}
+    lines = [
+        f"run {record.get('uid')}  {record.get('started')}  {record.get('status')}"
+        f"  {record.get('seconds', 0):.3f} s",
+        f"  record: {path}",
+        f"  host: {host.get('os_release') or host.get('os')} {host.get('machine')},"
+        f" {host.get('cpus')} CPUs, Python {host.get('python')}, cairn {host.get('cairn')}",
+    ]
+    if record.get("error"):
+        lines.append(f"  error: {record['error']}")
+    if record.get("log"):
+        lines.append(f"  log: {record['log']}")
+    for name, repo in (record.get("repos") or {}).items():
+        commit = (repo.get("commit") or "")[:12] or "not a Git repository"
+        dirty = " (dirty)" if repo.get("dirty") else ""
+        lines.append(f"  repo {name}: {commit}{dirty}")
+    if record.get("tree"):
+        lines += _tree_lines(record["tree"], 1)
+    for key, value in sorted(((record.get("outputs") or {}).get("new_env") or {}).items()):
+        lines.append(f"  {key}={value}")
+    return lines
+
+
+def _tree_lines(node: dict[str, Any], depth: int) -> list[str]:
+    script = node.get("script") or {}
+    label = " ".join([str(script.get("alias")), *node.get("variations", [])])
+    version = f" {node['version']}" if node.get("version") else ""
+    out = [f"{'  ' * depth}{label}{version} ({node.get('cache')}, {node.get('seconds', 0):.3f} s)"]
+    for dep in node.get("deps") or []:
+        out += _tree_lines(dep, depth + 1)
+    return out

@@ -1,0 +1,215 @@
+"""Run records: every ``run script`` (hit or miss, success or failure) leaves one.
+
+A record is an artifact of kind ``run`` in the ``local`` repository,
+``<local>/run/<uid>/``: ``_cm.json`` (identity and tags, so ``cairn find run --tags=...``
+works) and ``cairn-run.json`` (the record). The uid starts with the time in milliseconds, so
+records sort by date. Tags: the script's alias, ``status-ok`` or ``status-failed``, the top
+script's cache status (``cache-hit``...), ``date-YYYY-MM-DD``.
+
+The record (format 1): ``uid``, ``started`` (UTC, ISO 8601), ``seconds``, ``status``,
+``error`` and ``log`` (for a failure), ``command`` (the input dict), ``cwd``, ``host``
+(:func:`cairn.runs.host.facts`), ``repos`` (alias -> path, uid, Git commit and dirty flag),
+``tree`` (one node per script run: where in the tree, script alias/uid/repository/content
+digest, variations, version, cache status and entry, the static and full keys, the env and
+state items read with their values, exports, seconds, and its dependencies) and ``outputs``
+(the top script's ``new_env``/``new_state``).
+
+Records are kept up to a limit (:data:`KEEP`, or ``CAIRN_KEEP_RUNS``); the oldest beyond it
+are removed when a record is written, and ``cairn gc run`` removes more on demand.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cairn import atomic
+from cairn.kinds import KNOWN
+from cairn.runs import gitstate, host
+
+FORMAT = 1
+KIND = KNOWN["run"]  # its uid is also in cairn.script.replay (start-up path)
+FOLDER = KIND.alias
+META_FILE = "_cm.json"
+RECORD_FILE = "cairn-run.json"
+KEEP = 1000
+"""Records kept by default; older ones are removed as new ones are written."""
+_TMP = ".cairn-tmp-"
+
+
+def new_uid(now_ns: int | None = None) -> str:
+    """16 hex digits: the time in milliseconds (11 digits), then 5 random ones."""
+    millis = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
+    return f"{millis:011x}"[-11:] + secrets.token_hex(3)[:5]
+
+
+def started_text(now: float) -> str:
+    return datetime.datetime.fromtimestamp(now, datetime.timezone.utc).isoformat(
+        timespec="milliseconds"
+    )
+
+
+def node(result: Any) -> dict[str, Any]:
+    """One script run of the tree, as the record keeps it."""
+    return {
+        "where": result.where,
+        "script": {
+            "alias": result.alias,
+            "uid": result.uid,
+            "repo": result.repo,
+            "path": str(result.path),
+            "content": result.content,
+        },
+        "tags": result.tags,
+        "variations": [f"_{v}" for v in result.variations],
+        "version": result.version,
+        "cache": result.cache,
+        "entry": str(result.entry) if result.entry else None,
+        "static_key": result.static_key,
+        "key": result.key,
+        "reads": result.read_values,
+        "read_items": list(result.reads),
+        "new_env": result.new_env,
+        "new_state": result.new_state,
+        "seconds": result.seconds,
+        "deps": [node(d) for d in result.deps],
+    }
+
+
+def repos_of(result: Any) -> dict[str, Any]:
+    """The repositories of every script in the tree, with their Git state."""
+    found: dict[str, Any] = {}
+    for item in walk(result):
+        if item.repo in found or item.repo_path is None:
+            continue
+        found[item.repo] = {"path": str(item.repo_path), **(_git(item.repo_path) or {})}
+    return found
+
+
+def _git(path: Path) -> dict[str, Any] | None:
+    return gitstate.state(path)
+
+
+def walk(result: Any) -> Iterator[Any]:
+    yield result
+    for dep in result.deps:
+        yield from walk(dep)
+
+
+def build(
+    command: dict[str, Any],
+    *,
+    started: float,
+    seconds: float,
+    result: Any = None,
+    error: BaseException | None = None,
+) -> dict[str, Any]:
+    """The record of one ``run script``: of its result, or of the error that ended it."""
+    record: dict[str, Any] = {
+        "format": FORMAT,
+        "started": started_text(started),
+        "seconds": round(seconds, 6),
+        "status": "ok" if error is None else "failed",
+        "error": None if error is None else str(error),
+        "log": _log_of(error),
+        "command": command,
+        "cwd": os.getcwd(),
+        "host": host.facts(),
+    }
+    if result is not None:
+        record["repos"] = repos_of(result)
+        record["tree"] = node(result)
+        record["outputs"] = {"new_env": result.new_env, "new_state": result.new_state}
+    return record
+
+
+def _log_of(error: BaseException | None) -> str | None:
+    log = getattr(error, "log_file", None)
+    return str(log) if log else None
+
+
+def tags_of(record: dict[str, Any]) -> list[str]:
+    tree = record.get("tree") or {}
+    script = (tree.get("script") or {}).get("alias") or _requested(record)
+    tags = [script, f"status-{record['status']}", f"date-{record['started'][:10]}"]
+    if tree.get("cache"):
+        tags.append("cache-" + str(tree["cache"]).replace(" ", "-"))
+    return [t for t in tags if t]
+
+
+def _requested(record: dict[str, Any]) -> str:
+    command = record.get("command") or {}
+    name = command.get("artifact") or command.get("tags") or ""
+    return str(name).split(",")[0].split(" ")[0]
+
+
+def save(folder: Path, record: dict[str, Any], *, keep: int | None = None) -> Path:
+    """Write ``record`` as a new artifact in ``folder`` (staged, then renamed into place)."""
+    uid = new_uid()
+    record = {"uid": uid, **record}
+    meta = {
+        "uid": uid,
+        "automation_alias": KIND.alias,
+        "automation_uid": KIND.uid,
+        "tags": tags_of(record),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=_TMP, dir=folder))
+    try:
+        text = json.dumps(record, indent=1, sort_keys=False, default=str)
+        (stage / RECORD_FILE).write_text(text + "\n", encoding="utf-8")
+        atomic.write_text(stage / META_FILE, json.dumps(meta, indent=2) + "\n")
+        os.replace(stage, folder / uid)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    prune(folder, keep_limit() if keep is None else keep)
+    return folder / uid
+
+
+def keep_limit() -> int:
+    """How many records to keep: ``CAIRN_KEEP_RUNS`` (a number), else :data:`KEEP`."""
+    value = os.environ.get("CAIRN_KEEP_RUNS", "")
+    return int(value) if value.isdigit() else KEEP
+
+
+def uids(folder: Path) -> list[str]:
+    """The uids of the records in ``folder``, oldest first."""
+    try:
+        names = [e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith(".")]
+    except OSError:
+        return []
+    return sorted(names)
+
+
+def prune(folder: Path, keep: int, *, older_than: float | None = None) -> list[str]:
+    """Remove the oldest records beyond ``keep`` (and, with ``older_than`` seconds, every
+    record older than that); returns the uids removed."""
+    names = uids(folder)
+    doomed = names[: max(0, len(names) - keep)]
+    if older_than is not None:
+        limit_ms = int((time.time() - older_than) * 1000)
+        doomed += [n for n in names if n not in doomed and _millis(n) < limit_ms]
+    for name in doomed:
+        shutil.rmtree(folder / name, ignore_errors=True)
+    return doomed
+
+
+def _millis(uid: str) -> int:
+    try:
+        return int(uid[:11], 16)
+    except ValueError:
+        return 0
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The record kept in artifact directory ``path``."""
+    data: dict[str, Any] = json.loads((path / RECORD_FILE).read_text(encoding="utf-8"))
+    return data

@@ -73,6 +73,12 @@ class PlanNode(MutableDefaulted):
     skipped: list[str] = field(default_factory=list)
     """Dependencies not run, each with the condition that turned it off."""
     error: str | None = None
+    uid: str = ""
+    content: str = ""
+    """The digest of the script's meta and files."""
+    variation_names: list[str] = field(default_factory=list)
+    version: str | None = None
+    """For a hit: the version its entry holds."""
 
     def to_json(self) -> dict[str, Any]:
         data = {n: getattr(self, n) for n in self._fields if n != "deps"}
@@ -154,12 +160,14 @@ class Planner:
             return node, exports
 
     def _node(self, run: ScriptRun, stage: str, where: str, key: str) -> PlanNode:
-        label = " ".join([run.alias, *(f"_{v}" for v in run.resolution.variations)])
         return PlanNode(
             alias=run.alias,
+            uid=run.uid,
+            content=run.scan().digest,
+            variation_names=list(run.resolution.variations),
             repo=run.artifact.repo.alias,
             path=str(run.dir),
-            where=f"{where} {label}".strip() if where else label,
+            where=f"{where} {run.alias}".strip(),
             reason=run.choice_reason or "the only script matching " + str(run.request),
             variations=run.resolution.explain().splitlines() if run.resolution.variations else [],
             cache=NOT_CACHED,
@@ -180,7 +188,7 @@ class Planner:
             return _unknown_exports(run)
         entry = self.session.cache.find(key, run.view)
         if entry is not None and not _affected(_entry_items(entry), unknown):
-            node.cache, node.entry = HIT, str(entry.path)
+            node.cache, node.entry, node.version = HIT, str(entry.path), entry.version
             state = entry.load_state()
             items = tuple(_entry_items(entry))
             return Exports(True, dict(state.new_env), dict(state.new_state), items)

@@ -193,10 +193,10 @@ class ScriptRun:
 
     @property
     def where(self) -> str:
-        """The path from the top to this run, ending in its label (or its request when no
+        """The path from the top to this run, ending in its alias (or its request when no
         script was chosen): ``evaluate -> deps[0] train -> deps[2] (get,tokenizer)``."""
-        if hasattr(self, "resolution"):
-            return f"{self.inp.where} {self.label}".strip()
+        if hasattr(self, "alias"):
+            return f"{self.inp.where} {self.alias}".strip()
         tags = self.inp.tags if isinstance(self.inp.tags, str) else ",".join(self.inp.tags or ())
         return f"{self.inp.where} ({self.inp.name or tags})".strip()
 

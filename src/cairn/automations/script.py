@@ -52,6 +52,9 @@ _RUN_FLAGS = (
         aliases=("dry_run",),
     ),
     Flag("strict", "bool", "an input no script of the run takes is an error, not a warning"),
+    Flag("lock", "str", "write a lock file of the resolved run (FILE.yaml, or JSON)"),
+    Flag("locked", "str", "run pinned to a lock file: drift is listed and refused"),
+    Flag("allow_drift", "bool", "with --locked: warn about drift and run anyway"),
     Flag("fake_run", "bool", "run deps and prehook deps only", aliases=("prepare",)),
     Flag("fake_deps", "bool", "do not run dependencies at all"),
     Flag("extra_cache_tags", "list", "extra tags for the cache entry"),
@@ -98,18 +101,26 @@ class ScriptAutomation(CommonAutomation):
             session = run.Session(self.catalog, options)
             node = plan.plan(session, inp)
             return Outcome({"plan": node.to_json()}, node.lines())
-        session = run.Session(self.catalog, options)
         recorder = _Recorder(self.catalog, call)
+        session = run.Session(self.catalog, options)
         try:
+            pinned = _Pinned.check(call, run.Session(self.catalog, options), inp)
             result = session.run(inp)
         except BaseException as exc:
             recorder.failed(exc)
             raise
         session.finish()
-        record_path = recorder.done(result)
+        record = recorder.build(result, pinned.before)
+        after = pinned.after(record)
+        if after:
+            record["drift"] = [*record.get("drift", []), *after]
+        record_path = recorder.save(record)
+        pinned.finish(record, after)
         data = {"new_env": result.new_env, "new_state": result.new_state, **result.to_json()}
         if record_path is not None:
             data["run_record"] = record_path.name
+        if pinned.before or after:
+            data["drift"] = [*pinned.before, *after]
         lines = _result_lines(result, bool(call.flag("print_deps")))
         if call.flag("save_env"):
             lines.append(f"Saved the exported env to {_save_env(result.new_env)}")
@@ -118,6 +129,67 @@ class ScriptAutomation(CommonAutomation):
             watched = _watched(self.catalog, session.fingerprints.dirs(), result.entry)
             outcome.extra["replay"] = {"watched": watched, "notes": said, **recorder.template}
         return outcome
+
+
+class _Pinned:
+    """``--locked=FILE``: what of the lock cannot be honoured, before the run (refused unless
+    ``--allow_drift``) and after it (versions found); ``--lock=FILE``: write the lock."""
+
+    def __init__(self, call: Call, lock: dict[str, Any] | None, before: list[str]) -> None:
+        self.call = call
+        self.lock = lock
+        self.before = before
+
+    @classmethod
+    def check(cls, call: Call, session: Any, inp: Any) -> _Pinned:
+        source = call.flag("locked")
+        if not source:
+            return cls(call, None, [])
+        from pathlib import Path
+
+        from cairn.runs import lock as lock_mod
+        from cairn.runs import now
+        from cairn.script import plan
+
+        locked = lock_mod.read(Path(source).expanduser())
+        planned = plan.plan(session, inp)
+        found = lock_mod.drift(locked, planned, now.repos(session.catalog), now.host())
+        pinned = cls(call, locked, found)
+        pinned.refuse(found, "before anything ran")
+        return pinned
+
+    def after(self, record: dict[str, Any]) -> list[str]:
+        if self.lock is None or not record.get("tree"):
+            return []
+        from cairn.runs import lock as lock_mod
+
+        return lock_mod.version_drift(self.lock, record["tree"])
+
+    def finish(self, record: dict[str, Any], after: list[str]) -> None:
+        target = self.call.flag("lock")
+        if target:
+            from pathlib import Path
+
+            from cairn.runs import lock as lock_mod
+
+            lock_mod.write(lock_mod.from_record(record), Path(target).expanduser())
+        self.refuse(after, "found by the run")
+
+    def refuse(self, lines: list[str], when: str) -> None:
+        from cairn import report
+        from cairn.runs.lock import Drift
+
+        if not lines:
+            return
+        if self.call.flag("allow_drift"):
+            for line in lines:
+                report.warn(f"drift ({when}): {line}")
+            return
+        listed = "\n".join(f"  - {line}" for line in lines)
+        raise Drift(
+            f"the run does not match its lock {self.call.flag('locked')} ({when}):\n{listed}",
+            hint="run with --allow_drift to go on anyway (the drift is recorded)",
+        )
 
 
 class _Recorder:
@@ -138,10 +210,14 @@ class _Recorder:
 
         return self.catalog.registry.local().root / runs.FOLDER
 
-    def done(self, result: Any) -> Any:
-
+    def build(self, result: Any, drift: list[str]) -> dict[str, Any]:
         record = self._build(result=result)
+        if drift:
+            record["drift"] = list(drift)
         self.template = {"record": record, "record_folder": str(self.folder())}
+        return record
+
+    def save(self, record: dict[str, Any]) -> Any:
         return self._save(record)
 
     def failed(self, error: BaseException) -> None:

@@ -1,20 +1,17 @@
 """The Git state of a repository a run used: its commit and whether its work tree is dirty.
 
 The commit is read from ``.git`` itself (``HEAD``, the ref it names, ``packed-refs``) without
-starting ``git``; only the dirty flag asks ``git status`` (tracked files only), once per
-repository per process.
+starting ``git``; only the dirty flag asks ``git status`` (tracked files only).
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 from cairn.errors import CairnError
 
 
-@functools.cache
 def state(path: Path) -> dict[str, Any] | None:
     """``{commit, dirty}`` of the Git work tree at ``path``, or None when it is not one."""
     git_dir = _git_dir(path / ".git")

@@ -87,9 +87,17 @@ def _node(node: dict[str, Any]) -> dict[str, Any]:
         "cache": node.get("cache"),
         "static_key": node.get("static_key"),
         "key": node.get("key"),
-        "tools": tools_of(node.get("new_env") or {}),
+        "tools": tools_of(_own_exports(node)),
         "outputs": node.get("new_env") or {},
     }
+
+
+def _own_exports(node: dict[str, Any]) -> dict[str, Any]:
+    """What a node exports that none of its dependencies exported as such (a tool is pinned
+    where it was found, not again by every script that passes it on)."""
+    below = [d.get("new_env") or {} for d in node.get("deps") or []]
+    env = node.get("new_env") or {}
+    return {k: v for k, v in env.items() if not any(b.get(k) == v for b in below)}
 
 
 def tools_of(env: dict[str, Any]) -> dict[str, Any]:

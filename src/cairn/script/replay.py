@@ -33,6 +33,9 @@ _ALWAYS_RUN = {
     "print_env",
     "fake_deps",
     "dirty",
+    "lock",
+    "locked",
+    "allow_drift",
 }
 
 

@@ -1,0 +1,116 @@
+"""Lock files: ``--lock`` pins a resolved run; ``--locked`` lists what no longer matches, node
+by node, before anything runs, and refuses unless ``--allow_drift``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.script_fixtures import ScriptRepo, count, counter, fails, ok
+from tests.test_runs import git_repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> ScriptRepo:
+    return ScriptRepo(tmp_path / "repo")
+
+
+def tool(folder: Path, version: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / "mytool"
+    path.write_text(f"#!/bin/sh\necho {version}\n")
+    path.chmod(0o755)
+    return path
+
+
+def locked_pipeline(repo: ScriptRepo, tmp_path: Path) -> None:
+    tool(tmp_path / "bin", "1.0")
+    repo.add(
+        "get-tool",
+        {"new_env_keys": ["TOOL_BIN"], "default_env": {"TOOL_DIR": str(tmp_path / "bin")}},
+        run=counter(tmp_path / "detect")
+        + 'printf "TOOL_BIN=$TOOL_DIR/mytool\\nCM_DETECTED_VERSION=$($TOOL_DIR/mytool)\\n"'
+        " > tmp-run-env.out\n",
+    )
+    repo.add(
+        "compute",
+        {"cache": True, "new_env_keys": ["RESULT"]},
+        run=counter(tmp_path / "compute") + 'echo "RESULT=42" > tmp-run-env.out\n',
+    )
+    repo.add("top", {"deps": [{"tags": "get-tool"}, {"tags": "compute"}], "new_env_keys": ["*"]})
+
+
+def test_lock_then_locked_names_each_drifted_node_and_refuses(
+    repo: ScriptRepo, tmp_path: Path
+) -> None:
+    locked_pipeline(repo, tmp_path)
+    lock_file = tmp_path / "run.lock.yaml"
+    ok("top", lock=str(lock_file))
+    lock = yaml.safe_load(lock_file.read_text())
+    assert lock["cairn_lock"] == 1
+    nodes = {n["where"]: n for n in lock["nodes"]}
+    assert set(nodes) == {"top", "top -> deps[0] get-tool", "top -> deps[1] compute"}
+    assert nodes["top -> deps[0] get-tool"]["version"] == "1.0"
+    assert nodes["top -> deps[0] get-tool"]["tools"]["TOOL_BIN"]["sha256"]
+    again = ok("top", locked=str(lock_file))
+    assert "drift" not in again
+    (repo.root / "script" / "compute" / "run.sh").write_text('echo "RESULT=43" > tmp-run-env.out\n')
+    tool(tmp_path / "bin", "2.0")
+    runs = (count(tmp_path / "detect"), count(tmp_path / "compute"))
+    error = fails("top", locked=str(lock_file))["error"]
+    assert (count(tmp_path / "detect"), count(tmp_path / "compute")) == runs  # nothing ran
+    drifted = [line for line in error.splitlines() if line.startswith("  - ")]
+    assert len(drifted) == 2, error
+    assert "top -> deps[1] compute: script content changed" in drifted[0] + drifted[1]
+    assert "top -> deps[0] get-tool: tool TOOL_BIN" in error and "changed" in error
+    assert "--allow_drift" in error
+    allowed = ok("top", locked=str(lock_file), allow_drift=True)
+    assert allowed["new_env"]["RESULT"] == "43"
+    assert "top -> deps[0] get-tool: version 2.0, locked 1.0" in allowed["drift"]
+    assert any("drift (before anything ran)" in w for w in allowed.get("warnings", []))
+
+
+def test_a_lock_in_json_and_a_repository_at_another_commit(
+    repo: ScriptRepo, tmp_path: Path
+) -> None:
+    locked_pipeline(repo, tmp_path)
+    git_repo(repo.root)
+    lock_file = tmp_path / "run.lock.json"
+    ok("top", lock=str(lock_file))
+    lock = json.loads(lock_file.read_text())
+    assert lock["repos"]["t"]["commit"] and lock["repos"]["t"]["dirty"] is False
+    (repo.root / "notes.txt").write_text("new\n")
+    import subprocess
+
+    subprocess.run(["git", "add", "-A"], cwd=repo.root, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "more"],
+        cwd=repo.root,
+        check=True,
+    )
+    error = fails("top", locked=str(lock_file))["error"]
+    assert "repo t: at commit" in error and "locked at" in error
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("{not json", "is not valid"),
+        ('{"nodes": []}', "is not a cairn lock file of format 1"),
+        ('{"cairn_lock": 1, "nodes": [{}], "repos": {}, "host": {}, "command": {}}', "'where'"),
+    ],
+)
+def test_a_bad_lock_file_is_a_clear_error(
+    repo: ScriptRepo, tmp_path: Path, text: str, says: str
+) -> None:
+    locked_pipeline(repo, tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text(text)
+    error: Any = fails("top", locked=str(bad))["error"]
+    assert str(bad) in error and says in error
+    assert count(tmp_path / "detect") == 0
+    assert "cannot read lock file" in fails("top", locked=str(tmp_path / "nope.json"))["error"]

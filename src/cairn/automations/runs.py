@@ -11,11 +11,13 @@ from typing import Any
 
 from cairn.automations.common import TAGS, CommonAutomation
 from cairn.automations.contract import Call, Flag, Outcome, action
-from cairn.errors import InvalidInput, NotFound
+from cairn.errors import CairnError, InvalidInput, NotFound
 from cairn.runs import records
 
 KEEP = Flag("keep", "str", "how many of the newest records to keep (default: the limit)")
 OLDER = Flag("older_than", "str", "also remove records older than this many days")
+TOLERANCE = Flag("tolerance", "str", "relative difference allowed for numbers: 5% or 0.05")
+KEYS = Flag("keys", "list", "the outputs to compare (default: every output naming no file)")
 
 
 class RunAutomation(CommonAutomation):
@@ -51,6 +53,33 @@ class RunAutomation(CommonAutomation):
         lines = [f"Removed {len(removed)} run records; {len(records.uids(folder))} kept"]
         return Outcome({"removed": removed}, lines)
 
+    @action(
+        "replay",
+        summary="run a recorded run again from its lock and say whether its result reproduced",
+        usage="cairn replay run [ID] [--tolerance=5%] [--keys=A,B]",
+        example="cairn replay run 19b2c3d4e5f60718 --tolerance=5%",
+        flags=(TAGS, TOLERANCE, KEYS),
+    )
+    def replay(self, call: Call) -> Outcome:
+        from cairn.runs import replaying
+
+        tol = replaying.tolerance(call.flag("tolerance"))
+        path = self._one(call)
+        record = records.load(path)
+        if not record.get("tree"):
+            raise InvalidInput(f"run {path.name} failed before it ran a script: nothing to replay")
+        data = _run_again(record, path)
+        recorded = (record.get("outputs") or {}).get("new_env") or {}
+        keys = replaying.chosen_keys(recorded, call.flag("keys"))
+        rows = replaying.compare(recorded, data.get("new_env") or {}, keys, tol)
+        ok = replaying.reproduced(rows)
+        drift = list(data.get("drift") or [])
+        result = {"reproduced": ok, "outputs": rows, "drift": drift, "run": data.get("run_record")}
+        outcome = Outcome(result, replaying.lines(rows, drift, ok))
+        if not ok:
+            raise NotReproduced(outcome)
+        return outcome
+
     def _one(self, call: Call) -> Any:
         query = self._query(call)
         if query.is_empty:
@@ -63,6 +92,36 @@ class RunAutomation(CommonAutomation):
         if not found:
             raise NotFound(f"no run record matches {call.artifacts or call.flag('tags')}")
         return found[-1].path
+
+
+class NotReproduced(CairnError):
+    """A replayed run's outputs differ from the recorded ones beyond the tolerance."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        differing = [r["key"] for r in outcome.data["outputs"] if r["status"] != "same"]
+        super().__init__(
+            "the run did not reproduce:\n" + "\n".join(outcome.lines),
+            hint="outputs that differ: " + ", ".join(differing),
+        )
+        self.outcome = outcome
+
+
+def _run_again(record: dict[str, Any], path: Any) -> dict[str, Any]:
+    """The recorded command, pinned to the lock of its record (drift listed, not refused)."""
+    import tempfile
+    from pathlib import Path
+
+    from cairn import dispatch
+    from cairn.runs import lock
+
+    command = {k: v for k, v in (record.get("command") or {}).items() if k not in ("lock",)}
+    with tempfile.TemporaryDirectory(prefix="cairn-replay-") as tmp:
+        lock_file = Path(tmp) / "replay.lock.json"
+        lock.write(lock.from_record(record), lock_file)
+        i = {**command, "locked": str(lock_file), "allow_drift": True, "out": "json"}
+        outcome = dispatch.run(i)
+    data: dict[str, Any] = outcome.data
+    return data
 
 
 def _number(value: Any, name: str, default: float) -> float:

@@ -114,3 +114,56 @@ def test_a_bad_lock_file_is_a_clear_error(
     assert str(bad) in error and says in error
     assert count(tmp_path / "detect") == 0
     assert "cannot read lock file" in fails("top", locked=str(tmp_path / "nope.json"))["error"]
+
+
+def test_a_lock_replays_on_a_fresh_home_with_repositories_pulled_at_their_commits(
+    tmp_path: Path, cli: Any
+) -> None:
+    """Home one pulls a repository from a local bare remote, runs and locks; the remote moves
+    on; home two pulls the lock's commits and replays the lock: same outputs, no drift."""
+    import os
+    import subprocess
+
+    def git(*args: str, cwd: Path) -> str:
+        done = subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    work = tmp_path / "work"
+    scripts = ScriptRepo(work, alias="shared")
+    scripts.add(
+        "answer",
+        {"cache": True, "new_env_keys": ["ANSWER"]},
+        run='echo "ANSWER=42" > tmp-run-env.out\n',
+    )
+    git("init", "-q", "-b", "main", cwd=work)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "one", cwd=work)
+    bare = tmp_path / "remote.git"
+    git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
+    home_one, home_two = tmp_path / "home-one", tmp_path / "home-two"
+
+    def in_home(home: Path, *argv: str) -> Any:
+        return cli(*argv, env={**os.environ, "CAIRN_HOME": str(home)})
+
+    assert (
+        in_home(home_one, "pull", "repo", f"--url=file://{bare}", "--alias=shared").returncode == 0
+    )
+    lock_file = tmp_path / "answer.lock.yaml"
+    first = in_home(home_one, "run", "script", "answer", f"--lock={lock_file}", "--out=json")
+    assert first.returncode == 0, first.stderr
+    (work / "script" / "answer" / "run.sh").write_text('echo "ANSWER=43" > tmp-run-env.out\n')
+    git("commit", "-qam", "two", cwd=work)
+    git("push", "-q", str(bare), "main", cwd=work)
+    pulled = in_home(home_two, "pull", "repo", f"--lock={lock_file}")
+    assert pulled.returncode == 0, pulled.stderr
+    replayed = in_home(home_two, "replay", "run", str(lock_file), "--out=json")
+    assert replayed.returncode == 0, replayed.stderr
+    data = json.loads(replayed.stdout)
+    assert data["reproduced"] is True and data["drift"] == []
+    assert [r["now"] for r in data["outputs"]] == ["42"]

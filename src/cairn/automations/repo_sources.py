@@ -23,7 +23,7 @@ class RepoSourceActions(Automation):
         summary="clone or update a repository from Git or an archive (no name: update all)",
         usage=(
             "cairn pull repo [OWNER@NAME | --url=URL|FILE.zip|FILE.tar.gz] [--alias=A] "
-            "[--branch=B] [--checkout=SHA-or-tag] [--depth=N] | --from=repos.lock"
+            "[--branch=B] [--checkout=SHA-or-tag] [--depth=N] | --from=repos.lock | --lock=run.lock"
         ),
         example="cairn pull repo --url=https://example.org/team/recipes.git --checkout=v1.2",
         flags=(
@@ -33,12 +33,18 @@ class RepoSourceActions(Automation):
             Flag("checkout", "str", "pin a commit or tag"),
             Flag("depth", "str", "shallow clone depth"),
             Flag("from", "str", "restore every repository of a freeze file at its commit"),
+            Flag("lock", "str", "bring the repositories of a run's lock file to its commits"),
         ),
     )
     def pull(self, call: Call) -> Outcome:
         sources = self._sources()
         if call.flag("from"):
             return _pulled(sources.restore(Path(call.flag("from")).expanduser()))
+        if call.flag("lock"):
+            from cairn.runs import lock
+
+            entries = lock.repo_entries(lock.read(Path(call.flag("lock")).expanduser()))
+            return _pulled(sources.restore_entries(entries))
         request = _pull_request(call)
         if request is None:
             return _pulled_all(sources.pull_all())

@@ -56,7 +56,7 @@ class RunAutomation(CommonAutomation):
     @action(
         "replay",
         summary="run a recorded run again from its lock and say whether its result reproduced",
-        usage="cairn replay run [ID] [--tolerance=5%] [--keys=A,B]",
+        usage="cairn replay run [ID | LOCK_FILE] [--tolerance=5%] [--keys=A,B]",
         example="cairn replay run 19b2c3d4e5f60718 --tolerance=5%",
         flags=(TAGS, TOLERANCE, KEYS),
     )
@@ -64,12 +64,8 @@ class RunAutomation(CommonAutomation):
         from cairn.runs import replaying
 
         tol = replaying.tolerance(call.flag("tolerance"))
-        path = self._one(call)
-        record = records.load(path)
-        if not record.get("tree"):
-            raise InvalidInput(f"run {path.name} failed before it ran a script: nothing to replay")
-        data = _run_again(record, path)
-        recorded = (record.get("outputs") or {}).get("new_env") or {}
+        locked, recorded = self._replayed(call)
+        data = _run_again(locked)
         keys = replaying.chosen_keys(recorded, call.flag("keys"))
         rows = replaying.compare(recorded, data.get("new_env") or {}, keys, tol)
         ok = replaying.reproduced(rows)
@@ -79,6 +75,24 @@ class RunAutomation(CommonAutomation):
         if not ok:
             raise NotReproduced(outcome)
         return outcome
+
+    def _replayed(self, call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The lock to run again and the outputs to compare with: from a record (by ID or
+        tags), or from a lock file given by path (on another home, say)."""
+        from pathlib import Path
+
+        from cairn.runs import lock
+
+        given = Path(call.artifacts[0]).expanduser() if call.artifacts else None
+        if given is not None and given.is_file():
+            locked = lock.read(given)
+            top = locked["nodes"][0] if locked["nodes"] else {}
+            return locked, dict(top.get("outputs") or {})
+        path = self._one(call)
+        record = records.load(path)
+        if not record.get("tree"):
+            raise InvalidInput(f"run {path.name} failed before it ran a script: nothing to replay")
+        return lock.from_record(record), (record.get("outputs") or {}).get("new_env") or {}
 
     def _one(self, call: Call) -> Any:
         query = self._query(call)
@@ -106,18 +120,18 @@ class NotReproduced(CairnError):
         self.outcome = outcome
 
 
-def _run_again(record: dict[str, Any], path: Any) -> dict[str, Any]:
-    """The recorded command, pinned to the lock of its record (drift listed, not refused)."""
+def _run_again(locked: dict[str, Any]) -> dict[str, Any]:
+    """The locked command, pinned to its lock (drift listed, not refused)."""
     import tempfile
     from pathlib import Path
 
     from cairn import dispatch
     from cairn.runs import lock
 
-    command = {k: v for k, v in (record.get("command") or {}).items() if k not in ("lock",)}
+    command = {k: v for k, v in locked["command"].items() if k not in ("lock",)}
     with tempfile.TemporaryDirectory(prefix="cairn-replay-") as tmp:
         lock_file = Path(tmp) / "replay.lock.json"
-        lock.write(lock.from_record(record), lock_file)
+        lock.write(locked, lock_file)
         i = {**command, "locked": str(lock_file), "allow_drift": True, "out": "json"}
         outcome = dispatch.run(i)
     data: dict[str, Any] = outcome.data

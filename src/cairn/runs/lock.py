@@ -67,9 +67,27 @@ _LOCK_FLAGS = ("lock", "locked", "allow_drift", "out")
 
 def _repo(repo: dict[str, Any]) -> dict[str, Any]:
     from cairn.store import git
+    from cairn.store import repo as repo_mod
 
     path = Path(repo["path"])
-    return {**repo, "url": git.origin(path) if (path / ".git").exists() else None}
+    uid = repo_mod.load(path).uid if repo_mod.is_repo(path) else None
+    return {**repo, "uid": uid, "url": git.origin(path) if (path / ".git").exists() else None}
+
+
+def repo_entries(lock: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lock's Git repositories as ``pull repo`` restores them (url, commit, alias, uid);
+    a repository with no remote or no commit cannot be pulled: a clear error says so."""
+    entries = []
+    for alias, repo in sorted(lock["repos"].items()):
+        if not repo.get("url") or not repo.get("commit"):
+            raise InvalidInput(
+                f"repository {alias} of the lock has no Git remote and commit to pull from",
+                hint="pack it (cairn pack repo) and import it, or register it by hand",
+            )
+        entries.append(
+            {"url": repo["url"], "commit": repo["commit"], "alias": alias, "uid": repo.get("uid")}
+        )
+    return entries
 
 
 def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:

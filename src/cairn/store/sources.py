@@ -239,8 +239,13 @@ class Sources:
 
     def restore(self, lock_file: Path) -> list[PullResult]:
         """Bring every repository of a freeze file to exactly the recorded commit."""
+        return self.restore_entries(_lock_entries(lock_file))
+
+    def restore_entries(self, entries: list[dict[str, Any]]) -> list[PullResult]:
+        """Bring each repository (``url``, ``commit``, optional ``alias``/``uid``) to its
+        commit: updated where it is registered, cloned where it is not."""
         results: list[PullResult] = []
-        for entry in _lock_entries(lock_file):
+        for entry in entries:
             request = PullRequest(
                 url=entry["url"], alias=entry.get("alias"), checkout=entry["commit"]
             )

@@ -211,15 +211,15 @@ def tool_dirs(name: str) -> tuple[Path, Path, Path]:
     return base / "home", fresh_dir(base / "cwd"), base / "executions.log"
 
 
-def setup_cairn(depth: int) -> Tool:
+def setup_cairn(depth: int, name: str = "cairn", extra: dict[str, str] | None = None) -> Tool:
     if not CAIRN.exists():
         raise Unavailable(f"{CAIRN} missing: run `make` first")
-    home, cwd, counter = tool_dirs("cairn")
-    repo = build_repo(CHAIN / "cairn" / "repo", CM_LAYOUT, "chain-bench", depth, counter)
-    env = {**base_env(home / "user"), "CAIRN_HOME": str(home)}
+    home, cwd, counter = tool_dirs(name)
+    repo = build_repo(CHAIN / name / "repo", CM_LAYOUT, "chain-bench", depth, counter)
+    env = {**base_env(home / "user"), "CAIRN_HOME": str(home), **(extra or {})}
     setup_step([str(CAIRN), "add", "repo", str(repo)], "cairn add repo", env)
     return Tool(
-        name="cairn",
+        name=name,
         python=ROOT / ".venv" / "bin" / "python",
         run_argv=[str(CAIRN), "run", "script", "--tags=chain,chain-0", "--out=json"],
         clear_argv=[str(CAIRN), "rm", "cache", "-f", "--all"],
@@ -295,8 +295,14 @@ def setup_mlcflow(depth: int) -> Tool:
     )
 
 
+def setup_cairn_unrecorded(depth: int) -> Tool:
+    """cairn with run records turned off (``CAIRN_KEEP_RUNS=0``): what recording costs."""
+    return setup_cairn(depth, "cairn-no-records", {"CAIRN_KEEP_RUNS": "0"})
+
+
 SETUPS: dict[str, Callable[[int], Tool]] = {
     "cairn": setup_cairn,
+    "cairn-no-records": setup_cairn_unrecorded,
     "cmind": setup_cmind,
     "mlcflow": setup_mlcflow,
 }

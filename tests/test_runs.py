@@ -138,3 +138,12 @@ def test_a_replayed_run_is_recorded_too(tmp_path: Path, cairn_home: Path) -> Non
     assert len(kept) == 3
     assert kept[2]["tree"] == kept[1]["tree"] and kept[2]["uid"] != kept[1]["uid"]
     assert "cache-hit" in kept[2]["_tags"]
+
+
+def test_keep_runs_zero_turns_recording_off(
+    repo: ScriptRepo, tmp_path: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline(repo, tmp_path)
+    monkeypatch.setenv("CAIRN_KEEP_RUNS", "0")
+    r = ok("evaluate")
+    assert "run_record" not in r and records(cairn_home) == []

@@ -14,8 +14,9 @@ digest, variations, version, cache status and entry, the static and full keys, t
 state items read with their values, exports, seconds, and its dependencies) and ``outputs``
 (the top script's ``new_env``/``new_state``).
 
-Records are kept up to a limit (:data:`KEEP`, or ``CAIRN_KEEP_RUNS``); the oldest beyond it
-are removed when a record is written, and ``cairn gc run`` removes more on demand.
+Records are kept up to a limit (:data:`KEEP`, or ``CAIRN_KEEP_RUNS``; 0 turns recording
+off); the oldest beyond it are removed when a record is written, and ``cairn gc run``
+removes more on demand.
 """
 
 from __future__ import annotations
@@ -151,8 +152,12 @@ def _requested(record: dict[str, Any]) -> str:
     return str(name).split(",")[0].split(" ")[0]
 
 
-def save(folder: Path, record: dict[str, Any], *, keep: int | None = None) -> Path:
-    """Write ``record`` as a new artifact in ``folder`` (staged, then renamed into place)."""
+def save(folder: Path, record: dict[str, Any], *, keep: int | None = None) -> Path | None:
+    """Write ``record`` as a new artifact in ``folder`` (staged, then renamed into place);
+    with a limit of 0 (``CAIRN_KEEP_RUNS=0``) nothing is written and None is returned."""
+    limit = keep_limit() if keep is None else keep
+    if limit == 0:
+        return None
     uid = new_uid()
     record = {"uid": uid, **record}
     meta = {
@@ -170,7 +175,7 @@ def save(folder: Path, record: dict[str, Any], *, keep: int | None = None) -> Pa
         os.replace(stage, folder / uid)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    prune(folder, keep_limit() if keep is None else keep)
+    prune(folder, limit)
     return folder / uid
 
 

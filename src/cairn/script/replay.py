@@ -121,6 +121,8 @@ def write_run_record(record: Record, seconds: float) -> None:
     import json
     import time
 
+    if os.environ.get("CAIRN_KEEP_RUNS", "").strip() == "0":
+        return
     template = record.get("record")
     folder = record.get("record_folder")
     if not isinstance(template, dict) or not isinstance(folder, str):

@@ -62,7 +62,7 @@ def from_record(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_LOCK_FLAGS = ("lock", "locked", "allow_drift", "out")
+_LOCK_FLAGS = ("lock", "locked", "allow_drift", "out", "cmd", "unparsed_cmd")
 
 
 def _repo(repo: dict[str, Any]) -> dict[str, Any]:

@@ -112,9 +112,8 @@ def _store_replay(words: list[str], outcome: Any) -> None:
     if "record" in info:
         from cairn.runs import records
 
-        template = dict(info["record"])
-        template["tags_template"] = records.tags_of(template)
-        record.update(record=template, record_folder=info["record_folder"])
+        texts = replay.record_texts(info["record"], records.tags_of(info["record"]))
+        record.update(record_texts=list(texts), record_folder=info["record_folder"])
     replay.store(words, Home.from_env().root, record, info["watched"])
 
 

@@ -114,41 +114,59 @@ def store(words: list[str], home: Path, record: Record, watched: list[Path]) -> 
         return
 
 
+UID, STARTED, SECONDS, DATE = "@@uid@@", "@@started@@", "@@seconds@@", "@@date@@"
+"""Placeholders in the record texts a replay record keeps (:func:`record_texts`)."""
+
+
+def record_texts(template: dict[str, object], tags: list[str]) -> tuple[str, str]:
+    """The run record and its ``_cm.json`` as JSON texts with placeholders for the uid, the
+    start, the duration and the date, so a replay writes them without importing ``json``."""
+    import json
+
+    body = {**template, "uid": UID, "started": STARTED, "seconds": SECONDS}
+    kept = [t for t in tags if not t.startswith("date-")]
+    meta = {
+        "uid": UID,
+        "automation_alias": "run",
+        "automation_uid": RUN_KIND_UID,
+        "tags": [*kept, f"date-{DATE}"],
+    }
+    return json.dumps(body, indent=1, default=str), json.dumps(meta, indent=2)
+
+
 def write_run_record(record: Record, seconds: float) -> None:
     """Leave the run record of a replayed run: the record the engine made when the replay
-    record was stored, with this run's uid, time and duration (standard library only: this
-    is the start-up path). A record that cannot be written costs nothing but the record."""
-    import json
+    record was stored, with this run's uid, time and duration (no ``json`` import: this is
+    the start-up path). A record that cannot be written costs nothing but the record."""
     import time
 
-    if os.environ.get("CAIRN_KEEP_RUNS", "").strip() == "0":
+    texts, folder = record.get("record_texts"), record.get("record_folder")
+    if os.environ.get("CAIRN_KEEP_RUNS", "").strip() == "0" or not isinstance(folder, str):
         return
-    template = record.get("record")
-    folder = record.get("record_folder")
-    if not isinstance(template, dict) or not isinstance(folder, str):
+    if not isinstance(texts, list) or len(texts) != 2:
         return
     now = time.time_ns()
     uid = f"{now // 1_000_000:011x}"[-11:] + os.urandom(3).hex()[:5]
     started = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now / 1e9))
     started += f".{now // 1_000_000 % 1000:03d}+00:00"
-    body = {**template, "uid": uid, "started": started, "seconds": round(seconds, 6)}
-    tags = [t for t in body.get("tags_template", []) if not str(t).startswith("date-")]
-    meta = {
-        "uid": uid,
-        "automation_alias": "run",
-        "automation_uid": RUN_KIND_UID,
-        "tags": [*tags, f"date-{started[:10]}"],
-    }
-    body.pop("tags_template", None)
+    values = {UID: uid, STARTED: started, DATE: started[:10]}
+    body, meta = (_filled(str(t), values, f"{seconds:.6f}") for t in texts)
     try:
         stage = Path(folder, f".cairn-tmp-{uid}")
         stage.mkdir(parents=True)
-        (stage / "cairn-run.json").write_text(json.dumps(body, indent=1, default=str) + "\n")
-        (stage / "_cm.json").write_text(json.dumps(meta, indent=2) + "\n")
+        (stage / "cairn-run.json").write_text(body + "\n")
+        (stage / "_cm.json").write_text(meta + "\n")
         os.replace(stage, Path(folder, uid))
     except OSError:
         return
     _prune_if_over(Path(folder))
+
+
+def _filled(text: str, values: dict[str, str], seconds: str) -> str:
+    text = text.replace(f'"{SECONDS}"', seconds)
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
 
 
 RUN_KIND_UID = "c41f5e2a9b7d3086"

@@ -44,10 +44,21 @@ def head_commit(git_dir: Path) -> str | None:
     if not head.startswith("ref: "):
         return head or None
     ref = head[5:].strip()
+    common = _common_dir(git_dir)
     try:
-        return (git_dir / ref).read_text(encoding="utf-8").strip() or None
+        return (common / ref).read_text(encoding="utf-8").strip() or None
     except OSError:
-        return _packed(git_dir, ref)
+        return _packed(common, ref)
+
+
+def _common_dir(git_dir: Path) -> Path:
+    """Where a worktree's refs live (its ``commondir``), else ``git_dir`` itself."""
+    try:
+        text = (git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except OSError:
+        return git_dir
+    target = Path(text)
+    return target if target.is_absolute() else (git_dir / target).resolve()
 
 
 def _packed(git_dir: Path, ref: str) -> str | None:

@@ -25,7 +25,12 @@ step cairn info repo demo
 
 step cairn run script "print hello-world _text.from-the-demo"
 step cairn run script "detect cpu" --out=json
-step cairn run script "get generic-python-lib _package.packaging" --print_deps
+step cairn run script "get generic-python-lib _package.packaging" --explain
+step cairn run script "get generic-python-lib _package.packaging" --print_deps --lock="$CAIRN_HOME/python-lib.lock.yaml"
+step cairn run script "get generic-python-lib _package.packaging" --explain
 step cairn run script "get generic-python-lib _package.packaging" --out=json
 step cairn show cache
+step cairn show run
+step cairn run script "get generic-python-lib _package.packaging" --locked="$CAIRN_HOME/python-lib.lock.yaml"
+step cairn replay run --tolerance=5%
 printf '\ndemo finished: artifacts live under %s\n' "$CAIRN_HOME"

@@ -167,3 +167,17 @@ def test_a_lock_replays_on_a_fresh_home_with_repositories_pulled_at_their_commit
     data = json.loads(replayed.stdout)
     assert data["reproduced"] is True and data["drift"] == []
     assert [r["now"] for r in data["outputs"]] == ["42"]
+
+
+def test_steps_below_a_cache_hit_are_no_drift(repo: ScriptRepo, tmp_path: Path) -> None:
+    """A lock made on a miss has the steps below; a run served from the cache skips them,
+    and the other way round: neither is drift."""
+    locked_pipeline(repo, tmp_path)
+    repo.add("cached-top", {"cache": True, "deps": [{"tags": "compute"}]})
+    miss_lock, hit_lock = tmp_path / "miss.json", tmp_path / "hit.json"
+    ok("cached-top", lock=str(miss_lock))
+    assert "drift" not in ok("cached-top", locked=str(miss_lock))
+    ok("cached-top", lock=str(hit_lock))
+    assert [n["where"] for n in json.loads(hit_lock.read_text())["nodes"]] == ["cached-top"]
+    ok("cached-top", new=True)
+    assert "drift" not in ok("cached-top", locked=str(hit_lock))

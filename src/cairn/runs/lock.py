@@ -195,11 +195,28 @@ def drift(
     lines = _host_drift(lock["host"], host_now)
     lines += _repo_drift(lock["repos"], repos_now)
     planned = {n.where: n for n in plan.walk()}
-    for node in lock["nodes"]:
-        lines += _node_drift(node, planned.get(node["where"]))
-    locked = {n["where"] for n in lock["nodes"]}
-    lines += [f"{w}: not in the lock (a new step)" for w in planned if w not in locked]
+    locked = {n["where"]: n for n in lock["nodes"]}
+    planned_cache = {w: n.cache for w, n in planned.items()}
+    locked_cache = {w: n.get("cache") for w, n in locked.items()}
+    for where, node in locked.items():
+        if where in planned or not _below_a_hit(where, planned_cache):
+            lines += _node_drift(node, planned.get(where))
+    lines += [
+        f"{w}: not in the lock (a new step)"
+        for w in planned
+        if w not in locked and not _below_a_hit(w, locked_cache)
+    ]
     return lines
+
+
+def _below_a_hit(where: str, cache: dict[str, Any]) -> bool:
+    """Whether a step above ``where`` is served from the cache there (so the steps below it
+    do not run, and their absence on one side is no drift)."""
+    parts = where.split(" -> ")
+    for end in range(len(parts) - 1, 0, -1):
+        if cache.get(" -> ".join(parts[:end])) in ("hit", "reused"):
+            return True
+    return False
 
 
 def _host_drift(locked: dict[str, Any], now: dict[str, Any]) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import cairn
-from tests.script_fixtures import ScriptRepo, fails, ok
+from tests.script_fixtures import ScriptRepo, fails, ok, uid_for
 from tests.test_script_replay import backdate, traced
 from tests.test_script_scope import pipeline
 
@@ -61,7 +61,12 @@ def test_a_run_leaves_a_record_of_its_tree_host_and_outputs(
     assert record["status"] == "ok" and record["error"] is None
     assert record["command"]["epochs"] == "3"
     assert record["host"]["cpus"] == os.cpu_count() and record["host"]["python"]
-    assert record["repos"]["t"] == {"path": str(repo.root), "commit": commit, "dirty": False}
+    assert record["repos"]["t"] == {
+        "path": str(repo.root),
+        "uid": uid_for("repo-t"),
+        "commit": commit,
+        "dirty": False,
+    }
     tree = record["tree"]
     assert tree["script"]["alias"] == "evaluate" and tree["cache"] == "miss"
     assert len(tree["script"]["content"]) == 64 and len(tree["static_key"]) == 64

@@ -91,12 +91,15 @@ def repos_of(result: Any) -> dict[str, Any]:
     for item in walk(result):
         if item.repo in found or item.repo_path is None:
             continue
-        found[item.repo] = {"path": str(item.repo_path), **(_git(item.repo_path) or {})}
+        path = item.repo_path
+        found[item.repo] = {"path": str(path), "uid": _uid(path), **(gitstate.state(path) or {})}
     return found
 
 
-def _git(path: Path) -> dict[str, Any] | None:
-    return gitstate.state(path)
+def _uid(path: Path) -> str | None:
+    from cairn.store import repo as repo_mod
+
+    return repo_mod.load(path).uid if repo_mod.is_repo(path) else None
 
 
 def walk(result: Any) -> Iterator[Any]:

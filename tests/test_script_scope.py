@@ -355,3 +355,21 @@ def test_state_a_native_script_writes_from_a_hook_is_kept(repo: ScriptRepo) -> N
         files={"make.sh": 'echo \'{"made": "yes"}\' > tmp-run-state.json\n'},
     )
     assert ok("hook-native")["new_state"] == {"made": "yes"}
+
+
+def test_a_key_a_hook_only_sets_is_no_read(repo: ScriptRepo, tmp_path: Path) -> None:
+    """customize.py naming a key to set it does not make the caller's value of it a read."""
+    repo.add(
+        "setter",
+        {"cache": True, "new_env_keys": ["OUT"]},
+        customize=f"""
+            def preprocess(i):
+                open({str(tmp_path / "runs")!r}, 'a').write('x\\n')
+                i['env']['SET_HERE'] = 'mine'
+                i['env']['OUT'] = 'done'
+                return {{'return': 0}}
+            """,
+    )
+    ok("setter", env={"SET_HERE": "caller-1"})
+    assert ok("setter", env={"SET_HERE": "caller-2"})["cache"] == "hit"
+    assert count(tmp_path / "runs") == 1

@@ -34,6 +34,7 @@ def digest(value: Any) -> str:
 
 
 _NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+HOOKS_FILE = "customize.py"
 STATE_FILE_NAME = b"tmp-state.json"
 """A script whose files name this reads the whole state (the native script's copy of it)."""
 
@@ -46,13 +47,23 @@ def content_digest(script_dir: Path, meta: Mapping[str, Any]) -> str:
 class Scan:
     """What a script directory's files say: their digest and every name they mention."""
 
-    __slots__ = ("digest", "files", "names", "reads_state")
+    __slots__ = ("digest", "env_names", "files", "names", "reads_state")
 
     def __init__(
-        self, digest: str, names: frozenset[str], reads_state: bool, files: tuple[str, ...] = ()
+        self,
+        digest: str,
+        names: frozenset[str],
+        reads_state: bool,
+        files: tuple[str, ...] = (),
+        env_names: frozenset[str] | None = None,
     ) -> None:
         self.digest = digest
         self.names = names
+        """Every identifier in the meta and the files."""
+        self.env_names = names if env_names is None else env_names
+        """The identifiers outside ``customize.py``: what a native script may read. A hook's
+        reads are seen as they happen (tracked dicts), so naming a key there (often to set
+        it) is no read."""
         self.reads_state = reads_state
         self.files = files
         """The script's files, relative to its directory."""
@@ -69,6 +80,7 @@ def scan(script_dir: Path, meta: Mapping[str, Any]) -> Scan:
     text = canonical(meta).encode("utf-8", "surrogateescape")
     h = hashlib.sha256(text)
     names = set(_NAME.findall(text))
+    hook_only: set[bytes] = set()
     reads_state = False
     files = []
     for rel, path in _files(script_dir):
@@ -78,10 +90,15 @@ def scan(script_dir: Path, meta: Mapping[str, Any]) -> Scan:
         data = path.read_bytes() if size <= MAX_BYTES else b""
         h.update(data if size <= MAX_BYTES else f"size:{size}".encode())
         if data and b"\0" not in data[:1024]:
-            names.update(_NAME.findall(data))
-            reads_state = reads_state or STATE_FILE_NAME in data
-    decoded = frozenset(n.decode("ascii") for n in names)
-    return Scan(h.hexdigest(), decoded, reads_state, tuple(files))
+            found = set(_NAME.findall(data))
+            if rel == HOOKS_FILE:
+                hook_only |= found
+            else:
+                names |= found
+                reads_state = reads_state or STATE_FILE_NAME in data
+    env_names = frozenset(n.decode("ascii") for n in names)
+    every = env_names | {n.decode("ascii") for n in hook_only}
+    return Scan(h.hexdigest(), every, reads_state, tuple(files), env_names)
 
 
 def _files(root: Path) -> Iterable[tuple[str, Path]]:

@@ -4,7 +4,8 @@
 collects (see docs/scripts.md, "What goes into a cache key"):
 
 * every identifier in the script's own files and meta (:func:`static_reads`): a native
-  script or a hook may read any env key it names;
+  script may read any env key it names (``customize.py`` is left out: a hook's reads are
+  seen as they happen);
 * the engine's own uses on the script's behalf: the export filters (``new_env_keys``,
   ``new_state_keys``, with ``<<<VAR>>>`` indirection), ``env_key_mappings`` prefixes, the
   dependency entries' conditions as they are after ``adr``/``add_deps`` updates, the host OS
@@ -75,7 +76,7 @@ def static_reads(
     """What a run reads before any hook runs: names in its files, the engine's uses.
     ``exports`` replaces the export filter (a dependency's ``force_new_env_keys``)."""
     env = reads_mod.ENV
-    items = {env + name for name in scan.names}
+    items = {env + name for name in scan.env_names}
     items.update(env + k for k in ENGINE_ENV_KEYS)
     for name in DEP_LISTS:
         for dep in eff.deps[name]:

@@ -4,6 +4,7 @@ real CLI and dict API, on the cached pipeline ``evaluate -> train -> get-data``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -256,3 +257,26 @@ def test_two_lock_files_compare_their_tool_files(
     assert result["differences"] == 1
     assert changes(result, DATA)["tool CC"]["b"]["sha256"] == "2" * 64
     assert not any("tool files" in n for n in result["notes"])
+
+
+def test_host_facts_that_differ_and_those_a_lock_lacks(
+    repo: ScriptRepo, cli: Any, tmp_path: Path, cairn_home: Path
+) -> None:
+    uid = ok("evaluate")["run_record"]
+    [record] = records(cairn_home)
+    elsewhere = tmp_path / "from-another-machine"
+    elsewhere.mkdir()
+    record["host"] = {**record["host"], "cpus": 512, "hostname": "big-box", "memory_mb": 1}
+    (elsewhere / "cairn-run.json").write_text(json.dumps(record))
+    result = diff_json(cli, uid, str(elsewhere))
+    assert {c["what"]: c["b"] for c in result["host"]} == {
+        "cpus": 512,
+        "hostname": "big-box",
+        "memory_mb": 1,
+    }
+    locked = tmp_path / "elsewhere.lock.json"
+    lock.write(lock.from_record(record), locked)
+    against_lock = diff_json(cli, uid, str(locked))
+    assert [c["what"] for c in against_lock["host"]] == ["cpus"]  # a lock keeps no hostname
+    shown = cli("diff", "run", uid, str(locked)).stdout
+    assert row("cpus", str(os.cpu_count()), "512").search(shown)

@@ -296,7 +296,7 @@ def diff_lines(result: run_diff.Diff) -> list[str]:
     if result.notes:
         lines += ["", *(f"note: {n}" for n in result.notes)]
     count = result.differences
-    lines.append(f"{count} difference{'s' if count != 1 else ''}" if count else "no differences")
+    lines += ["", f"{count} difference{'s' if count != 1 else ''}" if count else "no differences"]
     return lines
 
 

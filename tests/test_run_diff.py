@@ -126,6 +126,10 @@ def test_a_run_against_its_own_lock_file_and_another_run(
     assert not any(w.startswith("read ") for w in train)  # a lock keeps no reads
     folder = cairn_home / "local" / "run" / b
     assert diff_json(cli, str(folder), b)["differences"] == 0  # a record's folder names it too
+    made = cli("run", "script", "evaluate", "--epochs=7", "--lock=made.lock.yaml", "--out=json")
+    assert made.returncode == 0, made.stderr  # the lock `run script --lock` writes
+    own = diff_json(cli, json.loads(made.stdout)["run_record"], "made.lock.yaml")
+    assert own["differences"] == 0 and own["b"]["name"] == "made.lock.yaml"
 
 
 def test_a_changed_script_shows_its_new_content_and_outputs(

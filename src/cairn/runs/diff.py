@@ -8,14 +8,14 @@ the two trees by their ``where`` path and returns a :class:`Diff`. Nothing here 
 What is compared (each difference is a :class:`Change`: ``what``, A's value, B's value):
 
 ``run``
-    the command's inputs (per key; the raw words ``cmd`` and the flags that only change how
-    a run is shown or checked, :data:`NOT_INPUTS`, are left out), ``status`` and ``error``
-    (records only: a lock keeps neither);
+    the command's inputs (per key; the raw words ``cmd`` and ``unparsed_cmd`` and the flags
+    that only change how a run is shown or checked, :data:`NOT_INPUTS`, are left out),
+    ``status`` and ``error`` (records only: a lock keeps neither);
 ``host``
     every host fact both sides carry (a lock keeps :data:`cairn.runs.lock.HOST_KEYS`);
 ``repos``
-    per repository alias: its Git ``commit`` and ``dirty`` flag (``url`` between two locks);
-    a repository on one side only is one change;
+    per repository alias: its Git ``commit`` and ``dirty`` flag (``url`` and ``uid`` between
+    two locks); a repository on one side only is one change;
 ``nodes``
     per ``where`` path: the script's ``uid``, ``alias``, ``repo`` and ``content`` digest, the
     ``variations``, ``version``, ``static key`` and ``key``; then per item, ``read ITEM``
@@ -38,10 +38,13 @@ from typing import Any
 
 from cairn.record import Defaulted, field
 
-NOT_INPUTS = frozenset({"cmd", "out", "debug", "lock", "locked", "allow_drift"})
-"""Command keys that are not inputs of the run (how it was typed, shown or checked)."""
+NOT_INPUTS = frozenset({"cmd", "unparsed_cmd", "out", "debug", "lock", "locked", "allow_drift"})
+"""Command keys not compared: how the run was typed (the raw words), shown or checked; a
+lock leaves the same ones out of its ``command``."""
 SCRIPT_KEYS = ("uid", "alias", "repo", "content")
 REPO_KEYS = ("commit", "dirty")
+LOCK_REPO_KEYS = ("url", "uid")
+"""What a lock adds to a repository's Git state (compared between two locks)."""
 SERVED = ("hit", "reused")
 """Cache statuses of a node whose dependencies did not run: the cache entry, or the same
 script run earlier in the tree, stands for them."""
@@ -240,7 +243,7 @@ def compare(a: Side, b: Side, *, cache: bool = False) -> Diff:
         b=b,
         run=tuple(_run_changes(a, b)),
         host=tuple(_host_changes(a.host, b.host)),
-        repos=tuple(_repo_changes(a.repos, b.repos, urls=a.kind == b.kind == "lock")),
+        repos=tuple(_repo_changes(a.repos, b.repos, locks=a.kind == b.kind == "lock")),
         nodes=tuple(_node_diffs(a.nodes, b.nodes, cache=cache)),
         notes=tuple(_notes(a, b)),
     )
@@ -262,8 +265,8 @@ def _host_changes(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     return [c for k in shared for c in _pair(k, a[k], b[k])]
 
 
-def _repo_changes(a: dict[str, Any], b: dict[str, Any], *, urls: bool) -> list[Change]:
-    keys = (*REPO_KEYS, "url") if urls else REPO_KEYS
+def _repo_changes(a: dict[str, Any], b: dict[str, Any], *, locks: bool) -> list[Change]:
+    keys = (*REPO_KEYS, *LOCK_REPO_KEYS) if locks else REPO_KEYS
     changes = []
     for alias in _union(a, b):
         if alias not in a or alias not in b:

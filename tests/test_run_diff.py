@@ -263,7 +263,7 @@ def test_two_lock_files_compare_their_tool_files(
     assert not any("tool files" in n for n in result["notes"])
 
 
-def test_host_facts_that_differ_and_those_a_lock_lacks(
+def test_a_run_from_another_machine_shows_its_host_facts_and_repositories(
     repo: ScriptRepo, cli: Any, tmp_path: Path, cairn_home: Path
 ) -> None:
     uid = ok("evaluate")["run_record"]
@@ -271,8 +271,10 @@ def test_host_facts_that_differ_and_those_a_lock_lacks(
     elsewhere = tmp_path / "from-another-machine"
     elsewhere.mkdir()
     record["host"] = {**record["host"], "cpus": 512, "hostname": "big-box", "memory_mb": 1}
+    record["repos"]["t"]["uid"] = "0123456789abcdef"  # another repository under the same alias
     (elsewhere / "cairn-run.json").write_text(json.dumps(record))
     result = diff_json(cli, uid, str(elsewhere))
+    assert [(c["what"], c["b"]) for c in result["repos"]] == [("t uid", "0123456789abcdef")]
     assert {c["what"]: c["b"] for c in result["host"]} == {
         "cpus": 512,
         "hostname": "big-box",

@@ -14,8 +14,9 @@ What is compared (each difference is a :class:`Change`: ``what``, A's value, B's
 ``host``
     every host fact both sides carry (a lock keeps :data:`cairn.runs.lock.HOST_KEYS`);
 ``repos``
-    per repository alias: its Git ``commit`` and ``dirty`` flag (``url`` and ``uid`` between
-    two locks); a repository on one side only is one change;
+    per repository alias: its Git ``commit`` and ``dirty`` flag, and its ``uid`` and ``url``
+    where both sides carry them (a lock keeps both, a record the uid); a repository on one
+    side only is one change;
 ``nodes``
     per ``where`` path: the script's ``uid``, ``alias``, ``repo`` and ``content`` digest, the
     ``variations``, ``version``, ``static key`` and ``key``; then per item, ``read ITEM``
@@ -43,8 +44,8 @@ NOT_INPUTS = frozenset({"cmd", "unparsed_cmd", "out", "debug", "lock", "locked",
 lock leaves the same ones out of its ``command``."""
 SCRIPT_KEYS = ("uid", "alias", "repo", "content")
 REPO_KEYS = ("commit", "dirty")
-LOCK_REPO_KEYS = ("url", "uid")
-"""What a lock adds to a repository's Git state (compared between two locks)."""
+REPO_EXTRA_KEYS = ("uid", "url")
+"""Compared where both sides carry them (a lock has both, a record its uid)."""
 SERVED = ("hit", "reused")
 """Cache statuses of a node whose dependencies did not run: the cache entry, or the same
 script run earlier in the tree, stands for them."""
@@ -243,7 +244,7 @@ def compare(a: Side, b: Side, *, cache: bool = False) -> Diff:
         b=b,
         run=tuple(_run_changes(a, b)),
         host=tuple(_host_changes(a.host, b.host)),
-        repos=tuple(_repo_changes(a.repos, b.repos, locks=a.kind == b.kind == "lock")),
+        repos=tuple(_repo_changes(a.repos, b.repos)),
         nodes=tuple(_node_diffs(a.nodes, b.nodes, cache=cache)),
         notes=tuple(_notes(a, b)),
     )
@@ -265,21 +266,24 @@ def _host_changes(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     return [c for k in shared for c in _pair(k, a[k], b[k])]
 
 
-def _repo_changes(a: dict[str, Any], b: dict[str, Any], *, locks: bool) -> list[Change]:
-    keys = (*REPO_KEYS, *LOCK_REPO_KEYS) if locks else REPO_KEYS
+def _repo_changes(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     changes = []
     for alias in _union(a, b):
         if alias not in a or alias not in b:
-            changes += _pair(alias, _pick(a.get(alias), keys), _pick(b.get(alias), keys))
-            continue
-        changes += [
-            c for k in keys for c in _pair(f"{alias} {k}", a[alias].get(k), b[alias].get(k))
-        ]
+            changes += _pair(alias, _pick(a.get(alias)), _pick(b.get(alias)))
+        else:
+            changes += _repo_pair(alias, a[alias], b[alias])
     return changes
 
 
-def _pick(repo: dict[str, Any] | None, keys: tuple[str, ...]) -> Any:
-    return ABSENT if repo is None else {k: repo.get(k) for k in keys}
+def _repo_pair(alias: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
+    """Git state always; a repository's uid and url where both sides carry them."""
+    keys = (*REPO_KEYS, *(k for k in REPO_EXTRA_KEYS if k in a and k in b))
+    return [c for k in keys for c in _pair(f"{alias} {k}", a.get(k), b.get(k))]
+
+
+def _pick(repo: dict[str, Any] | None) -> Any:
+    return ABSENT if repo is None else {k: repo.get(k) for k in (*REPO_KEYS, *REPO_EXTRA_KEYS)}
 
 
 def _node_diffs(a: tuple[Node, ...], b: tuple[Node, ...], *, cache: bool) -> list[NodeDiff]:

@@ -2,28 +2,35 @@
 
 ``cairn show run [ID]`` shows a record (the newest without an ID) as a readable summary and
 tree; ``cairn find run --tags=...`` and ``cairn rm run ID -f`` are the common actions;
-``cairn gc run`` removes old records beyond a limit or an age.
+``cairn gc run`` removes old records beyond a limit or an age; ``cairn diff run A B`` compares
+two runs (records or lock files) node by node (:mod:`cairn.runs.diff`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from pathlib import Path
+from typing import Any, TypeGuard
 
 from cairn.automations.common import TAGS, CommonAutomation
 from cairn.automations.contract import Call, Flag, Outcome, action
-from cairn.errors import CairnError, InvalidInput, NotFound
-from cairn.runs import records
+from cairn.errors import Ambiguous, CairnError, InvalidInput, NotFound
+from cairn.runs import diff as run_diff
+from cairn.runs import lock, records
 
 KEEP = Flag("keep", "str", "how many of the newest records to keep (default: the limit)")
 OLDER = Flag("older_than", "str", "also remove records older than this many days")
 TOLERANCE = Flag("tolerance", "str", "relative difference allowed for numbers: 5% or 0.05")
 KEYS = Flag("keys", "list", "the outputs to compare (default: every output naming no file)")
+CACHE = Flag("cache", "bool", "also show where a node's cache status differs (never counted)")
+SIDES = ("A (the first run)", "B (the second run)")
+WHERE_SIDES = "a run record's uid (or the start of one), its folder, or a lock file"
 
 
 class RunAutomation(CommonAutomation):
     """Run records: what each ``run script`` did, where, with what inputs and outputs."""
 
-    summary = "records of script runs: show, find, rm, gc"
+    summary = "records of script runs: show, diff, replay, find, rm, gc"
 
     @action(
         "show",
@@ -93,6 +100,52 @@ class RunAutomation(CommonAutomation):
         if not record.get("tree"):
             raise InvalidInput(f"run {path.name} failed before it ran a script: nothing to replay")
         return lock.from_record(record), (record.get("outputs") or {}).get("new_env") or {}
+
+    @action(
+        "diff",
+        summary="compare two runs (records or lock files) node by node; exits 0 either way",
+        usage="cairn diff run A B [--cache] [--out=json]  (A, B: a record uid or prefix, "
+        "a record folder, or a lock file)",
+        example="cairn diff run 19a2f3c run.lock.yaml",
+        flags=(CACHE,),
+    )
+    def diff(self, call: Call) -> Outcome:
+        if len(call.artifacts) != 2:
+            raise InvalidInput(
+                f"diff run compares exactly two runs, got {len(call.artifacts)} argument(s)",
+                hint=f"cairn diff run A B, each {WHERE_SIDES}",
+            )
+        a = self._side(call.artifacts[0], SIDES[0])
+        b = self._side(call.artifacts[1], SIDES[1])
+        result = run_diff.compare(a, b, cache=bool(call.flag("cache")))
+        return Outcome(result.to_json(), diff_lines(result))
+
+    def _side(self, text: str, label: str) -> run_diff.Side:
+        """A run named on the command line: an existing file or folder, else a uid prefix."""
+        if not text.strip():
+            raise InvalidInput(f"{label} is empty", hint=f"give {WHERE_SIDES}")
+        path = Path(text).expanduser()
+        if path.exists():
+            return _side_at(path, label)
+        if "/" in text or path.suffix in (".json", ".yaml", ".yml"):
+            raise NotFound(f"{label}: no such file or folder: {text}")
+        return self._record_by_uid(text, label)
+
+    def _record_by_uid(self, prefix: str, label: str) -> run_diff.Side:
+        folder = self.catalog.registry.local().root / records.FOLDER
+        matches = [u for u in records.uids(folder) if u.startswith(prefix.lower())]
+        if not matches:
+            raise NotFound(
+                f"{label}: no run record {prefix!r} (by uid or the start of one), nor such a file",
+                hint=f"see: cairn find run; or give {WHERE_SIDES}",
+            )
+        if len(matches) > 1:
+            listing = ", ".join(matches[:4]) + (", ..." if len(matches) > 4 else "")
+            raise Ambiguous(
+                f"{label}: {len(matches)} run records start with {prefix!r}: {listing}",
+                hint="give more digits of the uid",
+            )
+        return _file_side(folder / matches[0] / records.RECORD_FILE, label)
 
     def _one(self, call: Call) -> Any:
         query = self._query(call)
@@ -183,3 +236,133 @@ def _tree_lines(node: dict[str, Any], depth: int) -> list[str]:
     for dep in node.get("deps") or []:
         out += _tree_lines(dep, depth + 1)
     return out
+
+
+# --- diff run: reading a side, showing the result ---------------------------------------------
+
+_SHORT = 40
+_YAML = (".yaml", ".yml")
+
+
+def _side_at(path: Path, label: str) -> run_diff.Side:
+    if not path.is_dir():
+        return _file_side(path, label)
+    if not (path / records.RECORD_FILE).is_file():
+        raise InvalidInput(
+            f"{label}: folder {path} holds no run record ({records.RECORD_FILE})",
+            hint=f"give {WHERE_SIDES}",
+        )
+    return _file_side(path / records.RECORD_FILE, label)
+
+
+def _file_side(path: Path, label: str) -> run_diff.Side:
+    """A record (JSON with ``format`` and ``command``) or else a lock file (checked)."""
+    data = None if path.suffix in _YAML else _json_of(path)
+    if _is_record(data):
+        return run_diff.record_side(data, str(data.get("uid") or path))
+    try:
+        return run_diff.lock_side(lock.read(path), str(path))
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"{label}: {path} is neither a run record nor a lock file: {exc.message}",
+            hint=f"give {WHERE_SIDES}",
+        ) from None
+
+
+def _json_of(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # lock.read says what is wrong with it
+
+
+def _is_record(data: Any) -> TypeGuard[dict[str, Any]]:
+    return (
+        isinstance(data, dict)
+        and data.get("format") == records.FORMAT
+        and isinstance(data.get("command"), dict)
+        and "cairn_lock" not in data
+    )
+
+
+def diff_lines(result: run_diff.Diff) -> list[str]:
+    """A diff for a person: which runs, a table per section and node, the count."""
+    lines = [_about("A", result.a), _about("B", result.b)]
+    for title, changes in (("run", result.run), ("host", result.host), ("repos", result.repos)):
+        lines += _section(title, changes)
+    for node in result.nodes:
+        lines += _node_section(node)
+    lines += _served_lines(result.nodes)
+    if result.notes:
+        lines += ["", *(f"note: {n}" for n in result.notes)]
+    count = result.differences
+    lines += ["", f"{count} difference{'s' if count != 1 else ''}" if count else "no differences"]
+    return lines
+
+
+def _about(label: str, side: run_diff.Side) -> str:
+    facts = [side.kind, side.name, str(side.started or "")]
+    if side.status is not None:
+        facts.append(side.status)
+    if side.seconds is not None:
+        facts.append(f"{side.seconds:.3f} s")
+    return f"{label}: " + "  ".join(f for f in facts if f)
+
+
+def _node_section(node: run_diff.NodeDiff) -> list[str]:
+    if node.served_by:
+        return []  # summed up by _served_lines
+    if node.side != "both":
+        return ["", f"node {node.where}: only in {node.side.upper()}"]
+    return _section(f"node {node.where}", node.changes)
+
+
+def _served_lines(nodes: tuple[run_diff.NodeDiff, ...]) -> list[str]:
+    """One line per ancestor whose cache hit (or reuse) on one side stands for nodes below."""
+    groups: dict[tuple[str, str, str], int] = {}
+    for node in nodes:
+        if node.served_by:
+            group = (node.side.upper(), node.served_by, str(node.served_as))
+            groups[group] = groups.get(group, 0) + 1
+    lines = []
+    for (side, where, status), count in groups.items():
+        other = "B" if side == "A" else "A"
+        nodes_text = f"{count} node{'s' if count != 1 else ''}"
+        lines += [
+            "",
+            f"{nodes_text} below {where!r} only in {side}: {status} in {other},"
+            " which did not run them (not counted)",
+        ]
+    return lines
+
+
+def _section(title: str, changes: tuple[run_diff.Change, ...]) -> list[str]:
+    if not changes:
+        return []
+    rows = [("what", "A", "B")] + [_row(c) for c in changes]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    rule = "-+-".join("-" * w for w in widths)
+    table = [
+        " | ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    return ["", title, "  " + table[0], "  " + rule, *("  " + t for t in table[1:])]
+
+
+def _row(change: run_diff.Change) -> tuple[str, str, str]:
+    what = change.what if change.counted else f"{change.what} (not counted)"
+    return _short(what), _shown(change.a), _shown(change.b)
+
+
+def _shown(value: Any) -> str:
+    if value is run_diff.ABSENT:
+        return "(absent)"
+    text = value if isinstance(value, str) and value else json.dumps(value, sort_keys=True)
+    return _short(text.replace("\n", "\\n"))
+
+
+def _short(text: str) -> str:
+    """At most :data:`_SHORT` characters, cut in the middle (paths differ at their ends)."""
+    if len(text) <= _SHORT:
+        return text
+    head = (_SHORT - 3) // 2
+    return text[:head] + "..." + text[len(text) - (_SHORT - 3 - head) :]

@@ -38,8 +38,9 @@ from __future__ import annotations
 from typing import Any
 
 from cairn.record import Defaulted, field
+from cairn.runs import lock
 
-NOT_INPUTS = frozenset({"cmd", "unparsed_cmd", "out", "debug", "lock", "locked", "allow_drift"})
+NOT_INPUTS = lock.NOT_INPUTS
 """Command keys not compared: how the run was typed (the raw words), shown or checked; a
 lock leaves the same ones out of its ``command``."""
 SCRIPT_KEYS = ("uid", "alias", "repo", "content")

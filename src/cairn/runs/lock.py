@@ -50,7 +50,7 @@ class Drift(CairnError):
 
 def from_record(record: dict[str, Any]) -> dict[str, Any]:
     """The lock of a recorded run."""
-    command = {k: v for k, v in (record.get("command") or {}).items() if k not in _LOCK_FLAGS}
+    command = {k: v for k, v in (record.get("command") or {}).items() if k not in NOT_INPUTS}
     host = record.get("host") or {}
     return {
         "cairn_lock": FORMAT,
@@ -62,7 +62,8 @@ def from_record(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_LOCK_FLAGS = ("lock", "locked", "allow_drift", "out", "cmd", "unparsed_cmd")
+NOT_INPUTS = frozenset({"cmd", "unparsed_cmd", "out", "debug", "lock", "locked", "allow_drift"})
+"""Keys of a run's input that only say how it is shown or checked: no part of what it does."""
 
 
 def _repo(repo: dict[str, Any]) -> dict[str, Any]:

@@ -373,3 +373,29 @@ def test_a_key_a_hook_only_sets_is_no_read(repo: ScriptRepo, tmp_path: Path) -> 
     ok("setter", env={"SET_HERE": "caller-1"})
     assert ok("setter", env={"SET_HERE": "caller-2"})["cache"] == "hit"
     assert count(tmp_path / "runs") == 1
+
+
+def test_an_export_pattern_reads_only_the_keys_the_run_does_not_write(
+    repo: ScriptRepo, tmp_path: Path
+) -> None:
+    """``new_env_keys: [HOST_*]``: the keys the script writes are its own outputs; a caller's
+    other matching keys pass through, so their values still split entries. (A native script
+    that names a key, even to write it, counts as reading it: only hooks are seen exactly.)"""
+    repo.add(
+        "host-facts",
+        {"cache": True, "new_env_keys": ["HOST_*"]},
+        customize=f"""
+            def preprocess(i):
+                open({str(tmp_path / "runs")!r}, 'a').write('x\\n')
+                i['env']['HOST_KIND'] = 'box'
+                return {{'return': 0}}
+            """,
+    )
+    assert ok("host-facts")["new_env"] == {"HOST_KIND": "box"}
+    again = ok("host-facts", env={"HOST_KIND": "from-caller"})
+    assert again["cache"] == "hit" and again["new_env"] == {"HOST_KIND": "box"}
+    passed = ok("host-facts", env={"HOST_EXTRA": "1"})
+    assert passed["cache"] == "miss"
+    assert passed["new_env"] == {"HOST_KIND": "box", "HOST_EXTRA": "1"}
+    assert ok("host-facts", env={"HOST_EXTRA": "2"})["new_env"]["HOST_EXTRA"] == "2"
+    assert count(tmp_path / "runs") == 3

@@ -335,6 +335,7 @@ def _as_env(item: str) -> str:
 
 def _overlap(item: str, unknown: str) -> bool:
     space, _, name = item.partition(":")
+    name = name.partition(reads_mod.EXCEPT)[0]
     uspace, _, pattern = unknown.partition(":")
     if space != uspace:
         return False

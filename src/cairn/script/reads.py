@@ -6,8 +6,9 @@ Bazel's declared inputs). A :class:`ReadSet` names those values; each item is on
 ``env:NAME``
     the env value ``NAME`` (its const value too: ``--const``/``input_mapping`` force it, and
     the ``+NAME`` lists that extend it in a native script's environment);
-``env:PATTERN``
-    every env key matching an ``fnmatch`` pattern (``env:CM_PYTHON_*``, from ``new_env_keys``);
+``env:PATTERN``, ``env:PATTERN!A,B``
+    every env key matching an ``fnmatch`` pattern (``env:CM_PYTHON_*``, from ``new_env_keys``),
+    except the keys after ``!`` (those the run wrote itself);
 ``env:#keys``
     the set of env key names (a hook iterated the env); ``env:*`` is the whole env;
 ``state:NAME``, ``state:PATTERN``, ``state:*``
@@ -35,6 +36,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
+EXCEPT = "!"
+"""``env:PATTERN!A,B``: the keys matching PATTERN except A and B (an export filter's keys the
+run wrote itself)."""
 ENV = "env:"
 STATE = "state:"
 CALLER = "caller:"
@@ -122,7 +126,9 @@ def _env_value(name: str, view: View) -> Any:
     if name == KEYS:
         return sorted({*env, *const})
     if is_pattern(name):
-        keys = sorted(k for k in {*env, *const} if fnmatchcase(k, name))
+        pattern, _, but = name.partition(EXCEPT)
+        left_out = set(but.split(",")) if but else set()
+        keys = sorted(k for k in {*env, *const} if fnmatchcase(k, pattern) and k not in left_out)
         return [[k, env.get(k), const.get(k)] for k in keys] or None
     plus = view.plus(name)
     if name not in env and name not in const and not plus:

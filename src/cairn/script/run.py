@@ -754,6 +754,7 @@ class ScriptRun:
     def result(self, key: str, status: str) -> RunResult:
         self.env_with_const()
         patterns = self.inp.force_new_env_keys or tuple(self.eff.new_env_keys)
+        self.reads |= scope.export_pattern_reads(patterns, self.view, self.eff.env, self.eff.const)
         new_env = env_mod.filter_new(self.eff.env, patterns)
         new_state = env_mod.filter_new(self.eff.state, self.eff.new_state_keys, self.eff.env)
         return self._result(key, status, new_env, new_state)

@@ -81,11 +81,51 @@ def static_reads(
     for name in DEP_LISTS:
         for dep in eff.deps[name]:
             items.update(env + n for n in _NAME.findall(repr(dep_to_dict(dep))))
-    items |= _filter_reads(env, eff.new_env_keys if exports is None else exports, view)
+    exported = eff.new_env_keys if exports is None else exports
+    items |= _filter_reads(env, [p for p in exported if not reads_mod.is_pattern(p)], view)
     items |= _filter_reads(reads_mod.STATE, eff.new_state_keys, view)
     items.update(env + f"{prefix}*" for prefix in meta.env_key_mappings)
     items.update(env + k for k in meta.cache_key_env)
     return items
+
+
+def export_pattern_reads(
+    patterns: Iterable[str], view: reads_mod.View, final: dict[str, Any], const: dict[str, Any]
+) -> set[str]:
+    """What an export filter's wildcard patterns read, known once the run is done: the
+    caller's values of the matching keys the run did *not* write, since those pass through
+    into its exports. A key the run created or changed is its own output (a function of
+    what it read), so the caller's value of it is left out: ``env:CM_HOST_OS_*!CM_HOST_OS_TYPE``
+    reads every ``CM_HOST_OS_*`` key except ``CM_HOST_OS_TYPE``."""
+    items = set()
+    for pattern in patterns:
+        if not reads_mod.is_pattern(pattern) or _PLACEHOLDER.fullmatch(pattern):
+            continue
+        written = sorted(k for k in {*final, *const} if _own(k, pattern, view, final, const))
+        suffix = reads_mod.EXCEPT + ",".join(written) if written else ""
+        items.add(reads_mod.ENV + pattern + suffix)
+    return items
+
+
+def _own(
+    key: str, pattern: str, view: reads_mod.View, final: dict[str, Any], const: dict[str, Any]
+) -> bool:
+    from fnmatch import fnmatchcase
+
+    if not fnmatchcase(key, pattern) or reads_mod.EXCEPT in key or "," in key:
+        return False
+    before = view.const.get(key, view.env.get(key, _ABSENT))
+    after = const.get(key, final.get(key, _ABSENT))
+    return before is _ABSENT or _text(before) != _text(after)
+
+
+_ABSENT = object()
+
+
+def _text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _filter_reads(space: str, patterns: Iterable[str], view: reads_mod.View) -> set[str]:

@@ -22,10 +22,12 @@ if MYPY:
 LOCK_TIMEOUT_S = 60.0
 
 
-def write_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str, *, durable: bool = True) -> None:
     """Atomically replace ``path`` with ``text`` (UTF-8), keeping its permissions if it exists.
 
     A symbolic link is written through: its target is replaced, the link stays a link.
+    ``durable=False`` skips the ``fsync`` (for files whose loss in a power cut costs only
+    work, never a wrong answer: the old or the new content is still all there is).
     """
     import tempfile  # only writers need it (it imports `shutil` and `random`)
 
@@ -37,7 +39,8 @@ def write_text(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         _copy_mode(path, Path(tmp))
         os.replace(tmp, path)
     except BaseException:

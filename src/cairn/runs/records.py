@@ -21,18 +21,14 @@ removes more on demand.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
-import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cairn import atomic
 from cairn.kinds import KNOWN
 from cairn.runs import gitstate, host
 
@@ -49,13 +45,13 @@ _TMP = ".cairn-tmp-"
 def new_uid(now_ns: int | None = None) -> str:
     """16 hex digits: the time in milliseconds (11 digits), then 5 random ones."""
     millis = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
-    return f"{millis:011x}"[-11:] + secrets.token_hex(3)[:5]
+    return f"{millis:011x}"[-11:] + os.urandom(3).hex()[:5]
 
 
 def started_text(now: float) -> str:
-    return datetime.datetime.fromtimestamp(now, datetime.timezone.utc).isoformat(
-        timespec="milliseconds"
-    )
+    """``now`` (seconds since the epoch) in UTC, ISO 8601 with milliseconds."""
+    millis = int(now * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{millis:03d}+00:00"
 
 
 def node(result: Any) -> dict[str, Any]:
@@ -92,14 +88,8 @@ def repos_of(result: Any) -> dict[str, Any]:
         if item.repo in found or item.repo_path is None:
             continue
         path = item.repo_path
-        found[item.repo] = {"path": str(path), "uid": _uid(path), **(gitstate.state(path) or {})}
+        found[item.repo] = {"path": str(path), "uid": item.repo_uid, **(gitstate.state(path) or {})}
     return found
-
-
-def _uid(path: Path) -> str | None:
-    from cairn.store import repo as repo_mod
-
-    return repo_mod.load(path).uid if repo_mod.is_repo(path) else None
 
 
 def walk(result: Any) -> Iterator[Any]:
@@ -170,11 +160,12 @@ def save(folder: Path, record: dict[str, Any], *, keep: int | None = None) -> Pa
         "tags": tags_of(record),
     }
     folder.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=_TMP, dir=folder))
+    stage = folder / f"{_TMP}{uid}"
+    stage.mkdir()
     try:
         text = json.dumps(record, indent=1, sort_keys=False, default=str)
         (stage / RECORD_FILE).write_text(text + "\n", encoding="utf-8")
-        atomic.write_text(stage / META_FILE, json.dumps(meta, indent=2) + "\n")
+        (stage / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         os.replace(stage, folder / uid)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

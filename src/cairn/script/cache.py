@@ -409,7 +409,8 @@ class Cache:
             manifest = Manifest.read(path)
             gone = manifest.add(scope, entry.uid)
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic.write_text(path, meta.dump_json(manifest.to_json()))
+            # a manifest lost in a power cut costs reruns, never a wrong entry: no fsync
+            atomic.write_text(path, meta.dump_json(manifest.to_json()), durable=False)
         for uid in gone if renew else ():
             old = self.folder / uid
             if uid != entry.uid and (old / META_FILE).is_file():

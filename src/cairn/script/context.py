@@ -89,6 +89,7 @@ class RunResult(MutableDefaulted):
     repo: str = ""
     """The alias of the script's repository."""
     repo_path: Path | None = None
+    repo_uid: str | None = None
     seconds: float = 0.0
     """How long the run took, its dependencies included."""
 

@@ -11,7 +11,6 @@ nothing runs.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -38,6 +37,8 @@ def untaken(
 
 def message(script: str, name: str, choices: Iterable[str]) -> str:
     """``--epoch is taken by no script of this run (evaluate ...); did you mean --epochs?``"""
+    import difflib  # only when an input is untaken
+
     close = difflib.get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.6)
     guess = f"; did you mean --{close[0]}?" if close else ""
     return (

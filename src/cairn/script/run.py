@@ -784,6 +784,7 @@ class ScriptRun:
             content=self.scan().digest,
             repo=self.artifact.repo.alias,
             repo_path=self.artifact.repo.path,
+            repo_uid=self.artifact.repo.uid,
         )
 
     def from_entry(self, entry: Any, key: str) -> RunResult:

@@ -199,9 +199,11 @@ def final(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def _unscoped(name: str) -> bool:
-    from fnmatch import fnmatchcase
+    return name in _UNSCOPED_NAMES or name.startswith(_UNSCOPED_PREFIXES)
 
-    return any(name == p or fnmatchcase(name, p) for p in UNSCOPED)
+
+_UNSCOPED_NAMES = frozenset(p for p in UNSCOPED if not p.endswith("*"))
+_UNSCOPED_PREFIXES = tuple(p[:-1] for p in UNSCOPED if p.endswith("*"))
 
 
 def entry_reads(entry: Any) -> tuple[str, ...]:

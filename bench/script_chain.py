@@ -182,7 +182,8 @@ class Tool:
 
     def describe(self) -> str:
         """``name version`` as installed in the tool's interpreter (plus what it was given)."""
-        query = f"import importlib.metadata as m; print(m.version({self.name!r}))"
+        package = self.name.split("-")[0]  # cairn-no-records is cairn with a setting
+        query = f"import importlib.metadata as m; print(m.version({package!r}))"
         proc = subprocess.run([str(self.python), "-c", query], capture_output=True, text=True)
         version = proc.stdout.strip() if proc.returncode == 0 else "(version unknown)"
         return f"{self.name} {version}{self.extra}"
@@ -217,6 +218,7 @@ def setup_cairn(depth: int, name: str = "cairn", extra: dict[str, str] | None = 
     home, cwd, counter = tool_dirs(name)
     repo = build_repo(CHAIN / name / "repo", CM_LAYOUT, "chain-bench", depth, counter)
     env = {**base_env(home / "user"), "CAIRN_HOME": str(home), **(extra or {})}
+    settings = "".join(f" with {k}={v}" for k, v in (extra or {}).items())
     setup_step([str(CAIRN), "add", "repo", str(repo)], "cairn add repo", env)
     return Tool(
         name=name,
@@ -226,6 +228,7 @@ def setup_cairn(depth: int, name: str = "cairn", extra: dict[str, str] | None = 
         env=env,
         cwd=cwd,
         counter=counter,
+        extra=settings,
     )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -150,9 +152,57 @@ def test_new_replaces_the_entry(repo: ScriptRepo, runs: Path, cairn_home: Path) 
     first = ok("get,cached-thing")
     renewed = ok("get,cached-thing", new=True)
     assert renewed["cache"] == "miss"
-    assert renewed["cache_entry"] == first["cache_entry"]
+    assert renewed["cache_entry"] != first["cache_entry"]  # made beside it, then swapped in
+    assert not Path(first["cache_entry"]).exists()
     assert count(runs) == 2
     assert len(cache_entries(cairn_home)) == 1
+    again = ok("get,cached-thing")
+    assert (again["cache"], again["cache_entry"]) == ("hit", renewed["cache_entry"])
+    assert ok("get,cached-thing", new=True)["cache_entry"] == first["cache_entry"]
+
+
+def test_a_renewal_killed_halfway_leaves_the_old_entry(
+    repo: ScriptRepo, tmp_path: Path, cairn_home: Path
+) -> None:
+    slow, started = tmp_path / "slow", tmp_path / "started"
+    repo.add(
+        "slow-renewal",
+        {"cache": True, "new_env_keys": ["DONE"]},
+        run=f"if [ -e {slow} ]; then touch {started}; sleep 30; fi\necho DONE=1 > tmp-run-env.out\n",
+    )
+    first = ok("slow-renewal")
+    slow.touch()
+    environ = {**os.environ, "CAIRN_HOME": str(cairn_home)}
+    argv = [sys.executable, "-m", "cairn", "run", "script", "slow-renewal", "--new"]
+    proc = subprocess.Popen(argv, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(400):
+            if started.exists():
+                break
+            time.sleep(0.05)
+        assert started.exists()
+    finally:
+        proc.kill()
+        proc.wait()
+    slow.unlink()
+    again = ok("slow-renewal")
+    assert (again["cache"], again["cache_entry"]) == ("hit", first["cache_entry"])
+
+
+def test_a_broken_state_file_or_a_stray_file_is_made_again(
+    repo: ScriptRepo, runs: Path, cairn_home: Path
+) -> None:
+    add_cached(repo, runs)
+    first = ok("get,cached-thing")
+    (Path(first["cache_entry"]) / "cm-cached-state.json").write_bytes(b"\xff\xfe not json")
+    again = ok("get,cached-thing")
+    assert again["cache"] == "miss"
+    assert any("ignoring cache entry" in w for w in again.get("warnings", []))
+    assert ok("get,cached-thing")["cache"] == "hit"
+    entry = Path(again["cache_entry"])
+    shutil.rmtree(entry)
+    entry.write_text("a stray file where the entry was")
+    assert ok("get,cached-thing")["cache"] == "miss"
     assert ok("get,cached-thing")["cache"] == "hit"
 
 

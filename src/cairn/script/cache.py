@@ -386,9 +386,17 @@ class Cache:
             uid = manifest.uid_for(set_id, scope.values_digest)
             if uid is not None:
                 entry = _entry_from(self.folder / uid, scope.key())
-                if entry is not None:
+                if entry is not None and _state_readable(entry):
                     return entry
         return None
+
+    def renewal_slot(self, slot: str) -> str:
+        """Where ``--new`` makes an entry: ``slot`` unless a complete entry is there, else its
+        twin, so the entry being replaced stays whole until the new one is committed (a run
+        killed halfway leaves the old entry, never an empty folder)."""
+        if not (self.path_of(slot) / META_FILE).is_file():
+            return slot
+        return hashlib.sha256(f"{slot}:renewed".encode()).hexdigest()
 
     def candidates(self, static: str) -> list[Entry]:
         """Every complete entry listed in the manifest of ``static`` (newest first)."""
@@ -556,9 +564,24 @@ def _good_row(row: Any) -> bool:
 ROW_KEYS = ("set", "values", "uid")
 
 
+def _state_readable(entry: Entry) -> bool:
+    """Whether an entry's outputs can be read; a broken state file makes it a warned miss
+    (the run makes the entry again) instead of failing every run."""
+    try:
+        entry.load_state()
+    except CairnError as exc:
+        report.warn(f"ignoring cache entry {entry.path}: {exc}; it is made again")
+        return False
+    return True
+
+
 def _set_aside(path: Path) -> Path | None:
-    """Clear ``path`` for a new run: a complete entry is moved aside, leftovers deleted."""
-    if not path.exists():
+    """Clear ``path`` for a new run: a complete entry is moved aside, leftovers deleted (a
+    stray file where the entry's folder belongs too)."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    if path.is_symlink() or not path.is_dir():
+        path.unlink()
         return None
     if not (path / META_FILE).exists():
         shutil.rmtree(path)

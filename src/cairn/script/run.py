@@ -386,6 +386,8 @@ class ScriptRun:
             if entry is not None:
                 return self.from_entry(entry, key)
         slot = slot_key(key, self.view, VOLATILE_KEYS)
+        if self.inp.new:
+            slot = cache.renewal_slot(slot)
         recheck = None if self.inp.new else (lambda: cache.find(key, self.view))
         with cache.create(slot, renew=self.inp.new, recheck=recheck) as pending:
             if pending.existing is not None:

@@ -168,7 +168,8 @@ def test_a_renewal_killed_halfway_leaves_the_old_entry(
     repo.add(
         "slow-renewal",
         {"cache": True, "new_env_keys": ["DONE"]},
-        run=f"if [ -e {slow} ]; then touch {started}; sleep 30; fi\necho DONE=1 > tmp-run-env.out\n",
+        run=f"if [ -e {slow} ]; then touch {started}; sleep 30; fi\n"
+        "echo DONE=1 > tmp-run-env.out\n",
     )
     first = ok("slow-renewal")
     slow.touch()

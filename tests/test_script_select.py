@@ -374,7 +374,8 @@ def test_no_script_named(catalog: Catalog) -> None:
 
 def test_no_script_named_or_tagged(catalog: Catalog) -> None:
     error = not_found(catalog, None, "pyhton3 _v1")
-    assert error.message == "no script is named pyhton3 or has the tags pyhton3"
+    assert error.message.startswith("no script is named pyhton3 or has the tags pyhton3")
+    assert error.message.endswith("; did you mean python?")  # a script of the fixture
     assert "cairn find script" in error.hint
 
 
@@ -547,3 +548,12 @@ def test_list_tags_are_split_on_commas_only() -> None:
     request = split_request(["pkg", "_path./my dir/x", "a,b"], None)
     assert request.variations == ("path./my dir/x",)
     assert request.tags.include == ("pkg", "a", "b")
+
+
+def test_a_misspelt_script_name_gets_a_guess(tmp_path: Path) -> None:
+    from tests.script_fixtures import ScriptRepo, fails
+
+    ScriptRepo(tmp_path / "guess-repo").add("evaluate", {})
+    error = fails("evalute")["error"]
+    assert "did you mean evaluate?" in error
+    assert "did you mean" not in fails("zzzzzz")["error"]

@@ -284,17 +284,33 @@ def _missing_variations(meta: ScriptMeta, request: ScriptRequest) -> list[str]:
 
 def _nothing_found(catalog: Catalog, request: ScriptRequest, by_tag: bool, broken: int) -> NotFound:
     note = f" ({broken} found, but with a broken meta: see the warnings)" if broken else ""
+    guess = _close_name(catalog, request)
     if request.name is not None and not by_tag:
         where = f" with the tags {request.tags}" if request.tags else ""
         return NotFound(
-            f"no script named {request.name}{where}{note}", hint="see: cairn find script"
+            f"no script named {request.name}{where}{note}{guess}", hint="see: cairn find script"
         )
     tags = request.tags if request.name is None else _with_tag(request.tags, str(request.name))
     named = f"is named {request.name} or " if request.name is not None else ""
     return NotFound(
-        f"no script {named}has the tags {tags}{note}{_unknown_tags(catalog, tags)}",
+        f"no script {named}has the tags {tags}{note}{_unknown_tags(catalog, tags)}{guess}",
         hint=_suggestion(catalog, tags),
     )
+
+
+def _close_name(catalog: Catalog, request: ScriptRequest) -> str:
+    """``; did you mean evaluate?`` for a name close to a script's alias (a typo)."""
+    if request.name is not None:
+        word = str(request.name).rsplit(":", 1)[-1]
+    elif len(request.tags.include) == 1:
+        word = request.tags.include[0]
+    else:
+        return ""
+    import difflib  # only on this error path
+
+    aliases = sorted({a.alias for a in catalog.find(Query(SCRIPT)) if a.alias})
+    close = difflib.get_close_matches(word, aliases, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _unknown_tags(catalog: Catalog, tags: ids.TagQuery) -> str:

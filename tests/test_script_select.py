@@ -368,7 +368,7 @@ def test_excluded_tags_can_leave_nothing(catalog: Catalog) -> None:
 
 def test_no_script_named(catalog: Catalog) -> None:
     error = not_found(catalog, None, "r1:get-pyhton3")
-    assert error.message == "no script named r1:get-pyhton3"
+    assert error.message == "no script named r1:get-pyhton3; did you mean get-python3?"
     assert error.hint == "see: cairn find script"
 
 

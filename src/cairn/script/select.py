@@ -302,8 +302,10 @@ def _close_name(catalog: Catalog, request: ScriptRequest) -> str:
     """``; did you mean evaluate?`` for a name close to a script's alias (a typo)."""
     if request.name is not None:
         word = str(request.name).rsplit(":", 1)[-1]
-    elif len(request.tags.include) == 1:
+    elif len(request.tags.include) == 1 and not request.tags.exclude:
         word = request.tags.include[0]
+        if catalog.find(Query(SCRIPT, tags=ids.TagQuery((word,)))):
+            return ""  # a known tag: the request failed for another reason
     else:
         return ""
     import difflib  # only on this error path

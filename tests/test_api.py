@@ -138,3 +138,15 @@ def test_access_turns_file_system_errors_into_return_1(monkeypatch: pytest.Monke
     monkeypatch.setattr(Catalog, "add", denied)
     r = cairn.access("add dataset x")
     assert r == {"return": 1, "error": "Permission denied: /some/dir"}
+
+
+def test_access_turns_an_internal_error_into_return_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cairn import dispatch
+
+    def broken(*_: object, **__: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(dispatch, "run", broken)
+    r = cairn.access("find dataset")
+    assert r["return"] == 3
+    assert r["error"] == "internal error: ZeroDivisionError: a bug"

@@ -375,3 +375,8 @@ def test_an_internal_error_exits_3(
     assert main.main(["find", "dataset"]) == 3
     err = capsys.readouterr().err
     assert "internal error: ZeroDivisionError: a bug" in err and "Traceback" not in err
+
+
+def test_non_string_env_keys_in_an_input_file_are_named(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "in.yaml").write_text("tags: x\nenv:\n  5: x\n")
+    bad(cli("run", "script", "@in.yaml"), 1, "env key 5 must be a string")

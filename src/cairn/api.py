@@ -137,6 +137,7 @@ def add(
         )
         repo = catalog.registry.one(str(ident.repo)) if ident.repo else catalog.registry.local()
         data = dict(meta or {})
+        dispatch.check_data(data, "meta")
         data["tags"] = merge_tags(data.get("tags"), ids.split_list(tags))
         target = Target(repo, ident.name.alias, ident.name.uid)
         return catalog.add(kinds.resolve(automation), target, data, fmt)
@@ -149,6 +150,7 @@ def update(artifact: Artifact, changes: dict[str, Any], *, replace_lists: bool =
     def change(current: dict[str, Any]) -> dict[str, Any]:
         return meta_mod.merge(current, changes, append_lists=not replace_lists)
 
+    dispatch.check_data(changes, "changes")
     with _quiet():
         return Catalog.open().update(artifact, change)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from collections.abc import Callable
@@ -138,3 +139,68 @@ def test_access_turns_file_system_errors_into_return_1(monkeypatch: pytest.Monke
     monkeypatch.setattr(Catalog, "add", denied)
     r = cairn.access("add dataset x")
     assert r == {"return": 1, "error": "Permission denied: /some/dir"}
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (
+            {"action": "run", "automation": "script", "tags": "x", "env": {5: "x"}},
+            "env key 5 must be a string",
+        ),
+        (
+            {"action": "run", "automation": "script", "tags": "x", "env": {"A": {"B": "c"}}},
+            "env value of 'A' must be a string, a number, a boolean or a list of those",
+        ),
+        (
+            {"action": "run", "automation": "script", "tags": "x", "env": {"A": [None]}},
+            "env value of 'A' must be a string, a number, a boolean or a list of those",
+        ),
+        (
+            {"action": "add", "automation": "dataset", "artifact": "d", "meta": {"x": object()}},
+            "meta.x must be JSON-like data",
+        ),
+        (
+            {"action": "add", "automation": "dataset", "artifact": "d", "meta": {"a": {1: 2}}},
+            "meta.a key 1 must be a string",
+        ),
+        ({"action": "find", "automation": "dataset", 7: "x"}, "input key 7 must be a string"),
+    ],
+)
+def test_access_refuses_input_that_is_not_json_like_data(
+    request_: dict[object, object], message: str, cairn_home: Path
+) -> None:
+    r = cairn.access(request_)  # type: ignore[arg-type]
+    assert r["return"] == 1, r
+    assert message in r["error"]
+    assert not (cairn_home / "local" / "dataset" / "d").exists()
+
+
+def test_access_accepts_json_like_data_and_yaml_dates() -> None:
+    env = {"A": "a", "B": 1, "C": True, "D": [1.5, "x"]}
+    assert cairn.access({"action": "find", "automation": "dataset", "env": env})["return"] == 0
+    meta = {"when": datetime.date(2024, 1, 2), "sizes": (1, 2), "none": None}
+    r = cairn.access({"action": "add", "automation": "dataset", "artifact": "d", "meta": meta})
+    assert r["return"] == 0, r
+    assert cairn.load("dataset", "d").meta["when"] == datetime.date(2024, 1, 2)
+
+
+def test_facade_refuses_meta_that_is_not_json_like_data(cairn_home: Path) -> None:
+    with pytest.raises(InvalidInput, match=r"meta\.x must be JSON-like data"):
+        cairn.add("dataset", "d", meta={"x": object()})
+    art = cairn.add("dataset", "e")
+    with pytest.raises(InvalidInput, match="changes key 1 must be a string"):
+        cairn.update(art, {1: "x"})  # type: ignore[dict-item]
+    assert not (cairn_home / "local" / "dataset" / "d").exists()
+
+
+def test_access_turns_an_internal_error_into_return_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cairn import dispatch
+
+    def broken(*_: object, **__: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(dispatch, "run", broken)
+    r = cairn.access("find dataset")
+    assert r["return"] == 3
+    assert r["error"] == "internal error: ZeroDivisionError: a bug"

@@ -344,3 +344,39 @@ def test_file_input_merges_with_meta_flags(cli: Cli, local: Path, tmp_path: Path
     good(cli("add", "dataset", "y", "--meta.size=3", "@more.yaml"))
     data = yaml.safe_load((local / "dataset" / "y" / "_cm.yaml").read_text())
     assert (data.get("size"), data.get("nested")) == ("3", {"k": "v"})
+
+
+@pytest.mark.parametrize("returned", [256, 512, -1])
+def test_a_failing_hook_never_exits_0(cli: Cli, tmp_path: Path, returned: int) -> None:
+    from tests.script_fixtures import ScriptRepo
+
+    ScriptRepo(tmp_path / "repo").add(
+        "odd",
+        {},
+        customize=f"""
+            def preprocess(i):
+                return {{'return': {returned}, 'error': 'boom'}}
+            """,
+    )
+    bad(cli("run", "script", "--tags=odd"), 1, "boom", f"return {returned}")
+
+
+def test_an_internal_error_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug (an unexpected exception) exits 3, not a user error's code."""
+    from cairn import dispatch
+    from cairn.cli import main
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(dispatch, "run", broken)
+    assert main.main(["find", "dataset"]) == 3
+    err = capsys.readouterr().err
+    assert "internal error: ZeroDivisionError: a bug" in err and "Traceback" not in err
+
+
+def test_non_string_env_keys_in_an_input_file_are_named(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "in.yaml").write_text("tags: x\nenv:\n  5: x\n")
+    bad(cli("run", "script", "@in.yaml"), 1, "env key 5 must be a string")

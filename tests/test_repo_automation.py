@@ -44,6 +44,9 @@ DEMO = """
         def fail_loudly(self, i):
             return {'return': 16, 'error': 'nothing to greet'}
 
+        def fail_with(self, i):
+            return {'return': int(i['code']), 'error': 'boom'}
+
         def _private(self, i):
             return {'return': 0}
     """
@@ -102,6 +105,17 @@ def test_cli_runs_it_and_reports_its_failure(repo: Path, cli: Callable[..., Any]
     failed = cli("fail-loudly", "demo")
     assert failed.returncode == 16
     assert "nothing to greet" in failed.stderr and "module.py" in failed.stderr
+
+
+@pytest.mark.parametrize(("code", "exit_code"), [(256, 1), (512, 1), (1000, 1), (-1, 1), (2, 2)])
+def test_an_action_failure_never_exits_0(
+    repo: Path, cli: Callable[..., Any], code: int, exit_code: int
+) -> None:
+    failed = cli("fail-with", "demo", f"--code={code}")
+    assert failed.returncode == exit_code, failed.stderr
+    assert "boom" in failed.stderr and "module.py" in failed.stderr
+    r = cairn.access({"action": "fail_with", "automation": "demo", "code": code})
+    assert r["return"] == exit_code and "boom" in r["error"]
 
 
 def test_common_and_private_names_stay_cairns(repo: Path) -> None:

@@ -165,6 +165,28 @@ def test_customize_failure_result_is_an_error(repo: ScriptRepo) -> None:
     assert "no compiler found" in r["error"]
 
 
+@pytest.mark.parametrize(
+    ("returned", "code"), [(256, 1), (512, 1), (1000, 1), (-1, 1), (-256, 1), (2, 2), (8, 8)]
+)
+def test_customize_failure_code_is_a_valid_nonzero_exit_code(
+    repo: ScriptRepo, returned: int, code: int
+) -> None:
+    """CM's codes 1, 2, 4, 8, 16 are kept; any other non-zero ``return`` (which an exit
+    status would take modulo 256, or which is negative) is a generic failure, 1."""
+    repo.add(
+        "odd-code",
+        {},
+        customize=f"""
+            def preprocess(i):
+                return {{'return': {returned}, 'error': 'boom'}}
+            """,
+    )
+    r = fails("odd-code")
+    assert r["return"] == code
+    assert "boom" in r["error"]
+    assert (f"(return {returned}, reported as 1)" in r["error"]) == (code != returned)
+
+
 def test_customize_can_switch_the_native_script(repo: ScriptRepo) -> None:
     repo.add(
         "switching",

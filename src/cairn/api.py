@@ -1,7 +1,8 @@
 """The Python API: CM's dict API :func:`access`, and a typed facade that raises.
 
 ``access`` takes a CM input (a dict, a command string or an argv list) and always returns
-a dict with ``return`` (0 on success; 1, 2, 4, 8 or 16 as in CM) and ``error`` on failure.
+a dict with ``return`` (0 on success; 1, 2, 4, 8 or 16 as in CM; 3 for an internal error,
+a bug in cairn) and ``error`` on failure: it never raises.
 It prints nothing unless ``out="con"`` is given. The facade functions (``find``, ``load``,
 ``add``...) return :class:`Artifact` objects and raise :class:`cairn.errors.CairnError`.
 """
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cairn import dispatch, ids, kinds, report
-from cairn.errors import CairnError, InvalidInput
+from cairn.errors import INTERNAL_ERROR, CairnError, InvalidInput, internal_error_message
 from cairn.store.artifact import Artifact
 from cairn.store.catalog import Catalog, Query, Target
 
@@ -24,7 +25,7 @@ _log.addHandler(logging.NullHandler())
 
 
 def access(i: dict[str, Any] | str | list[str], out: str | None = None) -> dict[str, Any]:
-    """Run one CM-style action and return CM's result dict (never raises a CairnError).
+    """Run one CM-style action and return CM's result dict (never raises).
 
     Nothing is printed unless ``out`` (the argument, or the ``out`` key of the input) is
     ``"con"`` (the console lines and warnings) or ``"json"`` (the result as one JSON document).
@@ -44,6 +45,9 @@ def access(i: dict[str, Any] | str | list[str], out: str | None = None) -> dict[
             result = {"return": exc.code, "error": str(exc)}
         except OSError as exc:
             result = {"return": 1, "error": describe_os_error(exc)}
+        except Exception as exc:  # a bug in cairn: reported, never raised (CM's contract)
+            _log.debug("internal error in access()", exc_info=exc)
+            result = {"return": INTERNAL_ERROR, "error": internal_error_message(exc)}
     if reporter.warnings:
         result["warnings"] = list(reporter.warnings)
     return result
@@ -133,6 +137,7 @@ def add(
         )
         repo = catalog.registry.one(str(ident.repo)) if ident.repo else catalog.registry.local()
         data = dict(meta or {})
+        dispatch.check_data(data, "meta")
         data["tags"] = merge_tags(data.get("tags"), ids.split_list(tags))
         target = Target(repo, ident.name.alias, ident.name.uid)
         return catalog.add(kinds.resolve(automation), target, data, fmt)
@@ -145,6 +150,7 @@ def update(artifact: Artifact, changes: dict[str, Any], *, replace_lists: bool =
     def change(current: dict[str, Any]) -> dict[str, Any]:
         return meta_mod.merge(current, changes, append_lists=not replace_lists)
 
+    dispatch.check_data(changes, "changes")
     with _quiet():
         return Catalog.open().update(artifact, change)
 

@@ -30,9 +30,53 @@ class Request(FrozenRecord):
 
     @classmethod
     def from_input(cls, i: dict[str, Any]) -> Request:
+        check_data(i, "input")
+        _check_env(i.get("env"))
         action = _word(i, "action")
         automation = _word(i, "automation")
         return cls(action, automation, _artifacts(i), i)
+
+
+SCALARS = (str, int, float, bool, type(None))
+"""What a leaf of an input may be: JSON's scalars (and the dates a YAML ``@file`` holds)."""
+ENV_SCALARS = (str, int, float, bool)
+
+
+def check_data(value: Any, where: str) -> None:
+    """Refuse a value that is not JSON-like data (dicts with string keys, lists, scalars),
+    naming where it is (``meta.x``, ``env key 5``): such a value would crash an action."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInput(f"{where} key {key!r} must be a string")
+            check_data(item, key if where == "input" else f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            check_data(item, f"{where}[{index}]")
+    elif not isinstance(value, SCALARS) and not _is_date(value):
+        raise InvalidInput(
+            f"{where} must be JSON-like data (a string, number, boolean, null, list or dict),"
+            f" not {type(value).__name__}"
+        )
+
+
+def _is_date(value: Any) -> bool:
+    import datetime  # only for a leaf that is no JSON scalar: it is not needed at start-up
+
+    return isinstance(value, datetime.date)
+
+
+def _check_env(env: Any) -> None:
+    """An ``env`` value is a string, a number, a boolean or a list of those."""
+    if not isinstance(env, dict):
+        return  # a wrong type is the action's flag error
+    for key, value in env.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if not all(isinstance(item, ENV_SCALARS) for item in items):
+            raise InvalidInput(
+                f"env value of {key!r} must be a string, a number, a boolean or a list of those,"
+                f" not {value!r}"
+            )
 
 
 def _artifacts(i: dict[str, Any]) -> list[str]:

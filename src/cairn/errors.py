@@ -3,9 +3,27 @@
 Every failure a user can cause is a :class:`CairnError` subclass carrying a stable
 ``code`` -- the CM-compatible ``return`` value of the dict API and the exit code of the
 CLI. Codes are only turned into dicts or exit statuses at the edges (``api``, ``cli``).
+Any other exception is a bug in cairn: the edges report it with :data:`INTERNAL_ERROR`.
 """
 
 from __future__ import annotations
+
+CM_CODES = frozenset({1, 2, 4, 8, 16})
+"""The failure codes of CM's ``return`` that keep their meaning as cairn codes."""
+
+INTERNAL_ERROR = 3
+"""The code of an unexpected exception (a bug in cairn), distinct from every user error."""
+
+
+def internal_error_message(exc: Exception) -> str:
+    """The one line an edge reports for an unexpected exception."""
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def failure_code(returned: int) -> int:
+    """The code of a failure reported as a non-zero ``return``: one of :data:`CM_CODES` is
+    kept; any other (negative, 3, or one an exit status would take modulo 256) is 1."""
+    return returned if returned in CM_CODES else 1
 
 
 class CairnError(Exception):
@@ -76,3 +94,15 @@ class NotFound(CairnError):
 
 class DownloadFailed(CairnError):
     """A URL could not be fetched, or its bytes did not match the expected checksum."""
+
+
+class ReportedFailure(CairnError):
+    """Code cairn runs (a ``customize.py`` hook, a repository automation's action) returned
+    a non-zero ``return``; the code is :func:`failure_code` of it."""
+
+    def __init__(self, message: str, returned: int) -> None:
+        code = failure_code(returned)
+        if code != returned:
+            message = f"{message} (return {returned}, reported as {code})"
+        super().__init__(message)
+        self.code = code

@@ -1,9 +1,10 @@
 """The ``cairn`` command: parse argv, run the action, render its outcome, exit with its code.
 
 Exit codes are the CM ``return`` values: 0 success, 1 generic failure, 2 ambiguous
-automation, 4 automation or action not found, 8 already exists, 16 not found (130 when
-interrupted). A failure is never 0. User errors print one line to stderr; ``--debug`` adds
-the traceback. With ``--out=json`` exactly one JSON document is printed on stdout.
+automation, 4 automation or action not found, 8 already exists, 16 not found; 3 is an
+internal error (a bug in cairn), 130 an interrupt. A failure is never 0. User errors
+print one line to stderr; ``--debug`` adds the traceback. With ``--out=json`` exactly one
+JSON document is printed on stdout.
 """
 
 from __future__ import annotations
@@ -195,16 +196,17 @@ def _json_default(value: Any) -> Any:
 
 
 def _fail(exc: Exception, *, json_out: bool, debug: bool) -> int:
-    from cairn.errors import CairnError
+    from cairn import errors
 
-    if isinstance(exc, CairnError):
+    if isinstance(exc, errors.CairnError):
         code, message = exc.code, str(exc)
     elif isinstance(exc, OSError):
         from cairn.api import describe_os_error
 
         code, message = 1, describe_os_error(exc)
     else:
-        code, message = 1, f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)"
+        code = errors.INTERNAL_ERROR
+        message = f"{errors.internal_error_message(exc)} (rerun with --debug)"
     if debug:
         import traceback
 

@@ -21,7 +21,7 @@ from typing import Any
 from cairn import kinds
 from cairn.automations.contract import Outcome
 from cairn.compat import importing, prompts
-from cairn.errors import CairnError, InvalidInput
+from cairn.errors import InvalidInput, ReportedFailure
 from cairn.kinds import Kind
 from cairn.store.artifact import Artifact
 from cairn.store.catalog import Catalog, Query
@@ -31,12 +31,9 @@ MODULE_FILES = ("module.py", "modulex.py")
 CONTROL_KEYS = ("out",)
 
 
-class RepoActionFailed(CairnError):
-    """A repository automation's action returned ``return > 0``: its code and error."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
+class RepoActionFailed(ReportedFailure):
+    """A repository automation's action returned ``return`` != 0 (or raised): its error,
+    and its code if CM's."""
 
 
 class RepoAction:
@@ -48,7 +45,7 @@ class RepoAction:
         self.action = action
 
     def run(self, i: dict[str, Any]) -> Outcome:
-        """Call the action with CM's input dict; ``return > 0`` raises with CM's code, and an
+        """Call the action with CM's input dict; ``return`` != 0 raises with CM's code, and an
         exception in the module is an error naming the module, the action and the traceback."""
         with importing.active(), prompts.answers_without_terminal(self.module_file):
             instance = _instantiate(self.artifact, self.module_file)
@@ -186,7 +183,9 @@ def _parsed(name: str) -> tuple[str, str]:
 def _outcome(module_file: Path, action: str, result: Any) -> Outcome:
     if not isinstance(result, dict):
         raise InvalidInput(f"{module_file}: {action}() must return a dict, not {type(result)}")
-    code = int(result.get("return", 0) or 0)
-    if code > 0:
+    code = result.get("return", 0) or 0
+    if not isinstance(code, int):
+        raise InvalidInput(f"{module_file}: {action}() returned a non-integer 'return': {code!r}")
+    if code != 0:
         raise RepoActionFailed(f"{module_file}: {action}: {result.get('error', '')}", code)
     return Outcome({k: v for k, v in result.items() if k != "return"}, [])

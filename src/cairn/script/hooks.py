@@ -5,8 +5,8 @@ The module is compiled from its source each time (never cached in ``sys.modules`
 ``cmind`` shim importable (:mod:`cairn.compat.shim`). Hooks run with the work directory as
 the current directory, as in CM (scripts read ``tmp-ver.out`` by its relative name). An
 exception in it, at import or in a hook, becomes a :class:`HookError` carrying the file and
-the traceback; a hook that returns ``{"return": N, "error": ...}`` with N > 0 becomes a
-:class:`HookFailed` with CM's code.
+the traceback; a hook that returns ``{"return": N, "error": ...}`` with N != 0 becomes a
+:class:`HookFailed` (CM's codes 1, 2, 4, 8, 16 are kept, any other N is 1).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from cairn.compat import importing, prompts
-from cairn.errors import CairnError
+from cairn.errors import CairnError, ReportedFailure
 from cairn.record import Defaulted
 
 HOOK_FILE = "customize.py"
@@ -31,12 +31,8 @@ class HookError(CairnError):
     """``customize.py`` raised: the message carries the file and the traceback."""
 
 
-class HookFailed(CairnError):
-    """A hook returned a failure (``return`` > 0): its code and error are kept."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code if code > 0 else 1
+class HookFailed(ReportedFailure):
+    """A hook returned a failure (``return`` != 0): its error, and its code if CM's."""
 
 
 class Hooks(Defaulted):
@@ -116,6 +112,6 @@ def _checked(path: Path, name: str, result: Any) -> dict[str, Any]:
     code = result.get("return", 0)
     if not isinstance(code, int):
         raise HookError(f"{path}: {name}() returned a non-integer 'return': {code!r}")
-    if code > 0:
+    if code != 0:
         raise HookFailed(f"{path}: {name}() failed: {result.get('error', 'no error text')}", code)
     return result

@@ -199,4 +199,3 @@ def test_relative_entries_resolve_against_the_home_not_the_cwd(
     assert registry.one("r1").path == moved
     registry.unregister_path(moved)
     assert registry.paths() == []
-

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http import server
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +123,54 @@ def remote(tmp_path: Path) -> Callable[..., tuple[str, Path]]:
         return f"file://{bare}", work
 
     return make
+
+
+TOKEN = "s3cr3t-TOKEN"
+"""The password of the ``http_remote`` fixture's user; no output or file may show it."""
+
+
+class _AuthHandler(server.SimpleHTTPRequestHandler):
+    """Serves a directory of bare repositories (Git's dumb HTTP) only to ``user:TOKEN``."""
+
+    expected = "Basic " + base64.b64encode(f"user:{TOKEN}".encode()).decode()
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") != self.expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="t"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def http_remote(
+    remote: Callable[..., tuple[str, Path]], tmp_path: Path
+) -> Iterator[Callable[..., tuple[str, Path]]]:
+    """A ``remote`` served over loopback HTTP that needs ``user:TOKEN``: (URL with the
+    credentials in it, work tree). Pushes to it refresh what the server shows."""
+    handler = functools.partial(_AuthHandler, directory=str(tmp_path / "remotes"))
+    httpd = server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    def make(alias: str) -> tuple[str, Path]:
+        _, work = remote(alias)
+        bare = tmp_path / "remotes" / f"{alias}.git"
+        hook = bare / "hooks" / "post-update"
+        hook.write_text("#!/bin/sh\nexec git update-server-info\n")
+        hook.chmod(0o755)
+        sh_git("update-server-info", cwd=bare)
+        return f"http://user:{TOKEN}@127.0.0.1:{httpd.server_port}/{alias}.git", work
+
+    yield make
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
 
 
 def commit_change(work: Path, tags: list[str]) -> str:

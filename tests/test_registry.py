@@ -130,3 +130,72 @@ def test_check_free_sees_a_repo_not_yet_written(
     with pytest.raises(CairnError, match="alias 'r1'"):
         registry.check_free(planned)
     assert not (tmp_path / "fresh").exists()
+
+
+def test_empty_repos_json_is_a_clear_error_and_is_not_overwritten(
+    registry: Registry, make_repo: Callable[..., Path]
+) -> None:
+    registry.home.root.mkdir(parents=True)
+    registry.home.repos_file.write_text("")
+    with pytest.raises(MetaError, match=r"repos\.json is empty") as caught:
+        registry.paths()
+    assert "delete it" in str(caught.value)
+    with pytest.raises(MetaError):
+        registry.register(make_repo("r1"))
+    assert registry.home.repos_file.read_text() == ""
+
+
+def test_newer_format_is_refused_and_not_rewritten(
+    registry: Registry, make_repo: Callable[..., Path]
+) -> None:
+    registry.home.root.mkdir(parents=True)
+    text = json.dumps({"format": 99, "repos": []})
+    registry.home.repos_file.write_text(text)
+    with pytest.raises(MetaError, match="written by a newer cairn"):
+        registry.paths()
+    with pytest.raises(MetaError):
+        registry.register(make_repo("r1"))
+    assert registry.home.repos_file.read_text() == text
+    registry.home.repos_file.write_text(json.dumps({"format": "one", "repos": []}))
+    with pytest.raises(MetaError, match="format"):
+        registry.paths()
+
+
+def test_duplicate_entries_are_listed_once_with_a_warning(
+    registry: Registry, make_repo: Callable[..., Path]
+) -> None:
+    path = make_repo("r1")
+    registry.home.root.mkdir(parents=True, exist_ok=True)
+    entries = [str(path), f"{path}/", f"{path}/../{path.name}"]
+    registry.home.repos_file.write_text(json.dumps({"format": 1, "repos": entries}))
+    collected = report.Reporter()
+
+    with report.using(collected):
+        assert registry.paths() == [path]
+        assert [r.alias for r in registry.repos()] == ["local", "builtin", "r1"]
+
+    assert any("more than once" in w and str(path) in w for w in collected.warnings)
+    registry.unregister_path(path)
+    assert registry.paths() == []
+
+
+def test_relative_entries_resolve_against_the_home_not_the_cwd(
+    registry: Registry,
+    make_repo: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registry.home.root.mkdir(parents=True, exist_ok=True)
+    inside = make_repo("r1")
+    moved = registry.home.repos_dir / "r1"
+    moved.parent.mkdir(parents=True)
+    inside.rename(moved)
+    registry.home.repos_file.write_text(json.dumps({"format": 1, "repos": ["repos/r1"]}))
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "repos").mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+
+    assert registry.paths() == [moved]
+    assert registry.one("r1").path == moved
+    registry.unregister_path(moved)
+    assert registry.paths() == []

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import commit_change, sh_git
+from tests.conftest import TOKEN, commit_change, sh_git
 
 
 def test_pull_by_url_find_at_once_then_update(cli: Any, remote: Any, cairn_home: Path) -> None:
@@ -81,3 +81,32 @@ def test_bad_inputs_fail_cleanly(cli: Any, remote: Any, cairn_home: Path) -> Non
         if (cairn_home / "repos").exists()
         else True
     )
+
+
+def test_a_token_in_a_pull_url_is_never_printed_or_stored(
+    cli: Any, http_remote: Any, cairn_home: Path
+) -> None:
+    url, work = http_remote("alpha")
+    pulled = cli("pull", "repo", f"--url={url}", "--out=json")
+    assert pulled.returncode == 0, pulled.stderr
+    shown = [
+        pulled,
+        cli("list", "repo"),
+        cli("list", "repo", "--out=json"),
+        cli("info", "repo", "alpha"),
+        cli("freeze", "repo"),
+    ]
+    assert all(done.returncode == 0 for done in shown)
+    assert all(TOKEN not in done.stdout + done.stderr for done in shown)
+    assert f"http://127.0.0.1:{url.rsplit(':', 1)[1]}" in cli("freeze", "repo").stdout
+    assert TOKEN not in (cairn_home / "repos" / "alpha" / ".git" / "config").read_text()
+
+    new_head = commit_change(work, ["v2"])
+    refused = cli("pull", "repo")  # the stored URL has no token and nothing supplies one
+    assert refused.returncode == 1 and TOKEN not in refused.stdout + refused.stderr
+    helper = f"!f() {{ echo username=user; echo password={TOKEN}; }}; f"
+    with_helper = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.helper"}
+    updated = cli("pull", "repo", env={**with_helper, "GIT_CONFIG_VALUE_0": helper})
+    assert updated.returncode == 0, updated.stderr  # a credential helper supplies it
+    listing = json.loads(cli("list", "repo", "--out=json").stdout)["list"]
+    assert next(r for r in listing if r["alias"] == "alpha")["commit"] == new_head

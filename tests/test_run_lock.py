@@ -181,3 +181,17 @@ def test_steps_below_a_cache_hit_are_no_drift(repo: ScriptRepo, tmp_path: Path) 
     assert [n["where"] for n in json.loads(hit_lock.read_text())["nodes"]] == ["cached-top"]
     ok("cached-top", new=True)
     assert "drift" not in ok("cached-top", locked=str(hit_lock))
+
+
+def test_a_lock_records_a_repository_origin_without_its_credentials(tmp_path: Path) -> None:
+    from cairn.runs import lock
+    from tests.conftest import sh_git
+
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    sh_git("init", "-q", cwd=clone)
+    sh_git("remote", "add", "origin", "https://user:TOKEN@host/x.git", cwd=clone)
+
+    written = lock.from_record({"repos": {"x": {"path": str(clone), "commit": "c0ffee"}}})
+
+    assert written["repos"]["x"]["url"] == "https://***@host/x.git"

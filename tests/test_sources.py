@@ -13,7 +13,7 @@ from cairn.home import Home
 from cairn.store import archive, git
 from cairn.store.registry import Registry
 from cairn.store.sources import PullRequest, Sources, alias_for, url_for
-from tests.conftest import commit_change, sh_git
+from tests.conftest import TOKEN, commit_change, sh_git
 
 
 @pytest.fixture
@@ -165,3 +165,60 @@ def test_import_archive_without_cmr_writes_nothing(
     with pytest.raises(NotFound, match=r"cmr\.yaml"):
         sources.import_archive(tmp_path / "none.zip")
     assert not [p for p in (cairn_home / "repos").iterdir()]
+
+
+def test_credentials_in_urls_are_redacted_and_split_off() -> None:
+    secret = "http://user:TOKEN@host/x.git"
+    assert git.redact(secret) == "http://***@host/x.git"
+    assert git.redact("https://TOKEN@host/x.git") == "https://***@host/x.git"
+    assert git.redact("ssh://git:pw@host/x.git") == "ssh://***@host/x.git"
+    for plain in ("ssh://git@host/x.git", "git@host:x.git", "file:///srv/x.git", "/srv/x"):
+        assert git.redact(plain) == plain
+        assert git.split_credentials(plain) == (plain, None)
+    assert git.split_credentials(secret) == ("http://host/x.git", "user:TOKEN")
+    assert git.split_credentials("https://***@host/x.git") == ("https://host/x.git", None)
+    assert git.split_credentials("ssh://git:pw@host/x.git") == ("ssh://git@host/x.git", None)
+    message = f"fatal: unable to access '{secret}/': 403; and 'https://a:b@c/d'"
+    assert "TOKEN" not in git.redact_text(message)
+    assert git.redact_text(message).count("***@") == 2
+
+
+def test_a_refused_url_is_named_without_its_credentials() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        git.check_url("https://user:TOKEN@host/x.git;rm")
+    assert "TOKEN" not in str(caught.value) and "***@host" in str(caught.value)
+
+
+def test_clone_over_http_uses_the_token_but_never_stores_or_shows_it(
+    sources: Sources, http_remote: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, work = http_remote("alpha")
+    argvs: list[list[str]] = []
+    real_run = git.subprocess.run
+
+    def spy(args: list[str], **kwargs: Any) -> Any:
+        argvs.append(args)
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(git.subprocess, "run", spy)
+    [result] = sources.pull(PullRequest(url=url))
+
+    assert result.action == "cloned"
+    assert argvs and not any(TOKEN in " ".join(a) for a in argvs)  # never on a command line
+    config = (result.repo.path / ".git" / "config").read_text()
+    assert TOKEN not in config and "http://127.0.0.1:" in config
+    assert TOKEN not in json.dumps([result.to_json(), sources.freeze()])
+    new_head = commit_change(work, ["v2"])
+    [again] = sources.pull(PullRequest(url=url))  # the same URL, with its token, updates
+    assert again.action == "updated" and again.commit == new_head
+    [(_, failed)] = sources.pull_all()  # the stored URL has no token: the server says 401
+    assert isinstance(failed, CairnError) and TOKEN not in str(failed)
+
+
+def test_an_old_clone_with_a_token_in_its_origin_is_shown_redacted(
+    sources: Sources, remote: Any
+) -> None:
+    url, _ = remote("alpha")
+    [result] = sources.pull(PullRequest(url=url))
+    sh_git("remote", "set-url", "origin", "http://user:TOKEN@host/x.git", cwd=result.repo.path)
+    assert sources.freeze()["repos"][0]["url"] == "http://***@host/x.git"

@@ -14,7 +14,7 @@ from cairn.automations.contract import Call, Flag, Outcome, action
 from cairn.automations.repo_sources import RepoSourceActions
 from cairn.errors import AlreadyExists, InvalidInput, NotFound, Refused
 from cairn.store import repo as repo_mod
-from cairn.store.registry import PROTECTED
+from cairn.store.registry import PROTECTED, normalise
 from cairn.store.repo import Repo
 from cairn.store.sources import describe
 
@@ -134,8 +134,8 @@ class RepoAutomation(RepoSourceActions):
         """The repository named by alias, uid or path; a path that no longer loads as itself."""
         if not _looks_like_path(text):
             return self.catalog.registry.one(text)
-        path = Path(text).expanduser().absolute()
-        if path not in {p.absolute() for p in self.catalog.registry.paths()}:
+        path = normalise(Path.cwd(), text)
+        if path not in self.catalog.registry.paths():
             raise NotFound(f"{path} is not a registered repository", hint="see: cairn list repo")
         loaded = [r for r in self.catalog.registry.repos() if r.path == path]
         return loaded[0] if loaded else path

@@ -72,7 +72,8 @@ def _repo(repo: dict[str, Any]) -> dict[str, Any]:
 
     path = Path(repo["path"])
     uid = repo_mod.load(path).uid if repo_mod.is_repo(path) else None
-    return {**repo, "uid": uid, "url": git.origin(path) if (path / ".git").exists() else None}
+    origin = git.origin(path) if (path / ".git").exists() else None
+    return {**repo, "uid": uid, "url": git.redact(origin) if origin else None}
 
 
 def repo_entries(lock: dict[str, Any]) -> list[dict[str, Any]]:

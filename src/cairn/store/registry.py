@@ -4,11 +4,18 @@ Search order (stable, documented for users): the ``local`` repository, the built
 repository shipped with cairn, then registered repositories in the order they were added.
 ``repos.json`` holds ``{"format": 1, "repos": [absolute paths]}`` (a plain CM-style list of
 paths is read too); it is written atomically under a lock.
+
+Reading it is strict where a guess could lose registrations: an empty (0-byte) file is an error
+(cairn writes the file atomically, so it never leaves one; something else truncated it), and so
+is a format newer than this cairn's. Entries are normalised: a relative path is taken relative to
+``$CAIRN_HOME`` (never the current directory), ``/p/`` and ``/p/../p`` are ``/p``, and an entry
+listed twice is used once with a warning.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +26,8 @@ from cairn.store import repo as repo_mod
 from cairn.store.repo import Repo
 
 PROTECTED = (LOCAL_REPO_ALIAS, BUILTIN_REPO_ALIAS)
+FORMAT = 1
+"""The ``repos.json`` format this cairn writes; it reads this one and older (plain lists)."""
 
 
 class Registry:
@@ -36,23 +45,21 @@ class Registry:
         self._repos: list[Repo] | None = None
 
     def paths(self) -> list[Path]:
-        """The registered repository paths, in file order."""
+        """The registered repository paths, normalised and without duplicates, in file order."""
         file = self.home.repos_file
         if not file.exists():
             return []
-        try:
-            data = json.loads(file.read_text(encoding="utf-8") or "[]")
-        except (OSError, json.JSONDecodeError) as exc:
-            raise MetaError(
-                f"{file} is malformed: {exc}", hint="fix it or move it away to start afresh"
-            ) from exc
-        items = data.get("repos", []) if isinstance(data, dict) else data
-        if not isinstance(items, list) or not all(isinstance(p, str) for p in items):
-            raise MetaError(f"{file}: 'repos' must be a list of paths")
-        return [Path(p) for p in items]
+        unique: list[Path] = []
+        for entry in _read_entries(file):
+            path = normalise(self.home.root, entry)
+            if path in unique:
+                report.warn(f"{file} lists {path} more than once; using it once")
+            else:
+                unique.append(path)
+        return unique
 
     def _save(self, paths: list[Path]) -> None:
-        text = json.dumps({"format": 1, "repos": [str(p) for p in paths]}, indent=2) + "\n"
+        text = json.dumps({"format": FORMAT, "repos": [str(p) for p in paths]}, indent=2) + "\n"
         atomic.write_text(self.home.repos_file, text)
         self._repos = None
 
@@ -94,7 +101,7 @@ class Registry:
 
     def register(self, path: Path) -> Repo:
         """Add an existing repository directory to ``repos.json``."""
-        new = repo_mod.load(path)
+        new = repo_mod.load(normalise(Path.cwd(), str(path)))
         with atomic.lock(self.home.repos_lock):
             self.check_free(new)
             self._save([*self.paths(), new.path])
@@ -120,12 +127,52 @@ class Registry:
         """Remove ``path`` from ``repos.json``, even when it is no longer a usable repository."""
         with atomic.lock(self.home.repos_lock):
             paths = self.paths()
-            kept = [p for p in paths if p.absolute() != path.absolute()]
+            gone = normalise(self.home.root, str(path))
+            kept = [p for p in paths if p != gone]
             if len(kept) == len(paths):
                 raise NotFound(
                     f"{path} is not a registered repository", hint="see: cairn list repo"
                 )
             self._save(kept)
+
+
+def normalise(home: Path, entry: str) -> Path:
+    """An entry of ``repos.json`` as an absolute, normalised path; relative to ``home``."""
+    return Path(os.path.normpath(home / Path(entry).expanduser()))
+
+
+def _read_entries(file: Path) -> list[str]:
+    """The path entries of ``repos.json``; an empty, malformed or newer file raises."""
+    try:
+        text = file.read_text(encoding="utf-8")
+        data = json.loads(text) if text.strip() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MetaError(
+            f"{file} is malformed: {exc}", hint="fix it or move it away to start afresh"
+        ) from exc
+    if data is None:
+        raise MetaError(
+            f"{file} is empty, so the registered repositories are unknown",
+            hint="restore it from a backup, or delete it to start with none registered "
+            "(their files stay; register them again with: cairn add repo PATH)",
+        )
+    if isinstance(data, dict):
+        _check_format(file, data.get("format", FORMAT))
+    items = data.get("repos", []) if isinstance(data, dict) else data
+    if not isinstance(items, list) or not all(isinstance(p, str) for p in items):
+        raise MetaError(f"{file}: 'repos' must be a list of paths")
+    return items
+
+
+def _check_format(file: Path, version: object) -> None:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise MetaError(f"{file}: 'format' must be a whole number, not {version!r}")
+    if version > FORMAT:
+        raise MetaError(
+            f"{file} has format {version}: it was written by a newer cairn "
+            f"(this one reads format {FORMAT})",
+            hint="upgrade cairn; cairn leaves the file as it is",
+        )
 
 
 def _load_or_warn(path: Path, load: Callable[[Path], Repo]) -> Repo | None:

@@ -77,13 +77,14 @@ def alias_for(url: str) -> str:
 
 
 def describe(repo: Repo) -> dict[str, Any]:
-    """Identity, path, origin URL and checked-out commit of a repository."""
+    """Identity, path, origin URL (credentials redacted) and checked-out commit of a repository."""
+    origin = git.origin(repo.path)
     return {
         "alias": repo.alias,
         "uid": repo.uid,
         "path": str(repo.path),
         "prefix": repo.prefix,
-        "url": git.origin(repo.path),
+        "url": git.redact(origin) if origin else None,
         "commit": git.head(repo.path),
     }
 
@@ -126,14 +127,14 @@ class Sources:
         for repo in self.registry.repos():
             if not git.is_git(repo.path):
                 continue
-            same_url = git.origin(repo.path) == request.url
+            same_url = _plain(git.origin(repo.path)) == _plain(request.url)
             if same_url or repo.path.name == wanted or repo.alias == request.alias:
                 return repo
         return None
 
     def _clone(self, request: PullRequest) -> PullResult:
         url = git.check_url(request.url)
-        dest = self.registry.home.repos_dir / (request.alias or alias_for(url))
+        dest = self.registry.home.repos_dir / (request.alias or alias_for(_plain(url) or url))
         if dest.exists():
             raise AlreadyExists(
                 f"{dest} already exists but is not a registered Git repository",
@@ -150,21 +151,24 @@ class Sources:
         return PullResult(self._register_new(dest), "cloned", git.head(dest))
 
     def _update(self, repo: Repo, request: PullRequest) -> PullResult:
+        """Bring a registered clone up to date; credentials in ``request.url`` are used for
+        this fetch only (the clone's stored URL has none)."""
+        credentials = git.split_credentials(request.url)[1]
         if request.checkout:
-            git.fetch(repo.path)
+            git.fetch(repo.path, credentials)
             git.checkout(repo.path, request.checkout)
             action = "pinned"
         elif request.branch:
-            git.fetch(repo.path)
+            git.fetch(repo.path, credentials)
             git.checkout(repo.path, request.branch)
-            git.pull(repo.path)
+            git.pull(repo.path, credentials)
             action = "updated"
         elif git.detached(repo.path):
-            git.fetch(repo.path)
+            git.fetch(repo.path, credentials)
             report.warn(f"{repo.alias} is pinned to a commit; fetched but not moved")
             action = "pinned"
         else:
-            git.pull(repo.path)
+            git.pull(repo.path, credentials)
             action = "updated"
         refreshed = repo_mod.load(repo.path)
         return PullResult(refreshed, action, git.head(repo.path))
@@ -217,7 +221,7 @@ class Sources:
     def import_archive(self, path: Path, alias: str | None = None) -> PullResult:
         """Unpack a repository archive under ``$CAIRN_HOME/repos`` and register it."""
         if not path.is_file():
-            raise NotFound(f"archive {path} not found")
+            raise NotFound(f"archive {git.redact(str(path))} not found")
         dest = self.registry.home.repos_dir / (alias or alias_for(path.name))
         if dest.exists():
             raise AlreadyExists(f"{dest} already exists", hint="pass --alias=NEW to import it anew")
@@ -258,6 +262,11 @@ class Sources:
 
     def _by_uid(self, uid: str | None) -> Repo | None:
         return next((r for r in self.registry.repos() if uid and r.uid == uid), None)
+
+
+def _plain(url: str | None) -> str | None:
+    """``url`` without credentials, to compare a request with a clone's stored origin."""
+    return git.split_credentials(url)[0] if url else None
 
 
 def _lock_entries(lock_file: Path) -> list[dict[str, str]]:

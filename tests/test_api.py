@@ -138,3 +138,13 @@ def test_access_turns_file_system_errors_into_return_1(monkeypatch: pytest.Monke
     monkeypatch.setattr(Catalog, "add", denied)
     r = cairn.access("add dataset x")
     assert r == {"return": 1, "error": "Permission denied: /some/dir"}
+
+
+def test_access_loads_a_yaml_date_as_text(make_repo: Callable[..., Path]) -> None:
+    path = make_repo("dated", artifacts={"dataset/when": {"alias": "when"}})
+    (path / "dataset" / "when" / "_cm.yaml").write_text("alias: when\nday: 2024-01-02\n")
+    assert cairn.access(f"add repo {path}")["return"] == 0
+    r = cairn.access("load dataset when")
+    assert r["return"] == 0 and r["meta"]["day"] == "2024-01-02"
+    assert any("day" in w and "read as text" in w for w in r["warnings"])
+    json.dumps(r["meta"])

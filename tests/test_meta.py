@@ -432,3 +432,13 @@ def test_messages_quote_long_values_truncated(tmp_path: Path) -> None:
     with pytest.raises(MetaError) as info:
         meta.require_str({"uid": list(range(100_000))}, "uid", path)
     assert len(str(info.value)) < 400
+
+
+def test_yaml_nested_past_the_depth_limit_is_refused(tmp_path: Path) -> None:
+    depth = meta.YAML_DEPTH_LIMIT
+    path = _write(tmp_path / "_cm.yaml", "a: " + "[" * 900 + "]" * 900 + "\n")
+    with pytest.raises(MetaError, match=f"more than {depth} levels") as info:
+        meta.load_file(path)
+    assert str(path) in str(info.value)
+    fits = _write(tmp_path / "ok.yaml", "a: " + "[" * (depth - 1) + "]" * (depth - 1) + "\n")
+    assert meta.load_file(fits)["a"]

@@ -6,7 +6,8 @@ with the safe loader (the C one when available) and imported only when a YAML fi
 
 A loaded YAML document is rebuilt once, here, into plain JSON data (:func:`_plain`): aliases
 become separate copies, and a document whose aliases expand past :data:`YAML_NODE_LIMIT`
-values (a "billion laughs" file) or refer to themselves is refused as a :class:`MetaError`.
+values (a "billion laughs" file), refer to themselves or nest deeper than
+:data:`YAML_DEPTH_LIMIT` is refused as a :class:`MetaError`.
 Values JSON has no type for (dates, timestamps, ``!!binary``, ``!!set``) are read as text
 (``!!binary`` as its base64 text, a set as a sorted list) with one warning naming the file
 and the keys, so everything downstream sees what ``json.dumps`` accepts.
@@ -31,13 +32,18 @@ REPO_META = "cmr"
 YAML_NODE_LIMIT = 100_000
 """Most values (scalars, lists and mappings, counting every alias expansion) one YAML file
 may hold; real metas hold a few thousand at most."""
+YAML_DEPTH_LIMIT = 100
+"""Deepest nesting of lists and mappings in one YAML file (real metas nest a few levels)."""
 QUOTE_LIMIT = 80
 """Longest quoted value in a message, in characters."""
 
 
 def quoted(value: object) -> str:
     """``repr(value)`` for a message, cut to :data:`QUOTE_LIMIT` characters."""
-    text = _short_repr(value)
+    return _cut(_short_repr(value))
+
+
+def _cut(text: str) -> str:
     return text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 3] + "..."
 
 
@@ -61,11 +67,13 @@ def _yaml_load(text: str, path: Path) -> Any:
     except yaml.YAMLError as exc:
         raise MetaError(f"malformed YAML in {path}: {_first_line(exc)}") from exc
     plain = _Plain(path)
-    result = plain.value(data, "", set())
+    result = plain.value(data, "", [])
     if plain.texts:
         from cairn import report
 
-        keys = ", ".join(plain.texts[:10]) + (", ..." if len(plain.texts) > 10 else "")
+        keys = ", ".join(_cut(t) for t in plain.texts[:10]) + (
+            ", ..." if len(plain.texts) > 10 else ""
+        )
         report.warn(
             f"{path}: {keys}: YAML date, timestamp, binary or set values read as text "
             "(quote them in YAML)"
@@ -82,7 +90,8 @@ class _Plain:
         self.texts: list[str] = []
         """The key paths of values read as text."""
 
-    def value(self, data: object, where: str, open_: set[int]) -> Any:
+    def value(self, data: object, where: str, open_: list[int]) -> Any:
+        """``data`` as JSON data; ``open_`` holds the ids of the containers it is inside."""
         self.count += 1
         if self.count > YAML_NODE_LIMIT:
             raise MetaError(
@@ -92,7 +101,12 @@ class _Plain:
         if isinstance(data, dict | list):
             if id(data) in open_:
                 raise MetaError(f"{self.path}: refused: a YAML alias refers to itself")
-            open_.add(id(data))
+            if len(open_) >= YAML_DEPTH_LIMIT:
+                raise MetaError(
+                    f"{self.path}: refused: lists and mappings nested more than "
+                    f"{YAML_DEPTH_LIMIT} levels deep"
+                )
+            open_.append(id(data))
             try:
                 if isinstance(data, dict):
                     return {
@@ -101,7 +115,7 @@ class _Plain:
                     }
                 return [self.value(v, where, open_) for v in data]
             finally:
-                open_.discard(id(data))
+                open_.pop()
         if data is None or isinstance(data, str | int | float):  # bool is an int
             return data
         self.texts.append(where or "(document)")

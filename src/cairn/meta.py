@@ -4,7 +4,7 @@ A meta directory may hold ``NAME.yaml`` and/or ``NAME.json``. The YAML file is r
 and the JSON file is merged over it (a shallow update, as CM does). YAML is always loaded
 with the safe loader (the C one when available) and imported only when a YAML file is read.
 
-A loaded YAML document is rebuilt once, here, into plain JSON data (:func:`_plain`): aliases
+A loaded YAML document is rebuilt once, here, into plain JSON data (:class:`_Plain`): aliases
 become separate copies, and a document whose aliases expand past :data:`YAML_NODE_LIMIT`
 values (a "billion laughs" file), refer to themselves or nest deeper than
 :data:`YAML_DEPTH_LIMIT` is refused as a :class:`MetaError`.

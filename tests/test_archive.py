@@ -202,3 +202,130 @@ def test_unpack_into_an_existing_folder_stages_inside_it(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.zip", "dest"]
     archive.unpack_into(_zip(tmp_path / "good.zip", {"ok.txt": "ok"}), dest)
     assert [p.name for p in dest.iterdir()] == ["ok.txt"]
+
+
+# --- hostile archives -------------------------------------------------------------------
+
+
+def _zip_symlink(path: Path, name: str, target: bytes) -> Path:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (0o120777 << 16) | 0x20
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(info, target)
+    return path
+
+
+def _zeros_zip(path: Path, size: int) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("top/zeros.bin", bytes(size))
+    return path
+
+
+def test_a_zip_symlink_target_longer_than_4096_bytes_is_refused(tmp_path: Path) -> None:
+    bomb = _zip_symlink(tmp_path / "bomb.zip", "top/l", b"a" * 100_000)
+    with pytest.raises(InvalidInput, match="4096") as info:
+        archive.extract(bomb, tmp_path / "out")
+    assert str(bomb) in str(info.value) and len(str(info.value)) < 400
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_zip_symlink_target_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    bad = _zip_symlink(tmp_path / "bad.zip", "top/l", b"\xff\xfe")
+    with pytest.raises(InvalidInput, match="UTF-8") as info:
+        archive.extract(bad, tmp_path / "out")
+    assert str(bad) in str(info.value)
+
+
+def test_a_zip_symlink_within_the_limit_is_kept(tmp_path: Path) -> None:
+    ok = _zip_symlink(tmp_path / "ok.zip", "top/l", b"a.txt")
+    assert os.readlink(archive.extract(ok, tmp_path / "out") / "l") == "a.txt"
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_an_archive_over_the_size_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    monkeypatch.setenv("CAIRN_ARCHIVE_MAX_SIZE", "1000")
+    path = tmp_path / f"big.{kind}"
+    if kind == "zip":
+        _zip(path, {"top/a.txt": "a" * 600, "top/b.txt": "b" * 600})
+    else:
+        _tar(
+            path,
+            [_file("top/a.txt"), _file("top/b.txt")],
+            {"top/a.txt": b"a" * 600, "top/b.txt": b"b" * 600},
+        )
+    with pytest.raises(InvalidInput) as info:
+        archive.extract(path, tmp_path / "out")
+    message = str(info.value)
+    assert str(path) in message and "1000" in message and "CAIRN_ARCHIVE_MAX_SIZE" in message
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setenv("CAIRN_ARCHIVE_MAX_SIZE", "1200")
+    assert (archive.extract(path, tmp_path / "out") / "a.txt").stat().st_size == 600
+
+
+def test_a_tar_hard_link_counts_the_size_of_its_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAIRN_ARCHIVE_MAX_SIZE", "1000")
+    members = [_file("top/a.txt"), _link("top/b.txt", "top/a.txt", tarfile.LNKTYPE)]
+    path = _tar(tmp_path / "links.tar.gz", members, {"top/a.txt": b"a" * 600})
+    with pytest.raises(InvalidInput, match="CAIRN_ARCHIVE_MAX_SIZE"):
+        archive.extract(path, tmp_path / "out")
+
+
+def test_a_highly_compressed_archive_is_refused_by_ratio(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zeros = _zeros_zip(tmp_path / "zeros.zip", 1_000_000)  # about 1000 times smaller
+    with pytest.raises(InvalidInput) as info:
+        archive.extract(zeros, tmp_path / "out")
+    message = str(info.value)
+    assert str(zeros) in message and "CAIRN_ARCHIVE_MAX_RATIO" in message
+    monkeypatch.setenv("CAIRN_ARCHIVE_MAX_RATIO", "2000")
+    assert (archive.extract(zeros, tmp_path / "out") / "zeros.bin").stat().st_size == 1_000_000
+
+
+@pytest.mark.parametrize("name", ["CAIRN_ARCHIVE_MAX_SIZE", "CAIRN_ARCHIVE_MAX_RATIO"])
+def test_a_bad_limit_setting_is_a_user_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "lots")
+    path = _zip(tmp_path / "a.zip", {"top/a.txt": "a"})
+    with pytest.raises(InvalidInput, match=name):
+        archive.extract(path, tmp_path / "out")
+
+
+def _halved(path: Path, whole: Path) -> Path:
+    """``path`` holding the first half of the archive ``whole`` (random data, so it is big)."""
+    data = whole.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _random_tree(root: Path) -> Path:
+    (root / "top").mkdir(parents=True)
+    (root / "top" / "data.bin").write_bytes(os.urandom(20_000))
+    return root
+
+
+@pytest.mark.parametrize("name", ["repo.zip", "repo.tar.gz", "repo.tar.bz2", "repo.tar.xz"])
+def test_a_truncated_archive_is_a_user_error_naming_it(tmp_path: Path, name: str) -> None:
+    whole = tmp_path / f"whole-{name}"
+    if name.endswith(".zip"):
+        archive.pack(_random_tree(tmp_path / "src"), whole)
+    else:
+        with tarfile.open(whole, f"w:{name.rsplit('.', 1)[1]}") as tar:  # type: ignore[call-overload]
+            tar.add(_random_tree(tmp_path / "src") / "top", "top")
+    cut = _halved(tmp_path / name, whole)
+    with pytest.raises(InvalidInput) as info:
+        archive.extract(cut, tmp_path / "out")
+    assert str(cut) in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_tar_link_target_longer_than_4096_bytes_is_refused(tmp_path: Path) -> None:
+    path = _tar(tmp_path / "long.tar.gz", [_link("top/l", "a/" * 3000)])
+    with pytest.raises(InvalidInput, match="4096") as info:
+        archive.extract(path, tmp_path / "out")
+    assert str(path) in str(info.value) and len(str(info.value)) < 400

@@ -545,6 +545,31 @@ def test_extract_file_needs_an_archive(cli: Cli, tmp_path: Path, cwd: Path) -> N
     assert text.read_text() == "not an archive\n"
 
 
+@pytest.mark.parametrize("keep", [30, 300])
+def test_extract_file_refuses_a_truncated_tar_gz_naming_it(
+    cli: Cli, tmp_path: Path, cwd: Path, keep: int
+) -> None:
+    whole = tmp_path / "whole.tar.gz"
+    with tarfile.open(whole, "w:gz") as tf:
+        add(tf, "data/a.bin", os.urandom(4000))
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole.read_bytes()[:keep])
+    error = run_fails(cli, "extract file", f"--input={cut}", cwd=cwd)
+    assert f"{cut} is truncated or corrupt" in error
+    assert list(cwd.iterdir()) == []
+
+
+def test_extract_file_refuses_a_zip_symlink_bomb(cli: Cli, tmp_path: Path, cwd: Path) -> None:
+    bomb = tmp_path / "bomb.zip"
+    info = zipfile.ZipInfo("x/l")
+    info.external_attr = 0o120777 << 16
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(info, b"a" * 1_000_000)
+    error = run_fails(cli, "extract file", f"--input={bomb}", cwd=cwd)
+    assert "target longer than 4096 bytes" in error and len(error) < 2000
+    assert list(cwd.iterdir()) == []
+
+
 # --- print-hello-world --------------------------------------------------------------------
 
 

@@ -281,12 +281,20 @@ def test_broken_meta_warns_every_time_naming_the_file(repo: Path) -> None:
         assert str(broken) in reporter.warnings[0]
 
 
-def test_meta_that_json_cannot_hold_is_read_from_disk(repo: Path) -> None:
+def test_a_yaml_date_is_the_same_text_from_disk_and_from_the_index(repo: Path) -> None:
     (repo / "dataset" / "dated" / "_cm.yaml").parent.mkdir()
     (repo / "dataset" / "dated" / "_cm.yaml").write_text("alias: dated\nwhen: 2024-01-02\n")
     for _ in range(2):
         [found] = Catalog.open().find(Query.parse(DATASET, "dated"))
-        assert str(found.meta["when"]) == "2024-01-02" and not isinstance(found.meta["when"], str)
+        assert found.meta["when"] == "2024-01-02"
+
+
+def test_meta_that_json_cannot_hold_is_read_from_disk(repo: Path) -> None:
+    (repo / "dataset" / "nan" / "_cm.yaml").parent.mkdir()
+    (repo / "dataset" / "nan" / "_cm.yaml").write_text("alias: nan\nx: .nan\n1: one\n")
+    for _ in range(2):
+        [found] = Catalog.open().find(Query.parse(DATASET, "nan"))
+        assert found.meta[1] == "one" and found.meta["x"] != found.meta["x"]
 
 
 # -- the database file -------------------------------------------------------------------

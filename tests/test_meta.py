@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -355,3 +356,89 @@ def test_tag_list_reads_numbers_as_text_and_warns(tmp_path: Path) -> None:
     for bad in ([True], [{"a": 1}], "a,b"):
         with pytest.raises(MetaError, match="'tags' must be a list of strings"):
             meta.tag_list({"tags": bad}, path)
+
+
+# --- hostile and non-JSON YAML ------------------------------------------------------------
+
+
+def _alias_bomb(levels: int) -> str:
+    """Each level is a list of nine aliases of the level below: 9**levels leaves."""
+    names = "abcdefghi"[:levels]
+    lines = [f"{names[0]}: &{names[0]} [x, x, x, x, x, x, x, x, x]"]
+    for below, name in itertools.pairwise(names):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{below}'] * 9)}]")
+    lines.append(f"tags: *{names[-1]}")
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path / "_cm.yaml", _alias_bomb(6))  # 531441 leaves, > the limit
+    with pytest.raises(MetaError, match="alias") as info:
+        meta.load_file(path)
+    assert str(path) in str(info.value)
+    assert str(meta.YAML_NODE_LIMIT) in str(info.value)
+
+
+def test_yaml_recursive_alias_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "_cm.yaml", "a: &a [x, *a]\n")
+    with pytest.raises(MetaError, match="alias"):
+        meta.load_file(path)
+
+
+def test_yaml_aliases_within_the_limit_are_unshared_copies(tmp_path: Path) -> None:
+    path = _write(tmp_path / "_cm.yaml", "a: &a {k: [1, 2]}\nb: *a\n")
+    data = meta.load_file(path)
+    assert data == {"a": {"k": [1, 2]}, "b": {"k": [1, 2]}}
+    data["a"]["k"].append(3)
+    assert data["b"] == {"k": [1, 2]}
+
+
+def test_yaml_non_json_values_are_read_as_text_with_a_warning(tmp_path: Path) -> None:
+    from cairn import report
+
+    text = (
+        "day: 2024-01-02\n"
+        "at: 2024-01-02 03:04:05\n"
+        "blob: !!binary aGVsbG8=\n"
+        "set: !!set {b: null, a: null}\n"
+        "nested: {when: [2024-05-06]}\n"
+        "2024-07-08: key\n"
+    )
+    path = _write(tmp_path / "_cm.yaml", text)
+    reporter = report.Reporter()
+    with report.using(reporter):
+        data = meta.load_file(path)
+    assert data == {
+        "day": "2024-01-02",
+        "at": "2024-01-02 03:04:05",
+        "blob": "aGVsbG8=",
+        "set": ["a", "b"],
+        "nested": {"when": ["2024-05-06"]},
+        "2024-07-08": "key",
+    }
+    json.dumps(data)  # everything downstream sees JSON data
+    assert len(reporter.warnings) == 1
+    warning = reporter.warnings[0]
+    assert str(path) in warning
+    for key in ("day", "at", "blob", "set", "nested.when"):
+        assert key in warning
+
+
+def test_messages_quote_long_values_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "_cm.yaml"
+    with pytest.raises(MetaError) as info:
+        meta.require_str_list({"tags": [["x"] * 100_000]}, "tags", path)
+    assert len(str(info.value)) < 300
+    with pytest.raises(MetaError) as info:
+        meta.require_str({"uid": list(range(100_000))}, "uid", path)
+    assert len(str(info.value)) < 400
+
+
+def test_yaml_nested_past_the_depth_limit_is_refused(tmp_path: Path) -> None:
+    depth = meta.YAML_DEPTH_LIMIT
+    path = _write(tmp_path / "_cm.yaml", "a: " + "[" * 900 + "]" * 900 + "\n")
+    with pytest.raises(MetaError, match=f"more than {depth} levels") as info:
+        meta.load_file(path)
+    assert str(path) in str(info.value)
+    fits = _write(tmp_path / "ok.yaml", "a: " + "[" * (depth - 1) + "]" * (depth - 1) + "\n")
+    assert meta.load_file(fits)["a"]

@@ -222,3 +222,33 @@ def test_an_old_clone_with_a_token_in_its_origin_is_shown_redacted(
     [result] = sources.pull(PullRequest(url=url))
     sh_git("remote", "set-url", "origin", "http://user:TOKEN@host/x.git", cwd=result.repo.path)
     assert sources.freeze()["repos"][0]["url"] == "http://***@host/x.git"
+
+
+def test_import_archive_refuses_a_truncated_tar_gz_naming_it(
+    sources: Sources, make_repo: Any, tmp_path: Path, cairn_home: Path
+) -> None:
+    path = make_repo("cut", artifacts={"dataset/a": {"alias": "a", "blob": "x" * 1000}})
+    whole = tmp_path / "whole.tar.gz"
+    archive.pack(path, whole)
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole.read_bytes()[:-40])
+    with pytest.raises(InvalidInput, match="truncated or corrupt") as info:
+        sources.import_archive(cut)
+    assert str(cut) in str(info.value)
+    assert not [p for p in (cairn_home / "repos").iterdir()]
+
+
+def test_import_archive_over_the_size_limit_is_refused(
+    sources: Sources,
+    make_repo: Any,
+    tmp_path: Path,
+    cairn_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = make_repo("big", artifacts={"dataset/a": {"alias": "a", "blob": "x" * 2000}})
+    packed = tmp_path / "big.zip"
+    archive.pack(path, packed)
+    monkeypatch.setenv("CAIRN_ARCHIVE_MAX_SIZE", "1000")
+    with pytest.raises(InvalidInput, match="CAIRN_ARCHIVE_MAX_SIZE"):
+        sources.import_archive(packed)
+    assert not [p for p in (cairn_home / "repos").iterdir()]

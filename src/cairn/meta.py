@@ -3,6 +3,14 @@
 A meta directory may hold ``NAME.yaml`` and/or ``NAME.json``. The YAML file is read first
 and the JSON file is merged over it (a shallow update, as CM does). YAML is always loaded
 with the safe loader (the C one when available) and imported only when a YAML file is read.
+
+A loaded YAML document is rebuilt once, here, into plain JSON data (:class:`_Plain`): aliases
+become separate copies, and a document whose aliases expand past :data:`YAML_NODE_LIMIT`
+values (a "billion laughs" file), refer to themselves or nest deeper than
+:data:`YAML_DEPTH_LIMIT` is refused as a :class:`MetaError`.
+Values JSON has no type for (dates, timestamps, ``!!binary``, ``!!set``) are read as text
+(``!!binary`` as its base64 text, a set as a sorted list) with one warning naming the file
+and the keys, so everything downstream sees what ``json.dumps`` accepts.
 """
 
 from __future__ import annotations
@@ -21,6 +29,33 @@ if MYPY:
 
 ARTIFACT_META = "_cm"
 REPO_META = "cmr"
+YAML_NODE_LIMIT = 100_000
+"""Most values (scalars, lists and mappings, counting every alias expansion) one YAML file
+may hold; real metas hold a few thousand at most."""
+YAML_DEPTH_LIMIT = 100
+"""Deepest nesting of lists and mappings in one YAML file (real metas nest a few levels)."""
+QUOTE_LIMIT = 80
+"""Longest quoted value in a message, in characters."""
+
+
+def quoted(value: object) -> str:
+    """``repr(value)`` for a message, cut to :data:`QUOTE_LIMIT` characters."""
+    return _cut(_short_repr(value))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 3] + "..."
+
+
+def _short_repr(value: object) -> str:
+    """A repr that stops early on big containers (never builds a huge string)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = short.maxlong = QUOTE_LIMIT
+    short.maxlist = short.maxdict = short.maxset = short.maxtuple = 8
+    short.maxlevel = 3
+    return short.repr(value)
 
 
 def _yaml_load(text: str, path: Path) -> Any:
@@ -28,9 +63,84 @@ def _yaml_load(text: str, path: Path) -> Any:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)  # a safe loader
+        data = yaml.load(text, Loader=loader)  # a safe loader
     except yaml.YAMLError as exc:
         raise MetaError(f"malformed YAML in {path}: {_first_line(exc)}") from exc
+    plain = _Plain(path)
+    result = plain.value(data, "", [])
+    if plain.texts:
+        from cairn import report
+
+        keys = ", ".join(_cut(t) for t in plain.texts[:10]) + (
+            ", ..." if len(plain.texts) > 10 else ""
+        )
+        report.warn(
+            f"{path}: {keys}: YAML date, timestamp, binary or set values read as text "
+            "(quote them in YAML)"
+        )
+    return result
+
+
+class _Plain:
+    """Rebuilds a loaded YAML document as JSON data, counting values against the limit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self.texts: list[str] = []
+        """The key paths of values read as text."""
+
+    def value(self, data: object, where: str, open_: list[int]) -> Any:
+        """``data`` as JSON data; ``open_`` holds the ids of the containers it is inside."""
+        self.count += 1
+        if self.count > YAML_NODE_LIMIT:
+            raise MetaError(
+                f"{self.path}: refused: its YAML aliases expand to more than "
+                f"{YAML_NODE_LIMIT} values"
+            )
+        if isinstance(data, dict | list):
+            if id(data) in open_:
+                raise MetaError(f"{self.path}: refused: a YAML alias refers to itself")
+            if len(open_) >= YAML_DEPTH_LIMIT:
+                raise MetaError(
+                    f"{self.path}: refused: lists and mappings nested more than "
+                    f"{YAML_DEPTH_LIMIT} levels deep"
+                )
+            open_.append(id(data))
+            try:
+                if isinstance(data, dict):
+                    return {
+                        self.key(k, where): self.value(v, _at(where, k), open_)
+                        for k, v in data.items()
+                    }
+                return [self.value(v, where, open_) for v in data]
+            finally:
+                open_.pop()
+        if data is None or isinstance(data, str | int | float):  # bool is an int
+            return data
+        self.texts.append(where or "(document)")
+        return _as_text(data)
+
+    def key(self, key: object, where: str) -> Any:
+        if key is None or isinstance(key, str | int | float):
+            return key
+        self.texts.append(_at(where, key))
+        return _as_text(key)
+
+
+def _at(where: str, key: object) -> str:
+    return f"{where}.{key}" if where else str(key)
+
+
+def _as_text(value: object) -> Any:
+    """A date, timestamp, ``!!binary`` or ``!!set`` value as JSON data."""
+    if isinstance(value, bytes):
+        import base64
+
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, set | frozenset):
+        return sorted((_as_text(v) if not isinstance(v, str) else v for v in value), key=str)
+    return str(value)
 
 
 def _first_line(exc: Exception) -> str:
@@ -172,7 +282,7 @@ def require_str(meta: Meta, key: str, path: Path, *, required: bool = False) -> 
         return None
     if isinstance(value, bool) or not isinstance(value, str):
         raise MetaError(
-            f"{path}: key {key!r} must be a string, not {type(value).__name__} {value!r}",
+            f"{path}: key {key!r} must be a string, not {type(value).__name__} {quoted(value)}",
             hint="quote the value in YAML, e.g. uid: '0123456789012345'",
         )
     return value
@@ -184,7 +294,7 @@ def require_str_list(meta: Meta, key: str, path: Path) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise MetaError(f"{path}: key {key!r} must be a list of strings, not {value!r}")
+        raise MetaError(f"{path}: key {key!r} must be a list of strings, not {quoted(value)}")
     return list(value)
 
 
@@ -198,6 +308,8 @@ def tag_list(meta: Meta, path: Path) -> list[str]:
         if numbers:
             from cairn import report
 
-            report.warn(f"{path}: tags {numbers} are numbers; read as text (quote them in YAML)")
+            report.warn(
+                f"{path}: tags {quoted(numbers)} are numbers; read as text (quote them in YAML)"
+            )
             meta["tags"] = [str(v) if v in numbers else v for v in value]
     return require_str_list(meta, "tags", path)

@@ -4,16 +4,26 @@ Extraction checks every entry before anything is written: no absolute paths, no 
 component, no device files, and no symbolic or hard link whose target leaves the extraction
 root. Entries are unpacked into a temporary directory next to the destination which is renamed
 into place only when everything succeeded, so a bad archive writes nothing.
+
+Sizes are bounded before anything is unpacked: a symbolic link's target is at most
+:data:`MAX_LINK_TARGET` bytes, and the members' total size (a hard link counting its target's)
+may exceed neither ``$CAIRN_ARCHIVE_MAX_SIZE`` bytes nor ``$CAIRN_ARCHIVE_MAX_RATIO`` times the
+archive's own size. The sizes a zip or tar header declares are the sizes read: ``zipfile`` stops
+at a zip member's declared size (and checks its CRC), ``tarfile`` at a tar member's.
+A truncated or corrupt archive is an :class:`~cairn.errors.InvalidInput` naming it.
 """
 
 from __future__ import annotations
 
+import gzip
+import lzma
 import os
 import shutil
 import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
@@ -25,6 +35,14 @@ from cairn.errors import AlreadyExists, InvalidInput, NotFound
 ZIP_SUFFIXES = (".zip",)
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 SKIP_NAMES = {".git", "__pycache__", ".cairn-tmp"}
+MAX_LINK_TARGET = 4096
+"""Longest symbolic link target, in bytes (Linux's PATH_MAX)."""
+MAX_SIZE_VARIABLE = "CAIRN_ARCHIVE_MAX_SIZE"
+DEFAULT_MAX_SIZE = 4 * 1024**3
+MAX_RATIO_VARIABLE = "CAIRN_ARCHIVE_MAX_RATIO"
+DEFAULT_MAX_RATIO = 200
+_DAMAGED = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError)
+"""What a decompressor raises on a truncated or corrupt stream."""
 
 
 def is_archive(name: str) -> bool:
@@ -40,6 +58,8 @@ class Entry:
     kind: str  # "file", "dir", "symlink" or "hardlink"
     link: str = ""
     mode: int = 0o644
+    size: int = 0
+    """The bytes it unpacks to (a hard link: its target's)."""
 
 
 def _check_name(archive: Path, name: str) -> PurePosixPath:
@@ -67,6 +87,7 @@ def _check_link(archive: Path, entry: Entry) -> None:
 
 
 def _tar_entries(archive: Path, tar: tarfile.TarFile) -> Iterator[tuple[Entry, tarfile.TarInfo]]:
+    sizes: dict[str, int] = {}
     for info in tar.getmembers():
         if info.isdir():
             kind = "dir"
@@ -78,15 +99,42 @@ def _tar_entries(archive: Path, tar: tarfile.TarFile) -> Iterator[tuple[Entry, t
             kind = "hardlink"
         else:
             raise InvalidInput(f"{archive}: entry {info.name!r} is a device or fifo; refused")
-        yield Entry(info.name, kind, info.linkname, info.mode & 0o755 | 0o600), info
+        if len(info.linkname.encode("utf-8", "surrogateescape")) > MAX_LINK_TARGET:
+            raise _long_link(archive, info.name)
+        size = sizes.get(info.linkname, 0) if kind == "hardlink" else info.size
+        sizes[info.name] = size
+        yield Entry(info.name, kind, info.linkname, info.mode & 0o755 | 0o600, size), info
 
 
-def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Entry:
+def _zip_entry(archive: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Entry:
     mode = (info.external_attr >> 16) & 0o177777
     if stat.S_ISLNK(mode):
-        return Entry(info.filename, "symlink", zf.read(info).decode("utf-8"), 0o777)
+        return Entry(info.filename, "symlink", _zip_link(archive, zf, info), 0o777)
     kind = "dir" if info.is_dir() else "file"
-    return Entry(info.filename, kind, mode=(mode & 0o755 | 0o600) if mode else 0o644)
+    mode = (mode & 0o755 | 0o600) if mode else 0o644
+    return Entry(info.filename, kind, mode=mode, size=info.file_size)
+
+
+def _zip_link(archive: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    """A zip symlink's target (the member's data), read no further than the longest allowed."""
+    with zf.open(info) as handle:
+        data = handle.read(MAX_LINK_TARGET + 1)
+    if len(data) > MAX_LINK_TARGET:
+        raise _long_link(archive, info.filename)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"{archive}: link {info.filename!r} has a target that is not UTF-8 text; "
+            "nothing was extracted"
+        ) from exc
+
+
+def _long_link(archive: Path, name: str) -> InvalidInput:
+    return InvalidInput(
+        f"{archive}: link {name!r} has a target longer than {MAX_LINK_TARGET} bytes; "
+        "nothing was extracted"
+    )
 
 
 def _validate(archive: Path, entries: list[Entry]) -> None:
@@ -94,6 +142,36 @@ def _validate(archive: Path, entries: list[Entry]) -> None:
         _check_name(archive, entry.name)
         if entry.kind in ("symlink", "hardlink"):
             _check_link(archive, entry)
+    _check_size(archive, sum(entry.size for entry in entries))
+
+
+def _check_size(archive: Path, total: int) -> None:
+    """Refuse an archive unpacking to more than the size or compression ratio allowed."""
+    max_size = _limit(MAX_SIZE_VARIABLE, DEFAULT_MAX_SIZE)
+    if total > max_size:
+        raise InvalidInput(
+            f"{archive} unpacks to {total} bytes, more than the limit of {max_size}; "
+            "nothing was extracted",
+            hint=f"set {MAX_SIZE_VARIABLE}=BYTES to raise it",
+        )
+    max_ratio = _limit(MAX_RATIO_VARIABLE, DEFAULT_MAX_RATIO)
+    packed = max(archive.stat().st_size, 1)
+    if total > max_ratio * packed:
+        raise InvalidInput(
+            f"{archive} unpacks to {total} bytes, more than {max_ratio} times its own size "
+            f"({packed} bytes); nothing was extracted",
+            hint=f"set {MAX_RATIO_VARIABLE}=N to raise the limit",
+        )
+
+
+def _limit(variable: str, default: int) -> int:
+    """The positive whole number in ``$variable``, else ``default``."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidInput(f"{variable} must be a positive whole number, not {text[:40]!r}")
+    return int(text)
 
 
 def extract(archive: Path, dest: Path) -> Path:
@@ -161,16 +239,27 @@ def _merge_tree(source: Path, dest: Path) -> None:
         os.replace(child, target)
 
 
-def _unpack(archive: Path, stage: Path, strip: int = 0) -> None:
-    """Unpack by the name's suffix, else by what the file holds (``.tbz2``, no suffix...)."""
+def format_of(archive: Path) -> str | None:
+    """``"zip"`` or ``"tar"`` by the name's suffix, else by what the file holds (``.tbz2``,
+    no suffix...); ``None`` for anything else, a damaged compressed file included."""
     name = archive.name.lower()
     if name.endswith(ZIP_SUFFIXES):
+        return "zip"
+    if name.endswith(TAR_SUFFIXES):
+        return "tar"
+    try:
+        if zipfile.is_zipfile(archive):
+            return "zip"
+        return "tar" if tarfile.is_tarfile(archive) else None
+    except _DAMAGED:
+        return None
+
+
+def _unpack(archive: Path, stage: Path, strip: int = 0) -> None:
+    kind = format_of(archive)
+    if kind == "zip":
         _unpack_zip(archive, stage, strip)
-    elif name.endswith(TAR_SUFFIXES):
-        _unpack_tar(archive, stage, strip)
-    elif zipfile.is_zipfile(archive):
-        _unpack_zip(archive, stage, strip)
-    elif tarfile.is_tarfile(archive):
+    elif kind == "tar":
         _unpack_tar(archive, stage, strip)
     else:
         raise InvalidInput(f"{archive} is neither a zip nor a tar archive")
@@ -192,13 +281,20 @@ def _stripped(entry: Entry, strip: int) -> Entry | None:
 def _unpack_zip(archive: Path, stage: Path, strip: int = 0) -> None:
     try:
         with zipfile.ZipFile(archive) as zf:
-            pairs = [(_stripped(_zip_entry(zf, i), strip), i) for i in zf.infolist()]
+            pairs = [(_stripped(_zip_entry(archive, zf, i), strip), i) for i in zf.infolist()]
             kept = [(e, i) for e, i in pairs if e is not None]
             _validate(archive, [e for e, _ in kept])
             for entry, info in kept:
                 _write_member(stage, entry, partial(zf.open, info))
     except zipfile.BadZipFile as exc:
         raise InvalidInput(f"{archive} is not a valid zip archive: {exc}") from exc
+    except (*_DAMAGED, NotImplementedError) as exc:
+        raise _damaged(archive, exc) from exc
+
+
+def _damaged(archive: Path, exc: Exception) -> InvalidInput:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return InvalidInput(f"{archive} is truncated or corrupt ({reason}); nothing was extracted")
 
 
 def _write_member(stage: Path, entry: Entry, data: Callable[[], IO[bytes] | None]) -> None:
@@ -230,6 +326,8 @@ def _unpack_tar(archive: Path, stage: Path, strip: int = 0) -> None:
                 _write_member(stage, entry, partial(tar.extractfile, info))
     except tarfile.TarError as exc:
         raise InvalidInput(f"{archive} is not a valid tar archive: {exc}") from exc
+    except _DAMAGED as exc:
+        raise _damaged(archive, exc) from exc
 
 
 def _inside(stage: Path, name: str) -> Path:

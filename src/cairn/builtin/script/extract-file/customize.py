@@ -2,20 +2,18 @@
 
 The archive is unpacked by cairn's own archive module (``cairn.store.archive``): every member
 is checked before anything is written (no absolute path, no ``..``, no link that leaves the
-folder, no device or fifo), and the members are staged, so a refused or broken archive leaves
-nothing. The archive is only ever opened for reading. The folder is made in
-``CM_EXTRACT_PATH`` if given, else in the cache entry (``--force_cache``), else in the
-caller's directory (as in CM).
+folder, no device or fifo; sizes within the limits of docs/artifacts.md, "Archive limits"),
+and the members are staged, so a refused or broken archive leaves nothing. The archive is
+only ever opened for reading. The folder is made in ``CM_EXTRACT_PATH`` if given, else in
+the cache entry (``--force_cache``), else in the caller's directory (as in CM).
 """
 
 import os
-import tarfile
-import zipfile
 from pathlib import Path
 
 from cairn.errors import CairnError
 from cairn.script.recipes import fail, result_dir
-from cairn.store.archive import unpack_into
+from cairn.store.archive import format_of, unpack_into
 
 SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip")
 
@@ -28,7 +26,7 @@ def preprocess(i):
     path = os.path.join(env.get("CM_TMP_CURRENT_PATH", ""), os.path.expanduser(str(given)))
     if not os.path.isfile(path):
         return fail(f"archive {path} not found")
-    if not zipfile.is_zipfile(path) and not tarfile.is_tarfile(path):
+    if format_of(Path(path)) is None:
         return fail(f"{path} is neither a zip nor a tar archive")
     folder = env.get("CM_EXTRACT_TO_FOLDER") or _stem(os.path.basename(path))
     if os.path.basename(folder) != folder or folder in (".", ".."):

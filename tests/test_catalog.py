@@ -257,3 +257,21 @@ def test_concurrent_updates_lose_nothing(cairn_home: Path) -> None:
     assert {k for k in data if k.startswith("w")} == {
         f"w{w}_{n}" for w in range(4) for n in range(5)
     }
+
+
+def test_new_artifact_folders_honour_the_umask(cairn_home: Path) -> None:
+    import os
+
+    import cairn
+
+    old = os.umask(0o022)
+    try:
+        made = cairn.add("dataset", "shared-one")
+        copied = cairn.access(
+            {"action": "copy", "automation": "dataset", "artifacts": ["shared-one", "shared-two"]}
+        )
+    finally:
+        os.umask(old)
+    assert copied["return"] == 0, copied
+    assert made.path.stat().st_mode & 0o777 == 0o755
+    assert (made.path.parent / "shared-two").stat().st_mode & 0o777 == 0o755

@@ -448,3 +448,23 @@ def test_a_native_scripts_python_can_call_cmind_access(repo: ScriptRepo) -> None
     )
     found = ok("natfind")["new_env"]["FOUND"]
     assert found == f"0:{repo.root / 'script' / 'natfind'}"
+
+
+def test_print_in_a_hook_reaches_no_stdout_through_the_api(
+    repo: ScriptRepo, capfd: pytest.CaptureFixture[str], cli: Any
+) -> None:
+    repo.add(
+        "chatty",
+        {},
+        customize="""
+            def preprocess(i):
+                print('Detected version: 1.2.3')
+                return {'return': 0}
+            """,
+    )
+    ok("chatty")
+    assert "Detected version" not in capfd.readouterr().out
+    shown = cli("run", "script", "chatty")
+    assert shown.returncode == 0 and "Detected version: 1.2.3" in shown.stdout
+    as_json = cli("run", "script", "chatty", "--out=json")
+    assert "Detected version" in as_json.stderr and "Detected" not in as_json.stdout

@@ -585,7 +585,8 @@ class ScriptRun:
             raw_meta = self._hook_meta()
             ctx = self._hook_context(raw_meta)
             i = hook_input.build(ctx)
-            result, self.here = self.hooks.call(name, i, cwd=self.here)
+            with _hook_output(self.session.options.output):
+                result, self.here = self.hooks.call(name, i, cwd=self.here)
             self._take_hook_meta(raw_meta)
             self.eff.env, self.eff.state = ctx.env, ctx.state
             self._take_hook_result(result, i["run_script_input"])
@@ -838,6 +839,28 @@ class ScriptRun:
         return CachedState(
             new_env=result.new_env, new_state=result.new_state, deps=deps, version=result.version
         )
+
+
+class _Channel:
+    """A text stream writing to the run's output channel (what ``print`` in a hook uses)."""
+
+    def __init__(self, output: Any) -> None:
+        self.output = output
+
+    def write(self, text: str) -> int:
+        self.output(text.encode("utf-8", "replace"))
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
+def _hook_output(output: Any) -> Any:
+    """``print`` in a hook goes where the native scripts' output goes: the terminal with the
+    console, stderr with ``--out=json``, nowhere for the Python API (unless ``out='con'``)."""
+    if output is None:
+        return contextlib.nullcontext()
+    return contextlib.redirect_stdout(_Channel(output))
 
 
 def locate(exc: CairnError, where: str) -> None:

@@ -595,3 +595,10 @@ def test_print_hello_world_input_and_console_output(cli: Cli) -> None:
     result = run_ok(cli, "hello world", "--test1=abc")
     assert result["new_env"]["CM_ENV_TEST1"] == "abc"
     assert result["new_env"]["CM_ENV_TEST3"] == "TEST3"
+
+
+def test_download_file_with_a_url_http_refuses_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
+    error = run_fails(cli, "download file", "--url=https://h/f;touch x", cwd=tmp_path)
+    assert "cannot download https://h/f;touch x" in error
+    assert "Traceback" not in error
+    assert not (tmp_path / "x").exists()

@@ -8,6 +8,7 @@ behind. ``https``, ``http``, ``ftp`` and ``file`` URLs are accepted.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.parse
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from cairn import atomic
 from cairn.errors import DownloadFailed, InvalidInput
 
 SCHEMES = ("https", "http", "ftp", "file")
@@ -63,10 +65,10 @@ def download(
                 f"checksum mismatch for {url}: expected {checksum}, got {digest.hexdigest()}"
                 f" ({digest.name}); the download was deleted"
             )
-        os.chmod(partial, 0o666 & ~_umask())
+        os.chmod(partial, 0o666 & ~atomic.umask())
         os.replace(partial, path)
         return size
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         raise DownloadFailed(f"cannot download {url}: {exc}") from exc
     finally:
         if os.path.exists(partial):
@@ -93,9 +95,3 @@ def _copy(response: Any, out: IO[bytes], digest: Any, progress: Progress | None)
         if progress is not None:
             progress(done, total)
     return done
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

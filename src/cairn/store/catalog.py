@@ -371,26 +371,14 @@ def _staging(folder: Path, final: Path) -> Iterator[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=folder))
     try:
-        os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes 0700: a new artifact honours the umask
+        os.chmod(
+            stage, 0o777 & ~atomic.umask()
+        )  # mkdtemp makes 0700: a new artifact honours the umask
         yield stage
         os.rename(stage, final)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (Linux: /proc), else set and restored."""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _check_identity_kept(artifact: Artifact, old: meta.Meta, new: meta.Meta) -> None:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.script_fixtures import ScriptRepo, count, counter, fails, ok
-from tests.test_runs import git_repo
+from tests.test_runs import git, git_repo
 
 
 @pytest.fixture
@@ -84,14 +84,8 @@ def test_a_lock_in_json_and_a_repository_at_another_commit(
     lock = json.loads(lock_file.read_text())
     assert lock["repos"]["t"]["commit"] and lock["repos"]["t"]["dirty"] is False
     (repo.root / "notes.txt").write_text("new\n")
-    import subprocess
-
-    subprocess.run(["git", "add", "-A"], cwd=repo.root, check=True)
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "more"],
-        cwd=repo.root,
-        check=True,
-    )
+    git("add", "-A", cwd=repo.root)
+    git("commit", "-qm", "more", cwd=repo.root)
     error = fails("top", locked=str(lock_file))["error"]
     assert "repo t: at commit" in error and "locked at" in error
 
@@ -122,17 +116,6 @@ def test_a_lock_replays_on_a_fresh_home_with_repositories_pulled_at_their_commit
     """Home one pulls a repository from a local bare remote, runs and locks; the remote moves
     on; home two pulls the lock's commits and replays the lock: same outputs, no drift."""
     import os
-    import subprocess
-
-    def git(*args: str, cwd: Path) -> str:
-        done = subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
 
     work = tmp_path / "work"
     scripts = ScriptRepo(work, alias="shared")

@@ -33,21 +33,24 @@ def records(home: Path) -> list[dict[str, Any]]:
     return found
 
 
-def git_repo(root: Path) -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
+def git(*args: str, cwd: Path) -> str:
+    """Run git in ``cwd`` as a test user; its output."""
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
 
-    git("init", "-q")
-    git("add", "-A")
-    git("commit", "-qm", "scripts")
-    return git("rev-parse", "HEAD")
+
+def git_repo(root: Path) -> str:
+    """Make ``root`` a Git work tree with everything committed; the commit."""
+    git("init", "-q", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "scripts", cwd=root)
+    return git("rev-parse", "HEAD", cwd=root)
 
 
 def test_a_run_leaves_a_record_of_its_tree_host_and_outputs(

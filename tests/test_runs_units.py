@@ -4,24 +4,13 @@ read back, and drift of tools and hosts."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from cairn.errors import InvalidInput
 from cairn.runs import gitstate, host, lock
-
-
-def git(*args: str, cwd: Path) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
+from tests.test_runs import git
 
 
 def test_git_state_from_refs_packed_refs_detached_and_worktrees(tmp_path: Path) -> None:

@@ -68,12 +68,10 @@ NOT_INPUTS = frozenset({"cmd", "unparsed_cmd", "out", "debug", "lock", "locked",
 
 def _repo(repo: dict[str, Any]) -> dict[str, Any]:
     from cairn.store import git
-    from cairn.store import repo as repo_mod
 
     path = Path(repo["path"])
-    uid = repo_mod.load(path).uid if repo_mod.is_repo(path) else None
     origin = git.origin(path) if (path / ".git").exists() else None
-    return {**repo, "uid": uid, "url": git.redact(origin) if origin else None}
+    return {**repo, "url": git.redact(origin) if origin else None}
 
 
 def repo_entries(lock: dict[str, Any]) -> list[dict[str, Any]]:

@@ -394,28 +394,22 @@ def _why_miss(session: Session, run: ScriptRun, key: str) -> tuple[str, list[str
 
 def _no_entry(session: Session, run: ScriptRun) -> str:
     """No entry has the same static key: say which part differs from another entry of the
-    same script, when there is one."""
-    from cairn.script.cache import FORMAT
+    same script, when there is one (found through the index by the entries' CM tag
+    ``script-artifact-<uid>``, not by reading every entry)."""
+    from cairn import ids
+    from cairn.script.cache import FORMAT, KIND
+    from cairn.store.catalog import Query
 
     mine = run.key_input.to_json()
-    for path in sorted(session.cache.folder.glob("*/_cm.json")):
-        other = _inputs_of(path)
-        if other is None or other.get("script_uid") != run.uid or other.get("format") != FORMAT:
+    tags = ids.TagQuery((f"script-artifact-{run.uid}",))
+    for artifact in sorted(session.catalog.find(Query(KIND, tags=tags)), key=lambda a: a.path):
+        other = artifact.meta.get("cairn_inputs")
+        if not isinstance(other, dict) or other.get("format") != FORMAT:
             continue
         parts = _differing_parts(mine, other)
         if parts:
-            return f"no entry with the same {', '.join(parts)} (nearest: {path.parent})"
+            return f"no entry with the same {', '.join(parts)} (nearest: {artifact.path})"
     return "no entry for this script yet"
-
-
-def _inputs_of(path: Any) -> dict[str, Any] | None:
-    import json
-
-    try:
-        found = json.loads(path.read_text(encoding="utf-8")).get("cairn_inputs")
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
 
 
 def _differing_parts(mine: dict[str, Any], other: dict[str, Any]) -> list[str]:

@@ -86,7 +86,7 @@ class View:
 
 def _frozen_copy(value: Mapping[str, Any]) -> dict[str, Any]:
     """A deep copy as plain JSON data (values a caller passed that are not JSON: as text)."""
-    loaded: dict[str, Any] = json.loads(json.dumps(dict.copy(dict(value)), default=str))
+    loaded: dict[str, Any] = json.loads(json.dumps(plain(value), default=str))
     return loaded
 
 

@@ -17,6 +17,7 @@ collects (see docs/scripts.md, "What goes into a cache key"):
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -123,8 +124,6 @@ _ABSENT = object()
 
 
 def _text(value: Any) -> str:
-    import json
-
     return json.dumps(value, sort_keys=True, default=str)
 
 

@@ -1,0 +1,51 @@
+"""Where a sweep's points run: the executor contract and the local process pool.
+
+An executor takes :class:`~cairn.experiment.tasks.PointTask` records and hands back
+:class:`~cairn.experiment.tasks.PointOutcome` records as they finish, in any order. It
+never writes the sweep's files: the sweep (:mod:`cairn.experiment.sweep`) records each
+outcome as it arrives, so an executor may run tasks anywhere. :class:`LocalExecutor` runs
+``jobs`` tasks at a time on this machine, each in its own subprocess.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Iterator, Sequence
+from typing import Protocol, TypeVar
+
+from cairn.experiment.tasks import PointOutcome, PointTask, Running, execute
+
+K = TypeVar("K")
+
+
+class Executor(Protocol):
+    """Runs tasks and yields ``(key, outcome)`` as each finishes; ``cancel`` stops the rest."""
+
+    def run(self, tasks: Sequence[tuple[K, PointTask]]) -> Iterator[tuple[K, PointOutcome]]: ...
+
+    def cancel(self) -> None: ...
+
+
+class LocalExecutor:
+    """``jobs`` tasks at a time, each in a subprocess of this machine."""
+
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = max(1, jobs)
+        self.running = Running()
+        self._pool: cf.ThreadPoolExecutor | None = None
+
+    def run(self, tasks: Sequence[tuple[K, PointTask]]) -> Iterator[tuple[K, PointOutcome]]:
+        with cf.ThreadPoolExecutor(self.jobs, thread_name_prefix="cairn-point") as pool:
+            self._pool = pool
+            futures = {pool.submit(execute, task, self.running): key for key, task in tasks}
+            try:
+                for future in cf.as_completed(futures):
+                    yield futures[future], future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
+                self._pool = None
+
+    def cancel(self) -> None:
+        """Stop every task in flight; tasks not started yet never start."""
+        self.running.stop()

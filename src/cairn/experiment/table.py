@@ -1,0 +1,211 @@
+"""An experiment's rows as a table: one line per point, repeats aggregated.
+
+Rows that share a sweep and a ``point`` id (the repeats of one point) become one line: a
+numeric result is their **median**, with its spread (``min``, ``max``, ``n``) kept beside it;
+any other result is the value most runs gave; ``status`` is ``ok``, ``failed``, or
+``2/3 ok``; ``seconds`` is the median duration; ``runs`` lists the run records. Rows with no
+``point`` (CM's own rows) are lines as they are.
+
+Columns: for a cairn sweep, the explored inputs, then the results, then ``status``,
+``seconds`` (and ``n`` with repeats, ``sweep`` with several sweeps). For rows written by CM,
+whose inputs are not known, the keys whose values differ between rows, short values
+first, as many as are readable (``--columns`` names them exactly).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from cairn.experiment import results
+from cairn.record import Defaulted, field
+
+SWEEP = "sweep"
+N = "n"
+RUNS = "runs"
+MAX_DEFAULT_COLUMNS = 8
+_LONG = 40
+_SKIP_DEFAULT = frozenset({"uid", "iso_datetime", "url", "git_url", "Location", "notes", "error"})
+
+
+class Line(Defaulted):
+    """One point (or one CM row): its values and the spread of each aggregated number."""
+
+    values: dict[str, Any]
+    spread: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+
+
+class Table(Defaulted):
+    """Lines and the columns to show (``inputs`` and ``results`` name what they are)."""
+
+    lines: list[Line]
+    columns: list[str]
+    inputs: list[str] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
+    more: list[str] = field(default_factory=list)  # keys not shown by default
+
+
+def aggregate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = ()) -> Table:
+    """The table of ``rows`` (each may carry ``sweep``): repeats folded, columns chosen."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for i, row in enumerate(rows):
+        key = (row.get(SWEEP), row["point"]) if row.get("point") else ("row", i)
+        groups.setdefault(key, []).append(row)
+    lines = [_fold(group) for group in groups.values()]
+    keys = _keys(rows)
+    result_keys = [k for k in keys if k not in inputs and k not in NOT_RESULTS]
+    if inputs:
+        columns = [*inputs, *result_keys, "status", "seconds"]
+        if any(len(g) > 1 for g in groups.values()):
+            columns.append(N)
+    else:
+        columns = default_columns(lines, keys)
+    if len({r.get(SWEEP) for r in rows}) > 1:
+        columns.insert(0, SWEEP)
+    more = [k for k in keys if k not in columns]
+    return Table(lines=lines, columns=columns, inputs=list(inputs), results=result_keys, more=more)
+
+
+NOT_RESULTS = frozenset({*results.RESERVED, SWEEP, N, RUNS})
+
+
+def _keys(rows: Iterable[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        seen.update(dict.fromkeys(row))
+    return list(seen)
+
+
+def _fold(group: list[dict[str, Any]]) -> Line:
+    if len(group) == 1 and not group[0].get("point"):
+        return Line(values=dict(group[0]))
+    values: dict[str, Any] = {}
+    spread: dict[str, tuple[float, float, int]] = {}
+    for key in _keys(group):
+        if key in _PER_RUN:
+            continue
+        found = [r[key] for r in group if r.get(key) is not None]
+        if not found:
+            continue
+        numbers = [results.number(v) for v in found]
+        if len({_hashable(v) for v in found}) == 1:
+            values[key] = found[0]
+        elif all(n is not None for n in numbers):
+            nums = [n for n in numbers if n is not None]
+            values[key] = statistics.median(nums)
+            spread[key] = (min(nums), max(nums), len(nums))
+        else:
+            values[key] = Counter(map(_hashable, found)).most_common(1)[0][0]
+    values.update(_bookkeeping(group))
+    return Line(values=values, spread=spread)
+
+
+_PER_RUN = frozenset({"status", "run", "uid", "repeat", "error", "iso_datetime"})
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool)) else repr(value)
+
+
+def _bookkeeping(group: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = sum(1 for r in group if r.get("status") == results.OK)
+    status = (
+        results.OK if ok == len(group) else results.FAILED if not ok else f"{ok}/{len(group)} ok"
+    )
+    errors = [r["error"] for r in group if r.get("error")]
+    return {
+        "status": status,
+        "error": errors[0] if errors else None,
+        N: len(group),
+        RUNS: [r.get("run") for r in group if r.get("run")],
+        "uid": group[0].get("uid"),
+    }
+
+
+def default_columns(lines: Sequence[Line], keys: Sequence[str]) -> list[str]:
+    """For rows of unknown shape: keys that differ between lines, with short values."""
+    chosen = []
+    for key in keys:
+        if key in _SKIP_DEFAULT or key in NOT_RESULTS:
+            continue
+        values = [line.values.get(key) for line in lines]
+        if len({_hashable(v) for v in values}) < 2 and len(lines) > 1:
+            continue
+        if max((len(str(v)) for v in values), default=0) > _LONG:
+            continue
+        chosen.append(key)
+    return chosen[:MAX_DEFAULT_COLUMNS]
+
+
+def cell(line: Line, key: str) -> str:
+    """A value as the console table shows it (a median with its range)."""
+    value = line.values.get(key)
+    if value is None:
+        return "-"
+    text = _number_text(value) if isinstance(value, float) else str(value)
+    if key in line.spread:
+        low, high, _ = line.spread[key]
+        text += f" [{_number_text(low)}..{_number_text(high)}]"
+    return text
+
+
+def _number_text(value: float) -> str:
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def render(
+    table: Table, lines: Sequence[Line] | None = None, columns: Sequence[str] | None = None
+) -> list[str]:
+    """The table as aligned text."""
+    cols = list(columns or table.columns)
+    shown = list(table.lines if lines is None else lines)
+    grid = [cols] + [[_short(cell(line, c)) for c in cols] for line in shown]
+    widths = [max(len(r[i]) for r in grid) for i in range(len(cols))]
+    out = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in grid]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return out
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 48 else text[:45] + "..."
+
+
+def csv_text(lines: Sequence[Line], columns: Sequence[str]) -> str:
+    """The lines as CSV (medians; the spread of each aggregated number in ``KEY.min`` and
+    ``KEY.max`` columns)."""
+    import csv
+    import io
+
+    spread_keys = [c for c in columns if any(c in line.spread for line in lines)]
+    header = [*columns, *(f"{k}.{e}" for k in spread_keys for e in ("min", "max"))]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for line in lines:
+        row = [_csv_value(line.values.get(c)) for c in columns]
+        for key in spread_keys:
+            low, high, _ = line.spread.get(key, (None, None, 0))
+            row += [_csv_value(low), _csv_value(high)]
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        import json
+
+        return json.dumps(value)
+    return value
+
+
+def line_json(line: Line) -> dict[str, Any]:
+    data = dict(line.values)
+    if line.spread:
+        data["spread"] = {k: {"min": a, "max": b, "n": n} for k, (a, b, n) in line.spread.items()}
+    return data

@@ -264,3 +264,12 @@ def test_download_file_tls_verification_switch(monkeypatch: pytest.MonkeyPatch) 
         assert not utils._verify_tls({"verify": True})
         monkeypatch.setenv("CM_UTILS_DOWNLOAD_VERIFY_SSL", "yes")
         assert utils._verify_tls({"verify": False})
+
+
+def test_gen_uid_returns_cms_result_dict() -> None:
+    """CM's experiment automation does ``r = utils.gen_uid(); uid = r['uid']``."""
+    from cairn.compat.shim.cmind import utils
+
+    first, second = utils.gen_uid(), utils.gen_uid()
+    assert first["return"] == 0 and len(first["uid"]) == 16 and first["uid"] != second["uid"]
+    assert int(first["uid"], 16) >= 0

@@ -19,8 +19,9 @@ def _fail(message: str, code: int = 1) -> Result:
     return {"return": code, "error": message}
 
 
-def gen_uid() -> str:
-    return secrets.token_hex(8)
+def gen_uid() -> Result:
+    """A new uid as CM returns it: ``{"return": 0, "uid": "<16 hex digits>"}``."""
+    return {"return": 0, "uid": secrets.token_hex(8)}
 
 
 def get_current_date_time(i: dict[str, Any] | None = None) -> Result:
@@ -290,7 +291,7 @@ def unzip_file(i: dict[str, Any]) -> Result:
 
 
 def _uid(i: dict[str, Any]) -> Result:
-    return {"return": 0, "uid": gen_uid()}
+    return gen_uid()
 
 
 def load_cfg(i: dict[str, Any]) -> Result:

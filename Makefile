@@ -37,5 +37,9 @@ bench-cm: $(BIN)/cairn
 bench-probe: $(BIN)/cairn
 	$(BIN)/python bench/cache_probe.py
 
+.PHONY: bench-pareto
+bench-pareto: $(BIN)/cairn
+	PYTHONPATH=src $(BIN)/python bench/pareto.py
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

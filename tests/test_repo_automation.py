@@ -38,7 +38,8 @@ DEMO = """
                     'meta_alias': self.meta['alias'], 'artifact': self.artifact,
                     'full_path': self.full_path,
                     'file': os.path.basename(self.automation_file_path),
-                    'parsed_artifact': i.get('parsed_artifact'), 'uid_len': len(utils.gen_uid()['uid']),
+                    'parsed_artifact': i.get('parsed_artifact'),
+                    'uid_len': len(utils.gen_uid()['uid']),
                     'key': self.cmind.cfg['file_cmeta']}
 
         def fail_loudly(self, i):

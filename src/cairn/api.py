@@ -67,6 +67,8 @@ def _out_of(request: dict[str, Any]) -> str | None:
 def _show(lines: list[str], result: dict[str, Any], out: str | None) -> None:
     if out == "con" and lines:
         print("\n".join(lines))
+    elif out == "csv":
+        print(result.get("csv", ""), end="")
     elif out == "json":
         import json
 

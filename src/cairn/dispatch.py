@@ -165,6 +165,7 @@ def run(
         if not request.automation:
             raise
         return _repository_action(request, Catalog.open(), missing)
+    spec.check_output(request.raw.get("out"), kind.alias)
     opts, unknown = spec.options(request.raw)
     for key in unknown:
         report.warn(_unknown_flag(key, spec, kind.alias))

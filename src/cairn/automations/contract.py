@@ -106,6 +106,7 @@ COMMON_FLAGS = (
     Flag("debug", "bool", "show a traceback on error"),
     Flag("help", "bool", "show this help", aliases=("h",)),
 )
+BASIC_OUTPUTS = ("con", "json")
 COMMON_NAMES = {n for f in COMMON_FLAGS for n in (f.name, *f.aliases)}
 CONTROL_KEYS = {"action", "automation", "artifact", "artifacts", "unparsed_cmd", "cmd"}
 
@@ -114,10 +115,21 @@ class ActionSpec(FrozenRecord):
     """Everything the CLI and help need to know about one action.
 
     With ``any_flags``, undeclared flags are inputs of the action (e.g. a script's
-    ``input_mapping``).
+    ``input_mapping``). ``outputs`` are the ``--out`` formats it offers (``csv`` puts the text
+    in the outcome's ``csv`` key).
     """
 
-    _fields = ("name", "summary", "usage", "example", "aliases", "flags", "method", "any_flags")
+    _fields = (
+        "name",
+        "summary",
+        "usage",
+        "example",
+        "aliases",
+        "flags",
+        "method",
+        "any_flags",
+        "outputs",
+    )
     __slots__ = _fields
     name: str
     summary: str
@@ -127,6 +139,7 @@ class ActionSpec(FrozenRecord):
     flags: tuple[Flag, ...]
     method: str
     any_flags: bool
+    outputs: tuple[str, ...]
 
     def __init__(
         self,
@@ -138,8 +151,18 @@ class ActionSpec(FrozenRecord):
         flags: tuple[Flag, ...] = (),
         method: str = "",
         any_flags: bool = False,
+        outputs: tuple[str, ...] = BASIC_OUTPUTS,
     ) -> None:
-        init(self, name, summary, usage, example, aliases, flags, method, any_flags)
+        init(self, name, summary, usage, example, aliases, flags, method, any_flags, outputs)
+
+    def check_output(self, out: Any, automation: str) -> None:
+        """Refuse an ``--out`` format this action does not offer, before it runs."""
+        if out is None or out in self.outputs:
+            return
+        raise InvalidInput(
+            f"--out={out!r} is not offered by {self.name} {automation}",
+            hint="use --out=" + " or --out=".join(self.outputs),
+        )
 
     def options(self, raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """Convert the declared flags found in ``raw``; also return the unknown keys."""
@@ -183,6 +206,25 @@ class Call(Record):
         value = self.opts.get(name)
         return default if value is None else value
 
+    def repeated(self, name: str) -> list[str]:
+        """Every value of flag ``name``: repeated on the command line (``--objective=a
+        --objective=b``, of which the parsed input keeps the last), else the flag's value
+        (a list from the API, or one value)."""
+        words = self.raw.get("cmd")
+        words = words[: words.index("--")] if isinstance(words, list) and "--" in words else words
+        prefix = f"{name}="
+        found = [
+            w.lstrip("-")[len(prefix) :]
+            for w in (words if isinstance(words, list) else [])
+            if isinstance(w, str) and w.startswith("-") and w.lstrip("-").startswith(prefix)
+        ]
+        if len(found) > 1:
+            return found
+        value = self.opts.get(name)
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
 
 class Outcome(Record):
     """What an action returns: CM-compatible result keys and the console lines.
@@ -214,11 +256,14 @@ def action(
     aliases: tuple[str, ...] = (),
     flags: tuple[Flag, ...] = (),
     any_flags: bool = False,
+    outputs: tuple[str, ...] = BASIC_OUTPUTS,
 ) -> Callable[[F], F]:
     """Mark a method ``(self, call: Call) -> Outcome`` as an action with its declared flags."""
 
     def mark(func: F) -> F:
-        spec = ActionSpec(name, summary, usage, example, aliases, flags, func.__name__, any_flags)
+        spec = ActionSpec(
+            name, summary, usage, example, aliases, flags, func.__name__, any_flags, outputs
+        )
         func.__cairn_action__ = spec  # type: ignore[attr-defined]
         return func
 

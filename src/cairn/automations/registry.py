@@ -18,6 +18,7 @@ _BUILTIN_PATHS = {
     "cache": "cairn.automations.cache:CacheAutomation",
     "script": "cairn.automations.script:ScriptAutomation",
     "run": "cairn.automations.runs:RunAutomation",
+    "experiment": "cairn.automations.experiment:ExperimentAutomation",
 }
 ALIASES = {"repos": "repo"}
 

@@ -49,11 +49,12 @@ def _run(words: list[str]) -> int:
 
     i = args.parse(words)
     out = i.get("out") or "con"
-    if out not in ("con", "json"):
+    if out not in ("con", "json", "csv"):
         from cairn.errors import InvalidInput
 
         raise InvalidInput(
-            f"--out={out!r} is not a known format", hint="use --out=con or --out=json"
+            f"--out={out!r} is not a known format",
+            hint="use --out=con or --out=json (or --out=csv where a table is shown)",
         )
     page = _help_page(i)
     if page is not None:
@@ -65,12 +66,14 @@ def _run(words: list[str]) -> int:
     with report.using(report.Reporter(echo=True)):
         i.setdefault("out", "con")
         tty = sys.stdin.isatty()
-        with _stdout_kept_for_json(out == "json"):
+        with _stdout_kept_for_json(out in ("json", "csv")):
             outcome = dispatch.run(
                 i, confirm=_confirm if tty else None, choose=_choose if tty else None
             )
     if out == "json":
         _print_json({"return": 0, **outcome.data})
+    elif out == "csv":
+        sys.stdout.write(str(outcome.data.get("csv", "")))
     elif outcome.lines:
         print("\n".join(outcome.lines))
     if "replay" in outcome.extra:

@@ -32,19 +32,21 @@ class LocalExecutor:
     def __init__(self, jobs: int = 1) -> None:
         self.jobs = max(1, jobs)
         self.running = Running()
-        self._pool: cf.ThreadPoolExecutor | None = None
 
     def run(self, tasks: Sequence[tuple[K, PointTask]]) -> Iterator[tuple[K, PointOutcome]]:
-        with cf.ThreadPoolExecutor(self.jobs, thread_name_prefix="cairn-point") as pool:
-            self._pool = pool
-            futures = {pool.submit(execute, task, self.running): key for key, task in tasks}
-            try:
-                for future in cf.as_completed(futures):
-                    yield futures[future], future.result()
-            finally:
+        pool = cf.ThreadPoolExecutor(self.jobs, thread_name_prefix="cairn-point")
+        futures = {pool.submit(execute, task, self.running): key for key, task in tasks}
+        finished = False
+        try:
+            for future in cf.as_completed(futures):
+                yield futures[future], future.result()
+            finished = True
+        finally:
+            if not finished:  # Ctrl-C, or the caller stopped listening: stop what runs
+                self.cancel()
                 for future in futures:
                     future.cancel()
-                self._pool = None
+            pool.shutdown(wait=True)
 
     def cancel(self) -> None:
         """Stop every task in flight; tasks not started yet never start."""

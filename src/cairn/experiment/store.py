@@ -83,8 +83,8 @@ def _chosen(folders: list[Path], which: str | None, artifact: Artifact) -> list[
     if len(picked) != 1:
         names = ", ".join(f.name for f in folders) or "none"
         raise NotFound(
-            f"experiment {artifact.name}: {'no' if not picked else 'several'} sweeps match"
-            f" {which!r}",
+            f"experiment {artifact.alias or artifact.uid}:"
+            f" {'no' if not picked else 'several'} sweeps match {which!r}",
             hint=f"its sweeps: {names}; or --sweep=latest",
         )
     return picked

@@ -23,7 +23,7 @@ from cairn.experiment import results
 from cairn.record import Defaulted, field
 
 SWEEP = "sweep"
-N = "n"
+N = "repeats"
 RUNS = "runs"
 MAX_DEFAULT_COLUMNS = 8
 _LONG = 40
@@ -44,7 +44,7 @@ class Table(Defaulted):
     columns: list[str]
     inputs: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
-    more: list[str] = field(default_factory=list)  # keys not shown by default
+    keys: list[str] = field(default_factory=list)  # every key of the lines
 
 
 def aggregate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = ()) -> Table:
@@ -64,8 +64,8 @@ def aggregate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = ()) -> Tab
         columns = default_columns(lines, keys)
     if len({r.get(SWEEP) for r in rows}) > 1:
         columns.insert(0, SWEEP)
-    more = [k for k in keys if k not in columns]
-    return Table(lines=lines, columns=columns, inputs=list(inputs), results=result_keys, more=more)
+    every = _keys(line.values for line in lines)
+    return Table(lines=lines, columns=columns, inputs=list(inputs), results=result_keys, keys=every)
 
 
 NOT_RESULTS = frozenset({*results.RESERVED, SWEEP, N, RUNS})

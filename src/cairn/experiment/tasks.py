@@ -107,6 +107,8 @@ def _with(outcome: PointOutcome, **changes: Any) -> PointOutcome:
 
 
 def _spawn(task: PointTask, log: Path, running: Running | None) -> tuple[int, bytes]:
+    if running is not None and running.stopped:
+        raise CairnError("cancelled before it started")
     env = {**os.environ, **task.env}
     with log.open("wb") as sink:
         proc = subprocess.Popen(

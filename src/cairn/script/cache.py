@@ -30,10 +30,15 @@ Storage (CM's format)
 Creation
     :meth:`Cache.create` holds an inter-process lock on the entry and checks the lookup again
     inside it, so of two concurrent runs one executes and the other is handed the result
-    (:attr:`Pending.existing`). The script runs in the final directory (scripts record
-    absolute paths); :meth:`Pending.commit` writes the state file and then ``_cm.json``,
-    each atomically, so an entry is visible only when complete. A run that leaves the block
-    without committing leaves no entry; a failed renewal puts the old entry back.
+    (:attr:`Pending.existing`). Around it, :meth:`Cache.running` holds a lock on the static
+    key: two runs whose starting env differs only in values the script does not read (two
+    points of a sweep, say) name different entry folders, and only after the first has run
+    is it known that the second can be served by its entry; so runs of one static key wait
+    for each other, and each looks again before it runs. The script runs in the final
+    directory (scripts record absolute paths); :meth:`Pending.commit` writes the state file
+    and then ``_cm.json``, each atomically, so an entry is visible only when complete. A run
+    that leaves the block without committing leaves no entry; a failed renewal puts the old
+    entry back.
 """
 
 from __future__ import annotations
@@ -466,6 +471,12 @@ class Cache:
                 shutil.rmtree(aside.parent, ignore_errors=True)
 
     @contextlib.contextmanager
+    def running(self, static: str) -> Iterator[None]:
+        """Hold the lock of static key ``static`` while a run of it looks up and creates."""
+        with self._waiting(f"static-{static[:32]}", "another run of the same script"):
+            yield
+
+    @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
         with self._locked_uid(uid_of(key)):
             yield
@@ -473,12 +484,18 @@ class Cache:
     @contextlib.contextmanager
     def _locked_uid(self, uid: str) -> Iterator[None]:
         """The entry's inter-process lock; says so when another run holds it."""
-        lock_file = self.registry.home.root / "locks" / f"cache-{uid}.lock"
+        with self._waiting(f"cache-{uid}", f"another run creating {self.folder / uid}"):
+            yield
+
+    @contextlib.contextmanager
+    def _waiting(self, name: str, holder: str) -> Iterator[None]:
+        """Lock ``name`` under ``$CAIRN_HOME/locks``; a warning says whom it waits for."""
+        lock_file = self.registry.home.root / "locks" / f"{name}.lock"
         with contextlib.ExitStack() as stack:
             try:
                 stack.enter_context(atomic.lock(lock_file, timeout=0))
             except CairnError:
-                report.warn(f"waiting for another run creating {self.folder / uid}")
+                report.warn(f"waiting for {holder}")
                 stack.enter_context(atomic.lock(lock_file, timeout=self.wait))
             yield
 

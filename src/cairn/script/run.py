@@ -385,6 +385,11 @@ class ScriptRun:
             entry = cache.find(key, self.view)
             if entry is not None:
                 return self.from_entry(entry, key)
+        with cache.running(key):
+            return self._created(cache, key)
+
+    def _created(self, cache: Cache, key: str) -> RunResult:
+        """Run into a new entry (under the static key's lock), unless one appeared."""
         slot = slot_key(key, self.view, VOLATILE_KEYS)
         if self.inp.new:
             slot = cache.renewal_slot(slot)

@@ -1,0 +1,319 @@
+"""Experiments end to end through the real CLI: a 3 x 4 sweep over a fixture pipeline,
+failures kept, upstream cache entries reused, resume after a kill, Ctrl-C, and the
+MLPerf results CM wrote itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import json_out
+from tests.script_fixtures import ScriptRepo
+
+MLPERF = Path(__file__).resolve().parents[2] / "shared" / "data" / "cm4mlperf-results"
+IC_OFFLINE = "mlperf-inference--v4.1--datacenter--closed--image-classification--offline"
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Path:
+    """``prepare data`` (cached, counts its runs) -> ``app bench`` (fails for 4 x 3)."""
+    repo = ScriptRepo(tmp_path / "pipe")
+    counter = tmp_path / "prepared.txt"
+    repo.add(
+        "prepare-data",
+        {"cache": True, "new_env_keys": ["DATA_PATH"]},
+        tags=["prepare", "data"],
+        run=f"""
+            echo run >> {counter}
+            mkdir -p data && echo x > data/f
+            echo "DATA_PATH=$PWD/data" > tmp-run-env.out
+        """,
+    )
+    repo.add(
+        "bench",
+        {
+            "deps": [{"tags": "prepare,data"}],
+            "input_mapping": {"batch_size": "BS", "threads": "THREADS"},
+            "new_env_keys": ["THROUGHPUT", "LATENCY"],
+        },
+        tags=["app", "bench"],
+        run="""
+            test -f "$DATA_PATH/f" || exit 5
+            if [ "$BS" = 4 ] && [ "$THREADS" = 3 ]; then echo "out of memory" >&2; exit 1; fi
+            echo "THROUGHPUT=$((BS * THREADS * 10))" > tmp-run-env.out
+            echo "LATENCY=$((BS * 3 + 1))" >> tmp-run-env.out
+        """,
+    )
+    return counter
+
+
+def test_a_3x4_sweep_records_12_points_reuses_upstream_and_keeps_the_failure(
+    cli: Cli, pipeline: Path
+) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "bs-sweep",
+        "--script=app bench",
+        "--explore.batch_size=1,2,4",
+        "--explore.threads=1..4",
+        "--jobs=2",
+        "--result,=THROUGHPUT,LATENCY",
+        "--out=json",
+    )
+    assert done.returncode == 0, done.stderr
+    data = json_out(done)
+    assert data["runs"] == 12 and data["done"] == 12 and data["failed"] == 1
+    rows = {(r["batch_size"], r["threads"]): r for r in data["rows"]}
+    assert len(rows) == 12
+    assert rows[(2, 3)]["THROUGHPUT"] == "60" and rows[(2, 3)]["LATENCY"] == "7"
+    assert rows[(4, 3)]["status"] == "failed" and "exit" in rows[(4, 3)]["error"]
+    assert pipeline.read_text().count("run") == 1  # the upstream entry was reused 11 times
+    assert "[12/12]" in done.stderr  # progress, one line per run off a terminal
+    cache = json_out(cli("find", "cache", "--tags=prepare", "--out=json"))
+    assert len(cache["list"]) == 1
+    shown = cli(
+        "show",
+        "experiment",
+        "bs-sweep",
+        "--sort=-THROUGHPUT",
+        "--columns,=batch_size,threads,THROUGHPUT,status",
+    )
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[1].split() == ["batch_size", "threads", "THROUGHPUT", "status"]
+    assert lines[3].split() == ["4", "4", "160", "ok"]
+    assert lines[-2].split() == ["4", "3", "-", "failed"]
+    assert lines[-1].startswith("(8 more keys: LATENCY, point, seconds")
+
+
+def test_every_script_point_leaves_a_run_record_and_a_lock(cli: Cli, pipeline: Path) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "e1",
+        "--script=app bench",
+        "--explore.batch_size=1,2",
+        "--threads=2",
+        "--out=json",
+    )
+    data = json_out(done)
+    home = Path(os.environ.get("CAIRN_HOME", ""))
+    assert data["failed"] == 0
+    for row in data["rows"]:
+        (run,) = row["runs"]
+        record = json.loads((home / "local" / "run" / run / "cairn-run.json").read_text())
+        assert record["tree"]["script"]["alias"] == "bench"
+    folder = Path(data["path"]) / data["sweep"]
+    locks = list(folder.glob("*/cairn-lock.json"))
+    assert len(locks) == 2
+
+
+def test_a_command_sweep_with_repeats_shows_medians_and_spread(cli: Cli, tmp_path: Path) -> None:
+    code = (
+        "import json, os, sys; n = int(sys.argv[1]);"
+        " r = int(os.environ['CM_EXPERIMENT_STEP']);"
+        " json.dump({'score': n * 100 + r}, open('cm-output.json', 'w'))"
+    )
+    done = cli(
+        "run",
+        "experiment",
+        "cmd",
+        "--explore.n=1,2",
+        "--repeat=3",
+        "--out=json",
+        "--",
+        sys.executable,
+        "-c",
+        code,
+        "{{n}}",
+    )
+    assert done.returncode == 0, done.stderr
+    data = json_out(done)
+    assert data["runs"] == 6 and data["failed"] == 0
+    one = next(r for r in data["rows"] if r["n"] == 1)
+    assert one["n"] == 1 and one["n"] and one["spread"]["score"]["n"] == 3
+    assert one["spread"]["score"]["min"] < one["score"] < one["spread"]["score"]["max"]
+    csv = cli("show", "experiment", "cmd", "--out=csv")
+    assert csv.returncode == 0, csv.stderr
+    header = csv.stdout.splitlines()[0].split(",")
+    assert header[:2] == ["n", "score"] and "score.min" in header and "score.max" in header
+
+
+def test_resume_after_a_kill_runs_only_what_is_missing(cli: Cli, tmp_path: Path) -> None:
+    starts = tmp_path / "starts.txt"
+    code = (
+        "import json, sys, time; n = sys.argv[1];"
+        f" open({str(starts)!r}, 'a').write(n + '\\n'); time.sleep(0.4);"
+        " json.dump({'v': int(n)}, open('cm-output.json', 'w'))"
+    )
+    argv = [
+        "run",
+        "experiment",
+        "slow",
+        "--explore.n=1..6",
+        "--",
+        sys.executable,
+        "-c",
+        code,
+        "{{n}}",
+    ]
+    proc = _spawn(argv)
+    folder = _wait_for_rows(Path(os.environ["CAIRN_HOME"]) / "local" / "experiment" / "slow", 2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    before = json.loads((folder / "cm-result.json").read_text())
+    assert 2 <= len(before) < 6
+    starts.write_text("")
+    done = cli("run", "experiment", "slow", "--resume", "--out=json")
+    assert done.returncode == 0, done.stderr
+    data = json_out(done)
+    assert data["done"] == 6 and data["sweep"] == folder.name
+    ran = starts.read_text().split()
+    assert sorted(ran) == sorted(str(n) for n in range(1, 7) if n not in {r["n"] for r in before})
+    after = json.loads((folder / "cm-result.json").read_text())
+    assert after[: len(before)] == before
+    again = cli("run", "experiment", "slow", "--resume")
+    assert again.returncode != 0 and "no unfinished sweep" in again.stderr
+
+
+def test_ctrl_c_stops_the_sweep_and_its_points(tmp_path: Path) -> None:
+    marker = tmp_path / "pids.txt"
+    code = (
+        f"import os, time; open({str(marker)!r}, 'a').write(str(os.getpid()) + '\\n');"
+        " time.sleep(60)"
+    )
+    proc = _spawn(
+        [
+            "run",
+            "experiment",
+            "stop",
+            "--explore.n=1..4",
+            "--jobs=2",
+            "--",
+            sys.executable,
+            "-c",
+            code,
+        ]
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_lines(marker)) < 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(20) == 130
+    pids = [int(p) for p in _lines(marker)]
+    time.sleep(0.2)
+    assert all(not _alive(pid) for pid in pids)
+    sweep = next((Path(os.environ["CAIRN_HOME"]) / "local" / "experiment" / "stop").iterdir())
+    assert json.loads((sweep / "cairn-sweep.json").read_text())["status"] == "interrupted"
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
+
+
+def _spawn(argv: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cairn", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        # a shell without job control starts background commands with SIGINT ignored, and
+        # Python then never raises KeyboardInterrupt: give the sweep Ctrl-C's default back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def _wait_for_rows(experiment: Path, count: int) -> Path:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for folder in experiment.glob("*/cm-result.json"):
+            if len(json.loads(folder.read_text() or "[]")) >= count:
+                return folder.parent
+        time.sleep(0.05)
+    raise AssertionError("the sweep recorded too few rows in time")
+
+
+def test_bad_sweeps_are_refused_with_clear_errors(cli: Cli, pipeline: Path) -> None:
+    neither = cli("run", "experiment", "x", "--explore.n=1,2")
+    assert neither.returncode == 1 and "either a script" in neither.stderr
+    nothing = cli("run", "experiment", "x", "--script=app bench")
+    assert nothing.returncode == 1 and "no space to explore" in nothing.stderr
+    jobs = cli("run", "experiment", "x", "--script=app bench", "--explore.n=1", "--jobs=0")
+    assert jobs.returncode == 1 and "--jobs='0' must be at least 1" in jobs.stderr
+    unknown = cli("run", "experiment", "x", "--explore.n=1", "--", "echo", "{{m}}")
+    assert unknown.returncode == 1 and "{{m}}" in unknown.stderr
+    csv = cli("find", "experiment", "--out=csv")
+    assert csv.returncode == 1 and "--out='csv' is not offered by find" in csv.stderr
+
+
+def test_strict_exits_non_zero_when_a_point_failed(cli: Cli, pipeline: Path) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "s",
+        "--script=app bench",
+        "--explore.batch_size=4",
+        "--explore.threads=3",
+        "--strict",
+    )
+    assert done.returncode == 1 and "1 of 1 runs failed" in done.stderr
+
+
+@pytest.fixture
+def mlperf(cli: Cli, tmp_path: Path) -> Path:
+    if not MLPERF.is_dir():
+        pytest.skip(f"the MLPerf test data is not at {MLPERF}")
+    copy = tmp_path / "cm4mlperf-results"
+    shutil.copytree(MLPERF, copy)
+    added = cli("add", "repo", str(copy))
+    assert added.returncode == 0, added.stderr
+    return copy
+
+
+def _cm_rows(copy: Path, name: str) -> list[dict[str, Any]]:
+    (result,) = (copy / "experiment" / name).glob("*/cm-result.json")
+    rows: list[dict[str, Any]] = json.loads(result.read_text())
+    return rows
+
+
+def test_show_reads_the_experiments_cm_wrote(cli: Cli, mlperf: Path) -> None:
+    done = cli(
+        "show",
+        "experiment",
+        IC_OFFLINE,
+        "--filter=Accuracy>=75.9 and Model==resnet50",
+        "--sort=-Result",
+        "--out=json",
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json_out(done)["rows"]
+    expected = [r for r in _cm_rows(mlperf, IC_OFFLINE) if r["Accuracy"] >= 75.9]
+    assert len(rows) == len(expected) > 10
+    assert [r["Result"] for r in rows] == sorted((r["Result"] for r in expected), reverse=True)
+    console = cli("show", "experiment", "--tags=image-classification,offline")
+    assert console.returncode == 0, console.stderr
+    assert "SystemName" in console.stdout and "Result" in console.stdout
+    assert "more keys" in console.stdout

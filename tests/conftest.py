@@ -6,6 +6,7 @@ import base64
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -181,3 +182,37 @@ def commit_change(work: Path, tags: list[str]) -> str:
     sh_git("commit", "-q", "-am", "change", cwd=work)
     sh_git("push", "-q", "origin", "main", cwd=work)
     return sh_git("rev-parse", "HEAD", cwd=work)
+
+
+# -- headless Chromium (Debian's package) for the browser tests ---------------------------------
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Any:
+    binary = shutil.which("chromium")
+    if binary is None:
+        pytest.skip("Debian's `chromium` is not installed (apt-get install chromium; CI does)")
+
+    def run(*args: str) -> str:
+        profile = tmp_path / "chromium-profile"
+        command = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+        return done.stdout
+
+    return run
+
+
+def dump(chromium: Any, page_path: Path) -> str:
+    """The DOM of ``page_path`` after its scripts ran (5 s of virtual time)."""
+    return str(chromium("--virtual-time-budget=5000", "--dump-dom", page_path.as_uri()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import json_out
+from tests.conftest import dump, json_out
 from tests.script_fixtures import ScriptRepo
 
 MLPERF = Path(__file__).resolve().parents[2] / "shared" / "data" / "cm4mlperf-results"
@@ -317,3 +318,115 @@ def test_show_reads_the_experiments_cm_wrote(cli: Cli, mlperf: Path) -> None:
     assert console.returncode == 0, console.stderr
     assert "SystemName" in console.stdout and "Result" in console.stdout
     assert "more keys" in console.stdout
+
+
+def _brute_front(rows: list[dict[str, Any]], keys: tuple[str, str]) -> set[int]:
+    """Indices of rows no other row beats: Result higher, accelerators fewer (O(n²))."""
+    usable = [
+        i for i, r in enumerate(rows) if all(isinstance(r.get(k), (int, float)) for k in keys)
+    ]
+
+    def beats(q: dict[str, Any], p: dict[str, Any]) -> bool:
+        ge = q[keys[0]] >= p[keys[0]] and q[keys[1]] <= p[keys[1]]
+        return ge and (q[keys[0]] > p[keys[0]] or q[keys[1]] < p[keys[1]])
+
+    return {i for i in usable if not any(beats(rows[j], rows[i]) for j in usable)}
+
+
+def test_pareto_on_mlperf_gives_the_front_a_brute_force_gives(cli: Cli, mlperf: Path) -> None:
+    keys = ("Result", "accelerators_per_node")
+    for name in (IC_OFFLINE, IC_OFFLINE.replace("image-classification", "object-detection")):
+        done = cli(
+            "pareto",
+            "experiment",
+            name,
+            "--objective=Result:max",
+            "--objective=accelerators_per_node:min",
+            "--out=json",
+        )
+        assert done.returncode == 0, done.stderr
+        front = json_out(done)["front"]
+        rows = _cm_rows(mlperf, name)
+        expected = _brute_front(rows, keys)
+        assert {(r["SystemName"], r["Result"]) for r in front} == {
+            (rows[i]["SystemName"], rows[i]["Result"]) for i in expected
+        }
+        results = [r["Result"] for r in front]
+        assert results == sorted(results, reverse=True)  # best first objective first
+    # checked by hand: the fastest system overall and the best CPU-only one are on it
+    front = json_out(
+        cli(
+            "pareto",
+            "experiment",
+            IC_OFFLINE,
+            "--objective=Result:max",
+            "--objective=accelerators_per_node:min",
+            "--out=json",
+        )
+    )["front"]
+    assert max(r["Result"] for r in front) == max(r["Result"] for r in _cm_rows(mlperf, IC_OFFLINE))
+    assert [r["Organization"] for r in front if r["accelerators_per_node"] == 0] == ["Intel"]
+
+
+def test_pareto_constraints_margins_groups_and_pictures(
+    cli: Cli, mlperf: Path, tmp_path: Path
+) -> None:
+    base = [
+        "pareto",
+        "experiment",
+        IC_OFFLINE,
+        "--objective=Result:max",
+        "--objective=accelerators_per_node:min",
+        "--out=json",
+    ]
+    exact = json_out(cli(*base))
+    relaxed = json_out(cli(*base, "--margin=10%"))
+    assert {r["uid"] for r in exact["front"]} < {r["uid"] for r in relaxed["front"]}
+    strict = json_out(cli(*base, "--constraint=Accuracy>=76"))
+    assert strict["front"] and all(r["Accuracy"] >= 76 for r in strict["front"])
+    grouped = json_out(cli(*base, "--group_by=Availability"))
+    assert {r["Availability"] for r in grouped["front"]} == {"available", "preview"}
+    assert exact["left_out"] == 1
+    png, html = tmp_path / "front.png", tmp_path / "front.html"
+    drawn = cli(*base[:-1], f"--plot={png},{html}")
+    assert drawn.returncode == 0, drawn.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "<svg" in html.read_text()
+    csv = cli(*base[:-1], "--out=csv", "--columns=SystemName,Result")
+    assert csv.stdout.splitlines()[0] == "SystemName,Result"
+    assert len(csv.stdout.splitlines()) == len(exact["front"]) + 1
+
+
+def test_pareto_and_plot_refuse_bad_requests(cli: Cli, mlperf: Path) -> None:
+    no_sense = cli("pareto", "experiment", IC_OFFLINE, "--objective=Result")
+    assert no_sense.returncode == 1 and "KEY:max or KEY:min" in no_sense.stderr
+    nothing = cli("pareto", "experiment", IC_OFFLINE)
+    assert nothing.returncode == 1 and "which objectives?" in nothing.stderr
+    jpg = cli("plot", "experiment", IC_OFFLINE, "--x=Result", "--y=Accuracy", "--file=a.jpg")
+    assert jpg.returncode == 1 and "unknown picture format '.jpg'" in jpg.stderr
+    bad = cli("show", "experiment", IC_OFFLINE, "--filter=Accuracy>>1")
+    assert bad.returncode == 1 and "Accuracy>>1" in bad.stderr
+    missing = cli("show", "experiment", "no-such-experiment")
+    assert missing.returncode == 16
+
+
+def test_plot_writes_an_interactive_page_chromium_renders(
+    cli: Cli, mlperf: Path, tmp_path: Path, chromium: Any
+) -> None:
+    page = tmp_path / "plot.html"
+    done = cli(
+        "plot",
+        "experiment",
+        IC_OFFLINE,
+        "--x=Result:max",
+        "--y=accelerators_per_node:min",
+        "--log=x",
+        f"--file={page}",
+        "--out=json",
+    )
+    assert done.returncode == 0, done.stderr
+    points = json_out(done)["points"]
+    assert points == 39  # one of the 40 rows has no accelerators_per_node
+    dom = dump(chromium, page)
+    assert 'data-ready="1"' in dom
+    assert len(re.findall(r'<circle class="mark', dom)) == points
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page.read_text())

@@ -7,9 +7,7 @@ import base64
 import hashlib
 import json
 import re
-import shutil
 import struct
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -30,6 +28,7 @@ from cairn.experiment.plots import (
     write_image,
 )
 from cairn.record import replace
+from tests.conftest import dump
 
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -372,36 +371,6 @@ def test_an_empty_page_says_so(tmp_path: Path) -> None:
 
 
 # ---- in a real browser -------------------------------------------------------------------
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def chromium(tmp_path: Path) -> Any:
-    binary = shutil.which("chromium")
-    if binary is None:
-        pytest.skip("Debian's `chromium` is not installed (apt-get install chromium; CI does)")
-
-    def run(*args: str) -> str:
-        profile = tmp_path / "chromium-profile"
-        command = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
-        return done.stdout
-
-    return run
-
-
-def dump(chromium: Any, page_path: Path) -> str:
-    return str(chromium("--virtual-time-budget=5000", "--dump-dom", page_path.as_uri()))
 
 
 @pytest.mark.browser

@@ -47,6 +47,7 @@ _FRONT_FLAGS = (
     Flag("plot", "list", "also draw the front: front.png, front.svg, front.html"),
     Flag("x", "str", "the picture's x key (default: the first objective)"),
     Flag("y", "str", "the picture's y key (default: the second objective)"),
+    Flag("label", "list", "the keys that label a point in pictures (default: its inputs)"),
 )
 _PLOT_FLAGS = (
     Flag("x", "str", "the x key, with its sense to draw the front: Latency:min"),
@@ -54,6 +55,7 @@ _PLOT_FLAGS = (
     Flag("file", "list", "the files to write: plot.html, plot.png, plot.svg"),
     Flag("group_by", "list", "one colour (and front) per value of these keys"),
     Flag("log", "list", "logarithmic axes: x, y or x,y"),
+    Flag("label", "list", "the keys that label a point in pictures (default: its inputs)"),
 )
 _RUN_KEYS = {f.name for f in _RUN_FLAGS} | {a for f in _RUN_FLAGS for a in f.aliases}
 
@@ -158,8 +160,9 @@ class ExperimentAutomation(CommonAutomation):
         )
         front = [line for line, on in zip(lines, found.on_front, strict=True) if on]
         columns = _front_columns(call, table, objectives, group_by)
-        if call.flag("sort"):
-            front = _sorted(front, call.flag("sort"))
+        first = objectives[0]
+        default_order = f"-{first.key}" if first.maximize else first.key
+        front = _sorted(front, call.flag("sort") or default_order)
         data: dict[str, Any] = {
             "experiment": _title(artifact),
             "objectives": [str(o) for o in objectives],
@@ -189,6 +192,7 @@ class ExperimentAutomation(CommonAutomation):
                 on_front=found.on_front,
                 group_by=group_by,
                 records=self._records(),
+                labels=call.flag("label", []),
             )
             data["pictures"] = figures.write(drawn, pictures, data["front"])
             text += [f"wrote {p}" for p in data["pictures"]]
@@ -234,6 +238,7 @@ class ExperimentAutomation(CommonAutomation):
             on_front=on_front,
             group_by=list(call.flag("group_by", [])),
             records=self._records(),
+            labels=call.flag("label", []),
         )
         rows = [line.values for line, on in zip(lines, on_front, strict=False) if on]
         written = figures.write(drawn, pictures, rows)

@@ -39,11 +39,12 @@ def scatter(
     on_front: Sequence[bool] = (),
     group_by: Sequence[str] = (),
     records: Path | None = None,
+    labels: Sequence[str] = (),
 ) -> Any:
     """The :class:`cairn.experiment.plots.Scatter` of ``lines`` (front flags in order)."""
     from cairn.experiment.plots import PlotPoint, Scatter
 
-    label_keys = [k for k in (data.inputs or data.columns) if k not in (x.key, y.key)]
+    label_keys = list(labels) or _label_keys(data, lines, (x.key, y.key))
     points, skipped = [], 0
     for i, line in enumerate(lines):
         xv, yv = _number(line.values.get(x.key)), _number(line.values.get(y.key))
@@ -72,6 +73,15 @@ def scatter(
         points=points,
         notes=notes,
     )
+
+
+def _label_keys(
+    data: table.Table, lines: Sequence[table.Line], plotted: tuple[str, str]
+) -> list[str]:
+    """The explored inputs; for rows CM wrote, the key that names a line best."""
+    if data.inputs:
+        return [k for k in data.inputs if k not in plotted]
+    return [k for k in table.naming_keys(lines, data.keys) if k not in plotted][:1]
 
 
 def _number(value: Any) -> float | None:

@@ -26,7 +26,8 @@ SWEEP = "sweep"
 N = "repeats"
 RUNS = "runs"
 MAX_DEFAULT_COLUMNS = 8
-_LONG = 40
+_LONG = 48
+_NAME_LONG = 80
 _SKIP_DEFAULT = frozenset({"uid", "iso_datetime", "url", "git_url", "Location", "notes", "error"})
 
 
@@ -125,18 +126,44 @@ def _bookkeeping(group: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def default_columns(lines: Sequence[Line], keys: Sequence[str]) -> list[str]:
-    """For rows of unknown shape: keys that differ between lines, with short values."""
-    chosen = []
+    """For rows of unknown shape: the naming key first (:func:`naming_keys`), then keys that
+    differ between lines, with short values, each saying something the chosen ones do not
+    (``Accuracy_div_100`` adds nothing to ``Accuracy``)."""
+    chosen: list[str] = naming_keys(lines, keys)[:1]
+    columns = {k: [_hashable(line.values.get(k)) for line in lines] for k in keys}
     for key in keys:
-        if key in _SKIP_DEFAULT or key in NOT_RESULTS:
+        if key in chosen or key in _SKIP_DEFAULT or key in NOT_RESULTS:
             continue
-        values = [line.values.get(key) for line in lines]
-        if len({_hashable(v) for v in values}) < 2 and len(lines) > 1:
+        values = columns[key]
+        if len(set(values)) < 2 and len(lines) > 1:
             continue
         if max((len(str(v)) for v in values), default=0) > _LONG:
             continue
+        if any(_same_partition(values, columns[c]) for c in chosen):
+            continue
         chosen.append(key)
     return chosen[:MAX_DEFAULT_COLUMNS]
+
+
+def naming_keys(lines: Sequence[Line], keys: Sequence[str]) -> list[str]:
+    """Keys whose text names a line best: text values (not numbers), short enough to read,
+    most distinct values first (``SystemName`` for MLPerf's rows)."""
+    scored = []
+    for i, key in enumerate(keys):
+        if key in _SKIP_DEFAULT or key in NOT_RESULTS:
+            continue
+        values = [line.values.get(key) for line in lines]
+        texts = [v for v in values if isinstance(v, str) and results.number(v) is None]
+        if not texts or len(texts) < len(values) or max(len(t) for t in texts) > _NAME_LONG:
+            continue
+        scored.append((-len(set(texts)), i, key))
+    return [key for _, _, key in sorted(scored)]
+
+
+def _same_partition(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether each value of ``a`` goes with one value of ``b`` and back (one column says
+    what the other says)."""
+    return len(set(a)) == len(set(b)) == len(set(zip(a, b, strict=True)))
 
 
 def cell(line: Line, key: str) -> str:

@@ -430,3 +430,102 @@ def test_plot_writes_an_interactive_page_chromium_renders(
     assert 'data-ready="1"' in dom
     assert len(re.findall(r'<circle class="mark', dom)) == points
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page.read_text())
+
+
+def _bench_run_sh(pipeline: Path, extra: int) -> None:
+    """Change the bench script's result (a new version of the code under test)."""
+    run_sh = pipeline.parent / "pipe" / "script" / "bench" / "run.sh"
+    text = run_sh.read_text().replace("* 10))", f"* 10 + {extra}))")
+    run_sh.write_text(text)
+
+
+def test_replay_says_per_point_whether_results_reproduced(cli: Cli, pipeline: Path) -> None:
+    sweep = [
+        "run",
+        "experiment",
+        "rep",
+        "--script=app bench",
+        "--explore.batch_size=1,2",
+        "--threads=2",
+        "--result=THROUGHPUT",
+    ]
+    assert cli(*sweep).returncode == 0
+    same = cli("replay", "experiment", "rep", "--out=json")
+    assert same.returncode == 0, same.stderr
+    data = json_out(same)
+    assert data["reproduced"] and len(data["points"]) == 2
+    assert all(p["outputs"][0]["status"] == "same" for p in data["points"])
+    _bench_run_sh(pipeline, 1)
+    changed = cli("replay", "experiment", "rep")
+    assert changed.returncode == 1
+    assert "did NOT reproduce" in changed.stderr and "THROUGHPUT: 20 -> 21" in changed.stderr
+    assert "drift" in changed.stderr and "bench" in changed.stderr  # the script's content
+    loose = cli(
+        "replay",
+        "experiment",
+        "rep",
+        "--tolerance=10%",
+        "--point=" + data["points"][1]["point"][:6],
+    )
+    assert loose.returncode == 0, loose.stderr
+    assert "1 of 1 points reproduced" in loose.stdout
+
+
+def test_replay_of_a_command_sweep_and_of_cm_data(cli: Cli, mlperf: Path) -> None:
+    code = "import json, sys; json.dump({'v': int(sys.argv[1]) * 2}, open('cm-output.json', 'w'))"
+    assert (
+        cli(
+            "run", "experiment", "c", "--explore.n=1,3", "--", sys.executable, "-c", code, "{{n}}"
+        ).returncode
+        == 0
+    )
+    done = cli("replay", "experiment", "c", "--out=json")
+    assert done.returncode == 0, done.stderr
+    assert [p["outputs"][0]["now"] for p in json_out(done)["points"]] == [2, 6]
+    cm = cli("replay", "experiment", IC_OFFLINE)
+    assert cm.returncode == 16 and "no sweep run by cairn" in cm.stderr
+
+
+def test_compare_two_sweeps_shows_deltas_and_what_changed(cli: Cli, pipeline: Path) -> None:
+    for name in ("before", "after"):
+        done = cli(
+            "run",
+            "experiment",
+            name,
+            "--script=app bench",
+            "--explore.batch_size=1,2",
+            "--threads=2",
+            "--result=THROUGHPUT",
+        )
+        assert done.returncode == 0, done.stderr
+        _bench_run_sh(pipeline, 5)
+    compared = cli("compare", "experiment", "before", "after")
+    assert compared.returncode == 0, compared.stderr
+    assert "matched by: batch_size" in compared.stdout
+    assert "THROUGHPUT: 20 -> 25 (+5, +25.0%)" in compared.stdout
+    assert "content" in compared.stdout  # the bench script's code differs between the runs
+    data = json_out(cli("compare", "experiment", "before", "after", "--out=json"))
+    assert len(data["pairs"]) == 2 and data["environment"] is not None
+
+
+def test_compare_experiments_cm_wrote_by_a_named_key(cli: Cli, mlperf: Path) -> None:
+    server = IC_OFFLINE.replace("offline", "server")
+    refused = cli("compare", "experiment", IC_OFFLINE, server)
+    assert refused.returncode == 1 and "--by=" in refused.stderr
+    done = cli("compare", "experiment", IC_OFFLINE, server, "--by=SystemName", "--out=json")
+    assert done.returncode == 0, done.stderr
+    data = json_out(done)
+    from collections import Counter
+
+    offline = Counter(r["SystemName"] for r in _cm_rows(mlperf, IC_OFFLINE))
+    online = Counter(r["SystemName"] for r in _cm_rows(mlperf, server))
+    assert len(data["pairs"]) == sum((offline & online).values()) > 5
+    first = {r["SystemName"]: r["Result"] for r in reversed(_cm_rows(mlperf, IC_OFFLINE))}
+    later = {r["SystemName"]: r["Result"] for r in reversed(_cm_rows(mlperf, server))}
+    pair = data["pairs"][0]
+    result = next(d for d in pair["deltas"] if d["key"] == "Result")
+    name = pair["match"]["SystemName"]
+    assert (result["a"], result["b"]) == (first[name], later[name])
+    assert data["environment"] is None
+    text = cli("compare", "experiment", IC_OFFLINE, server, "--by=SystemName").stdout
+    assert "share their SystemName with another; matched in order" in text

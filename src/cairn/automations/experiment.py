@@ -286,8 +286,19 @@ class ExperimentAutomation(CommonAutomation):
         pairs, only_a, only_b = comparing.pairs(a.table, b.table, by)
         env_a, env_b = a.run_side("A"), b.run_side("B")
         environment = run_diff.compare(env_a, env_b) if env_a and env_b else None
+        notes = [
+            f"{side.label}: {n} points share their {', '.join(by)} with another; matched in"
+            " order (add keys to --by to tell them apart)"
+            for side in (a, b)
+            if (n := comparing.ambiguous(side.table, by))
+        ]
         result = comparing.Comparison(
-            by=by, pairs=pairs, only_a=only_a, only_b=only_b, environment=environment
+            by=by,
+            pairs=pairs,
+            only_a=only_a,
+            only_b=only_b,
+            environment=environment,
+            notes=notes,
         )
         text = comparing.lines(result, a.label, b.label)
         if environment is not None:

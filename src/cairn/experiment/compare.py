@@ -75,21 +75,27 @@ def match_keys(a: table.Table, b: table.Table, by: Sequence[str]) -> list[str]:
 
 
 def pairs(a: table.Table, b: table.Table, by: Sequence[str]) -> tuple[list[Pair], int, int]:
-    """Matched lines with their deltas, and how many lines of A and of B had no match."""
+    """Matched lines with their deltas, and how many lines of A and of B had no match.
+    Lines with equal ``by`` values on one side are matched in order (first with first)."""
     index: dict[str, list[table.Line]] = {}
     for line in b.lines:
         index.setdefault(_key(line, by), []).append(line)
-    found, unmatched_a, used = [], 0, set()
+    found, unmatched_a = [], 0
     for line in a.lines:
-        other = index.get(_key(line, by))
-        if not other:
+        waiting = index.get(_key(line, by))
+        if not waiting:
             unmatched_a += 1
             continue
-        used.add(_key(line, by))
+        other = waiting.pop(0)
         match = {k: line.values.get(k) for k in by}
-        found.append(Pair(match=match, deltas=deltas(line, other[0], by)))
-    unmatched_b = sum(len(v) for k, v in index.items() if k not in used)
-    return found, unmatched_a, unmatched_b
+        found.append(Pair(match=match, deltas=deltas(line, other, by)))
+    return found, unmatched_a, sum(len(v) for v in index.values())
+
+
+def ambiguous(t: table.Table, by: Sequence[str]) -> int:
+    """How many lines of ``t`` share their ``by`` values with an earlier line."""
+    keys = [_key(line, by) for line in t.lines]
+    return len(keys) - len(set(keys))
 
 
 def _key(line: table.Line, by: Sequence[str]) -> str:
@@ -107,7 +113,7 @@ _SKIP = _BOOK - {"seconds"}
 
 def _delta(key: str, a: Any, b: Any) -> Delta:
     x, y = results.number(a), results.number(b)
-    if x is None or y is None or isinstance(a, str) or isinstance(b, str):
+    if x is None or y is None:
         return Delta(key=key, a=a, b=b)
     relative = (y - x) / abs(x) if x else None
     return Delta(key=key, a=a, b=b, change=y - x, relative=relative)

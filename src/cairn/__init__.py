@@ -17,6 +17,7 @@ __all__ = [
     "Ambiguous",
     "Artifact",
     "CairnError",
+    "Experiment",
     "InvalidInput",
     "NotFound",
     "__version__",
@@ -31,6 +32,7 @@ __all__ = [
 _LAZY = {
     "access": "cairn.api",
     "add": "cairn.api",
+    "Experiment": "cairn.api",
     "find": "cairn.api",
     "load": "cairn.api",
     "remove": "cairn.api",
@@ -46,7 +48,7 @@ _LAZY = {
 # `typing` is not imported at start-up; mypy treats MYPY as true.
 MYPY = False
 if MYPY:
-    from cairn.api import access, add, find, load, remove, update
+    from cairn.api import Experiment, access, add, find, load, remove, update
     from cairn.errors import AlreadyExists, Ambiguous, CairnError, InvalidInput, NotFound
     from cairn.store.artifact import Artifact
 

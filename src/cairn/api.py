@@ -161,3 +161,78 @@ def remove(artifact: Artifact) -> None:
     """Delete one artifact."""
     with _quiet():
         Catalog.open().remove(artifact)
+
+
+class Experiment:
+    """An experiment, for Python and notebooks: the same actions as ``cairn ... experiment``
+    (it is made by its first :meth:`run`)::
+
+        exp = cairn.Experiment("bs-sweep")
+        exp.run(script="app bench", explore={"batch_size": [1, 2, 4], "threads": "1..4"},
+                jobs=2, results=["THROUGHPUT"])
+        rows = exp.table(filter="THROUGHPUT>=40", sort="-THROUGHPUT")
+        front = exp.pareto(["THROUGHPUT:max", "LATENCY:min"], plot=["front.html"])
+
+    Each method returns the data ``--out=json`` prints (errors raise :class:`CairnError`).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def run(
+        self,
+        *,
+        script: str | None = None,
+        command: Iterable[str] = (),
+        explore: dict[str, Any] | None = None,
+        space: str | None = None,
+        repeat: int = 1,
+        jobs: int = 1,
+        results: Iterable[str] = (),
+        inputs: dict[str, Any] | None = None,
+        resume: bool = False,
+        progress: bool = False,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Run a sweep (or ``resume`` the last unfinished one); ``inputs`` go to the script,
+        ``options`` are the other flags of ``run experiment`` (``sample``, ``zip``...)."""
+        i: dict[str, Any] = {**(inputs or {}), **options, "repeat": repeat, "jobs": jobs}
+        i.update(script=script, explore=explore or {}, space=space, resume=resume or None)
+        i.update(result=list(results) or None, unparsed_cmd=list(command) or None)
+        return self._call("run", i, progress)
+
+    def table(self, **flags: Any) -> list[dict[str, Any]]:
+        """One dict per point (medians over repeats, ``spread``): ``filter``, ``sort``,
+        ``columns``, ``sweep`` as on the command line."""
+        rows: list[dict[str, Any]] = self._call("show", flags)["rows"]
+        return rows
+
+    def pareto(self, objectives: Iterable[str], **flags: Any) -> dict[str, Any]:
+        """The front (``front``: its lines) for ``objectives`` (``KEY:max``, ``KEY:min``);
+        ``constraint``, ``margin``, ``group_by``, ``plot`` as on the command line."""
+        return self._call("pareto", {**flags, "objective": list(objectives)})
+
+    def plot(self, x: str, y: str, files: Iterable[str], **flags: Any) -> list[str]:
+        """Draw ``y`` against ``x`` (``KEY[:max|min]``) into ``files``; their paths."""
+        written: list[str] = self._call("plot", {**flags, "x": x, "y": y, "file": list(files)})[
+            "pictures"
+        ]
+        return written
+
+    def compare(self, other: str, **flags: Any) -> dict[str, Any]:
+        """Result deltas against experiment ``other`` (or ``NAME@POINT``), and the
+        environment's differences."""
+        return self._call("compare", {**flags, "artifacts": [other]})
+
+    def replay(self, **flags: Any) -> dict[str, Any]:
+        """Run the points again (``point``, ``tolerance``, ``sweep``); raises when a point
+        did not reproduce (the verdicts are in the error's ``outcome``)."""
+        return self._call("replay", flags)
+
+    def _call(self, action: str, flags: dict[str, Any], progress: bool = False) -> dict[str, Any]:
+        i = {k: v for k, v in flags.items() if v is not None}
+        i.update(action=action, automation="experiment", artifact=self.name)
+        if progress:
+            i["out"] = "con"
+        with _quiet():
+            return dict(dispatch.run(i).data)

@@ -33,4 +33,9 @@ step cairn show cache
 step cairn show run
 step cairn run script "get generic-python-lib _package.packaging" --locked="$CAIRN_HOME/python-lib.lock.yaml"
 step cairn replay run --tolerance=5%
+
+step cairn run experiment demo-sweep --script="toy bench" --explore.batch_size=1,2,4,8,16 --explore.threads=1..4 --jobs=2
+step cairn show experiment demo-sweep --filter="TOY_LATENCY_MS<=100" --sort=-TOY_THROUGHPUT
+step cairn pareto experiment demo-sweep --objective=TOY_THROUGHPUT:max --objective=TOY_LATENCY_MS:min --plot="$CAIRN_HOME/demo-front.png,$CAIRN_HOME/demo-front.html"
+step cairn replay experiment demo-sweep --jobs=2
 printf '\ndemo finished: artifacts live under %s\n' "$CAIRN_HOME"

@@ -153,42 +153,37 @@ class ExperimentAutomation(CommonAutomation):
 
         objectives = [pareto.Objective.parse(o) for o in _objectives(call)]
         pictures = figures.check_files(call.flag("plot", []))
+        if pictures and len(objectives) < 2 and not call.flag("y"):
+            raise InvalidInput("a picture needs two keys", hint="give two objectives, or --y")
         artifact, _, table, lines = self._lines(call, call.repeated("constraint"))
+        failed = [line for line in lines if line.values.get("status") == "failed"]
+        lines = [line for line in lines if line.values.get("status") != "failed"]
         group_by = list(call.flag("group_by", []))
         found = pareto.select(
             [line.values for line in lines], objectives, margin=_margin(call), group_by=group_by
         )
-        front = [line for line, on in zip(lines, found.on_front, strict=True) if on]
-        columns = _front_columns(call, table, objectives, group_by)
         first = objectives[0]
-        default_order = f"-{first.key}" if first.maximize else first.key
-        front = _sorted(front, call.flag("sort") or default_order)
+        front = _sorted(
+            [line for line, on in zip(lines, found.on_front, strict=True) if on],
+            call.flag("sort") or (f"-{first.key}" if first.maximize else first.key),
+        )
+        columns = _front_columns(call, table, objectives, group_by)
         data: dict[str, Any] = {
             "experiment": _title(artifact),
             "objectives": [str(o) for o in objectives],
             "points": len(lines),
+            "failed": len(failed),
             "front": [tables.line_json(line) for line in front],
             "left_out": len(found.left_out),
             "columns": columns,
         }
-        text = [
-            f"experiment {_title(artifact)}: {len(front)} of {len(lines)} points on the front"
-            + (f" ({found.groups} groups)" if group_by else "")
-        ]
-        if found.warning():
-            text.append(found.warning())
+        text = _front_head(_title(artifact), len(front), len(lines), len(failed), found, group_by)
         if pictures:
-            if len(objectives) < 2 and not call.flag("y"):
-                raise InvalidInput(
-                    "a picture needs two keys", hint="give two objectives, or --x and --y"
-                )
-            x, y = _axes(call, objectives)
             drawn = figures.scatter(
                 f"{_title(artifact)}: Pareto front",
                 table,
                 lines,
-                x,
-                y,
+                *_axes(call, objectives),
                 on_front=found.on_front,
                 group_by=group_by,
                 records=self._records(),
@@ -579,6 +574,8 @@ def _selected(call: Call, table: Any) -> tuple[list[Any], list[str]]:
     if call.flag("sort"):
         lines = _sorted(lines, call.flag("sort"))
     columns = list(call.flag("columns") or table.columns)
+    if not call.flag("columns") and not any(line.values.get("error") for line in lines):
+        columns = [c for c in columns if c != "error"]
     return lines, columns
 
 
@@ -674,3 +671,15 @@ def _replayed_sweep(artifact: Any, which: str | None) -> Path:
 def _title(artifact: Any) -> str:
     """An experiment as a person names it: its alias, else its uid."""
     return str(artifact.alias or artifact.uid)
+
+
+def _front_head(
+    name: str, on: int, points: int, failed: int, found: Any, group_by: list[str]
+) -> list[str]:
+    groups = f" ({found.groups} groups)" if group_by else ""
+    lines = [f"experiment {name}: {on} of {points} points on the front{groups}"]
+    if failed:
+        lines.append(f"{failed} failed points not considered")
+    if found.warning():
+        lines.append(found.warning())
+    return lines

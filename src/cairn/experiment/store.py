@@ -68,8 +68,11 @@ def load(artifact: Artifact, which: str | None = None) -> Loaded:
     rows: list[dict[str, Any]] = []
     inputs: dict[str, None] = {}
     for folder in chosen:
-        for row in results.read(folder / results.RESULT_FILE):
-            rows.append({**row, "sweep": folder.name})
+        order = _point_order(folder)
+        found = results.read(folder / results.RESULT_FILE)
+        if order:
+            found.sort(key=lambda r: (order.get(str(r.get("point")), len(order)), _repeat(r)))
+        rows += [{**row, "sweep": folder.name} for row in found]
         inputs.update(dict.fromkeys(_inputs_of(folder)))
     return Loaded(artifact=artifact, sweeps=chosen, rows=rows, inputs=list(inputs))
 
@@ -90,12 +93,28 @@ def _chosen(folders: list[Path], which: str | None, artifact: Artifact) -> list[
     return picked
 
 
-def _inputs_of(folder: Path) -> list[str]:
+def _points(folder: Path) -> list[dict[str, Any]]:
+    """The points a cairn sweep lists (none for CM's)."""
     try:
         data = json.loads((folder / sweep.SWEEP_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
+    points = data.get("points") if isinstance(data, dict) else None
+    return [p for p in points or [] if isinstance(p, dict)]
+
+
+def _inputs_of(folder: Path) -> list[str]:
     keys: dict[str, None] = {}
-    for point in data.get("points") or []:
+    for point in _points(folder):
         keys.update(dict.fromkeys(point.get("values") or {}))
     return list(keys)
+
+
+def _point_order(folder: Path) -> dict[str, int]:
+    """Each point's place in its sweep (rows are written as runs finish, in any order)."""
+    return {str(p.get("id")): i for i, p in enumerate(_points(folder))}
+
+
+def _repeat(row: dict[str, Any]) -> int:
+    value = row.get("repeat")
+    return value if isinstance(value, int) else 0

@@ -59,6 +59,8 @@ def aggregate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = ()) -> Tab
     result_keys = [k for k in keys if k not in inputs and k not in NOT_RESULTS]
     if inputs:
         columns = [*inputs, *result_keys, "status", "seconds"]
+        if any(line.values.get("error") for line in lines):
+            columns.append("error")
         if any(len(g) > 1 for g in groups.values()):
             columns.append(N)
     else:
@@ -171,11 +173,33 @@ def cell(line: Line, key: str) -> str:
     value = line.values.get(key)
     if value is None:
         return "-"
-    text = _number_text(value) if isinstance(value, float) else str(value)
+    if key == "seconds" and isinstance(value, (int, float)):
+        text = f"{value:.3f}"
+    elif key == "error":
+        text = _error_text(str(value))
+    else:
+        text = _number_text(value) if isinstance(value, float) else _one_line(value)
     if key in line.spread:
         low, high, _ = line.spread[key]
-        text += f" [{_number_text(low)}..{_number_text(high)}]"
+        shown = (f"{v:.3f}" if key == "seconds" else _number_text(v) for v in (low, high))
+        text += " [{}..{}]".format(*shown)
     return text
+
+
+def _error_text(error: str) -> str:
+    """An error in a cell: its last line (a failed script's output ends with the cause),
+    without the pointer to the full log."""
+    lines = [line for line in error.splitlines() if line.strip()]
+    if not lines:
+        return "-"
+    last = lines[-1].strip(" |")
+    cut = last.rfind(" (full output in ")
+    return last[:cut] if cut > 0 else last
+
+
+def _one_line(value: Any) -> str:
+    text = str(value)
+    return text.splitlines()[0] if "\n" in text else text
 
 
 def _number_text(value: float) -> str:

@@ -529,3 +529,81 @@ def test_compare_experiments_cm_wrote_by_a_named_key(cli: Cli, mlperf: Path) -> 
     assert data["environment"] is None
     text = cli("compare", "experiment", IC_OFFLINE, server, "--by=SystemName").stdout
     assert "share their SystemName with another; matched in order" in text
+
+
+def test_spaces_from_files_zip_sample_and_explored_variations_and_env(
+    cli: Cli, tmp_path: Path
+) -> None:
+    repo = ScriptRepo(tmp_path / "vars")
+    repo.add(
+        "echo-point",
+        {
+            "variations": {"fast": {"env": {"MODE": "fast"}}, "slow": {"env": {"MODE": "slow"}}},
+            "new_env_keys": ["SEEN"],
+        },
+        tags=["echo", "point"],
+        run='echo "SEEN=${MODE}-${LEVEL}" > tmp-run-env.out\n',
+    )
+    space = tmp_path / "space.yaml"
+    space.write_text("explore:\n  variations: [_fast, _slow]\n  env.LEVEL: [1, 2, 3]\n")
+    done = cli(
+        "run",
+        "experiment",
+        "v",
+        "--script=echo point",
+        f"--space={space}",
+        "--explore.env.LEVEL=7,8",
+        "--out=json",
+    )
+    assert done.returncode == 0, done.stderr
+    seen = sorted(r["SEEN"] for r in json_out(done)["rows"])
+    assert seen == ["fast-7", "fast-8", "slow-7", "slow-8"]  # the CLI's LEVEL replaced the file's
+    zipped = cli(
+        "run",
+        "experiment",
+        "z",
+        "--explore.a=1,2,3",
+        "--explore.b=x,y,z",
+        "--zip=a+b",
+        "--out=json",
+        "--",
+        sys.executable,
+        "-c",
+        "import json,sys; json.dump({'ab': sys.argv[1]}, open('cm-output.json','w'))",
+        "{{a}}{{b}}",
+    )
+    assert sorted(r["ab"] for r in json_out(zipped)["rows"]) == ["1x", "2y", "3z"]
+    argv = [
+        "run",
+        "experiment",
+        "s",
+        "--explore.k=1..100",
+        "--sample=5",
+        "--seed=3",
+        "--out=json",
+        "--",
+        "true",
+    ]
+    first, second = json_out(cli(*argv)), json_out(cli(*argv))  # two sweeps, same seed
+    assert first["runs"] == 5 and first["sweep"] != second["sweep"]
+    assert [r["k"] for r in first["rows"]] == [r["k"] for r in second["rows"]]
+    bad = cli("run", "experiment", "b", "--explore.variations=fast", "--script=echo point")
+    assert bad.returncode == 1 and "'fast' is not a variation" in bad.stderr
+
+
+def test_a_command_names_its_result_file(cli: Cli) -> None:
+    code = "import json; json.dump({'r': {'deep': 3}}, open('out/res.json', 'w'))"
+    done = cli(
+        "run",
+        "experiment",
+        "rf",
+        "--explore.n=1",
+        "--result_file=out/res.json",
+        "--out=json",
+        "--",
+        "sh",
+        "-c",
+        f'mkdir out && {sys.executable} -c "{code}"',
+    )
+    assert done.returncode == 0, done.stderr
+    assert json_out(done)["rows"][0]["r.deep"] == 3

@@ -503,7 +503,7 @@ def _space(call: Call) -> Any:
     seed = int(call.flag("seed")) if str(call.flag("seed") or "").lstrip("-").isdigit() else None
     if call.flag("seed") is not None and seed is None:
         raise InvalidInput(f"--seed={call.flag('seed')!r} must be a whole number")
-    explore = dict(call.flag("explore", {}))
+    explore = _dotted(call.flag("explore", {}))
     from_cli = Space.from_cli(explore, zip=zip_groups, sample=sample, seed=seed)
     if call.flag("space"):
         from_file = Space.from_file(Path(call.flag("space")).expanduser())
@@ -514,6 +514,20 @@ def _space(call: Call) -> Any:
             hint="give --explore.KEY=a,b,c (one per key) or --space=FILE.yaml",
         )
     return from_cli
+
+
+def _dotted(explore: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``--explore.env.LEVEL=1,2`` arrives nested (``{"env": {"LEVEL": "1,2"}}``): back to
+    the key ``env.LEVEL``. A mapping of form names (``{"values": [...]}``) is a form."""
+    from cairn.experiment.space import FORMS
+
+    flat: dict[str, Any] = {}
+    for key, value in explore.items():
+        if isinstance(value, dict) and value and not set(value) <= set(FORMS):
+            flat.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _script_inputs(call: Call) -> dict[str, Any]:

@@ -131,7 +131,8 @@ def default_columns(lines: Sequence[Line], keys: Sequence[str]) -> list[str]:
     """For rows of unknown shape: the naming key first (:func:`naming_keys`), then keys that
     differ between lines, with short values, each saying something the chosen ones do not
     (``Accuracy_div_100`` adds nothing to ``Accuracy``)."""
-    chosen: list[str] = naming_keys(lines, keys)[:1]
+    naming = naming_keys(lines, keys)[:1]
+    chosen: list[str] = list(naming)
     columns = {k: [_hashable(line.values.get(k)) for line in lines] for k in keys}
     for key in keys:
         if key in chosen or key in _SKIP_DEFAULT or key in NOT_RESULTS:
@@ -141,7 +142,7 @@ def default_columns(lines: Sequence[Line], keys: Sequence[str]) -> list[str]:
             continue
         if max((len(str(v)) for v in values), default=0) > _LONG:
             continue
-        if any(_same_partition(values, columns[c]) for c in chosen):
+        if any(_repeats(values, columns[c]) for c in chosen if c not in naming):
             continue
         chosen.append(key)
     return chosen[:MAX_DEFAULT_COLUMNS]
@@ -162,9 +163,13 @@ def naming_keys(lines: Sequence[Line], keys: Sequence[str]) -> list[str]:
     return [key for _, _, key in sorted(scored)]
 
 
-def _same_partition(a: Sequence[Any], b: Sequence[Any]) -> bool:
-    """Whether each value of ``a`` goes with one value of ``b`` and back (one column says
-    what the other says)."""
+def _repeats(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether column ``a`` says what ``b`` says: values of one kind (numbers or text), each
+    value of one going with one value of the other and back, and some values shared by
+    several lines (with all values distinct nothing can be told)."""
+    kinds = {isinstance(v, (int, float)) for v in (*a, *b) if v is not None}
+    if len(kinds) > 1 or len(set(a)) == len(a):
+        return False
     return len(set(a)) == len(set(b)) == len(set(zip(a, b, strict=True)))
 
 
@@ -248,6 +253,8 @@ def csv_text(lines: Sequence[Line], columns: Sequence[str]) -> str:
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
     if isinstance(value, (list, dict)):
         import json
 

@@ -607,3 +607,31 @@ def test_a_command_names_its_result_file(cli: Cli) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json_out(done)["rows"][0]["r.deep"] == 3
+
+
+def test_a_scripts_meta_names_its_results(cli: Cli, tmp_path: Path) -> None:
+    repo = ScriptRepo(tmp_path / "named")
+    repo.add(
+        "two-outputs",
+        {"new_env_keys": ["SCORE", "NOISE"], "experiment_results": ["SCORE"]},
+        tags=["two", "outputs"],
+        run='echo "SCORE=$((N * 2))" > tmp-run-env.out; echo "NOISE=x" >> tmp-run-env.out\n',
+    )
+    done = cli(
+        "run", "experiment", "m", "--script=two outputs", "--explore.env.N=1,2", "--out=json"
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json_out(done)["rows"]
+    assert [r["SCORE"] for r in rows] == ["2", "4"] and all("NOISE" not in r for r in rows)
+    chosen = cli(
+        "run",
+        "experiment",
+        "m2",
+        "--script=two outputs",
+        "--explore.env.N=1",
+        "--result=NOISE",
+        "--out=json",
+    )
+    assert (
+        "SCORE" not in json_out(chosen)["rows"][0] and json_out(chosen)["rows"][0]["NOISE"] == "x"
+    )

@@ -164,9 +164,11 @@ def _script_outcome(task: PointTask, code: int, stdout: bytes, log: Path) -> Poi
 
 def _chosen(answer: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """The results of a script point: ``keys`` of its exports (``new_env``, then flattened
-    ``new_state``); without keys, every export that names no file."""
+    ``new_state``), else those its meta names (``experiment_results``), else every export
+    that names no file."""
     env = dict(answer.get("new_env") or {})
     state = results.flatten(answer.get("new_state") or {})
+    keys = keys or tuple(str(k) for k in answer.get("experiment_results") or ())
     if not keys:
         return {k: v for k, v in env.items() if not _names_file(v)}
     pool = {**state, **env}

@@ -92,6 +92,8 @@ class RunResult(MutableDefaulted):
     repo_uid: str | None = None
     seconds: float = 0.0
     """How long the run took, its dependencies included."""
+    results: tuple[str, ...] = ()
+    """The exports an experiment records as results (the meta's ``experiment_results``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,5 +107,6 @@ class RunResult(MutableDefaulted):
             "cache_entry": str(self.entry) if self.entry else None,
             "new_env": self.new_env,
             "new_state": self.new_state,
+            "experiment_results": list(self.results),
             "deps": [d.to_json() for d in self.deps],
         }

@@ -211,6 +211,9 @@ class ScriptMeta(Defaulted):
     cache_key_env: tuple[str, ...] = ()
     """cairn's own key: env names or patterns counted as read by the script (its cache key
     covers their values), for what its files do not name (a native program's env reads)."""
+    experiment_results: tuple[str, ...] = ()
+    """cairn's own key: the exports (``new_env`` keys, or flattened ``new_state`` keys) that
+    an experiment sweeping this script records as its results, when ``--result`` names none."""
     print_env_at_the_end: Mapping[str, str] = field(default_factory=dict)
     print_files_if_script_error: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -681,6 +684,7 @@ _TOP_KEYS: KeyTable = _same(
         "extra_cache_tags_from_env": _cache_tags,
         "env_key_mappings": _text_map,
         "cache_key_env": _texts,
+        "experiment_results": _texts,
         "print_env_at_the_end": _labels,
         "print_files_if_script_error": _texts,
         "warnings": _texts,

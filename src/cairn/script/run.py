@@ -793,6 +793,7 @@ class ScriptRun:
             repo=self.artifact.repo.alias,
             repo_path=self.artifact.repo.path,
             repo_uid=self.artifact.repo.uid,
+            results=self.meta.experiment_results,
         )
 
     def from_entry(self, entry: Any, key: str) -> RunResult:

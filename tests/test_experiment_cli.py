@@ -81,6 +81,9 @@ def test_a_3x4_sweep_records_12_points_reuses_upstream_and_keeps_the_failure(
     assert len(rows) == 12
     assert rows[(2, 3)]["THROUGHPUT"] == "60" and rows[(2, 3)]["LATENCY"] == "7"
     assert rows[(4, 3)]["status"] == "failed" and "exit" in rows[(4, 3)]["error"]
+    (failed_run,) = rows[(4, 3)]["runs"]  # a failed point's run record is found too
+    shown_run = cli("show", "run", failed_run)
+    assert shown_run.returncode == 0 and " failed " in shown_run.stdout.splitlines()[0]
     assert pipeline.read_text().count("run") == 1  # the upstream entry was reused 11 times
     assert "[12/12]" in done.stderr  # progress, one line per run off a terminal
     cache = json_out(cli("find", "cache", "--tags=prepare", "--out=json"))

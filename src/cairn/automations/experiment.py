@@ -38,6 +38,15 @@ _RUN_FLAGS = (
     Flag("timeout", "str", "seconds a point may run before it is stopped and failed"),
     Flag("resume", "switch", "continue the last unfinished sweep (or the one named)"),
     Flag("strict", "bool", "exit non-zero when a point failed (failures are recorded anyway)"),
+    Flag("executor", "str", "where points run: local (default) or dask"),
+    Flag(
+        "scheduler",
+        "str",
+        "a Dask scheduler: tcp://HOST:PORT (default: CAIRN_DASK_SCHEDULER, else a local cluster)",
+    ),
+    Flag("workers", "str", "workers of the local Dask cluster (default 2)"),
+    Flag("retries", "str", "submit a point again this many times when its worker dies (default 1)"),
+    Flag("shared_home", "bool", "Dask workers use this cairn home (a safe shared file system)"),
 )
 _FRONT_FLAGS = (
     Flag("objective", "list", "KEY:max or KEY:min (margin: KEY:min:5%); repeat for more"),
@@ -76,15 +85,12 @@ class ExperimentAutomation(CommonAutomation):
         any_flags=True,
     )
     def run(self, call: Call) -> Outcome:
-        from cairn.experiment import executor
 
+        chosen = self._executor(call)
         artifact, folder = self._sweep_to_run(call)
-        jobs = _count(call.flag("jobs"), "jobs", 1)
         listener = _listener(call.raw.get("out"))
         records = self.catalog.registry.local().root / "run"
-        progress = sweeps.run(
-            folder, executor.LocalExecutor(jobs), listener=listener, records=records
-        )
+        progress = sweeps.run(folder, chosen, listener=listener, records=records)
         loaded = store.load(artifact, folder.name)
         outcome = Outcome(
             _run_data(artifact, folder, progress, loaded),
@@ -93,6 +99,26 @@ class ExperimentAutomation(CommonAutomation):
         if progress.failed and call.flag("strict"):
             raise PointsFailed(progress.failed, progress.total, outcome)
         return outcome
+
+    def _executor(self, call: Call) -> Any:
+        """The local pool (``--jobs``), or a Dask cluster (``--executor=dask``)."""
+        from cairn.experiment import executor
+
+        kind = call.flag("executor") or "local"
+        if kind == "local":
+            return executor.LocalExecutor(_count(call.flag("jobs"), "jobs", 1))
+        if kind != "dask":
+            raise InvalidInput(f"--executor={kind!r} is not known", hint="use local or dask")
+        from cairn.experiment import cluster
+
+        home = str(self.catalog.registry.home.root) if call.flag("shared_home") else None
+        return cluster.DaskExecutor(
+            cluster.repo_specs(self.catalog.registry),
+            scheduler=call.flag("scheduler"),
+            workers=_count(call.flag("workers"), "workers", 2),
+            retries=_count(call.flag("retries"), "retries", 1, least=0),
+            shared_home=home,
+        )
 
     def _sweep_to_run(self, call: Call) -> tuple[Any, Path]:
         name = call.artifacts[0] if call.artifacts else None
@@ -423,15 +449,15 @@ def _name(call: Call) -> str | None:
     return call.artifacts[0] if call.artifacts else None
 
 
-def _count(value: Any, name: str, default: int) -> int:
+def _count(value: Any, name: str, default: int, least: int = 1) -> int:
     if value is None:
         return default
     try:
         number = int(str(value))
     except ValueError:
         raise InvalidInput(f"--{name}={value!r} must be a whole number") from None
-    if number < 1:
-        raise InvalidInput(f"--{name}={value!r} must be at least 1")
+    if number < least:
+        raise InvalidInput(f"--{name}={value!r} must be at least {least}")
     return number
 
 

@@ -9,7 +9,8 @@ A row cairn writes holds, besides CM's ``uid`` (the row's step folder) and ``iso
 the point's explored inputs under their own names, its results under their own names, and
 the bookkeeping keys :data:`BOOKKEEPING`: ``point`` (the point's id), ``repeat`` (1..N),
 ``status`` (``ok`` or ``failed``), ``seconds``, ``error`` and ``run`` (the run record's
-uid). A result whose name is one of those is kept as ``result.NAME``.
+uid), and ``worker`` (where it ran, when not on this machine). A result whose name is one
+of those is kept as ``result.NAME``.
 
 Nested results are flattened with ``.`` between keys (``{"a": {"b": 1}}`` -> ``a.b``);
 lists stay values.
@@ -30,7 +31,7 @@ RESULT_FILE = "cm-result.json"
 INPUT_FILE = "cm-input.json"
 OUTPUT_FILE = "cm-output.json"
 CM_KEYS = ("uid", "iso_datetime")
-BOOKKEEPING = ("point", "repeat", "status", "seconds", "error", "run")
+BOOKKEEPING = ("point", "repeat", "status", "seconds", "error", "run", "worker")
 RESERVED = frozenset((*CM_KEYS, *BOOKKEEPING))
 OK, FAILED = "ok", "failed"
 

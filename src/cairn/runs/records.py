@@ -145,14 +145,17 @@ def _requested(record: dict[str, Any]) -> str:
     return str(name).split(",")[0].split(" ")[0]
 
 
-def save(folder: Path, record: dict[str, Any], *, keep: int | None = None) -> Path | None:
+def save(
+    folder: Path, record: dict[str, Any], *, keep: int | None = None, uid: str | None = None
+) -> Path | None:
     """Write ``record`` as a new artifact in ``folder`` (staged, then renamed into place);
-    with a limit of 0 (``CAIRN_KEEP_RUNS=0``) nothing is written and None is returned."""
+    with a limit of 0 (``CAIRN_KEEP_RUNS=0``) nothing is written and None is returned.
+    ``uid`` keeps the uid a record got elsewhere (one written on another machine)."""
     limit = keep_limit() if keep is None else keep
     if limit == 0:
         return None
-    uid = new_uid()
-    record = {"uid": uid, **record}
+    uid = uid or new_uid()
+    record = {**record, "uid": uid}
     meta = {
         "uid": uid,
         "automation_alias": KIND.alias,

@@ -1,0 +1,268 @@
+"""Sweeps on a real Dask cluster: a scheduler and two workers started as separate processes
+on 127.0.0.1, each worker with its own cairn home; and a LocalCluster started by cairn."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import json_out
+from tests.script_fixtures import ScriptRepo
+
+pytestmark = pytest.mark.cluster
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+BIN = Path(sys.executable).parent
+
+
+def _dask_or_skip() -> None:
+    pytest.importorskip("distributed", reason="Dask is not installed (pip install 'cairn[dask]')")
+    if not (BIN / "dask").exists():
+        pytest.skip(f"the dask command is not in {BIN}")
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Path:
+    """``prepare data`` (cached; counts its runs) -> ``app bench`` (slow enough to be killed
+    midway; fails for 4 x 3)."""
+    repo = ScriptRepo(tmp_path / "pipe")
+    counter = tmp_path / "prepared.txt"
+    repo.add(
+        "prepare-data",
+        {"cache": True, "new_env_keys": ["DATA_PATH"]},
+        tags=["prepare", "data"],
+        run=f"""
+            echo "$CAIRN_HOME" >> {counter}
+            mkdir -p data && echo x > data/f
+            echo "DATA_PATH=$PWD/data" > tmp-run-env.out
+        """,
+    )
+    repo.add(
+        "bench",
+        {
+            "deps": [{"tags": "prepare,data"}],
+            "input_mapping": {"batch_size": "BS", "threads": "THREADS"},
+            "new_env_keys": ["THROUGHPUT"],
+        },
+        tags=["app", "bench"],
+        run="""
+            test -f "$DATA_PATH/f" || exit 5
+            sleep 0.3
+            if [ "$BS" = 4 ] && [ "$THREADS" = 3 ]; then echo "out of memory" >&2; exit 1; fi
+            echo "THROUGHPUT=$((BS * THREADS * 10))" > tmp-run-env.out
+        """,
+    )
+    return counter
+
+
+class Cluster:
+    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.address = ""
+
+    def start(self, workers: int) -> None:
+        info = self.root / "scheduler.json"
+        self._spawn(
+            "scheduler",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(info),
+        )
+        self.address = json.loads(_wait_for(info).read_text())["address"]
+        for n in range(workers):
+            folder = self.root / f"w{n}"
+            folder.mkdir()
+            self._spawn(
+                f"w{n}",
+                "worker",
+                self.address,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--no-dashboard",
+                "--name",
+                f"w{n}",
+                "--local-directory",
+                str(folder),
+                "--host",
+                "127.0.0.1",
+                "--no-nanny",
+            )
+        self._wait_workers(workers)
+
+    def _spawn(self, name: str, *words: str) -> None:
+        log = (self.root / f"{name}.log").open("wb")
+        self.procs[name] = subprocess.Popen(
+            [str(BIN / "dask"), *words],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def _wait_workers(self, count: int) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout="30s") as client:
+            client.wait_for_workers(count, timeout=60)
+
+    def kill(self, name: str) -> None:
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait(10)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _wait_for(path: Path, timeout: float = 60) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.is_file() and path.stat().st_size:
+            return path
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not appear")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    _dask_or_skip()
+    started = Cluster(tmp_path / "cluster")
+    started.root.mkdir()
+    try:
+        started.start(2)
+        yield started
+    finally:
+        started.stop()
+
+
+SWEEP = [
+    "run",
+    "experiment",
+    "dist",
+    "--script=app bench",
+    "--explore.batch_size=1,2,4",
+    "--explore.threads=1..4",
+    "--executor=dask",
+    "--out=json",
+]
+
+
+def _rows(done: subprocess.CompletedProcess[str]) -> dict[tuple[int, int], dict[str, Any]]:
+    assert done.returncode == 0, done.stderr
+    return {(r["batch_size"], r["threads"]): r for r in json_out(done)["rows"]}
+
+
+def test_a_sweep_on_two_real_workers_brings_everything_home(
+    cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
+) -> None:
+    rows = _rows(cli(*SWEEP, f"--scheduler={cluster.address}"))
+    assert len(rows) == 12 and rows[(4, 3)]["status"] == "failed"
+    assert {r["worker"] for r in rows.values()} <= {"worker w0", "worker w1"}
+    for row in rows.values():  # every record came home, under its own uid
+        (run,) = row["runs"]
+        record = json.loads((cairn_home / "local" / "run" / run / "cairn-run.json").read_text())
+        assert record["status"] == row["status"]
+    homes = pipeline.read_text().split()
+    assert len(homes) == len(set(homes)) <= 2  # the upstream entry: once per worker
+    assert all(h.startswith(str(cluster.root)) for h in homes)  # in the workers' own homes
+    folder = next((cairn_home / "local" / "experiment" / "dist").glob("*/cm-result.json")).parent
+    logs = list(folder.glob("*/cairn-point.log"))
+    locks = list(folder.glob("*/cairn-lock.json"))
+    assert len(logs) == 12 and len(locks) == 11
+
+
+def test_the_same_sweep_locally_gives_the_same_table(
+    cli: Cli, pipeline: Path, cluster: Cluster
+) -> None:
+    on_cluster = _rows(cli(*SWEEP, f"--scheduler={cluster.address}"))
+    local = _rows(cli(*[w for w in SWEEP if w != "--executor=dask"], "--jobs=2"))
+
+    def table(rows: dict[tuple[int, int], dict[str, Any]]) -> dict[Any, Any]:
+        return {k: (r.get("THROUGHPUT"), r["status"]) for k, r in rows.items()}
+
+    assert table(on_cluster) == table(local)
+
+
+def test_a_worker_killed_mid_sweep_loses_no_point(
+    cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
+) -> None:
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "cairn", *SWEEP, f"--scheduler={cluster.address}", "--retries=2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CAIRN_HOME": str(cairn_home)},
+    )
+    experiment = cairn_home / "local" / "experiment" / "dist"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = list(experiment.glob("*/cm-result.json"))
+        if found and len(json.loads(found[0].read_text() or "[]")) >= 2:
+            break
+        time.sleep(0.05)
+    cluster.kill("w1")
+    out, err = sweep.communicate(timeout=180)
+    assert sweep.returncode == 0, err
+    rows = json.loads(out)["rows"]
+    assert len(rows) == 12
+    assert [r["status"] for r in rows].count("failed") == 1  # only the designed failure
+
+
+def test_a_local_cluster_started_by_cairn(cli: Cli, tmp_path: Path) -> None:
+    _dask_or_skip()
+    code = "import json, sys; json.dump({'sq': int(sys.argv[1]) ** 2}, open('cm-output.json', 'w'))"
+    done = cli(
+        "run",
+        "experiment",
+        "lc",
+        "--explore.n=1..4",
+        "--executor=dask",
+        "--workers=2",
+        "--out=json",
+        "--",
+        sys.executable,
+        "-c",
+        code,
+        "{{n}}",
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json_out(done)["rows"]
+    assert [r["sq"] for r in rows] == [1, 4, 9, 16] and all(r["worker"] for r in rows)
+
+
+def test_dask_missing_or_misnamed_executor_is_a_clear_error(cli: Cli) -> None:
+    wrong = cli("run", "experiment", "x", "--explore.n=1", "--executor=slurm", "--", "true")
+    assert wrong.returncode == 1 and "--executor='slurm' is not known" in wrong.stderr
+    if shutil.which("true") is None:
+        return
+    code = "import sys; sys.modules['distributed'] = None; from cairn.cli.main import main; "
+    words = ["run", "experiment", "x", "--explore.n=1", "--executor=dask", "--", "true"]
+    code += f"sys.exit(main({words!r}))"
+    blocked = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert blocked.returncode == 1 and "pip install 'cairn[dask]'" in blocked.stderr

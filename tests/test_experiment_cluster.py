@@ -266,3 +266,17 @@ def test_dask_missing_or_misnamed_executor_is_a_clear_error(cli: Cli) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert blocked.returncode == 1 and "pip install 'cairn[dask]'" in blocked.stderr
+
+
+def test_fetch_cache_brings_the_workers_entries_home(
+    cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
+) -> None:
+    rows = _rows(cli(*SWEEP, f"--scheduler={cluster.address}", "--fetch-cache"))
+    assert len(rows) == 12
+    made_on_workers = len(pipeline.read_text().split())
+    entries = json_out(cli("find", "cache", "--tags=prepare", "--out=json"))["list"]
+    assert 1 <= len(entries) <= made_on_workers
+    here = cli("run", "script", "app bench", "--batch_size=1", "--threads=1", "--out=json")
+    assert here.returncode == 0, here.stderr
+    assert json_out(here)["deps"][0]["cache"] == "hit"  # served by an entry a worker made
+    assert len(pipeline.read_text().split()) == made_on_workers

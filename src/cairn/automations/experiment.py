@@ -47,6 +47,7 @@ _RUN_FLAGS = (
     Flag("workers", "str", "workers of the local Dask cluster (default 2)"),
     Flag("retries", "str", "submit a point again this many times when its worker dies (default 1)"),
     Flag("shared_home", "bool", "Dask workers use this cairn home (a safe shared file system)"),
+    Flag("fetch_cache", "bool", "bring the cache entries Dask workers made into this home"),
 )
 _FRONT_FLAGS = (
     Flag("objective", "list", "KEY:max or KEY:min (margin: KEY:min:5%); repeat for more"),
@@ -118,7 +119,28 @@ class ExperimentAutomation(CommonAutomation):
             workers=_count(call.flag("workers"), "workers", 2),
             retries=_count(call.flag("retries"), "retries", 1, least=0),
             shared_home=home,
+            on_cache=self._cache_importer() if call.flag("fetch_cache") else None,
         )
+
+    def _cache_importer(self) -> Any:
+        """Imports the entries a worker sends (checked by digest, once) into this home."""
+        from cairn import report
+        from cairn.script import transfer
+        from cairn.script.cache import Cache
+
+        cache = Cache(self.catalog.registry)
+
+        def take(data: bytes) -> None:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="cairn-fetch-") as tmp:
+                archive = Path(tmp) / "entries.tar.gz"
+                archive.write_bytes(data)
+                done = transfer.import_(cache, archive)
+            for refused in done.refused:
+                report.warn(f"cache entry {refused.uid} from a worker refused: {refused.reason}")
+
+        return take
 
     def _sweep_to_run(self, call: Call) -> tuple[Any, Path]:
         name = call.artifacts[0] if call.artifacts else None

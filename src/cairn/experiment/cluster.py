@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -171,7 +171,11 @@ def _cairn(home: Path, *words: str) -> None:
 
 
 def run_on_worker(
-    task: PointTask, specs: Sequence[RepoSpec], stop: str, shared_home: str | None
+    task: PointTask,
+    specs: Sequence[RepoSpec],
+    stop: str,
+    shared_home: str | None,
+    fetch_cache: bool = False,
 ) -> PointOutcome:
     """Run one point on this worker (the function Dask ships)."""
     from distributed import get_worker
@@ -190,10 +194,31 @@ def run_on_worker(
         outcome = tasks.execute(here, running)
         files = _collected(scratch, tasks.brought_back(task))
         record = _record(home, outcome.run or tasks.run_of(here))
+        made = _made_entries(home, record, scratch) if fetch_cache and record else None
     finally:
         watching.set()
         shutil.rmtree(scratch, ignore_errors=True)
-    return replace(outcome, worker=name, files=files, run_record=record, log=None)
+    return replace(
+        outcome, worker=name, files=files, run_record=record, log=None, cache_export=made
+    )
+
+
+def _made_entries(home: Path, record: dict[str, Any], scratch: Path) -> bytes | None:
+    """The cache entries the run made (its ``miss`` nodes), exported as a ``.tar.gz``."""
+    from cairn.runs.records import walk_json
+    from cairn.script import transfer
+    from cairn.script.cache import Cache
+    from cairn.store.registry import Registry
+
+    made = [Path(n["entry"]) for n in walk_json(record["tree"]) if n.get("cache") == "miss"]
+    made = [path for path in made if path.is_dir()]
+    if not made:
+        return None
+    from cairn.home import Home
+
+    target = scratch / "cache-export.tar.gz"
+    transfer.export(Cache(Registry(Home(home))), made, target)
+    return target.read_bytes()
 
 
 def _watch(name: str, running: tasks.Running) -> threading.Event:
@@ -251,6 +276,7 @@ class DaskExecutor:
         workers: int = 2,
         retries: int = 1,
         shared_home: str | None = None,
+        on_cache: Callable[[bytes], None] | None = None,
     ) -> None:
         try:
             import distributed  # noqa: F401
@@ -261,6 +287,7 @@ class DaskExecutor:
         self.workers = max(1, workers)
         self.retries = max(0, retries)
         self.shared_home = shared_home
+        self.on_cache = on_cache
         self.stop = f"cairn-stop-{uuid.uuid4().hex}"
         self._client: Any = None
 
@@ -285,14 +312,17 @@ class DaskExecutor:
                         tries[again] = (key, task, used + 1)
                         pending.add(again)
                         continue
-                    yield key, outcome
+                    yield key, self._cached(outcome)
                 finished = True
             finally:
                 if not finished:
                     self._cancel(client, list(tries))
 
     def _submit(self, client: Any, task: PointTask, specs: Any) -> Any:
-        return client.submit(run_on_worker, task, specs, self.stop, self.shared_home, pure=False)
+        fetch = self.on_cache is not None and not self.shared_home
+        return client.submit(
+            run_on_worker, task, specs, self.stop, self.shared_home, fetch, pure=False
+        )
 
     def _outcome(self, future: Any, used: int) -> PointOutcome | None:
         """The point's outcome; None when it should be tried again."""
@@ -304,6 +334,12 @@ class DaskExecutor:
                 return None
             error = f"failed on the cluster after {used + 1} tries: {type(exc).__name__}: {exc}"
             return PointOutcome(status=results.FAILED, seconds=0.0, error=error)
+
+    def _cached(self, outcome: PointOutcome) -> PointOutcome:
+        """Hand the entries a point made to ``on_cache`` (they are not kept in the row)."""
+        if outcome.cache_export is not None and self.on_cache is not None:
+            self.on_cache(outcome.cache_export)
+        return replace(outcome, cache_export=None)
 
     def _cancel(self, client: Any, futures: list[Any]) -> None:
         from distributed import Event

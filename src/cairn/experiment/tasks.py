@@ -60,6 +60,7 @@ class PointOutcome(Defaulted):
     worker: str | None = None  # where it ran, when not here
     files: dict[str, bytes] = field(default_factory=dict)  # brought back from another machine
     run_record: dict[str, Any] | None = None  # its run record, written on another machine
+    cache_export: bytes | None = None  # the cache entries it made there (--fetch-cache)
 
 
 class Running:

@@ -98,6 +98,13 @@ def walk(result: Any) -> Iterator[Any]:
         yield from walk(dep)
 
 
+def walk_json(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every node of a record's ``tree``, top first."""
+    yield node
+    for dep in node.get("deps") or []:
+        yield from walk_json(dep)
+
+
 def build(
     command: dict[str, Any],
     *,

@@ -280,3 +280,30 @@ def test_fetch_cache_brings_the_workers_entries_home(
     assert here.returncode == 0, here.stderr
     assert json_out(here)["deps"][0]["cache"] == "hit"  # served by an entry a worker made
     assert len(pipeline.read_text().split()) == made_on_workers
+
+
+def test_a_slurm_cluster_writes_the_job_script_users_expect() -> None:
+    """No Slurm here: the job script dask-jobqueue would submit is checked instead."""
+    pytest.importorskip("dask_jobqueue", reason="dask-jobqueue is not installed")
+    from cairn.errors import InvalidInput
+    from cairn.experiment import cluster
+
+    made = cluster.slurm_cluster(
+        {
+            "queue": "gpu",
+            "account": "lab",
+            "cores": "8",
+            "memory": "32GB",
+            "walltime": "02:00:00",
+            "scheduler_options": {"host": "127.0.0.1", "dashboard_address": None},
+        }
+    )
+    try:
+        script = made.job_script()
+    finally:
+        made.close()
+    assert "#SBATCH -p gpu" in script and "#SBATCH -A lab" in script
+    assert "#SBATCH --cpus-per-task=8" in script and "#SBATCH -t 02:00:00" in script
+    assert f"{sys.executable} -m distributed.cli.dask_worker tcp://127.0.0.1:" in script
+    with pytest.raises(InvalidInput, match="--slurm options"):
+        cluster.slurm_cluster({"no_such_option": "1"})

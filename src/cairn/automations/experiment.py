@@ -48,6 +48,8 @@ _RUN_FLAGS = (
     Flag("retries", "str", "submit a point again this many times when its worker dies (default 1)"),
     Flag("shared_home", "bool", "Dask workers use this cairn home (a safe shared file system)"),
     Flag("fetch_cache", "bool", "bring the cache entries Dask workers made into this home"),
+    Flag("cluster", "str", "the Dask cluster to start without --scheduler: local or slurm"),
+    Flag("slurm", "dict", "SLURMCluster options: --slurm.queue=gpu --slurm.cores=8 ..."),
 )
 _FRONT_FLAGS = (
     Flag("objective", "list", "KEY:max or KEY:min (margin: KEY:min:5%); repeat for more"),
@@ -120,6 +122,7 @@ class ExperimentAutomation(CommonAutomation):
             retries=_count(call.flag("retries"), "retries", 1, least=0),
             shared_home=home,
             on_cache=self._cache_importer() if call.flag("fetch_cache") else None,
+            make_cluster=_cluster_maker(call),
         )
 
     def _cache_importer(self) -> Any:
@@ -745,3 +748,16 @@ def _front_head(
     if found.warning():
         lines.append(found.warning())
     return lines
+
+
+def _cluster_maker(call: Call) -> Any:
+    """``--cluster=slurm``: how to start the cluster (None: a local one)."""
+    kind = call.flag("cluster") or "local"
+    if kind == "local":
+        return None
+    if kind != "slurm":
+        raise InvalidInput(f"--cluster={kind!r} is not known", hint="use local or slurm")
+    from cairn.experiment import cluster
+
+    options = dict(call.flag("slurm", {}))
+    return lambda: cluster.slurm_cluster(options)

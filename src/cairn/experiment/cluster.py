@@ -264,6 +264,32 @@ def _record(home: Path, uid: str | None) -> dict[str, Any] | None:
 
 # --- on the client ------------------------------------------------------------------------------
 
+_INTEGERS = ("cores", "processes", "memory_limit_mb", "death_timeout")
+
+
+def slurm_cluster(options: dict[str, Any]) -> Any:
+    """A ``dask_jobqueue.SLURMCluster`` from ``--slurm.KEY=VALUE`` options (its keyword
+    arguments: ``queue``, ``account``, ``cores``, ``memory``, ``walltime``,
+    ``job_extra_directives``...); its workers run this Python, so cairn must be installed
+    where the jobs run. Jobs are submitted when the sweep scales it (``--workers`` jobs)."""
+    try:
+        from dask_jobqueue import SLURMCluster
+    except ImportError:
+        raise InvalidInput(
+            "--cluster=slurm needs dask-jobqueue, which is not installed",
+            hint="pip install 'cairn[slurm]'",
+        ) from None
+    given = {k: int(v) if k in _INTEGERS and str(v).isdigit() else v for k, v in options.items()}
+    given.setdefault("cores", 1)
+    given.setdefault("memory", "4GB")
+    given.setdefault("python", sys.executable)
+    try:
+        return SLURMCluster(**given)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"--slurm options: {exc}", hint="see dask-jobqueue's SLURMCluster"
+        ) from None
+
 
 class DaskExecutor:
     """Points on a Dask cluster: the scheduler at ``scheduler``, else a local one."""
@@ -277,6 +303,7 @@ class DaskExecutor:
         retries: int = 1,
         shared_home: str | None = None,
         on_cache: Callable[[bytes], None] | None = None,
+        make_cluster: Callable[[], Any] | None = None,
     ) -> None:
         try:
             import distributed  # noqa: F401
@@ -288,6 +315,7 @@ class DaskExecutor:
         self.retries = max(0, retries)
         self.shared_home = shared_home
         self.on_cache = on_cache
+        self.make_cluster = make_cluster
         self.stop = f"cairn-stop-{uuid.uuid4().hex}"
         self._client: Any = None
 
@@ -365,6 +393,10 @@ class DaskExecutor:
         if self.scheduler:
             client = Client(self.scheduler, timeout="30s")
             cluster = None
+        elif self.make_cluster is not None:
+            cluster = self.make_cluster()
+            cluster.scale(jobs=self.workers)
+            client = Client(cluster)
         else:
             cluster = LocalCluster(
                 n_workers=self.workers,

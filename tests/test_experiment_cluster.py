@@ -307,3 +307,54 @@ def test_a_slurm_cluster_writes_the_job_script_users_expect() -> None:
     assert f"{sys.executable} -m distributed.cli.dask_worker tcp://127.0.0.1:" in script
     with pytest.raises(InvalidInput, match="--slurm options"):
         cluster.slurm_cluster({"no_such_option": "1"})
+
+
+def test_ctrl_c_stops_the_points_running_on_workers(tmp_path: Path, cairn_home: Path) -> None:
+    _dask_or_skip()
+    marker = tmp_path / "pids.txt"
+    code = (
+        f"import os, time; open({str(marker)!r}, 'a').write(str(os.getpid()) + '\\n');"
+        " time.sleep(60)"
+    )
+    sweep = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cairn",
+            "run",
+            "experiment",
+            "stop",
+            "--explore.n=1..4",
+            "--executor=dask",
+            "--workers=2",
+            "--",
+            sys.executable,
+            "-c",
+            code,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "CAIRN_HOME": str(cairn_home)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_pids(marker)) < 2:
+        time.sleep(0.1)
+    sweep.send_signal(signal.SIGINT)  # to the sweep alone: the workers must be told
+    assert sweep.wait(60) == 130
+    time.sleep(0.5)
+    assert _pids(marker) and not [pid for pid in _pids(marker) if _alive(pid)]
+
+
+def _pids(path: Path) -> list[int]:
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -223,10 +224,10 @@ def _made_entries(home: Path, record: dict[str, Any], scratch: Path) -> bytes | 
 
 def _watch(name: str, running: tasks.Running) -> threading.Event:
     """Stop the point's processes when the client sets the Dask event ``name``."""
-    from distributed import Event
+    from distributed import Event, get_client
 
     done = threading.Event()
-    stop = Event(name)
+    stop = Event(name, client=get_client())  # made here: the poller thread has no worker
 
     def poll() -> None:
         while not done.is_set():
@@ -376,7 +377,8 @@ class DaskExecutor:
             Event(self.stop, client=client).set()
             client.cancel(futures)
         except Exception:  # the cluster is gone already
-            pass
+            return
+        time.sleep(_STOP_POLL_S * 3)  # the workers' watchers stop the points' processes
 
     def cancel(self) -> None:
         if self._client is not None:

@@ -717,7 +717,7 @@ class ScriptRun:
             if ended.exit_code:
                 report.warn(f"{path} failed with exit code {ended.exit_code} (ignored)")
         except native.NativeScriptFailed as failure:
-            failure.message += self._files_on_error()
+            failure.message += self._files_on_error() + self._kept_notebook(path)
             raise
         outputs = native.read_outputs(self.here)
         dict.update(outer, env)
@@ -725,6 +725,19 @@ class ScriptRun:
         merged = env_mod.merge_state(state, outputs.state)
         dict.clear(self.eff.state)  # in place: a hook that ran this script holds the same dict
         dict.update(self.eff.state, merged)
+
+    def _kept_notebook(self, path: Path) -> str:
+        """A failed notebook step: its partly executed copy, kept beside the run's log (a
+        cache entry that failed is removed)."""
+        from cairn.script import native
+
+        executed = self.here / f"{path.stem}.executed{native.NOTEBOOK_SUFFIX}"
+        if path.suffix != native.NOTEBOOK_SUFFIX or not executed.is_file():
+            return ""
+        log = self.log or self.here / LOG_FILE
+        kept = log.with_name(f"{log.stem}.{executed.name}")
+        shutil.copyfile(executed, kept)
+        return f"\nthe partly executed notebook is kept in {kept}"
 
     def _files_on_error(self) -> str:
         """``print_files_if_script_error``: the files' text added to the failure."""

@@ -137,3 +137,35 @@ def test_a_sweep_over_a_notebook_parameter(cli: Cli, pipeline: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert [r["NB_SCORE"] for r in json_out(done)["rows"]] == ["3", "6", "9"]
+
+
+def test_notebook_artifacts_are_added_loaded_and_run_with_parameters(
+    cli: Cli, tmp_path: Path
+) -> None:
+    source = tmp_path / "report.ipynb"
+    source.write_text(
+        notebook(
+            cell("threshold = 0.5  # the cut\nlabel: str = 'demo'", "parameters"),
+            cell(
+                "import cairn.notebook\ncairn.notebook.record(PASSED=float(threshold) < 0.8, "
+                "LABEL=label, table={'t': float(threshold)})"
+            ),
+        )
+    )
+    added = cli("add", "notebook", "report", f"--file={source}", "--tags=report,accuracy")
+    assert added.returncode == 0, added.stderr
+    found = cli("find", "notebook", "--tags=accuracy")
+    assert found.stdout.strip().endswith("report")
+    loaded = json_out(cli("load", "notebook", "report", "--out=json"))
+    assert loaded["kernel"] == "python3"
+    assert loaded["parameters"] == {"threshold": "0.5", "label": "'demo'"}
+    assert loaded["preview"][0] == "[code] threshold = 0.5  # the cut"
+    out = tmp_path / "ran"
+    done = json_out(
+        cli("run", "notebook", "report", "--param.threshold=0.9", f"--to={out}", "--out=json")
+    )
+    assert done["new_env"] == {"PASSED": "False", "LABEL": "demo"}
+    assert done["new_state"] == {"table": {"t": 0.9}}
+    assert Path(done["executed"]).is_file() and Path(done["executed"]).parent == out
+    wrong = cli("add", "notebook", "bad", f"--file={tmp_path / 'missing.ipynb'}")
+    assert wrong.returncode == 1 and "not a readable notebook" in wrong.stderr

@@ -169,3 +169,30 @@ def test_notebook_artifacts_are_added_loaded_and_run_with_parameters(
     assert Path(done["executed"]).is_file() and Path(done["executed"]).parent == out
     wrong = cli("add", "notebook", "bad", f"--file={tmp_path / 'missing.ipynb'}")
     assert wrong.returncode == 1 and "not a readable notebook" in wrong.stderr
+
+
+def test_the_api_renders_tables_and_fronts_inside_jupyter(cli: Cli, tmp_path: Path) -> None:
+    """A real kernel runs the API: the table and the front come out as HTML, the plot inline."""
+    code = (
+        "import json, sys; n = int(sys.argv[1]);"
+        " json.dump({'a': n, 'b': 10 - n}, open('cm-output.json', 'w'))"
+    )
+    source = tmp_path / "api.ipynb"
+    source.write_text(
+        notebook(
+            cell(
+                f"import sys, cairn\nexp = cairn.Experiment('in-jupyter')\n"
+                f"exp.run(command=[sys.executable, '-c', {code!r}, '{{{{n}}}}'],"
+                " explore={'n': [1, 2, 3]})"
+            ),
+            cell("exp.table(sort='-a')"),
+            cell(f"exp.pareto(['a:max', 'b:max'], plot=[{str(tmp_path / 'f.svg')!r}])"),
+        )
+    )
+    assert cli("add", "notebook", "api", f"--file={source}").returncode == 0
+    done = json_out(cli("run", "notebook", "api", f"--to={tmp_path / 'ran'}", "--out=json"))
+    cells = json.loads(Path(done["executed"]).read_text())["cells"]
+    table = "".join(cells[-2]["outputs"][0]["data"]["text/html"])
+    front = "".join(cells[-1]["outputs"][0]["data"]["text/html"])
+    assert "<th>n</th><th>a</th><th>b</th><th>status</th>" in table and "<td>3</td>" in table
+    assert "3 of 3 points on the front" in front and 'src="data:image/svg+xml;base64,' in front

@@ -173,7 +173,9 @@ class Experiment:
         rows = exp.table(filter="THROUGHPUT>=40", sort="-THROUGHPUT")
         front = exp.pareto(["THROUGHPUT:max", "LATENCY:min"], plot=["front.html"])
 
-    Each method returns the data ``--out=json`` prints (errors raise :class:`CairnError`).
+    Each method returns the data ``--out=json`` prints (errors raise :class:`CairnError`);
+    in Jupyter, ``table`` shows as a table and ``pareto`` as its front and pictures
+    (:mod:`cairn.jupyter`).
     """
 
     def __init__(self, name: str) -> None:
@@ -204,13 +206,19 @@ class Experiment:
     def table(self, **flags: Any) -> list[dict[str, Any]]:
         """One dict per point (medians over repeats, ``spread``): ``filter``, ``sort``,
         ``columns``, ``sweep`` as on the command line."""
-        rows: list[dict[str, Any]] = self._call("show", flags)["rows"]
+        from cairn.jupyter import Rows
+
+        shown = self._call("show", flags)
+        rows = Rows(shown["rows"])
+        rows.columns = list(shown["columns"])
         return rows
 
     def pareto(self, objectives: Iterable[str], **flags: Any) -> dict[str, Any]:
         """The front (``front``: its lines) for ``objectives`` (``KEY:max``, ``KEY:min``);
         ``constraint``, ``margin``, ``group_by``, ``plot`` as on the command line."""
-        return self._call("pareto", {**flags, "objective": list(objectives)})
+        from cairn.jupyter import Front
+
+        return Front(self._call("pareto", {**flags, "objective": list(objectives)}))
 
     def plot(self, x: str, y: str, files: Iterable[str], **flags: Any) -> list[str]:
         """Draw ``y`` against ``x`` (``KEY[:max|min]``) into ``files``; their paths."""

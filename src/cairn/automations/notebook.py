@@ -73,7 +73,10 @@ class NotebookAutomation(CommonAutomation):
             "parameters": parameters(data),
             "preview": preview(data),
         }
-        lines = [f"notebook {artifact.alias or artifact.uid}: {path}", f"  kernel: {facts['kernel']}"]
+        lines = [
+            f"notebook {artifact.alias or artifact.uid}: {path}",
+            f"  kernel: {facts['kernel']}",
+        ]
         lines += [f"  parameter {k} = {v}" for k, v in facts["parameters"].items()]
         lines += ["  ---", *(f"  {line}" for line in facts["preview"])]
         return Outcome(facts, lines)

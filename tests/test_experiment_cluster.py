@@ -358,3 +358,32 @@ def _alive(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/status")
     return status.exists() and "zombie" not in status.read_text()
+
+
+def test_one_script_run_on_a_worker(
+    cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
+) -> None:
+    done = cli(
+        "run",
+        "script",
+        "app bench",
+        "--batch_size=2",
+        "--threads=3",
+        "--executor=dask",
+        f"--scheduler={cluster.address}",
+        "--out=json",
+    )
+    data = json_out(done)
+    assert data["new_env"] == {"THROUGHPUT": "60"} and data["worker"] in ("worker w0", "worker w1")
+    record = cairn_home / "local" / "run" / data["run_record"] / "cairn-run.json"
+    assert json.loads(record.read_text())["tree"]["script"]["alias"] == "bench"
+    failed = cli(
+        "run",
+        "script",
+        "app bench",
+        "--batch_size=4",
+        "--threads=3",
+        "--executor=dask",
+        f"--scheduler={cluster.address}",
+    )
+    assert failed.returncode == 1 and "the run on worker w" in failed.stderr

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cairn.automations import remote
 from cairn.automations.common import TAGS, CommonAutomation
 from cairn.automations.contract import COMMON_NAMES, CONTROL_KEYS, Call, Flag, Outcome, action
 from cairn.errors import CairnError, InvalidInput, NotFound
@@ -38,18 +39,7 @@ _RUN_FLAGS = (
     Flag("timeout", "str", "seconds a point may run before it is stopped and failed"),
     Flag("resume", "switch", "continue the last unfinished sweep (or the one named)"),
     Flag("strict", "bool", "exit non-zero when a point failed (failures are recorded anyway)"),
-    Flag("executor", "str", "where points run: local (default) or dask"),
-    Flag(
-        "scheduler",
-        "str",
-        "a Dask scheduler: tcp://HOST:PORT (default: CAIRN_DASK_SCHEDULER, else a local cluster)",
-    ),
-    Flag("workers", "str", "workers of the local Dask cluster (default 2)"),
-    Flag("retries", "str", "submit a point again this many times when its worker dies (default 1)"),
-    Flag("shared_home", "bool", "Dask workers use this cairn home (a safe shared file system)"),
-    Flag("fetch_cache", "bool", "bring the cache entries Dask workers made into this home"),
-    Flag("cluster", "str", "the Dask cluster to start without --scheduler: local or slurm"),
-    Flag("slurm", "dict", "SLURMCluster options: --slurm.queue=gpu --slurm.cores=8 ..."),
+    *remote.FLAGS,
 )
 _FRONT_FLAGS = (
     Flag("objective", "list", "KEY:max or KEY:min (margin: KEY:min:5%); repeat for more"),
@@ -107,43 +97,9 @@ class ExperimentAutomation(CommonAutomation):
         """The local pool (``--jobs``), or a Dask cluster (``--executor=dask``)."""
         from cairn.experiment import executor
 
-        kind = call.flag("executor") or "local"
-        if kind == "local":
+        if (call.flag("executor") or "local") == "local":
             return executor.LocalExecutor(_count(call.flag("jobs"), "jobs", 1))
-        if kind != "dask":
-            raise InvalidInput(f"--executor={kind!r} is not known", hint="use local or dask")
-        from cairn.experiment import cluster
-
-        home = str(self.catalog.registry.home.root) if call.flag("shared_home") else None
-        return cluster.DaskExecutor(
-            cluster.repo_specs(self.catalog.registry),
-            scheduler=call.flag("scheduler"),
-            workers=_count(call.flag("workers"), "workers", 2),
-            retries=_count(call.flag("retries"), "retries", 1, least=0),
-            shared_home=home,
-            on_cache=self._cache_importer() if call.flag("fetch_cache") else None,
-            make_cluster=_cluster_maker(call),
-        )
-
-    def _cache_importer(self) -> Any:
-        """Imports the entries a worker sends (checked by digest, once) into this home."""
-        from cairn import report
-        from cairn.script import transfer
-        from cairn.script.cache import Cache
-
-        cache = Cache(self.catalog.registry)
-
-        def take(data: bytes) -> None:
-            import tempfile
-
-            with tempfile.TemporaryDirectory(prefix="cairn-fetch-") as tmp:
-                archive = Path(tmp) / "entries.tar.gz"
-                archive.write_bytes(data)
-                done = transfer.import_(cache, archive)
-            for refused in done.refused:
-                report.warn(f"cache entry {refused.uid} from a worker refused: {refused.reason}")
-
-        return take
+        return remote.executor(call, self.catalog)
 
     def _sweep_to_run(self, call: Call) -> tuple[Any, Path]:
         name = call.artifacts[0] if call.artifacts else None
@@ -474,16 +430,7 @@ def _name(call: Call) -> str | None:
     return call.artifacts[0] if call.artifacts else None
 
 
-def _count(value: Any, name: str, default: int, least: int = 1) -> int:
-    if value is None:
-        return default
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise InvalidInput(f"--{name}={value!r} must be a whole number") from None
-    if number < least:
-        raise InvalidInput(f"--{name}={value!r} must be at least {least}")
-    return number
+_count = remote.count
 
 
 def _resumable(artifact: Any, named: Any) -> Path:
@@ -748,16 +695,3 @@ def _front_head(
     if found.warning():
         lines.append(found.warning())
     return lines
-
-
-def _cluster_maker(call: Call) -> Any:
-    """``--cluster=slurm``: how to start the cluster (None: a local one)."""
-    kind = call.flag("cluster") or "local"
-    if kind == "local":
-        return None
-    if kind != "slurm":
-        raise InvalidInput(f"--cluster={kind!r} is not known", hint="use local or slurm")
-    from cairn.experiment import cluster
-
-    options = dict(call.flag("slurm", {}))
-    return lambda: cluster.slurm_cluster(options)

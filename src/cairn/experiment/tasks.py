@@ -61,6 +61,7 @@ class PointOutcome(Defaulted):
     files: dict[str, bytes] = field(default_factory=dict)  # brought back from another machine
     run_record: dict[str, Any] | None = None  # its run record, written on another machine
     cache_export: bytes | None = None  # the cache entries it made there (--fetch-cache)
+    answer: dict[str, Any] | None = None  # a script point: run script's whole JSON answer
 
 
 class Running:
@@ -191,7 +192,9 @@ def _script_outcome(task: PointTask, code: int, stdout: bytes, log: Path) -> Poi
     found = _chosen(answer, task.result_keys)
     run = answer.get("run_record")
     drift = [str(d) for d in answer.get("drift") or []]
-    return PointOutcome(status=results.OK, seconds=0.0, results=found, run=run, drift=drift)
+    return PointOutcome(
+        status=results.OK, seconds=0.0, results=found, run=run, drift=drift, answer=answer
+    )
 
 
 def _chosen(answer: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

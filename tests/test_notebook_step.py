@@ -196,3 +196,31 @@ def test_the_api_renders_tables_and_fronts_inside_jupyter(cli: Cli, tmp_path: Pa
     front = "".join(cells[-1]["outputs"][0]["data"]["text/html"])
     assert "<th>n</th><th>a</th><th>b</th><th>status</th>" in table and "<td>3</td>" in table
     assert "3 of 3 points on the front" in front and 'src="data:image/svg+xml;base64,' in front
+
+
+def test_scrapbook_glue_is_read_and_an_uncached_steps_copy_is_kept(
+    cli: Cli, tmp_path: Path, cairn_home: Path
+) -> None:
+    repo = ScriptRepo(tmp_path / "glue")
+    folder = repo.add(
+        "glued", {"new_env_keys": ["glued_*"], "new_state_keys": ["glued_*"]}, tags=["glued"]
+    )
+    mime = "application/scrapbook.scrap.json+json"
+    (folder / "run.ipynb").write_text(
+        notebook(
+            cell(
+                "from IPython.display import display\n"
+                f"display({{{mime!r}: {{'name': 'glued_score', 'data': 7, 'encoder': 'json',"
+                " 'version': 1}}, raw=True)\n"
+                f"display({{{mime!r}: {{'name': 'glued_list', 'data': [1, 2], 'encoder': 'json',"
+                " 'version': 1}}, raw=True)"
+            )
+        )
+    )
+    done = json_out(cli("run", "script", "glued", "--out=json"))
+    assert done["new_env"] == {"glued_score": "7"} and done["new_state"] == {"glued_list": [1, 2]}
+    record = json.loads(
+        (cairn_home / "local" / "run" / done["run_record"] / "cairn-run.json").read_text()
+    )
+    kept = Path(record["tree"]["notebook"])
+    assert kept.is_file() and kept.is_relative_to(cairn_home / "notebooks")

@@ -59,8 +59,29 @@ def main(argv: list[str]) -> int:
         print(failure(nb, executed))  # the engine says where the executed copy is kept
         return 1
     nbformat.write(nb, str(executed))
+    glued = scraps(nb)
+    if glued:
+        from cairn.notebook import record
+
+        record(**glued)
     print(f"cairn: executed {notebook.name}; the executed copy is {executed}")
     return 0
+
+
+SCRAP_TYPES = ("application/scrapbook.scrap.json+json", "application/scrapbook.scrap.text+json")
+
+
+def scraps(nb: Any) -> dict[str, Any]:
+    """Values glued with scrapbook (``sb.glue("name", value)``) in the executed cells: each
+    output carrying a scrap's media type names it and holds its value."""
+    found: dict[str, Any] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for kind in SCRAP_TYPES:
+                scrap = (output.get("data") or {}).get(kind)
+                if isinstance(scrap, dict) and isinstance(scrap.get("name"), str):
+                    found[scrap["name"]] = scrap.get("data")
+    return found
 
 
 def _kernel_env(work: Path) -> None:

@@ -77,6 +77,7 @@ def node(result: Any) -> dict[str, Any]:
         "new_env": result.new_env,
         "new_state": result.new_state,
         "seconds": result.seconds,
+        **({"notebook": result.notebook} if result.notebook else {}),
         "deps": [node(d) for d in result.deps],
     }
 

@@ -94,6 +94,8 @@ class RunResult(MutableDefaulted):
     """How long the run took, its dependencies included."""
     results: tuple[str, ...] = ()
     """The exports an experiment records as results (the meta's ``experiment_results``)."""
+    notebook: str | None = None
+    """A notebook step's executed copy (in the cache entry, or under ``$CAIRN_HOME``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -179,6 +179,7 @@ class ScriptRun:
         self.results: list[RunResult] = []
         self.extra_tags: list[str] = []
         self.log: Path | None = None
+        self.notebook: str | None = None  # a notebook step: its executed copy
 
     # -- the pipeline -----------------------------------------------------------------------
 
@@ -719,12 +720,29 @@ class ScriptRun:
         except native.NativeScriptFailed as failure:
             failure.message += self._files_on_error() + self._kept_notebook(path)
             raise
+        self.notebook = self._executed_notebook(path)
         outputs = native.read_outputs(self.here)
         dict.update(outer, env)
         dict.update(outer, outputs.env)
         merged = env_mod.merge_state(state, outputs.state)
         dict.clear(self.eff.state)  # in place: a hook that ran this script holds the same dict
         dict.update(self.eff.state, merged)
+
+    def _executed_notebook(self, path: Path) -> str | None:
+        """A notebook step's executed copy: in the cache entry, or (a script that is not
+        cached, whose work folder goes) kept under ``$CAIRN_HOME/notebooks``."""
+        from cairn.script import native
+
+        executed = self.here / f"{path.stem}.executed{native.NOTEBOOK_SUFFIX}"
+        if path.suffix != native.NOTEBOOK_SUFFIX or not executed.is_file():
+            return None
+        if self.cacheable:
+            return str(executed)
+        keep = self.session.catalog.registry.home.root / "notebooks"
+        keep.mkdir(parents=True, exist_ok=True)
+        kept = Path(tempfile.mkstemp(prefix=f"{self.alias}-", suffix=".ipynb", dir=keep)[1])
+        shutil.copyfile(executed, kept)
+        return str(kept)
 
     def _kept_notebook(self, path: Path) -> str:
         """A failed notebook step: its partly executed copy, kept beside the run's log (a
@@ -807,6 +825,7 @@ class ScriptRun:
             repo_path=self.artifact.repo.path,
             repo_uid=self.artifact.repo.uid,
             results=self.meta.experiment_results,
+            notebook=self.notebook,
         )
 
     def from_entry(self, entry: Any, key: str) -> RunResult:

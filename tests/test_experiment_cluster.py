@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import json_out
-from tests.script_fixtures import ScriptRepo
+from tests.script_fixtures import bench_pipeline
 
 pytestmark = pytest.mark.cluster
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -32,35 +32,9 @@ def _dask_or_skip() -> None:
 
 @pytest.fixture
 def pipeline(tmp_path: Path) -> Path:
-    """``prepare data`` (cached; counts its runs) -> ``app bench`` (slow enough to be killed
-    midway; fails for 4 x 3)."""
-    repo = ScriptRepo(tmp_path / "pipe")
+    """The bench pipeline (tests/script_fixtures.py); its upstream step's run counter."""
     counter = tmp_path / "prepared.txt"
-    repo.add(
-        "prepare-data",
-        {"cache": True, "new_env_keys": ["DATA_PATH"]},
-        tags=["prepare", "data"],
-        run=f"""
-            echo "$CAIRN_HOME" >> {counter}
-            mkdir -p data && echo x > data/f
-            echo "DATA_PATH=$PWD/data" > tmp-run-env.out
-        """,
-    )
-    repo.add(
-        "bench",
-        {
-            "deps": [{"tags": "prepare,data"}],
-            "input_mapping": {"batch_size": "BS", "threads": "THREADS"},
-            "new_env_keys": ["THROUGHPUT"],
-        },
-        tags=["app", "bench"],
-        run="""
-            test -f "$DATA_PATH/f" || exit 5
-            sleep 0.3
-            if [ "$BS" = 4 ] && [ "$THREADS" = 3 ]; then echo "out of memory" >&2; exit 1; fi
-            echo "THROUGHPUT=$((BS * THREADS * 10))" > tmp-run-env.out
-        """,
-    )
+    bench_pipeline(tmp_path / "pipe", counter, sleep=0.3)
     return counter
 
 
@@ -374,7 +348,8 @@ def test_one_script_run_on_a_worker(
         "--out=json",
     )
     data = json_out(done)
-    assert data["new_env"] == {"THROUGHPUT": "60"} and data["worker"] in ("worker w0", "worker w1")
+    assert data["new_env"] == {"THROUGHPUT": "60", "LATENCY": "7"}
+    assert data["worker"] in ("worker w0", "worker w1")
     record = cairn_home / "local" / "run" / data["run_record"] / "cairn-run.json"
     assert json.loads(record.read_text())["tree"]["script"]["alias"] == "bench"
     failed = cli(

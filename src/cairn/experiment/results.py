@@ -19,13 +19,13 @@ lists stay values.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from cairn import atomic
 from cairn.errors import InvalidInput
+from cairn.experiment.query import number as number  # one rule for tables, fronts, filters
 
 RESULT_FILE = "cm-result.json"
 INPUT_FILE = "cm-input.json"
@@ -51,17 +51,6 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def result_name(key: str) -> str:
     """The row key of result ``key`` (``result.KEY`` when it would hide a bookkeeping key)."""
     return f"result.{key}" if key in RESERVED else key
-
-
-def number(value: Any) -> float | None:
-    """``value`` as a finite number (numeric strings too; never a bool), else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        found = float(value)
-    except (TypeError, ValueError):
-        return None
-    return found if math.isfinite(found) else None
 
 
 def read(path: Path) -> list[dict[str, Any]]:

@@ -106,3 +106,7 @@ class ReportedFailure(CairnError):
             message = f"{message} (return {returned}, reported as {code})"
         super().__init__(message)
         self.code = code
+
+
+STAGING_PREFIX = ".cairn-tmp-"
+"""The name prefix of cairn's hidden staging folders (never shown to a user as a place)."""

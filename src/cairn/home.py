@@ -11,6 +11,10 @@ HOME_ENV = "CAIRN_HOME"
 LOCAL_REPO_ALIAS = "local"
 LOCAL_REPO_UID = "9a3280b14a4285c9"
 BUILTIN_REPO_ALIAS = "builtin"
+WORK_PREFIX = "run-"
+"""The name prefix of a run's work folder in :attr:`Home.work_dir`."""
+WORK_KEPT = ".cairn-kept"
+"""A file in a work folder kept on purpose (a failed or ``--dirty`` run): never cleaned up."""
 
 
 class Home(FrozenRecord):
@@ -48,6 +52,11 @@ class Home(FrozenRecord):
     @property
     def index_file(self) -> Path:
         return self.root / "index.sqlite"
+
+    @property
+    def work_dir(self) -> Path:
+        """Where script runs get their work folders (``run-*``, see :mod:`cairn.staging`)."""
+        return self.root / "work"
 
 
 def builtin_repo_path() -> Path:

@@ -21,7 +21,6 @@ import os
 import shutil
 import stat
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from cairn import staging
 from cairn.errors import AlreadyExists, InvalidInput, NotFound
 
 ZIP_SUFFIXES = (".zip",)
@@ -185,7 +185,7 @@ def extract(archive: Path, dest: Path) -> Path:
         raise AlreadyExists(f"{dest} already exists")
     near = dest if dest.is_dir() else dest.parent  # stage on the same file system
     near.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=near))
+    stage = staging.make(near)
     try:
         _unpack(archive, stage)
         _check_links_within(archive, _single_top(stage))
@@ -217,7 +217,7 @@ def unpack_into(archive: Path, dest: Path, strip: int = 0) -> None:
         raise NotFound(f"archive {archive} not found")
     near = dest if dest.is_dir() else dest.parent  # stage on the same file system
     near.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=near))
+    stage = staging.make(near)
     try:
         _unpack(archive, stage, strip)
         _check_links_within(archive, stage)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cairn import atomic, ids, meta
 from cairn.errors import AlreadyExists, Ambiguous, InvalidInput, NotFound, Refused
-from cairn.home import Home, builtin_repo_path
+from cairn.home import WORK_KEPT, WORK_PREFIX, Home, builtin_repo_path
 from cairn.kinds import Kind
 from cairn.record import FrozenRecord, init
 from cairn.store import artifact as art_mod
@@ -30,8 +30,6 @@ MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
 if MYPY:
     from collections.abc import Callable, Iterator, Sequence
     from typing import Any
-
-_TMP_PREFIX = ".cairn-tmp-"
 
 
 class Query(FrozenRecord):
@@ -135,6 +133,22 @@ class Catalog:
         """Rebuild the index from scratch; returns how many valid and broken artifacts it holds."""
         return self.index.rebuild(self.registry.repos())
 
+    def clean_leftovers(self) -> list[Path]:
+        """Remove what processes that died left behind (see :mod:`cairn.staging`): staging
+        folders in every automation folder of the repositories, and where repositories are
+        brought in; work folders of runs, unless a failed or ``--dirty`` run kept them."""
+        from cairn import staging
+
+        home = self.registry.home
+        removed = staging.clean(home.repos_dir)
+        removed += staging.clean(
+            home.work_dir, WORK_PREFIX, kept_mark=WORK_KEPT, unchecked_age_s=None
+        )
+        for repo in self.registry.repos():
+            if repo.path != builtin_repo_path():
+                removed += [p for f in _folders(repo.root) for p in staging.clean(f)]
+        return removed
+
     # -- changes -------------------------------------------------------------------------
 
     def add(self, kind: Kind, target: Target, data: meta.Meta, fmt: str = "yaml") -> Artifact:
@@ -199,10 +213,11 @@ class Catalog:
         """Delete the artifact directory (renamed aside first, so it vanishes at once)."""
         _check_writable(artifact.repo)
         import shutil
-        import tempfile
+
+        from cairn import staging  # only writers need it
 
         with self._lock(artifact.path.parent):
-            aside = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=artifact.path.parent))
+            aside = staging.make(artifact.path.parent)
             os.replace(artifact.path, aside / artifact.path.name)
         shutil.rmtree(aside, ignore_errors=True)
 
@@ -287,6 +302,15 @@ class Catalog:
         return artifact
 
 
+def _folders(root: Path) -> list[Path]:
+    """The automation folders of a repository root (its folders, dot-folders aside)."""
+    try:
+        with os.scandir(root) as entries:
+            return [Path(e.path) for e in entries if e.is_dir() and not e.name.startswith(".")]
+    except OSError:
+        return []
+
+
 def _move_dir(source: Path, final: Path) -> None:
     """Move a directory to a new path that does not exist yet (no-op when they are equal)."""
     if source == final:
@@ -364,12 +388,14 @@ def _rename_meta(
 def _staging(folder: Path, final: Path) -> Iterator[Path]:
     """A temporary directory in ``folder`` that becomes ``final`` when the block succeeds."""
     import shutil
-    import tempfile
+
+    from cairn import staging  # only writers need it
 
     if final.exists():
         raise AlreadyExists(f"{final} already exists")
     folder.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=folder))
+    staging.clean(folder)  # a cheap pass: the folders this one's writers left dying
+    stage = staging.make(folder)
     try:
         os.chmod(
             stage, 0o777 & ~atomic.umask()

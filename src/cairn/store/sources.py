@@ -13,13 +13,12 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cairn import report
+from cairn import report, staging
 from cairn.errors import AlreadyExists, CairnError, InvalidInput, MetaError, NotFound, Refused
 from cairn.store import archive, git
 from cairn.store import repo as repo_mod
@@ -287,9 +286,11 @@ def _lock_entries(lock_file: Path) -> list[dict[str, str]]:
 
 @contextlib.contextmanager
 def _staging(parent: Path) -> Iterator[Path]:
-    """A hidden temporary directory under ``parent``, always removed afterwards."""
+    """A hidden staging folder under ``parent``, always removed afterwards; abandoned ones
+    of processes that died there are removed first."""
     parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=parent))
+    staging.clean(parent)
+    stage = staging.make(parent)
     try:
         yield stage
     finally:

@@ -380,3 +380,17 @@ def test_an_internal_error_exits_3(
 def test_non_string_env_keys_in_an_input_file_are_named(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "in.yaml").write_text("tags: x\nenv:\n  5: x\n")
     bad(cli("run", "script", "@in.yaml"), 1, "env key 5 must be a string")
+
+
+# --- issue 18: a home that is a file ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_a_home_that_is_a_file_is_named(cli: Cli, tmp_path: Path, below: bool) -> None:
+    stray = tmp_path / "not-a-folder"
+    stray.write_text("x")
+    home = stray / "sub" if below else stray
+    for argv in (("find", "dataset"), ("add", "dataset", "x"), ("list", "repo")):
+        text = bad(cli(*argv, env={"CAIRN_HOME": str(home)}), 1, f"cairn's home {home}")
+        assert "is a file, not a folder" in text and "set CAIRN_HOME to a folder" in text
+    assert stray.read_text() == "x"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from cairn.record import FrozenRecord, init
@@ -29,8 +30,11 @@ class Home(FrozenRecord):
 
     @classmethod
     def from_env(cls) -> Home:
+        """The home ``$CAIRN_HOME`` names (default ``~/.cairn``); made when first written, and
+        refused at once when a file stands where it or a folder above it should be."""
         value = os.environ.get(HOME_ENV)
         root = Path(value).expanduser() if value else Path.home() / ".cairn"
+        _check_folder(root.absolute(), HOME_ENV if value else "the default home")
         return cls(root.absolute())
 
     @property
@@ -57,6 +61,26 @@ class Home(FrozenRecord):
     def work_dir(self) -> Path:
         """Where script runs get their work folders (``run-*``, see :mod:`cairn.staging`)."""
         return self.root / "work"
+
+
+def _check_folder(root: Path, named_by: str) -> None:
+    """Refuse a home that is a file, or lies below one (nothing could be made in it)."""
+    for path in (root, *root.parents):
+        try:
+            is_dir = stat.S_ISDIR(os.stat(path).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:
+            return  # not ours to judge here (no permission to look): the first use says
+        if is_dir:
+            return
+        from cairn.errors import InvalidInput
+
+        where = "is" if path == root else f"lies below {path}, which is"
+        raise InvalidInput(
+            f"cairn's home {root} ({named_by}) {where} a file, not a folder",
+            hint=f"set {HOME_ENV} to a folder (it is made if missing), or move the file away",
+        )
 
 
 def builtin_repo_path() -> Path:

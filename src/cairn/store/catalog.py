@@ -14,8 +14,15 @@ import contextlib
 import os
 from pathlib import Path
 
-from cairn import atomic, ids, meta
-from cairn.errors import AlreadyExists, Ambiguous, InvalidInput, NotFound, Refused
+from cairn import atomic, errors, ids, meta
+from cairn.errors import (
+    AlreadyExists,
+    Ambiguous,
+    CairnError,
+    InvalidInput,
+    NotFound,
+    Refused,
+)
 from cairn.home import WORK_KEPT, WORK_PREFIX, Home, builtin_repo_path
 from cairn.kinds import Kind
 from cairn.record import FrozenRecord, init
@@ -217,8 +224,15 @@ class Catalog:
         from cairn import staging  # only writers need it
 
         with self._lock(artifact.path.parent):
-            aside = staging.make(artifact.path.parent)
-            os.replace(artifact.path, aside / artifact.path.name)
+            try:
+                aside = staging.make(artifact.path.parent)
+            except OSError as exc:
+                raise errors.os_error(exc, "remove", artifact.path) from exc
+            try:
+                os.replace(artifact.path, aside / artifact.path.name)
+            except OSError as exc:
+                aside.rmdir()
+                raise errors.os_error(exc, "remove", artifact.path) from exc
         shutil.rmtree(aside, ignore_errors=True)
 
     def move(self, artifact: Artifact, target: Target) -> Artifact:
@@ -250,12 +264,10 @@ class Catalog:
         uid = target.uid or ids.new_uid()
         folder = target.repo.root / artifact.path.parent.name
         final = folder / (alias or uid)
-        import shutil
-
         with self._lock(folder):
             self._check_free(artifact.kind, target.repo, alias, uid)
             with _staging(folder, final) as stage:
-                shutil.copytree(artifact.path, stage, dirs_exist_ok=True, symlinks=True)
+                _copy_tree(artifact.path, stage, final)
                 _rename_meta(stage, alias, uid, new_tags)
         return self._reload(final, target.repo, artifact.kind)
 
@@ -393,18 +405,48 @@ def _staging(folder: Path, final: Path) -> Iterator[Path]:
 
     if final.exists():
         raise AlreadyExists(f"{final} already exists")
-    folder.mkdir(parents=True, exist_ok=True)
-    staging.clean(folder)  # a cheap pass: the folders this one's writers left dying
-    stage = staging.make(folder)
     try:
-        os.chmod(
-            stage, 0o777 & ~atomic.umask()
-        )  # mkdtemp makes 0700: a new artifact honours the umask
+        folder.mkdir(parents=True, exist_ok=True)
+        staging.clean(folder)  # a cheap pass: the folders this one's writers left dying
+        stage = staging.make(folder)
+    except OSError as exc:
+        raise _unstaged(exc, final, Path(str(exc.filename or folder)), folder) from exc
+    try:
+        os.chmod(stage, 0o777 & ~atomic.umask())  # mkdtemp makes 0700: honour the umask
         yield stage
         os.rename(stage, final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _unstaged(exc, final, stage, final) from exc
         raise
+
+
+def _copy_tree(source: Path, stage: Path, final: Path) -> None:
+    """Copy ``source`` into ``stage``, stopping at the first file that cannot be copied."""
+    import shutil
+
+    def copy(src: str, dst: str) -> object:
+        try:
+            return shutil.copy2(src, dst)
+        except OSError as exc:  # raised as a CairnError, which copytree does not collect
+            raise _unstaged(exc, final, stage, final) from exc
+
+    shutil.copytree(source, stage, dirs_exist_ok=True, symlinks=True, copy_function=copy)
+
+
+def _unstaged(exc: OSError, final: Path, stage: Path, shown: Path) -> CairnError:
+    """A failure while making ``final`` in ``stage``, told with ``shown`` for the staging
+    folder (it is cairn's own and already gone); nothing was changed."""
+    if exc.errno is None and exc.args and isinstance(exc.args[0], list):
+        reasons = [str(triple[-1]) for triple in exc.args[0][:3]]  # copytree's (src, dst, why)
+        reason = "; ".join(reasons)
+    else:
+        reason = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror)
+    reason = reason.replace(str(stage), str(shown))
+    return CairnError(
+        f"cannot create {final}: {reason}; nothing was changed", hint=errors.os_error_hint(exc)
+    )
 
 
 def _check_identity_kept(artifact: Artifact, old: meta.Meta, new: meta.Meta) -> None:

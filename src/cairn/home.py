@@ -83,6 +83,22 @@ def _check_folder(root: Path, named_by: str) -> None:
         )
 
 
+def may_write(path: Path) -> bool:
+    """Whether this process may create or replace ``path`` (and files beside it): the file
+    itself if it exists, and the nearest folder that exists on the way to it."""
+    for at in (path, *path.parents):
+        try:
+            is_dir = stat.S_ISDIR(os.stat(at).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:
+            return False
+        if at == path and not is_dir:
+            return os.access(at, os.W_OK) and os.access(at.parent, os.W_OK | os.X_OK)
+        return is_dir and os.access(at, os.W_OK | os.X_OK)
+    return False
+
+
 def builtin_repo_path() -> Path:
     """The repository shipped inside the package."""
     return Path(__file__).resolve().parent / "builtin"

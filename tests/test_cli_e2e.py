@@ -382,7 +382,7 @@ def test_non_string_env_keys_in_an_input_file_are_named(cli: Cli, tmp_path: Path
     bad(cli("run", "script", "@in.yaml"), 1, "env key 5 must be a string")
 
 
-# --- issue 18: a home that is a file ----------------------------------------------------------
+# --- issue 18: a home that is a file, values kept exactly ---------------------------------------
 
 
 @pytest.mark.parametrize("below", [False, True])
@@ -394,3 +394,13 @@ def test_a_home_that_is_a_file_is_named(cli: Cli, tmp_path: Path, below: bool) -
         text = bad(cli(*argv, env={"CAIRN_HOME": str(home)}), 1, f"cairn's home {home}")
         assert "is a file, not a folder" in text and "set CAIRN_HOME to a folder" in text
     assert stray.read_text() == "x"
+
+
+def test_flag_values_are_kept_exactly_as_the_api_keeps_them(cli: Cli, tmp_path: Path) -> None:
+    import cairn
+
+    good(cli("add", "dataset", "d", "--meta.v= v \r", "--meta.l,= a ,b"))
+    loaded = json_out(cli("load", "dataset", "d", "--out=json"))["meta"]
+    assert loaded["v"] == " v \r" and loaded["l"] == [" a ", "b"]
+    api = cairn.access({"action": "load", "automation": "dataset", "artifact": "d"})
+    assert {k: api["meta"][k] for k in ("v", "l")} == {"v": " v \r", "l": [" a ", "b"]}

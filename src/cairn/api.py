@@ -150,6 +150,8 @@ def update(artifact: Artifact, changes: dict[str, Any], *, replace_lists: bool =
     from cairn import meta as meta_mod
 
     def change(current: dict[str, Any]) -> dict[str, Any]:
+        if not replace_lists:
+            meta_mod.check_list_merge(current, changes)
         return meta_mod.merge(current, changes, append_lists=not replace_lists)
 
     dispatch.check_data(changes, "changes")

@@ -241,6 +241,8 @@ def _updated_meta(current: meta.Meta, call: Call) -> meta.Meta:
     if call.flag("replace"):
         base = {k: v for k, v in base.items() if k in IDENTITY_KEYS}
     keep_lists = not (call.flag("replace_lists") or call.flag("replace"))
+    if keep_lists:
+        meta.check_list_merge(base, changes)
     new = meta.merge(base, changes, append_lists=keep_lists)
     tags = call.flag("tags", [])
     if tags or "tags" in changes:

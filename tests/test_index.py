@@ -594,3 +594,21 @@ def test_an_index_error_says_what_to_do(code: int, says: str) -> None:
     error = sqlite3.OperationalError("boom")
     error.sqlite_errorcode = code  # type: ignore[attr-defined]
     assert says in str(index_mod._index_error(Path("/h/index.sqlite"), error))
+
+
+# --- an artifact no kind finds ------------------------------------------------------------
+
+
+def test_an_artifact_naming_another_automation_is_warned_about(cli: Any, cairn_home: Path) -> None:
+    assert cli("add", "dataset", "d1").returncode == 0
+    stray = cairn_home / "local" / "dataset" / "odd"
+    stray.mkdir()
+    (stray / "_cm.yaml").write_text(
+        "alias: odd\nuid: '1234567812345678'\nautomation_alias: model\n"
+    )
+    for _ in range(2):  # read from disk, then from the index
+        done = cli("find", "dataset")
+        assert done.stdout.split() == [str(cairn_home / "local" / "dataset" / "d1")]
+        assert f"ignoring {stray / '_cm.yaml'}: it names automation 'model'" in done.stderr
+        assert "folder 'dataset'" in done.stderr
+    assert "ignoring" not in cli("load", "dataset", "d1").stderr

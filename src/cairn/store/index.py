@@ -625,11 +625,16 @@ class _Select(FrozenRecord):
 
     def fresh(self, entry: _Entry, view: _FolderView, repo: Repo) -> list[Artifact]:
         """``entry`` as an artifact of this query, if it is valid and matches."""
-        if entry.state != OK or entry.meta is None or not self.owns(*entry.automation):
+        if entry.state != OK or entry.meta is None:
             return []
         path = Path(view.path, entry.name)
         found = Artifact(path, repo, self.kind, entry.alias, entry.uid, entry.tags, entry.meta)
-        return [found] if self.accepts(found) else []
+        if not self.accepts(found):
+            return []
+        if not self.owns(*entry.automation):
+            _warn_stray(path, view.name, entry.automation[0] or entry.automation[1])
+            return []
+        return [found]
 
 
 def _row_artifact(
@@ -637,9 +642,12 @@ def _row_artifact(
 ) -> list[Artifact]:
     """A stored row as an artifact (read from disk when its meta was not stored as JSON)."""
     name, alias, uid, automation_alias, automation_uid, text = row
-    if select is None or not select.owns(automation_alias, automation_uid):
+    if select is None:
         return []
     path = Path(view.path, name)
+    if not select.owns(automation_alias, automation_uid):
+        _warn_stray(path, view.name, automation_alias or automation_uid)
+        return []
     if text is None:
         try:
             found, _ = art_mod.read(path, repo, select.kind)
@@ -650,6 +658,18 @@ def _row_artifact(
         data = json.loads(text)
         found = Artifact(path, repo, select.kind, alias, uid, tuple(data.get("tags") or ()), data)
     return [found] if select.accepts(found) else []
+
+
+def _warn_stray(path: Path, folder: str, named: str | None) -> None:
+    """Warn about an artifact that a query passed over because its meta names another
+    automation than the folder it sits in (so no kind finds it)."""
+    yaml_path, json_path = meta.meta_paths(path)
+    file = json_path or yaml_path or path
+    report.warn(
+        f"ignoring {file}: it names automation {named!r} but sits in the folder {folder!r}, "
+        f"so no kind finds it; move it to a folder {named!r} beside {folder!r}, or fix its "
+        "automation_alias/automation_uid"
+    )
 
 
 def _warn_broken(errors: Iterable[str]) -> None:

@@ -29,7 +29,7 @@ from cairn.record import FrozenRecord, init
 from cairn.store import artifact as art_mod
 from cairn.store import repo as repo_mod
 from cairn.store.artifact import Artifact
-from cairn.store.index import Index
+from cairn.store.index import Index, folder_names
 from cairn.store.registry import Registry
 from cairn.store.repo import Repo
 
@@ -131,6 +131,29 @@ class Catalog:
                 f"{len(found)} artifacts match {query}: {listing}", hint=_how_to_pick(found)
             )
         return found[0]
+
+    def here(self, kind: Kind, directory: Path) -> Artifact:
+        """The artifact of ``kind`` whose folder is ``directory`` (CM's ``.`` for "the
+        artifact I am standing in")."""
+        real = os.path.realpath(directory)
+        for repo in self.registry.repos():
+            for folder in (repo.root / name for name in folder_names(kind)):
+                if os.path.realpath(folder) == os.path.dirname(real):
+                    return self._standing_in(Path(real), repo, kind)
+        raise InvalidInput(
+            f"'.' names the {kind.alias} artifact whose folder is the current directory, but "
+            f"{directory} is not a folder REPO/{kind.alias}/NAME of a registered repository",
+            hint=f"change into the artifact's folder, or name it; see: cairn find {kind.alias}",
+        )
+
+    def _standing_in(self, directory: Path, repo: Repo, kind: Kind) -> Artifact:
+        if not repo_mod.has_meta(directory):
+            raise NotFound(
+                f"{directory} has no {meta.ARTIFACT_META}.yaml or .json: it is no artifact",
+                hint=f"make it one with: cairn add {kind.alias} --path={directory}",
+            )
+        found, _ = art_mod.read(directory, repo, kind)
+        return found
 
     def scan(self, repo: Repo, kind: Kind) -> Iterator[Artifact]:
         """Every valid artifact of ``kind`` in ``repo``; broken ones are warned about."""

@@ -194,3 +194,16 @@ def test_parallel_imports_of_one_archive_register_it_once(
             assert b"is already registered" in err, err
     assert cli("find", "dataset", "d4").stdout.strip().endswith("/repos/race/dataset/d4")
     _no_leftovers(cairn_home)
+
+
+def test_a_bad_dependency_url_names_the_repository_that_wants_it(cli: Any, tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "withdep.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        cmr = "alias: withdep\nuid: 'bbbbbbbbbbbbbbbb'\ndeps:\n- alias: other\n  url: 'h;x'\n"
+        zf.writestr("repo/cmr.yaml", cmr)
+    done = cli("pull", "repo", f"--url={path}")
+    assert done.returncode == 1
+    assert "repository 'withdep' (" in done.stderr
+    assert "/repos/withdep/cmr.yaml) needs repository other, which cannot be pulled" in done.stderr

@@ -178,7 +178,14 @@ class Sources:
                 report.warn(f"{repo.alias} needs repository {dep.alias or dep.uid}: pull it")
                 continue
             request = PullRequest(url=dep.url, branch=dep.branch, checkout=dep.checkout)
-            results += self.pull(request)
+            try:
+                results += self.pull(request)
+            except CairnError as exc:
+                exc.message = (
+                    f"repository {repo.alias!r} ({repo.meta_file}) needs repository "
+                    f"{dep.alias or dep.uid}, which cannot be pulled: {exc.message}"
+                )
+                raise
         return results
 
     def _installed(self, dep: RepoDep) -> Repo | None:

@@ -16,7 +16,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cairn import dispatch, ids, kinds, report
-from cairn.errors import INTERNAL_ERROR, CairnError, InvalidInput, internal_error_message
+from cairn.errors import (
+    INTERNAL_ERROR,
+    CairnError,
+    InvalidInput,
+    describe_os_error,
+    internal_error_message,
+)
 from cairn.store.artifact import Artifact
 from cairn.store.catalog import Catalog, Query, Target
 
@@ -51,12 +57,6 @@ def access(i: dict[str, Any] | str | list[str], out: str | None = None) -> dict[
     if reporter.warnings:
         result["warnings"] = list(reporter.warnings)
     return result
-
-
-def describe_os_error(exc: OSError) -> str:
-    """One line for a failed file operation: what failed and on which file."""
-    what = exc.strerror or str(exc)
-    return f"{what}: {exc.filename}" if exc.filename else what
 
 
 def _out_of(request: dict[str, Any]) -> str | None:
@@ -150,6 +150,8 @@ def update(artifact: Artifact, changes: dict[str, Any], *, replace_lists: bool =
     from cairn import meta as meta_mod
 
     def change(current: dict[str, Any]) -> dict[str, Any]:
+        if not replace_lists:
+            meta_mod.check_list_merge(current, changes)
         return meta_mod.merge(current, changes, append_lists=not replace_lists)
 
     dispatch.check_data(changes, "changes")

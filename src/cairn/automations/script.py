@@ -114,6 +114,7 @@ class ScriptAutomation(CommonAutomation):
             pinned = _Pinned.check(call, run.Session(self.catalog, options), inp)
             result = session.run(inp)
         except BaseException as exc:
+            session.keep()
             recorder.failed(exc)
             raise
         session.finish()

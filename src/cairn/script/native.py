@@ -222,12 +222,14 @@ def export_line(key: str, value: Any) -> str:
     (``'+ CFLAGS'`` is space-joined). An empty list exports nothing.
     """
     if not key.startswith("+"):
+        if value is None:
+            report.warn(f"env {key} is null: exported as an empty string (write {key}: '')")
         return f"export {_checked_name(key, key)}={_quoted(key, export_value(value))}"
     sep, name = _list_name(key)
     _checked_name(name, key)
     if not value:
         return ""
-    joined = _quoted(key, sep.join(text(item) for item in value))
+    joined = _quoted(key, sep.join(_item_text(item) for item in value))
     extended = f'{joined}{shlex.quote(sep)}"${{{name}}}"'
     test = f'[ -n "${{{name}:-}}" ]'
     return f"if {test}; then export {name}={extended}; else export {name}={joined}; fi"
@@ -235,9 +237,18 @@ def export_line(key: str, value: Any) -> str:
 
 def export_value(value: Any) -> str:
     """The text exported for an env value: strings as they are, bools ``True``/``False``,
-    numbers via ``str``, lists (outside ``+KEY``) joined with ``,``."""
+    numbers via ``str``, null as the empty string, a mapping as JSON text, lists (outside
+    ``+KEY``) joined with ``,`` (their items read the same way)."""
     if isinstance(value, list):
-        return ",".join(text(item) for item in value)
+        return ",".join(_item_text(item) for item in value)
+    return _item_text(value)
+
+
+def _item_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
     return text(value)
 
 

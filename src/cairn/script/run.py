@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cairn import report
+from cairn import report, staging
 from cairn.errors import CairnError, InvalidInput, NotFound
+from cairn.home import WORK_KEPT, WORK_PREFIX
 from cairn.record import replace
 from cairn.script import deps as deps_mod
 from cairn.script import env as env_mod
@@ -105,11 +106,13 @@ class Session:
         return Path(name)
 
     def work_root(self) -> Path:
-        """This run's folder under ``$CAIRN_HOME/work`` (removed after a successful run)."""
+        """This run's folder under ``$CAIRN_HOME/work`` (removed after a successful run);
+        folders of runs whose process died first are removed (:mod:`cairn.staging`)."""
         if self._work_root is None:
-            root = self.catalog.registry.home.root / "work"
+            root = self.catalog.registry.home.work_dir
             root.mkdir(parents=True, exist_ok=True)
-            self._work_root = Path(tempfile.mkdtemp(prefix="run-", dir=root))
+            staging.clean(root, WORK_PREFIX, kept_mark=WORK_KEPT, unchecked_age_s=None)
+            self._work_root = staging.make(root, WORK_PREFIX)
         return self._work_root
 
     @contextlib.contextmanager
@@ -143,9 +146,18 @@ class Session:
             self.stack.pop()
 
     def finish(self) -> None:
-        """Remove the work directories of a successful run (unless ``--dirty``)."""
+        """Remove the work directories of a successful run (unless ``--dirty``: kept)."""
         if self._work_root is not None and not self.options.dirty:
             shutil.rmtree(self._work_root, ignore_errors=True)
+        else:
+            self.keep()
+
+    def keep(self) -> None:
+        """Mark the work directories kept on purpose (a failed or ``--dirty`` run), so that
+        the clean-up of folders left by dead processes never removes them."""
+        if self._work_root is not None:
+            with contextlib.suppress(OSError):
+                (self._work_root / WORK_KEPT).touch()
 
     def candidates(self, request: select.ScriptRequest) -> list[select.Candidate]:
         """The scripts a request matches, searched once per run tree."""

@@ -195,7 +195,8 @@ def test_ctrl_c_stops_the_sweep_and_its_points(tmp_path: Path) -> None:
     pids = [int(p) for p in _lines(marker)]
     time.sleep(0.2)
     assert all(not _alive(pid) for pid in pids)
-    sweep = next((Path(os.environ["CAIRN_HOME"]) / "local" / "experiment" / "stop").iterdir())
+    experiment = Path(os.environ["CAIRN_HOME"]) / "local" / "experiment" / "stop"
+    (sweep,) = [p for p in experiment.iterdir() if p.is_dir()]
     assert json.loads((sweep / "cairn-sweep.json").read_text())["status"] == "interrupted"
 
 

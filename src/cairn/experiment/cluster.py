@@ -51,6 +51,7 @@ SCHEDULER_ENV = "CAIRN_DASK_SCHEDULER"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """A file of a point's folder larger than this stays on the worker (its name is reported)."""
 _STOP_POLL_S = 0.5
+POINT_PREFIX = "point-"
 
 
 class RepoSpec(Defaulted):
@@ -185,8 +186,12 @@ def run_on_worker(
     name = f"worker {worker.name}" if worker.name is not None else str(worker.address)
     home = worker_home(shared_home)
     provision(home, specs)
-    (home / "points").mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="point-", dir=home / "points"))
+    from cairn import staging
+
+    points = home / "points"
+    points.mkdir(parents=True, exist_ok=True)
+    staging.clean(points, POINT_PREFIX)  # those of workers that died midway
+    scratch = staging.make(points, POINT_PREFIX)
     env = {**task.env, "CAIRN_HOME": str(home), "CM_EXPERIMENT_PATH3": str(scratch)}
     here = replace(task, cwd=str(scratch), env=env)
     running = tasks.Running()

@@ -1,0 +1,81 @@
+"""The Starlette application of ``cairn serve`` and the server that runs it.
+
+``cairn serve [--host=127.0.0.1] [--port=8000] [--token=T | --token_file=F]`` is a top-level
+action (like ``reindex``): :func:`serve_command` checks the flags, refuses a non-loopback
+address without a token (:mod:`cairn.web.security`) and runs uvicorn until interrupted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cairn.automations.contract import Outcome
+from cairn.errors import InvalidInput
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost"]
+INSTALL_HINT = "pip install 'cairn[web]'"
+
+
+def build_app(token: str | None = None, hosts: list[str] | None = None) -> Any:
+    """The ASGI app: pages and API behind :class:`cairn.web.security.Guard`; with ``hosts``,
+    requests naming another ``Host`` are refused (DNS rebinding on loopback)."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    from cairn.web import api, pages, security
+
+    middleware = [Middleware(security.Guard, token=token)]
+    if hosts:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
+    return Starlette(routes=[*api.ROUTES, *pages.ROUTES], middleware=middleware)
+
+
+def _require_web() -> None:
+    import importlib.util
+
+    missing = [m for m in ("starlette", "uvicorn", "jinja2") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise InvalidInput(
+            f"cairn serve needs {', '.join(missing)}, which is not installed",
+            hint=INSTALL_HINT,
+        )
+
+
+def _port(value: Any) -> int:
+    text = str(DEFAULT_PORT if value is None else value)
+    if not text.isdigit() or int(text) > 65535:
+        raise InvalidInput(f"--port={value!r} is not a port number (0 to 65535)")
+    return int(text)
+
+
+def settings(raw: dict[str, Any]) -> tuple[str, int, str | None]:
+    """The host, port and token ``raw`` (the CLI's input dict) asks for; checked."""
+    from cairn.web import security
+
+    host = raw.get("host") or DEFAULT_HOST
+    if not isinstance(host, str):
+        raise InvalidInput(f"--host={host!r} is not an address")
+    token = security.read_token(raw.get("token"), raw.get("token_file"))
+    security.check_bind(host, token)
+    return host, _port(raw.get("port")), token
+
+
+def serve_command(raw: dict[str, Any]) -> Outcome:
+    """``cairn serve``: serve until interrupted."""
+    _require_web()
+    host, port, token = settings(raw)
+    import uvicorn
+
+    hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else None
+    config = uvicorn.Config(build_app(token, hosts), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    print(f"cairn: serving on http://{_shown(host)}:{port}/ (Ctrl-C stops)", flush=True)
+    server.run()
+    return Outcome({"host": host, "port": port}, ["cairn: stopped"])
+
+
+def _shown(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

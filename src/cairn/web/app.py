@@ -7,6 +7,7 @@ address without a token (:mod:`cairn.web.security`) and runs uvicorn until inter
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from cairn.automations.contract import Outcome
@@ -73,7 +74,8 @@ def serve_command(raw: dict[str, Any]) -> Outcome:
     config = uvicorn.Config(build_app(token, hosts), host=host, port=port, log_level="warning")
     server = uvicorn.Server(config)
     print(f"cairn: serving on http://{_shown(host)}:{port}/ (Ctrl-C stops)", flush=True)
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops, then raises the signal
+        server.run()
     return Outcome({"host": host, "port": port}, ["cairn: stopped"])
 
 

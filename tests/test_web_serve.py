@@ -1,0 +1,105 @@
+"""``cairn serve`` for real: the command in a subprocess, answering over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+
+from tests.test_web_api import make_home
+
+TOKEN = "real-server-token"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(port: int, proc: subprocess.Popen[str]) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise AssertionError(f"cairn serve exited: {proc.communicate()}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError("cairn serve did not start listening")
+
+
+@pytest.fixture
+def server(
+    make_repo: Callable[..., Path], cairn_home: Path
+) -> Iterator[Callable[..., tuple[str, subprocess.Popen[str]]]]:
+    make_home(make_repo)
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*flags: str) -> tuple[str, subprocess.Popen[str]]:
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cairn", "serve", f"--port={port}", *flags],
+            env={**os.environ, "CAIRN_HOME": str(cairn_home)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(proc)
+        wait_for(port, proc)
+        return f"http://127.0.0.1:{port}", proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def fetch(url: str, **headers: str) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as failed:
+        return failed.code, failed.read().decode()
+
+
+def test_cairn_serve_answers_the_api_and_stops_on_ctrl_c(server: Any) -> None:
+    base, proc = server()
+    status, body = fetch(f"{base}/api/find/dataset?tags=images,-colour")
+    assert status == 200
+    assert [a["alias"] for a in json.loads(body)["list"]] == ["mnist"]
+    status, body = fetch(f"{base}/api/load/dataset/web:cifar")
+    assert status == 200 and json.loads(body)["meta"]["tags"] == ["images", "colour"]
+    status, _ = fetch(f"{base}/api/repos", Host="attacker.example")  # DNS rebinding
+    assert status == 400
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "serving on http://127.0.0.1:" in out and "stopped" in out
+
+
+def test_cairn_serve_with_a_token_file_checks_every_request(server: Any, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    base, _ = server(f"--token_file={token_file}")
+    assert fetch(f"{base}/api/repos")[0] == 401
+    assert fetch(f"{base}/api/repos", Authorization="Bearer wrong-token")[0] == 401
+    status, body = fetch(f"{base}/api/repos", Authorization=f"Bearer {TOKEN}")
+    assert status == 200 and json.loads(body)["return"] == 0
+    status, page = fetch(f"{base}/find?automation=dataset&token={TOKEN}")
+    assert status == 200 and "mnist" in page

@@ -103,3 +103,22 @@ def test_cairn_serve_with_a_token_file_checks_every_request(server: Any, tmp_pat
     assert status == 200 and json.loads(body)["return"] == 0
     status, page = fetch(f"{base}/find?automation=dataset&token={TOKEN}")
     assert status == 200 and "mnist" in page
+
+
+@pytest.mark.browser
+def test_chromium_searches_opens_an_artifact_and_a_pareto_page(server: Any, chromium: Any) -> None:
+    base, _ = server()
+
+    def dom(path: str) -> str:
+        return str(chromium("--virtual-time-budget=3000", "--dump-dom", f"{base}{path}"))
+
+    home = dom("/")
+    assert 'id="repos"' in home and 'href="/find?automation=dataset"' in home
+    found = dom("/find?automation=dataset&tags=images,-colour")
+    assert "1 dataset artifact" in found
+    link = found.split('href="/a/dataset/')[1].split('"')[0]
+    page = dom(f"/a/dataset/{link}")
+    assert "<h1>dataset mnist</h1>" in page and "labels.txt" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    front = dom("/plot/experiment/bench?x=Latency:min&y=Result:max")
+    assert "<svg" in front and "Pareto front" in front

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 
-def _path_param(name: str, description: str) -> dict[str, Any]:
+def _path_param(name: str, description: str, pattern: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    if pattern:
+        schema["pattern"] = pattern
     return {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": "string", "minLength": 1},
+        "schema": schema,
     }
 
 
@@ -51,8 +54,14 @@ def _get(summary: str, parameters: list[dict[str, Any]], media: str = "applicati
     return {"get": {"summary": summary, "parameters": parameters, "responses": answers}}
 
 
-AUTOMATION = _path_param("automation", "the kind of artifact: script, dataset, experiment...")
-NAME = _path_param("name", "[repo:]alias|uid[,uid] as in the CLI")
+AUTOMATION = _path_param(
+    "automation",
+    "the kind of artifact: script, dataset, experiment...",
+    r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$",
+)
+NAME = _path_param(
+    "name", "[repo:]alias|uid[,uid] as in the CLI", r"^[A-Za-z0-9_][A-Za-z0-9_.@+:,-]*$"
+)
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",

@@ -97,3 +97,18 @@ def test_an_experiment_page_shows_its_table_and_links_its_front(client: TestClie
     bad = client.get("/plot/experiment/bench", params={"x": "Latency:up", "y": "Result:max"})
     assert bad.status_code == 400
     assert client.get("/plot/experiment/bench").status_code == 400
+
+
+def test_long_results_are_cut_and_unknown_addresses_are_404(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn.web import pages
+
+    monkeypatch.setattr(pages, "MAX_ROWS", 1)
+    page = client.get("/find", params={"automation": "dataset"})
+    assert "2 dataset artifacts" in page.text and "The first 1 are shown" in page.text
+    assert page.text.count('href="/a/dataset/') == 1
+    api = client.get("/api/nowhere")
+    assert api.status_code == 404 and api.json()["return"] == 16
+    html = client.get("/nowhere/<b>")
+    assert html.status_code == 404 and "nothing at /nowhere/&lt;b&gt;" in html.text

@@ -31,7 +31,10 @@ def build_app(token: str | None = None, hosts: list[str] | None = None) -> Any:
     middleware = [Middleware(security.Guard, token=token)]
     if hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
-    return Starlette(routes=[*api.ROUTES, *pages.ROUTES], middleware=middleware)
+    routes = [*api.ROUTES, *pages.ROUTES]
+    return Starlette(
+        routes=routes, middleware=middleware, exception_handlers={404: pages.not_found}
+    )
 
 
 def _require_web() -> None:

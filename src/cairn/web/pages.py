@@ -26,6 +26,7 @@ from starlette.routing import Route
 from cairn.web import answers, api, security
 
 MAX_FILES = 500
+MAX_ROWS = 1000  # search results shown on one page (the API answers every one)
 MAX_README = 256 * 1024
 PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self';"
@@ -92,10 +93,21 @@ def find(request: Request) -> dict[str, Any]:
     params = request.query_params
     automation = params.get("automation")
     if not automation:
-        return {"found": []}
+        return {"found": [], "total": 0}
     i = api.find_input(automation, params.get("name") or None, params.get("tags") or None)
     found = answers.run(i)["list"]
-    return {"found": [{**a, "handle": handle(a)} for a in found]}
+    shown = [{**a, "handle": handle(a)} for a in found[:MAX_ROWS]]
+    return {"found": shown, "total": len(found)}
+
+
+def not_found(request: Request, exc: Exception) -> Response:
+    """A page or endpoint that does not exist: JSON under ``/api/``, else a page."""
+    error = f"nothing at {request.url.path}"
+    if request.url.path.startswith("/api/"):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse({"return": 16, "error": error}, status_code=404)
+    return _render(request, "base.html", 404, error=error)
 
 
 def artifact(request: Request) -> dict[str, Any]:

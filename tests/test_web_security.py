@@ -73,14 +73,16 @@ def test_read_token_from_a_flag_or_a_file(tmp_path: Path) -> None:
     assert security.read_token(None, str(token_file)) == TOKEN
     with pytest.raises(InvalidInput, match="not both"):
         security.read_token(TOKEN, str(token_file))
-    with pytest.raises(InvalidInput, match="at least 8"):
+    with pytest.raises(InvalidInput, match="at least 8 letters"):
         security.read_token("short", None)
+    with pytest.raises(InvalidInput, match="at least 8 letters"):
+        security.read_token("semi;colon+plus", None)
     with pytest.raises(InvalidInput, match="needs a value"):
         security.read_token(True, None)
     with pytest.raises(NotFound, match="token file"):
         security.read_token(None, str(tmp_path / "missing"))
     token_file.write_text("")
-    with pytest.raises(InvalidInput, match="at least 8"):
+    with pytest.raises(InvalidInput, match="at least 8 letters"):
         security.read_token(None, str(token_file))
 
 
@@ -116,3 +118,13 @@ def test_without_the_web_extra_serve_says_how_to_install_it(
     with pytest.raises(InvalidInput, match="uvicorn") as refused:
         app.serve_command({})
     assert "pip install 'cairn[web]'" in refused.value.hint
+
+
+def test_a_port_in_use_is_a_clear_error(cli: Any) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        done = cli("serve", f"--port={taken.getsockname()[1]}")
+    assert done.returncode == 1
+    assert "cairn error: Address already in use" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -8,6 +8,7 @@ address without a token (:mod:`cairn.web.security`) and runs uvicorn until inter
 from __future__ import annotations
 
 import contextlib
+import socket
 from typing import Any
 
 from cairn.automations.contract import Outcome
@@ -74,12 +75,21 @@ def serve_command(raw: dict[str, Any]) -> Outcome:
     import uvicorn
 
     hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else None
-    config = uvicorn.Config(build_app(token, hosts), host=host, port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    listening = _listen(host, port)
+    port = listening.getsockname()[1]
+    config = uvicorn.Config(build_app(token, hosts), log_level="warning")
     print(f"cairn: serving on http://{_shown(host)}:{port}/ (Ctrl-C stops)", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops, then raises the signal
-        server.run()
+    with listening, contextlib.suppress(KeyboardInterrupt):  # uvicorn raises the signal
+        uvicorn.Server(config).run(sockets=[listening])
     return Outcome({"host": host, "port": port}, ["cairn: stopped"])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket (port 0: a free one, named in the first line printed)."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    if host == "localhost":
+        host = "127.0.0.1"
+    return socket.create_server((host.strip("[]"), port), family=family)
 
 
 def _shown(host: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from cairn.automations.contract import Outcome
@@ -72,16 +74,47 @@ def serve_command(raw: dict[str, Any]) -> Outcome:
     """``cairn serve``: serve until interrupted."""
     _require_web()
     host, port, token = settings(raw)
+    hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else None
+    with _home_to_serve():
+        return _run(build_app(token, hosts), host, port)
+
+
+def _run(app: Any, host: str, port: int) -> Outcome:
     import uvicorn
 
-    hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else None
     listening = _listen(host, port)
     port = listening.getsockname()[1]
-    config = uvicorn.Config(build_app(token, hosts), log_level="warning")
+    config = uvicorn.Config(app, log_level="warning")
     print(f"cairn: serving on http://{_shown(host)}:{port}/ (Ctrl-C stops)", flush=True)
     with listening, contextlib.suppress(KeyboardInterrupt):  # uvicorn raises the signal
         uvicorn.Server(config).run(sockets=[listening])
     return Outcome({"host": host, "port": port}, ["cairn: stopped"])
+
+
+@contextlib.contextmanager
+def _home_to_serve() -> Iterator[None]:
+    """``$CAIRN_HOME`` as it is, or a scratch home linking to it when it cannot be written."""
+    import os
+    import tempfile
+
+    from cairn.home import HOME_ENV, Home
+    from cairn.web import scratch
+
+    root = Home.from_env().root
+    if scratch.writable(root):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="cairn-serve-home-") as folder:
+        print(f"cairn: {root} cannot be written: serving it through {folder}", flush=True)
+        saved = os.environ.get(HOME_ENV)
+        os.environ[HOME_ENV] = str(scratch.make(root, Path(folder) / "home"))
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop(HOME_ENV, None)
+            else:
+                os.environ[HOME_ENV] = saved
 
 
 def _listen(host: str, port: int) -> socket.socket:

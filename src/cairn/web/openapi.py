@@ -1,0 +1,104 @@
+"""The OpenAPI 3 description of the JSON API, served at ``/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _path_param(name: str, description: str, pattern: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    if pattern:
+        schema["pattern"] = pattern
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def _query_param(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+_DOCUMENT_SCHEMA = {"type": "object", "properties": {"return": {"type": "integer"}}}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["return", "error"],
+    "properties": {"return": {"type": "integer"}, "error": {"type": "string"}},
+}
+
+
+def _answers(what: str, media: str = "application/json") -> dict[str, Any]:
+    error = {"content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+    schema = _DOCUMENT_SCHEMA if media == "application/json" else {"type": "string"}
+    return {
+        "200": {"description": what, "content": {media: {"schema": schema}}},
+        "400": {"description": "bad input", **error},
+        "401": {"description": "a token is needed", **error},
+        "404": {"description": "not found", **error},
+        "409": {"description": "several artifacts match", **error},
+        "414": {"description": "the request is too long", **error},
+    }
+
+
+def _get(summary: str, parameters: list[dict[str, Any]], media: str = "application/json") -> Any:
+    answers = _answers(summary, media)
+    return {"get": {"summary": summary, "parameters": parameters, "responses": answers}}
+
+
+AUTOMATION = _path_param(
+    "automation",
+    "the kind of artifact: script, dataset, experiment...",
+    r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$",
+)
+NAME = _path_param(
+    "name", "[repo:]alias|uid[,uid] as in the CLI", r"^[A-Za-z0-9_][A-Za-z0-9_.@+:,-]*$"
+)
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "cairn",
+        "version": "1",
+        "description": "A read-only view of a cairn home; each answer is the document the CLI"
+        " prints with --out=json.",
+    },
+    "components": {
+        "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+    },
+    "paths": {
+        "/api/find/{automation}": _get(
+            "artifacts matching a name pattern and tags (cairn find)",
+            [
+                AUTOMATION,
+                _query_param("tags", "tags that must all match; -TAG excludes: a,-b"),
+                _query_param("name", "[repo:]name, wildcards allowed"),
+            ],
+        ),
+        "/api/load/{automation}/{name}": _get(
+            "the merged meta of one artifact (cairn load)", [AUTOMATION, NAME]
+        ),
+        "/api/repos": _get("the registered repositories in search order (cairn list repo)", []),
+        "/api/experiment/{name}": _get(
+            "an experiment's table (cairn show experiment)",
+            [
+                NAME,
+                _query_param("filter", "rows to keep: 'Accuracy>=75.9 and Model~resnet'"),
+                _query_param("sort", "sort keys: -Result,Model"),
+            ],
+        ),
+        "/api/file/{automation}/{name}/{path}": _get(
+            "a file inside an artifact's folder",
+            [AUTOMATION, NAME, _path_param("path", "the file's path inside the artifact")],
+            media="text/plain",
+        ),
+    },
+}

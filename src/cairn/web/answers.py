@@ -69,7 +69,7 @@ def failure(exc: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, errors.CairnError):
         return status_of(exc), {"return": exc.code, "error": str(exc)}
     if isinstance(exc, OSError):
-        from cairn.api import describe_os_error
+        from cairn.errors import describe_os_error
 
         return 500, {"return": 1, "error": describe_os_error(exc)}
     return 500, {"return": errors.INTERNAL_ERROR, "error": errors.internal_error_message(exc)}

@@ -9,7 +9,6 @@ fails, so :func:`cairn.web.app.serve_command` serves such a home through :func:`
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -18,19 +17,10 @@ SKIPPED = ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm", "locks")
 
 
 def writable(root: Path) -> bool:
-    """Whether cairn can write in the home ``root`` (a missing home is made, so it can)."""
-    if not root.exists():
-        return os.access(_existing_parent(root), os.W_OK)
-    index = root / "index.sqlite"
-    if index.exists() and not os.access(index, os.W_OK):
-        return False
-    return os.access(root, os.W_OK | os.X_OK)
+    """Whether cairn can write in the home ``root`` (its index, or the home to be made)."""
+    from cairn.home import may_write
 
-
-def _existing_parent(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
+    return may_write(root / "index.sqlite")
 
 
 def make(root: Path, into: Path) -> Path:

@@ -380,3 +380,31 @@ def test_an_internal_error_exits_3(
 def test_non_string_env_keys_in_an_input_file_are_named(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "in.yaml").write_text("tags: x\nenv:\n  5: x\n")
     bad(cli("run", "script", "@in.yaml"), 1, "env key 5 must be a string")
+
+
+def test_a_path_an_uncached_script_returns_still_exists(cli: Cli, tmp_path: Path) -> None:
+    """CM's download-file writes into the current directory and returns the path."""
+    from tests.script_fixtures import ScriptRepo
+
+    (tmp_path / "remote.bin").write_text("payload")
+    ScriptRepo(tmp_path / "repo").add(
+        "fetch-file",
+        {"input_mapping": {"url": "CM_URL"}, "new_env_keys": ["CM_DOWNLOAD_DOWNLOADED_PATH"]},
+        customize="""
+            import os, shutil
+
+            def preprocess(i):
+                env = i['env']
+                path = os.path.join(os.getcwd(), os.path.basename(env['CM_URL']))
+                shutil.copyfile(env['CM_URL'], path)
+                env['CM_DOWNLOAD_DOWNLOADED_PATH'] = path
+                return {'return': 0}
+            """,
+    )
+    here = tmp_path / "here"
+    here.mkdir()
+    done = cli(
+        "run", "script", "fetch-file", f"--url={tmp_path / 'remote.bin'}", "--out=json", cwd=here
+    )
+    path = Path(json_out(done)["new_env"]["CM_DOWNLOAD_DOWNLOADED_PATH"])
+    assert path == here / "remote.bin" and path.read_text() == "payload"

@@ -39,7 +39,7 @@ _RUN_FLAGS = (
     ),
     Flag("ignore_script_error", "bool", "a failing native script of this script is not an error"),
     Flag("save_env", "bool", "write the exported env to tmp-env.sh in the current directory"),
-    Flag("dirty", "bool", "keep the work directories of non-cached scripts"),
+    Flag("dirty", "bool", "keep cairn's tmp-* files where non-cached scripts ran, and the logs"),
     Flag("quiet", "bool", "never ask; pick by the documented rules"),
     Flag("silent", "bool", "no progress lines", aliases=("s",)),
     Flag("verbose", "bool", "more progress lines", aliases=("v",)),

@@ -57,6 +57,9 @@ class RunInput(MutableDefaulted):
     parent: str = ""
     parent_repo: Path | None = None
     """The repository of the script whose dependency this is: preferred among equal choices."""
+    parent_work: Path | None = None
+    """Where the script whose dependency this is runs: a dependency that is not cached runs
+    there too (None: the current directory)."""
     where: str = ""
     """The path from the top to this dependency: ``evaluate -> deps[0] train -> deps[2]``."""
 

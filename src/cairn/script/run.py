@@ -93,19 +93,30 @@ class Session:
         if self.options.echo is not None and not self.options.silent:
             self.options.echo(line)
 
-    def work_dir(self, alias: str) -> Path:
-        """A fresh work directory for a script that is not cached (never its source dir)."""
-        return Path(tempfile.mkdtemp(prefix=f"{alias}-", dir=self.work_root()))
+    def uncached_dir(self, parent_work: Path | None) -> Path:
+        """Where a script that is not cached runs: where its caller runs, as in CM -- the
+        current directory for the top script, its parent's folder (a cached parent's entry)
+        for a dependency. Never a folder removed after the run, so the paths a script
+        exports stay valid."""
+        where = parent_work or self.cwd
+        if not os.access(where, os.W_OK | os.X_OK):
+            raise InvalidInput(
+                f"cannot write in {where}: a script that is not cached runs in the current "
+                "directory (as in CM)",
+                hint="run it from a directory you can write to",
+            )
+        return where
 
     def log_file(self, alias: str) -> Path:
-        """A fresh log file outside the work dir (kept when a cached script fails, because
-        its unfinished cache entry is removed)."""
+        """A fresh log file outside the folder the script runs in (kept when the run fails:
+        a cached script's unfinished entry is removed)."""
         handle, name = tempfile.mkstemp(prefix=f"{alias}-", suffix=".log", dir=self.work_root())
         os.close(handle)
         return Path(name)
 
     def work_root(self) -> Path:
-        """This run's folder under ``$CAIRN_HOME/work`` (removed after a successful run)."""
+        """This run's folder of logs under ``$CAIRN_HOME/work`` (removed after a successful
+        run)."""
         if self._work_root is None:
             root = self.catalog.registry.home.root / "work"
             root.mkdir(parents=True, exist_ok=True)
@@ -143,7 +154,7 @@ class Session:
             self.stack.pop()
 
     def finish(self) -> None:
-        """Remove the work directories of a successful run (unless ``--dirty``)."""
+        """Remove the logs of a successful run (unless ``--dirty``)."""
         if self._work_root is not None and not self.options.dirty:
             shutil.rmtree(self._work_root, ignore_errors=True)
 
@@ -379,7 +390,7 @@ class ScriptRun:
 
     def cached_or_fresh(self, key: str) -> RunResult:
         if not self.cacheable:
-            return self.fresh(self.session.work_dir(self.alias), key, "not cached")
+            return self.uncached(key)
         cache = self.session.cache
         if not self.inp.new:
             entry = cache.find(key, self.view)
@@ -387,6 +398,18 @@ class ScriptRun:
                 return self.from_entry(entry, key)
         with cache.running(key):
             return self._created(cache, key)
+
+    def uncached(self, key: str) -> RunResult:
+        """A run that is not cached, where its caller runs; the files cairn wrote there for
+        it (wrapper, state, outputs) are removed after a success, unless ``--dirty``."""
+        self.log = self.session.log_file(self.alias)
+        result = self.fresh(self.session.uncached_dir(self.inp.parent_work), key, "not cached")
+        if not self.session.options.dirty:
+            from cairn.script import native
+
+            for folder in {self.work, self.here}:
+                native.remove_own_files(folder)
+        return result
 
     def _created(self, cache: Cache, key: str) -> RunResult:
         """Run into a new entry (under the static key's lock), unless one appeared."""
@@ -494,6 +517,7 @@ class ScriptRun:
             inputs=inputs,
             adr=self.eff.adr,
             parent=self.alias,
+            parent_work=self.here,
         )
         result = self.session.run(child)
         self.results.append(result)
@@ -563,6 +587,7 @@ class ScriptRun:
         return RunInput(
             name=self.alias,
             parent_repo=self.artifact.repo.path,
+            parent_work=getattr(self, "here", None),  # a hit's dynamic deps: the cwd
             const=self.eff.const,
             const_state=self.eff.const_state,
             adr=self.eff.adr,
@@ -698,7 +723,7 @@ class ScriptRun:
         env["CM_TMP_CURRENT_SCRIPT_WORK_PATH"] = str(self.here)
         native.clear_outputs(self.here)
         state = reads_mod.plain(self.eff.state)  # what the files may read is already a read
-        (self.here / "tmp-state.json").write_text(json.dumps(state, default=str))
+        (self.here / native.STATE_IN).write_text(json.dumps(state, default=str))
         if self.session.options.print_env:
             self.session.say("\n".join(f"{k}={env[k]}" for k in sorted(env)))
         from cairn.compat import importing

@@ -126,7 +126,7 @@ class ScriptAutomation(CommonAutomation):
             lines.append(f"Saved the exported env to {_save_env(result.new_env)}")
         outcome = Outcome(data, lines)
         if result.cache == "hit" and not result.deps and result.entry is not None:
-            watched = _watched(self.catalog, session.fingerprints.dirs(), result.entry)
+            watched = _watched(self.catalog, session.fingerprints.dirs(), result)
             outcome.extra["replay"] = {"watched": watched, "notes": said, **recorder.template}
         return outcome
 
@@ -338,9 +338,10 @@ def _tree(result: Any, depth: int) -> list[str]:
     return out
 
 
-def _watched(catalog: Any, script_dirs: list[Any], entry: Any) -> list[Any]:
+def _watched(catalog: Any, script_dirs: list[Any], result: Any) -> list[Any]:
     """What a cache hit's answer depends on: the registry, every script meta (selection),
-    the files of every script whose content entered the key, and the cache entry."""
+    the files of every script whose content entered the key, the cache entry, and the
+    entries its outputs came from (removing one makes the hit a miss)."""
     from cairn.kinds import KNOWN
     from cairn.script import keys
 
@@ -352,6 +353,8 @@ def _watched(catalog: Any, script_dirs: list[Any], entry: Any) -> list[Any]:
             paths += _folder_metas(repo.root / str(name))
     for script_dir in script_dirs:
         paths += keys.watched(script_dir)
+    entry = result.entry
+    paths += [entry.parent / uid / "_cm.json" for uid in result.uses]
     return [*paths, entry / "_cm.json", entry / "cm-cached-state.json"]
 
 

@@ -97,6 +97,9 @@ class RunResult(MutableDefaulted):
     """How long the run took, its dependencies included."""
     results: tuple[str, ...] = ()
     """The exports an experiment records as results (the meta's ``experiment_results``)."""
+    uses: tuple[str, ...] = ()
+    """The uids of the cache entries its outputs came from: its own (a hit or a miss) and
+    those of every cached dependency below it."""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -393,7 +393,7 @@ class ScriptRun:
             return self.uncached(key)
         cache = self.session.cache
         if not self.inp.new:
-            entry = cache.find(key, self.view)
+            entry = cache.find(key, self.view, self._note_removed)
             if entry is not None:
                 return self.from_entry(entry, key)
         with cache.running(key):
@@ -430,7 +430,14 @@ class ScriptRun:
                 )
                 cache.note(entry, scoped, renew=self.inp.new)  # inside the lock: seen at once
                 result.key = entry.key
+                result.uses = (entry.uid, *result.uses)
         return result
+
+    def _note_removed(self, entry: Any, removed: list[str]) -> None:
+        self.session.say(
+            f"{self.label}: entry {entry.path} came from removed cache entries "
+            f"({', '.join(removed)}); running it again"
+        )
 
     def _keep_log(self, entry: Path) -> None:
         """Copy the log of the native script into the new entry (a failure keeps it outside)."""
@@ -819,6 +826,7 @@ class ScriptRun:
             repo_path=self.artifact.repo.path,
             repo_uid=self.artifact.repo.uid,
             results=self.meta.experiment_results,
+            uses=tuple(dict.fromkeys(u for r in self.results for u in r.uses)),
         )
 
     def from_entry(self, entry: Any, key: str) -> RunResult:
@@ -831,6 +839,7 @@ class ScriptRun:
         result = self._result(entry.key, "hit", dict(state.new_env), dict(state.new_state))
         result.entry = entry.path
         result.version = state.version
+        result.uses = tuple(dict.fromkeys((entry.uid, *entry.dep_entries, *result.uses)))
         return result
 
     def _reused(self, earlier: RunResult) -> RunResult:
@@ -855,6 +864,7 @@ class ScriptRun:
             version=result.version,
             dependent_cached_path=str(dependent) if dependent else None,
             scope=scoped,
+            dep_entries=result.uses,
         )
 
     def _env_cache_tags(self) -> tuple[str, ...]:

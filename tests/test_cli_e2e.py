@@ -408,3 +408,12 @@ def test_a_path_an_uncached_script_returns_still_exists(cli: Cli, tmp_path: Path
     )
     path = Path(json_out(done)["new_env"]["CM_DOWNLOAD_DOWNLOADED_PATH"])
     assert path == here / "remote.bin" and path.read_text() == "payload"
+
+
+def test_a_misspelt_automation_gets_a_did_you_mean(cli: Cli) -> None:
+    found = cli("find", "scrpt")
+    assert found.returncode == 0 and found.stdout == ""
+    assert "no repository has artifacts of kind 'scrpt'; did you mean script?" in found.stderr
+    bad(cli("run", "scrpt", "hello"), 4, "did you mean script?")
+    quiet = cli("find", "dataset")  # a kind with no artifacts yet, and no close name
+    assert quiet.returncode == 0 and quiet.stderr == ""

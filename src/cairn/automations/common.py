@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cairn import ids, meta
+from cairn import ids, meta, report
 from cairn.automations.base import Automation
 from cairn.automations.contract import Call, Flag, Outcome, action
 from cairn.errors import Ambiguous, InvalidInput, NotFound, Refused
@@ -67,7 +67,19 @@ class CommonAutomation(Automation):
     )
     def find(self, call: Call) -> Outcome:
         found = self.catalog.find(self._query(call))
+        if not found:
+            self._guess_kind()
         return Outcome({"list": found}, [str(a.path) for a in found])
+
+    def _guess_kind(self) -> None:
+        """Nothing found: when the kind is unknown and close to a known one, say which."""
+        from cairn.automations import registry
+
+        guess = registry.close_kind(self.kind.alias, self.catalog)
+        if guess is not None:
+            report.warn(
+                f"no repository has artifacts of kind {self.kind.alias!r}; did you mean {guess}?"
+            )
 
     @action(
         "load",

@@ -645,3 +645,21 @@ def test_meta_warnings_reach_the_result(repo: ScriptRepo) -> None:
     warnings = ok("warned")["warnings"]
     assert "needs 2 GB of disk" in warnings
     assert any("defualt_env" in w and "default_env" in w for w in warnings)
+
+
+def test_a_version_the_script_does_not_list_is_refused(
+    repo: ScriptRepo, cli: Callable[..., Any]
+) -> None:
+    add_versioned(repo)  # lists 1.0, 2.0 and 3.0; exports CM_VERSION but never acts on it
+    refused = cli("run", "script", "tool", "--version=4.0")
+    assert refused.returncode == 1
+    assert "script tool knows the versions 1.0, 2.0, 3.0, not 4.0" in refused.stderr
+    assert "ask for one of them, or leave the version out (default 2.0)" in refused.stderr
+    assert cli("run", "script", "tool", "--version=3.0").returncode == 0
+    repo.add(
+        "fetcher",
+        {"versions": {"1.0": {}}, "new_env_keys": ["URL"]},
+        run='echo "URL=x-$CM_VERSION.tgz" > tmp-run-env.out\n',
+    )
+    done = cli("run", "script", "fetcher", "--version=7.1", "--out=json")
+    assert json_out(done)["new_env"] == {"URL": "x-7.1.tgz"}

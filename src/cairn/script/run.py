@@ -282,6 +282,7 @@ class ScriptRun:
         for step in self.resolution.steps:
             layers.apply_payload(eff, step.payload, mappable)
         self.constraints = versions.Constraints.from_sources(self.inp.versions, eff.env, self.meta)
+        self.check_listed_version()
         eff.env.update(self.constraints.env())
         payload = self.meta.versions.get(self.constraints.version or "")
         if payload is not None:
@@ -292,6 +293,19 @@ class ScriptRun:
         eff.env.update(self._input_env())
         layers.finish(eff)
         self.eff = eff
+
+    def check_listed_version(self) -> None:
+        """A version the script's ``versions`` does not list, which it cannot act on, is
+        refused (:func:`cairn.script.versions.acts_on_any_version`)."""
+        known = list(self.meta.versions)
+        asked = self.constraints.unlisted(known)
+        if asked is None or versions.acts_on_any_version(self.dir, self.scan().files):
+            return
+        default = f" (default {self.meta.default_version})" if self.meta.default_version else ""
+        raise InvalidInput(
+            f"script {self.alias} knows the versions {', '.join(known)}, not {asked}",
+            hint=f"ask for one of them, or leave the version out{default}",
+        )
 
     def _input_env(self) -> dict[str, Any]:
         values = {

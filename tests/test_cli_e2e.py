@@ -417,3 +417,26 @@ def test_a_misspelt_automation_gets_a_did_you_mean(cli: Cli) -> None:
     bad(cli("run", "scrpt", "hello"), 4, "did you mean script?")
     quiet = cli("find", "dataset")  # a kind with no artifacts yet, and no close name
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_add_script_in_a_repository_folder_adds_there_with_a_template(
+    cli: Cli, tmp_path: Path, local: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    good(cli("init", "repo", ".", "--alias=project", cwd=project))
+    added = good(cli("add", "script", "hello", cwd=project))
+    folder = project / "script" / "hello"
+    assert "Added script hello," in added and str(folder) in added
+    assert "added to repository project, which holds the current directory" in added
+    assert not (local / "script").exists()
+    run_sh = folder / "run.sh"
+    assert run_sh.stat().st_mode & 0o111 and "tmp-run-env.out" in run_sh.read_text()
+    hooks = (folder / "customize.py").read_text()
+    assert "# def preprocess(i):" in hooks
+    assert all(line.startswith("#") for line in hooks.splitlines() if line.strip())
+    ran = cli("run", "script", "hello", cwd=project / "script")
+    assert ran.returncode == 0, ran.stderr
+    assert "hello: hello from" in ran.stdout
+    elsewhere = good(cli("add", "dataset", "d1"))  # tmp_path is in no repository
+    assert str(local / "dataset" / "d1") in elsewhere and "added to repository" not in elsewhere

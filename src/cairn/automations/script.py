@@ -81,6 +81,12 @@ class ScriptAutomation(CommonAutomation):
 
     summary = "portable automation recipes: run with deps, variations, versions and cache"
 
+    def _added(self, artifact: Any) -> list[str]:
+        """A new script gets a small template: ``run.sh`` and a commented ``customize.py``."""
+        from cairn.script import template
+
+        return [f"Wrote {path}" for path in template.write(artifact.path, artifact.alias)]
+
     @action(
         "run",
         summary="run a script (and its dependencies), or show its plan with --explain",

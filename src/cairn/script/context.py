@@ -57,6 +57,9 @@ class RunInput(MutableDefaulted):
     parent: str = ""
     parent_repo: Path | None = None
     """The repository of the script whose dependency this is: preferred among equal choices."""
+    repo: str | None = None
+    """The repository (alias or uid) the chosen script must come from (a dependency's
+    ``repo``)."""
     parent_work: Path | None = None
     """Where the script whose dependency this is runs: a dependency that is not cached runs
     there too (None: the current directory)."""

@@ -97,6 +97,7 @@ def child_input(
         parent=parent.name or str(parent.tags or ""),
         parent_repo=parent.parent_repo,
         parent_work=parent.parent_work,
+        repo=dep.repo,
     )
 
 

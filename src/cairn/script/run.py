@@ -38,6 +38,7 @@ from cairn.script.cache import (
     key_of,
     slot_key,
 )
+from cairn.script.choices import Choices
 from cairn.script.context import RunInput, RunOptions, RunResult
 from cairn.script.keys import Fingerprints, canonical
 from cairn.script.model import DEP_LISTS, Dep, ScriptMeta, dep_to_dict, parse_deps
@@ -85,6 +86,7 @@ class Session:
         self._work_root: Path | None = None
         self.checked_inputs = False
         self._found: dict[str, list[select.Candidate]] = {}
+        self.choices = Choices(catalog.registry.home.root)
 
     def run(self, inp: RunInput) -> RunResult:
         return ScriptRun(self, inp).execute()
@@ -165,10 +167,10 @@ class Session:
             self._found[key] = select.find_candidates(self.catalog, request)
         return self._found[key]
 
-    def _select_for_key(self, tags: tuple[str, ...], parent_dir: Path) -> Any:
+    def _select_for_key(self, tags: tuple[str, ...], parent_dir: Path, repo: str | None) -> Any:
         try:
             request = select.split_request(list(tags), None)
-            found = self.candidates(request)
+            found = select.in_repo(self.candidates(request), repo, request)
             holding = [
                 c.artifact.repo.path
                 for c in found
@@ -255,12 +257,17 @@ class ScriptRun:
     def select(self) -> None:
         """Pick the script: by name or tags, variations checked, ambiguity never guessed."""
         self.request = select.split_request(self.inp.tags, self.inp.name)
-        found = _prefer_repo(self.session.candidates(self.request), self.inp.parent_repo)
+        found = select.in_repo(self.session.candidates(self.request), self.inp.repo, self.request)
+        found = _prefer_repo(found, self.inp.parent_repo)
         options = self.session.options
         choice = select.choose(found, quiet=options.quiet, chooser=options.chooser)
         self.choice_reason = choice.reason
         if choice.guessed:
             report.warn(f"{self.request}: {choice.reason}")
+        asked = f"{self.request} from {self.inp.parent_repo}" if self.inp.parent_repo else ""
+        changed = self.session.choices.note(asked or str(self.request), choice.candidate, found)
+        if changed:
+            report.warn(changed)
         self.artifact = choice.candidate.artifact
         self.meta: ScriptMeta = choice.candidate.meta
         self.dir = self.artifact.path

@@ -43,5 +43,9 @@ bench-probe: $(BIN)/cairn
 bench-pareto: $(BIN)/cairn
 	PYTHONPATH=src $(BIN)/python bench/pareto.py
 
+.PHONY: bench-dask
+bench-dask: $(BIN)/cairn
+	$(BIN)/python bench/dask_overhead.py
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -90,6 +90,89 @@ def cli(cairn_home: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedP
     return run
 
 
+@pytest.fixture
+def cli_fsize(cairn_home: Path, tmp_path: Path) -> Callable[..., Any]:
+    """Run the real ``cairn`` with files limited to ``fsize`` bytes (``ulimit -f``):
+    ``cli_fsize(200_000, "import", "repo", path)``. Writing more fails with EFBIG ("File too
+    large"), the way a full disk fails with ENOSPC."""
+    import resource
+
+    def run(fsize: int, *argv: str) -> Any:
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+        return subprocess.run(
+            [sys.executable, "-m", "cairn", *argv],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "CAIRN_HOME": str(cairn_home)},
+            cwd=tmp_path,
+            preexec_fn=limit,
+            timeout=60,
+        )
+
+    return run
+
+
+_RO_MOUNT = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+_RO_WORKS: list[bool] = []
+
+
+def _read_only_mounts_work(probe: Path) -> bool:
+    """Whether this (root) process may bind-mount a folder read-only in a private mount
+    namespace (``unshare --mount``): containers often forbid it."""
+    if not _RO_WORKS:
+        probe.mkdir(parents=True, exist_ok=True)
+        command = ["unshare", "--mount", "sh", "-c", _RO_MOUNT, "sh", str(probe)]
+        command += ["sh", "-c", f"! touch {probe}/x 2>/dev/null"]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=30)
+        except OSError:
+            done = None
+        _RO_WORKS.append(done is not None and done.returncode == 0)
+    return _RO_WORKS[0]
+
+
+def _chmod_tree(path: Path, writable: bool) -> None:
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in (*dirnames, *filenames):
+            item = Path(dirpath, name)
+            if not item.is_symlink():
+                item.chmod(
+                    item.stat().st_mode | 0o200 if writable else item.stat().st_mode & ~0o222
+                )
+    path.chmod(path.stat().st_mode | 0o200 if writable else path.stat().st_mode & ~0o222)
+
+
+@pytest.fixture
+def cli_read_only(cairn_home: Path, tmp_path: Path) -> Callable[..., Any]:
+    """Run the real ``cairn`` with folder ``path`` read-only: ``cli_read_only(path, "find",
+    "dataset")``. As root (who writes whatever the permissions say) ``path`` is bind-mounted
+    read-only in a private mount namespace of that one command (``unshare --mount``), and the
+    test is skipped where that is forbidden; otherwise the folder's write permissions are
+    taken away while the command runs."""
+
+    def run(path: Path, *argv: str, cwd: Path | None = None) -> Any:
+        environ = {**os.environ, "CAIRN_HOME": str(cairn_home)}
+        command = [sys.executable, "-m", "cairn", *argv]
+        if os.geteuid() == 0:
+            if not _read_only_mounts_work(tmp_path / "ro-probe"):
+                pytest.skip("read-only bind mounts are not allowed here (unshare --mount)")
+            command = ["unshare", "--mount", "sh", "-c", _RO_MOUNT, "sh", str(path), *command]
+            return subprocess.run(
+                command, capture_output=True, text=True, env=environ, cwd=cwd or tmp_path
+            )
+        _chmod_tree(path, writable=False)
+        try:
+            return subprocess.run(
+                command, capture_output=True, text=True, env=environ, cwd=cwd or tmp_path
+            )
+        finally:
+            _chmod_tree(path, writable=True)
+
+    return run
+
+
 def json_out(proc: subprocess.CompletedProcess[str]) -> Any:
     """Parse the single JSON document a ``--out=json`` run printed."""
     return json.loads(proc.stdout)

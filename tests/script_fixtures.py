@@ -127,3 +127,37 @@ def counter(path: Path) -> str:
 
 def count(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def bench_pipeline(root: Path, counter: Path, *, sleep: float = 0.0) -> ScriptRepo:
+    """``prepare data`` (cached; appends ``$CAIRN_HOME`` to ``counter`` each time it really
+    runs) -> ``app bench`` (inputs batch_size, threads; exports THROUGHPUT and LATENCY; fails
+    for batch size 4 with 3 threads), for the experiment tests."""
+    repo = ScriptRepo(root)
+    repo.add(
+        "prepare-data",
+        {"cache": True, "new_env_keys": ["DATA_PATH"]},
+        tags=["prepare", "data"],
+        run=f"""
+            echo "$CAIRN_HOME" >> {counter}
+            mkdir -p data && echo x > data/f
+            echo "DATA_PATH=$PWD/data" > tmp-run-env.out
+        """,
+    )
+    repo.add(
+        "bench",
+        {
+            "deps": [{"tags": "prepare,data"}],
+            "input_mapping": {"batch_size": "BS", "threads": "THREADS"},
+            "new_env_keys": ["THROUGHPUT", "LATENCY"],
+        },
+        tags=["app", "bench"],
+        run=f"""
+            test -f "$DATA_PATH/f" || exit 5
+            sleep {sleep}
+            if [ "$BS" = 4 ] && [ "$THREADS" = 3 ]; then echo "out of memory" >&2; exit 1; fi
+            echo "THROUGHPUT=$((BS * THREADS * 10))" > tmp-run-env.out
+            echo "LATENCY=$((BS * 3 + 1))" >> tmp-run-env.out
+        """,
+    )
+    return repo

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cairn.errors import AlreadyExists, InvalidInput, NotFound
+from cairn.errors import AlreadyExists, CairnError, InvalidInput, NotFound
 from cairn.store import archive
 
 
@@ -329,3 +329,118 @@ def test_a_tar_link_target_longer_than_4096_bytes_is_refused(tmp_path: Path) -> 
     with pytest.raises(InvalidInput, match="4096") as info:
         archive.extract(path, tmp_path / "out")
     assert str(path) in str(info.value) and len(str(info.value)) < 400
+
+
+# --- entries that cannot all be written (issue 18, item 10) -------------------------------------
+
+
+def _zip_entries(path: Path, entries: list[tuple[str, str]]) -> Path:
+    """A zip with ``entries`` in order, repeated names included."""
+    import warnings
+
+    with zipfile.ZipFile(path, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about a duplicate name
+        for name, text in entries:
+            zf.writestr(name, text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("entries", "says"),
+    [
+        ([("top/a", "x"), ("top/a", "y")], "'top/a' appears twice"),
+        ([("top/a/", ""), ("top/a", "y")], "'top/a' is both a folder and a file"),
+        ([("top/a", "y"), ("top/a/", "")], "'top/a/' is both a folder and a file"),
+        ([("top/a", "y"), ("top/a/b", "y")], "'top/a/b' lies below 'top/a', which is a file"),
+        ([("top/a/b", "y"), ("top/a", "y")], "'top/a/b' lies below 'top/a', which is a file"),
+    ],
+)
+def test_entries_that_clash_are_refused_naming_the_entry(
+    tmp_path: Path, entries: list[tuple[str, str]], says: str
+) -> None:
+    path = _zip_entries(tmp_path / "clash.zip", entries)
+    with pytest.raises(InvalidInput) as info:
+        archive.extract(path, tmp_path / "out")
+    message = str(info.value)
+    assert says in message and str(path) in message and "nothing was extracted" in message
+    assert ".cairn-tmp" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clash.zip"]
+
+
+def test_a_folder_entry_may_repeat(tmp_path: Path) -> None:
+    path = _zip_entries(tmp_path / "dirs.zip", [("top/d/", ""), ("top/d/", ""), ("top/d/f", "x")])
+    assert (archive.extract(path, tmp_path / "out") / "d" / "f").read_text() == "x"
+
+
+def test_an_entry_name_longer_than_the_file_system_allows_is_refused(tmp_path: Path) -> None:
+    name = "top/" + "n" * 300
+    path = _zip_entries(tmp_path / "long.zip", [(name, "x")])
+    with pytest.raises(InvalidInput, match="longer than 255 bytes") as info:
+        archive.extract(path, tmp_path / "out")
+    assert len(str(info.value)) < 400  # the name is cut in the message
+    assert ".cairn-tmp" not in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_hard_link_to_a_symbolic_link_is_that_link(tmp_path: Path) -> None:
+    members = [
+        _file("top/f"),
+        _link("top/s", "f"),
+        _link("top/h", "top/s", tarfile.LNKTYPE),
+        _link("top/dangling", "nothing"),
+        _link("top/h2", "top/dangling", tarfile.LNKTYPE),
+    ]
+    root = archive.extract(_tar(tmp_path / "l.tar.gz", members, {"top/f": b"x"}), tmp_path / "o")
+    assert os.readlink(root / "h") == "f" and (root / "h").read_text() == "x"
+    assert os.readlink(root / "h2") == "nothing"
+
+
+@pytest.mark.parametrize("target", ["top/d", "top/missing", "top/later"])
+def test_a_hard_link_to_no_earlier_file_is_refused(tmp_path: Path, target: str) -> None:
+    folder = _file("top/d")
+    folder.type = tarfile.DIRTYPE
+    members = [folder, _link("top/h", target, tarfile.LNKTYPE), _file("top/later")]
+    path = _tar(tmp_path / "h.tar.gz", members, {"top/later": b"x"})
+    with pytest.raises(InvalidInput, match=f"hard link 'top/h' points to '{target}'") as info:
+        archive.extract(path, tmp_path / "out")
+    assert ".cairn-tmp" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.tar.gz"]
+
+
+def test_a_write_that_fails_names_the_archive_and_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (simulated: ENOSPC from the copy) names the entry, not the staging path."""
+    import errno
+    import shutil
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / ".cairn-tmp-x/a"))
+
+    monkeypatch.setattr(shutil, "copyfileobj", full)
+    path = _zip(tmp_path / "a.zip", {"top/a.txt": "x"})
+    with pytest.raises(CairnError) as info:
+        archive.extract(path, tmp_path / "out")
+    message = str(info.value)
+    assert f"{path}: cannot extract entry 'top/a.txt': No space left on device" in message
+    assert "the disk is full" in message and ".cairn-tmp" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zip"]
+
+
+def test_a_destination_that_cannot_be_written_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from cairn import staging
+
+    def denied(parent: Path, prefix: str = "") -> Path:
+        raise PermissionError(errno.EACCES, "Permission denied", str(parent / ".cairn-tmp-p1.x"))
+
+    monkeypatch.setattr(staging, "make", denied)
+    path = _zip(tmp_path / "a.zip", {"top/a.txt": "x"})
+    with pytest.raises(CairnError) as info:
+        archive.extract(path, tmp_path / "out")
+    message = str(info.value)
+    assert f"cannot extract {path} into {tmp_path / 'out'}: Permission denied" in message
+    assert "fix its permissions" in message and ".cairn-tmp" not in message

@@ -275,3 +275,103 @@ def test_new_artifact_folders_honour_the_umask(cairn_home: Path) -> None:
     assert copied["return"] == 0, copied
     assert made.path.stat().st_mode & 0o777 == 0o755
     assert (made.path.parent / "shared-two").stat().st_mode & 0o777 == 0o755
+
+
+# --- failures of the file system name the artifact (issue 18, item 10) -------------------------
+
+
+def _leftovers(root: Path) -> list[str]:
+    """Staging folders and temporary meta files anywhere under ``root``."""
+    return [
+        str(p) for p in root.rglob("*") if p.name.startswith(".cairn-tmp") or p.suffix == ".tmp"
+    ]
+
+
+def test_a_full_disk_names_the_artifact_and_changes_nothing(
+    cli: Any, cli_fsize: Any, cairn_home: Path, tmp_path: Path
+) -> None:
+    assert cli("add", "dataset", "small").returncode == 0
+    small = cairn_home / "local" / "dataset" / "small"
+    (small / "data").write_bytes(b"y" * 300_000)
+    before = (small / "_cm.yaml").read_text()
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"meta": {"blob": "x" * 300_000}}))
+    for argv, named in [
+        (("add", "dataset", "big", f"@{big}"), "cannot create {local}/big: File too large: "),
+        (("copy", "dataset", "small", "twin"), "cannot create {local}/twin: File too large: "),
+        (("update", "dataset", "small", f"@{big}"), "File too large: {local}/small/_cm.yaml"),
+    ]:
+        done = cli_fsize(200_000, *argv)
+        assert done.returncode == 1, done.stderr
+        assert named.format(local=small.parent) in done.stderr
+        assert "raise the limit or free space" in done.stderr
+        assert ".cairn-tmp" not in done.stderr and ".tmp" not in done.stderr
+    assert sorted(p.name for p in small.parent.iterdir()) == ["small"]
+    assert (small / "_cm.yaml").read_text() == before
+    assert _leftovers(cairn_home) == []
+
+
+def test_no_space_left_while_writing_a_meta_names_it(
+    cairn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    import cairn
+
+    assert cairn.access("add dataset d")["return"] == 0
+    meta_file = cairn_home / "local" / "dataset" / "d" / "_cm.yaml"
+    before = meta_file.read_text()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    r = cairn.access("update dataset d --meta.x=1")
+    assert r["return"] == 1
+    assert r["error"].startswith(f"No space left on device: {meta_file} (the disk is full")
+    assert meta_file.read_text() == before and _leftovers(cairn_home) == []
+
+
+def test_a_read_only_repository_is_named_with_what_to_do(
+    cli: Any, cli_read_only: Any, make_repo: Callable[..., Path]
+) -> None:
+    repo = make_repo("ro", artifacts={"dataset/d": ds("d", UID_A)})
+    assert cli("add", "repo", str(repo)).returncode == 0
+    folder = repo / "dataset"
+    for argv, named in [
+        (("add", "dataset", "ro:new"), f"cannot create {folder}/new: "),
+        (("update", "dataset", "ro:d", "--meta.x=1"), f"{folder}/d/_cm.yaml"),
+        (("rm", "dataset", "ro:d", "-f"), f"cannot remove {folder}/d: "),
+        (("copy", "dataset", "ro:d", "ro:twin"), f"cannot create {folder}/twin: "),
+        (("mv", "dataset", "ro:d", "moved"), f"{folder}/moved"),
+    ]:
+        done = cli_read_only(repo, *argv)
+        assert done.returncode == 1, done.stderr
+        assert named in done.stderr
+        assert "work on a writable copy" in done.stderr or "fix its permissions" in done.stderr
+        assert ".cairn-tmp" not in done.stderr and ".tmp" not in done.stderr
+    copied = cli("copy", "dataset", "ro:d", "local:d")  # the way out the hint gives
+    assert copied.returncode == 0, copied.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["d"]
+
+
+def test_a_denied_write_names_the_meta_file_not_its_temporary_twin(
+    cairn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As root no permission stops a write: the denial is simulated in ``mkstemp``."""
+    import errno
+    import tempfile
+
+    import cairn
+
+    assert cairn.access("add dataset d")["return"] == 0
+    meta_file = cairn_home / "local" / "dataset" / "d" / "_cm.yaml"
+
+    def denied(*args: Any, dir: str = "", **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/._cm.yaml.x1y2.tmp")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    r = cairn.access("update dataset d --meta.x=1")
+    assert r["return"] == 1
+    assert r["error"].startswith(f"Permission denied: {meta_file} (you may not change it")

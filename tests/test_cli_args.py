@@ -105,8 +105,11 @@ def test_value_is_split_at_the_first_equals() -> None:
     assert parse("--k==x")["k"] == "=x"
 
 
-def test_value_whitespace_is_stripped() -> None:
-    assert parse("--k=  spaced value \t")["k"] == "spaced value"
+def test_value_is_kept_exactly_as_given() -> None:
+    """Spaces, tabs and carriage returns stay: the CLI gives what the API would get."""
+    assert parse("--k=  spaced value \t")["k"] == "  spaced value \t"
+    assert parse("--env.K= v \r")["env"] == {"K": " v \r"}
+    assert parse("--l,= a ,b\r,,")["l"] == [" a ", "b\r"]
 
 
 def test_bare_flag_is_true_and_trailing_dash_false() -> None:
@@ -127,7 +130,7 @@ def test_later_flag_overrides_earlier() -> None:
 def test_list_flag() -> None:
     assert parse("--tags,=a,b")["tags"] == ["a", "b"]
     assert parse("--tags,=a")["tags"] == ["a"]
-    assert parse("--tags,= a , b ,")["tags"] == ["a", "b"]
+    assert parse("--tags,=a,,b,")["tags"] == ["a", "b"]
 
 
 def test_empty_list_flag() -> None:

@@ -382,6 +382,47 @@ def test_non_string_env_keys_in_an_input_file_are_named(cli: Cli, tmp_path: Path
     bad(cli("run", "script", "@in.yaml"), 1, "env key 5 must be a string")
 
 
+# --- issue 18: a home that is a file, values kept exactly, the artifact "." ----------------------
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_a_home_that_is_a_file_is_named(cli: Cli, tmp_path: Path, below: bool) -> None:
+    stray = tmp_path / "not-a-folder"
+    stray.write_text("x")
+    home = stray / "sub" if below else stray
+    for argv in (("find", "dataset"), ("add", "dataset", "x"), ("list", "repo")):
+        text = bad(cli(*argv, env={"CAIRN_HOME": str(home)}), 1, f"cairn's home {home}")
+        assert "is a file, not a folder" in text and "set CAIRN_HOME to a folder" in text
+    assert stray.read_text() == "x"
+
+
+def test_flag_values_are_kept_exactly_as_the_api_keeps_them(cli: Cli, tmp_path: Path) -> None:
+    import cairn
+
+    good(cli("add", "dataset", "d", "--meta.v= v \r", "--meta.l,= a ,b"))
+    loaded = json_out(cli("load", "dataset", "d", "--out=json"))["meta"]
+    assert loaded["v"] == " v \r" and loaded["l"] == [" a ", "b"]
+    api = cairn.access({"action": "load", "automation": "dataset", "artifact": "d"})
+    assert {k: api["meta"][k] for k in ("v", "l")} == {"v": " v \r", "l": [" a ", "b"]}
+
+
+def test_dot_names_the_artifact_of_the_current_directory(
+    cli: Cli, cairn_home: Path, make_repo: Callable[..., Path]
+) -> None:
+    repo = make_repo("r", artifacts={"dataset/d1": {"alias": "d1", "uid": UID}})
+    good(cli("add", "repo", str(repo)))
+    good(cli("add", "dataset", "d1"))  # a namesake in local: '.' is the one here
+    here = repo / "dataset" / "d1"
+    assert json_out(cli("load", "dataset", ".", "--out=json", cwd=here))["path"] == str(here)
+    assert good(cli("find", "dataset", ".", cwd=here)).split() == [str(here)]
+    good(cli("update", "dataset", ".", "--meta.seen=yes", cwd=here))
+    assert "seen: 'yes'" in (here / "_cm.yaml").read_text()
+    bad(cli("load", "dataset", ".", cwd=repo), 1, "'.' names the dataset artifact", str(repo))
+    (repo / "dataset" / "empty").mkdir()
+    bad(cli("load", "dataset", ".", cwd=repo / "dataset" / "empty"), 16, "is no artifact")
+    bad(cli("load", "model", ".", cwd=here), 1, "REPO/model/NAME")
+
+
 def test_a_path_an_uncached_script_returns_still_exists(cli: Cli, tmp_path: Path) -> None:
     """CM's download-file writes into the current directory and returns the path."""
     from tests.script_fixtures import ScriptRepo

@@ -275,3 +275,21 @@ def test_a_numeric_tag_is_found_as_text(make_repo: Callable[..., Path]) -> None:
     r = ok(action="find", automation="dataset", tags="paper,28")
     assert [a.alias for a in r["list"]] == ["p28"] and r["list"][0].meta["tags"] == ["paper", "28"]
     assert (root / "dataset" / "p28" / "_cm.yaml").read_text().count("- 28") == 1
+
+
+def test_update_refuses_to_turn_a_list_into_a_mapping(cli: Any, cairn_home: Path) -> None:
+    ok(action="add", automation="dataset", artifact="d", meta={"x": ["a", "b"], "n": {"l": [1]}})
+    meta_file = cairn_home / "local" / "dataset" / "d" / "_cm.yaml"
+    before = meta_file.read_text()
+    done = cli("update", "dataset", "d", "--meta.x.y=1")
+    assert done.returncode == 1
+    assert "meta key 'x' is a list (['a', 'b']): merging a mapping into it" in done.stderr
+    assert "--replace_lists" in done.stderr
+    error = fails(1, action="update", automation="dataset", artifact="d", meta={"n": {"l": {}}})
+    assert "meta key 'n.l' is a list" in error
+    with pytest.raises(cairn.errors.InvalidInput, match="'x' is a list"):
+        cairn.update(cairn.load("dataset", "d"), {"x": {"y": 1}})
+    assert meta_file.read_text() == before
+    replaced = cli("update", "dataset", "d", "--meta.x.y=1", "--replace_lists")
+    assert replaced.returncode == 0, replaced.stderr
+    assert read_yaml(meta_file)["x"] == {"y": "1"}

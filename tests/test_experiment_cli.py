@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import dump, json_out
-from tests.script_fixtures import ScriptRepo
+from tests.script_fixtures import ScriptRepo, bench_pipeline
 
 MLPERF = Path(__file__).resolve().parents[2] / "shared" / "data" / "cm4mlperf-results"
 IC_OFFLINE = "mlperf-inference--v4.1--datacenter--closed--image-classification--offline"
@@ -29,34 +29,9 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def pipeline(tmp_path: Path) -> Path:
-    """``prepare data`` (cached, counts its runs) -> ``app bench`` (fails for 4 x 3)."""
-    repo = ScriptRepo(tmp_path / "pipe")
+    """The bench pipeline (tests/script_fixtures.py); its upstream step's run counter."""
     counter = tmp_path / "prepared.txt"
-    repo.add(
-        "prepare-data",
-        {"cache": True, "new_env_keys": ["DATA_PATH"]},
-        tags=["prepare", "data"],
-        run=f"""
-            echo run >> {counter}
-            mkdir -p data && echo x > data/f
-            echo "DATA_PATH=$PWD/data" > tmp-run-env.out
-        """,
-    )
-    repo.add(
-        "bench",
-        {
-            "deps": [{"tags": "prepare,data"}],
-            "input_mapping": {"batch_size": "BS", "threads": "THREADS"},
-            "new_env_keys": ["THROUGHPUT", "LATENCY"],
-        },
-        tags=["app", "bench"],
-        run="""
-            test -f "$DATA_PATH/f" || exit 5
-            if [ "$BS" = 4 ] && [ "$THREADS" = 3 ]; then echo "out of memory" >&2; exit 1; fi
-            echo "THROUGHPUT=$((BS * THREADS * 10))" > tmp-run-env.out
-            echo "LATENCY=$((BS * 3 + 1))" >> tmp-run-env.out
-        """,
-    )
+    bench_pipeline(tmp_path / "pipe", counter, sleep=0)
     return counter
 
 
@@ -81,7 +56,10 @@ def test_a_3x4_sweep_records_12_points_reuses_upstream_and_keeps_the_failure(
     assert len(rows) == 12
     assert rows[(2, 3)]["THROUGHPUT"] == "60" and rows[(2, 3)]["LATENCY"] == "7"
     assert rows[(4, 3)]["status"] == "failed" and "exit" in rows[(4, 3)]["error"]
-    assert pipeline.read_text().count("run") == 1  # the upstream entry was reused 11 times
+    (failed_run,) = rows[(4, 3)]["runs"]  # a failed point's run record is found too
+    shown_run = cli("show", "run", failed_run)
+    assert shown_run.returncode == 0 and " failed " in shown_run.stdout.splitlines()[0]
+    assert len(pipeline.read_text().split()) == 1  # the upstream entry was reused 11 times
     assert "[12/12]" in done.stderr  # progress, one line per run off a terminal
     cache = json_out(cli("find", "cache", "--tags=prepare", "--out=json"))
     assert len(cache["list"]) == 1

@@ -531,3 +531,84 @@ def test_concurrent_processes_never_corrupt_the_index(repo: Path, cairn_home: Pa
     assert rows(cairn_home, "PRAGMA integrity_check") == [("ok",)]
     assert rows(cairn_home, "SELECT count(*) FROM tags WHERE tag = 'shared'") == [(32,)]
     assert_snapshots_match_rows(cairn_home)
+
+
+# --- a home cairn may not write (issue 18, item 12) ---------------------------------------------
+
+
+def test_a_read_only_home_is_still_read(cli: Any, cli_read_only: Any, cairn_home: Path) -> None:
+    """Another user's or a mounted home: queries index in memory, nothing is written."""
+    assert cli("add", "dataset", "d1", "--tags=a,b").returncode == 0
+    before = sorted(p.name for p in cairn_home.iterdir())
+    found = cli_read_only(cairn_home, "find", "dataset", "--tags=a")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == [str(cairn_home / "local" / "dataset" / "d1")]
+    loaded = cli_read_only(cairn_home, "load", "dataset", "d1", "--out=json")
+    assert loaded.returncode == 0 and json.loads(loaded.stdout)["meta"]["tags"] == ["a", "b"]
+    listed = cli_read_only(cairn_home, "list", "repo")
+    assert listed.returncode == 0 and "local" in listed.stdout and "builtin" in listed.stdout
+    script = cli_read_only(cairn_home, "find", "script", "--tags=detect,os")
+    assert script.returncode == 0 and script.stdout.strip().endswith("detect-os")
+    assert "readonly database" not in found.stderr + loaded.stderr + listed.stderr
+    reindex = cli_read_only(cairn_home, "reindex")
+    assert reindex.returncode == 1
+    assert "cannot rebuild the index" in reindex.stderr and "indexes in memory" in reindex.stderr
+    added = cli_read_only(cairn_home, "add", "dataset", "d2")
+    assert added.returncode == 1 and str(cairn_home) in added.stderr
+    assert "run: cairn reindex" not in added.stderr
+    assert sorted(p.name for p in cairn_home.iterdir()) == before
+
+
+def test_a_read_only_home_never_used_lists_the_builtin_scripts(
+    cli_read_only: Any, cairn_home: Path
+) -> None:
+    cairn_home.mkdir()
+    found = cli_read_only(cairn_home, "find", "script", "--tags=detect,os")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip().endswith("detect-os")
+    assert cli_read_only(cairn_home, "find", "dataset").returncode == 0
+    assert list(cairn_home.iterdir()) == []
+
+
+def test_without_write_access_the_index_is_kept_in_memory(
+    repo: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Home(cairn_home).index_file.unlink()
+    monkeypatch.setattr(index_mod, "may_write", lambda path: False)
+    assert find(tags="images") == ["r1:cifar", "r1:mnist"]
+    write_meta(repo / "dataset" / "emnist", ds("emnist", "images"))
+    assert find(tags="images") == ["r1:cifar", "r1:emnist", "r1:mnist"]
+    assert not Home(cairn_home).index_file.exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        (8, "cairn may not write it"),  # SQLITE_READONLY
+        (13, "the disk is full"),  # SQLITE_FULL
+        (778, "a file size limit"),  # SQLITE_IOERR_WRITE
+        (1, "run: cairn reindex"),  # anything else
+    ],
+)
+def test_an_index_error_says_what_to_do(code: int, says: str) -> None:
+    error = sqlite3.OperationalError("boom")
+    error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    assert says in str(index_mod._index_error(Path("/h/index.sqlite"), error))
+
+
+# --- an artifact no kind finds ------------------------------------------------------------
+
+
+def test_an_artifact_naming_another_automation_is_warned_about(cli: Any, cairn_home: Path) -> None:
+    assert cli("add", "dataset", "d1").returncode == 0
+    stray = cairn_home / "local" / "dataset" / "odd"
+    stray.mkdir()
+    (stray / "_cm.yaml").write_text(
+        "alias: odd\nuid: '1234567812345678'\nautomation_alias: model\n"
+    )
+    for _ in range(2):  # read from disk, then from the index
+        done = cli("find", "dataset")
+        assert done.stdout.split() == [str(cairn_home / "local" / "dataset" / "d1")]
+        assert f"ignoring {stray / '_cm.yaml'}: it names automation 'model'" in done.stderr
+        assert "folder 'dataset'" in done.stderr
+    assert "ignoring" not in cli("load", "dataset", "d1").stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,102 @@ def test_a_token_in_a_pull_url_is_never_printed_or_stored(
     assert updated.returncode == 0, updated.stderr  # a credential helper supplies it
     listing = json.loads(cli("list", "repo", "--out=json").stdout)["list"]
     assert next(r for r in listing if r["alias"] == "alpha")["commit"] == new_head
+
+
+# --- issue 18: failures name the user's file, never a staging path --------------------------------
+
+
+def _no_leftovers(cairn_home: Path) -> None:
+    repos = cairn_home / "repos"
+    assert not repos.exists() or not [p for p in repos.iterdir() if p.name.startswith(".")]
+
+
+def test_an_archive_with_a_repeated_entry_names_it(
+    cli: Any, tmp_path: Path, cairn_home: Path
+) -> None:
+    import warnings
+    import zipfile
+
+    path = tmp_path / "dup.zip"
+    with zipfile.ZipFile(path, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        zf.writestr("repo/cmr.yaml", "alias: dup\nuid: '1111111111111111'\n")
+        zf.writestr("repo/a", "x")
+        zf.writestr("repo/a", "y")
+    done = cli("import", "repo", str(path))
+    assert done.returncode == 1
+    assert f"{path}: entry 'repo/a' appears twice; nothing was extracted" in done.stderr
+    assert ".cairn-tmp" not in done.stderr
+    _no_leftovers(cairn_home)
+
+
+def test_a_full_disk_during_import_names_the_entry(
+    cli_fsize: Any, tmp_path: Path, cairn_home: Path
+) -> None:
+    import zipfile
+
+    path = tmp_path / "big.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("repo/cmr.yaml", "alias: big\nuid: '9999999999999999'\n")
+        zf.writestr("repo/dataset/d/blob", os.urandom(300_000))
+    done = cli_fsize(200_000, "import", "repo", str(path))
+    assert done.returncode == 1
+    assert f"{path}: cannot extract entry 'repo/dataset/d/blob': File too large" in done.stderr
+    assert "raise the limit or free space" in done.stderr and ".cairn-tmp" not in done.stderr
+    _no_leftovers(cairn_home)
+
+
+def test_a_bad_cmr_yaml_in_an_archive_is_named_inside_the_archive(
+    cli: Any, tmp_path: Path, cairn_home: Path
+) -> None:
+    import zipfile
+
+    path = tmp_path / "bad.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("repo/cmr.yaml", "alias: bad\nuid: 1234\n")
+    done = cli("import", "repo", str(path))
+    assert done.returncode == 1
+    assert f"{path}/repo/cmr.yaml: key 'uid' must be a string" in done.stderr
+    assert ".cairn-tmp" not in done.stderr
+    _no_leftovers(cairn_home)
+
+
+def test_parallel_imports_of_one_archive_register_it_once(
+    cli: Any, make_repo: Callable[..., Path], tmp_path: Path, cairn_home: Path
+) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    repo = make_repo("race", artifacts={f"dataset/d{i}": {"alias": f"d{i}"} for i in range(50)})
+    packed = shutil.make_archive(str(tmp_path / "race"), "zip", repo.parent, "race")
+    environ = {**os.environ, "CAIRN_HOME": str(cairn_home)}
+    command = [sys.executable, "-m", "cairn", "import", "repo", packed]
+    procs = [
+        subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(8)
+    ]
+    results = [(p.wait(timeout=120), p.communicate()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0] + [8] * 7, results
+    for code, (_, err) in results:
+        if code:
+            assert b"is already registered" in err, err
+    assert cli("find", "dataset", "d4").stdout.strip().endswith("/repos/race/dataset/d4")
+    _no_leftovers(cairn_home)
+
+
+def test_a_bad_dependency_url_names_the_repository_that_wants_it(cli: Any, tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "withdep.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        cmr = "alias: withdep\nuid: 'bbbbbbbbbbbbbbbb'\ndeps:\n- alias: other\n  url: 'h;x'\n"
+        zf.writestr("repo/cmr.yaml", cmr)
+    done = cli("pull", "repo", f"--url={path}")
+    assert done.returncode == 1
+    assert "repository 'withdep' (" in done.stderr
+    assert "/repos/withdep/cmr.yaml) needs repository other, which cannot be pulled" in done.stderr
 
 
 def test_import_with_alias_registers_that_alias(

@@ -109,6 +109,15 @@ def test_bools_numbers_and_plain_lists_are_exported_as_text(tmp_path: Path) -> N
     assert b"".join(shown) == b"T=True F=False N=5 R=2.5 L=a,b c\n"
 
 
+def test_null_is_empty_with_a_warning_and_mappings_are_json(tmp_path: Path) -> None:
+    env = {"NUL": None, "MAP": {"a": 1, "b": [True, None]}, "L": ["x", None, {"k": "v"}]}
+    body = 'printf "%s|%s|%s" "${NUL-unset}" "$MAP" "$L"\n'
+    with report.using(report.Reporter()) as reporter:
+        _, _, shown = _run(tmp_path, env, body)
+    assert b"".join(shown) == b'|{"a": 1, "b": [true, null]}|x,,{"k": "v"}'
+    assert reporter.warnings == ["env NUL is null: exported as an empty string (write NUL: '')"]
+
+
 def test_plus_path_is_really_prepended(tmp_path: Path) -> None:
     tools = tmp_path / "my tools $x"
     tool = _script(tools, "#!/bin/sh\necho found-tool\n", name="cairn-test-tool")

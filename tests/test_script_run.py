@@ -303,6 +303,22 @@ def test_values_reach_the_native_script_unchanged(
     assert not list(tmp_path.rglob("pwned*"))
 
 
+def test_null_and_mapping_env_values_reach_the_script_as_documented(
+    repo: ScriptRepo, dump: Path, cli: Any
+) -> None:
+    hook = """
+        def preprocess(i):
+            i['env']['MAP'] = {'a': 1, 'b': None}
+            return {'return': 0}
+        """
+    repo.add("nulls", {"env": {"EMPTY": None}}, run=dumper("nulls"), customize=hook)
+    done = cli("run", "script", "nulls", f"--env.DUMP={dump}")
+    assert done.returncode == 0, done.stderr
+    env = seen(dump, "nulls")
+    assert env["EMPTY"] == "" and env["MAP"] == '{"a": 1, "b": null}'
+    assert "env EMPTY is null: exported as an empty string" in done.stderr
+
+
 def test_env_out_split_on_first_equals_and_state_merged(repo: ScriptRepo) -> None:
     repo.add(
         "outputs",

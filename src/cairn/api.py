@@ -16,7 +16,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cairn import dispatch, ids, kinds, report
-from cairn.errors import INTERNAL_ERROR, CairnError, InvalidInput, internal_error_message
+from cairn.errors import (
+    INTERNAL_ERROR,
+    CairnError,
+    InvalidInput,
+    describe_os_error,
+    internal_error_message,
+)
 from cairn.store.artifact import Artifact
 from cairn.store.catalog import Catalog, Query, Target
 
@@ -51,12 +57,6 @@ def access(i: dict[str, Any] | str | list[str], out: str | None = None) -> dict[
     if reporter.warnings:
         result["warnings"] = list(reporter.warnings)
     return result
-
-
-def describe_os_error(exc: OSError) -> str:
-    """One line for a failed file operation: what failed and on which file."""
-    what = exc.strerror or str(exc)
-    return f"{what}: {exc.filename}" if exc.filename else what
 
 
 def _out_of(request: dict[str, Any]) -> str | None:
@@ -150,6 +150,8 @@ def update(artifact: Artifact, changes: dict[str, Any], *, replace_lists: bool =
     from cairn import meta as meta_mod
 
     def change(current: dict[str, Any]) -> dict[str, Any]:
+        if not replace_lists:
+            meta_mod.check_list_merge(current, changes)
         return meta_mod.merge(current, changes, append_lists=not replace_lists)
 
     dispatch.check_data(changes, "changes")
@@ -173,7 +175,9 @@ class Experiment:
         rows = exp.table(filter="THROUGHPUT>=40", sort="-THROUGHPUT")
         front = exp.pareto(["THROUGHPUT:max", "LATENCY:min"], plot=["front.html"])
 
-    Each method returns the data ``--out=json`` prints (errors raise :class:`CairnError`).
+    Each method returns the data ``--out=json`` prints (errors raise :class:`CairnError`);
+    in Jupyter, ``table`` shows as a table and ``pareto`` as its front and pictures
+    (:mod:`cairn.jupyter`).
     """
 
     def __init__(self, name: str) -> None:
@@ -204,13 +208,19 @@ class Experiment:
     def table(self, **flags: Any) -> list[dict[str, Any]]:
         """One dict per point (medians over repeats, ``spread``): ``filter``, ``sort``,
         ``columns``, ``sweep`` as on the command line."""
-        rows: list[dict[str, Any]] = self._call("show", flags)["rows"]
+        from cairn.jupyter import Rows
+
+        shown = self._call("show", flags)
+        rows = Rows(shown["rows"])
+        rows.columns = list(shown["columns"])
         return rows
 
     def pareto(self, objectives: Iterable[str], **flags: Any) -> dict[str, Any]:
         """The front (``front``: its lines) for ``objectives`` (``KEY:max``, ``KEY:min``);
         ``constraint``, ``margin``, ``group_by``, ``plot`` as on the command line."""
-        return self._call("pareto", {**flags, "objective": list(objectives)})
+        from cairn.jupyter import Front
+
+        return Front(self._call("pareto", {**flags, "objective": list(objectives)}))
 
     def plot(self, x: str, y: str, files: Iterable[str], **flags: Any) -> list[str]:
         """Draw ``y`` against ``x`` (``KEY[:max|min]``) into ``files``; their paths."""

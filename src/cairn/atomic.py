@@ -34,7 +34,10 @@ def write_text(path: Path, text: str, *, durable: bool = True) -> None:
     if path.is_symlink():
         path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _naming(exc, path) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -43,10 +46,20 @@ def write_text(path: Path, text: str, *, durable: bool = True) -> None:
                 os.fsync(handle.fileno())
         _copy_mode(path, Path(tmp))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _naming(exc, path) from exc
         raise
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """``exc`` naming ``path``, the file being written, rather than its temporary sibling
+    (same class and ``errno``, so callers that handle the error still do)."""
+    if exc.errno is None:
+        return OSError(f"{exc} (writing {path})")
+    return type(exc)(exc.errno, exc.strerror, str(path))
 
 
 def _copy_mode(source: Path, target: Path) -> None:

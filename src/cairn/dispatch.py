@@ -138,10 +138,14 @@ def _reindex() -> Outcome:
     from cairn.store.catalog import Catalog
 
     start = time.perf_counter()
-    valid, broken = Catalog.open().reindex()
+    catalog = Catalog.open()
+    removed = [str(path) for path in catalog.clean_leftovers()]
+    valid, broken = catalog.reindex()
     seconds = round(time.perf_counter() - start, 3)
-    line = f"Indexed {valid} artifacts ({broken} with a broken meta) in {seconds:.2f} s"
-    return Outcome({"artifacts": valid, "broken": broken, "seconds": seconds}, [line])
+    lines = [f"Removed {path} (left by a process that died)" for path in removed]
+    lines.append(f"Indexed {valid} artifacts ({broken} with a broken meta) in {seconds:.2f} s")
+    data = {"artifacts": valid, "broken": broken, "seconds": seconds, "removed": removed}
+    return Outcome(data, lines)
 
 
 def run(

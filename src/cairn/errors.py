@@ -106,3 +106,59 @@ class ReportedFailure(CairnError):
             message = f"{message} (return {returned}, reported as {code})"
         super().__init__(message)
         self.code = code
+
+
+STAGING_PREFIX = ".cairn-tmp-"
+"""The name prefix of cairn's hidden staging folders (never shown to a user as a place)."""
+
+_NOT_YOURS = (
+    "you may not change it: fix its permissions, or work on a copy you own (in the 'local' "
+    "repository, or with CAIRN_HOME set to a folder of your own)"
+)
+_OS_HINTS = {
+    "ENOSPC": "the disk is full: free some space, then retry",
+    "EDQUOT": "the disk quota is used up: free some space, then retry",
+    "EFBIG": "a file grew past a size limit (the file system's, or `ulimit -f`): "
+    "raise the limit or free space, then retry",
+    "EACCES": _NOT_YOURS,
+    "EPERM": _NOT_YOURS,
+    "EROFS": "its file system is read-only: work on a writable copy (in the 'local' "
+    "repository, or with CAIRN_HOME set to a writable folder)",
+    "ENAMETOOLONG": "a file name is too long for the file system: use a shorter one",
+    "ENOTDIR": "a part of the path is a file where a folder is needed",
+    "EISDIR": "a folder is where a file is needed",
+}
+
+
+def os_error_hint(exc: OSError) -> str:
+    """What to do about a failed file operation, by its ``errno`` (empty when unknown)."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return _OS_HINTS.get(name, "")
+
+
+def shown_path(filename: object) -> str:
+    """A path for a message: one inside a staging folder is shown as the folder it was
+    staged in (staging folders are cairn's own and vanish; the user knows the other)."""
+    text = str(filename)
+    parts = text.split("/")
+    for number, part in enumerate(parts):
+        if part.startswith(STAGING_PREFIX):
+            return "/".join(parts[:number]) or "/"
+    return text
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a failed file operation: what failed, on which file, what to do."""
+    what = exc.strerror or str(exc)
+    line = f"{what}: {shown_path(exc.filename)}" if exc.filename else what
+    hint = os_error_hint(exc)
+    return f"{line} ({hint})" if hint else line
+
+
+def os_error(exc: OSError, doing: str, path: object) -> CairnError:
+    """``exc`` as a user error: ``cannot DOING PATH: reason`` (``path`` is the user's file,
+    never a temporary one) with a hint on what to do."""
+    reason = exc.strerror or str(exc)
+    return CairnError(f"cannot {doing} {shown_path(path)}: {reason}", hint=os_error_hint(exc))

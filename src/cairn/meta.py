@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cairn.errors import MetaError
+from cairn.errors import InvalidInput, MetaError
 from cairn.record import FrozenRecord, init
 
 MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
@@ -233,6 +233,23 @@ def _merge_into(target: Meta, update: Meta, append_lists: bool) -> None:
             old.extend(copy.deepcopy([v for v in value if v not in old]))
         else:
             target[key] = copy.deepcopy(value)
+
+
+def check_list_merge(base: Meta, update: Meta, path: str = "") -> None:
+    """Refuse an update that gives a mapping where ``base`` holds a list: merged with lists
+    appended (``update``'s default) it would silently drop the list's items."""
+    for key, value in update.items():
+        old = base.get(key)
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(old, list) and isinstance(value, dict):
+            raise InvalidInput(
+                f"meta key {where!r} is a list ({quoted(old)}): merging a mapping into it "
+                "would drop its items; nothing was changed",
+                hint=f"add items with --meta.{where},=a,b, or replace the list with "
+                "--replace_lists",
+            )
+        if isinstance(old, dict) and isinstance(value, dict):
+            check_list_merge(old, value, where)
 
 
 def dump_yaml(meta: Meta) -> str:

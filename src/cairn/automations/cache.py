@@ -70,6 +70,64 @@ class CacheAutomation(CommonAutomation):
         lines = [f"Deleted {p}" for p in deleted] or ["no cache entries to delete"]
         return Outcome({"deleted_list": deleted}, lines)
 
+    @action(
+        "export",
+        summary="write cache entries (by uid, tags or --all) to a folder or a .tar.gz, with "
+        "the digest of every file, for cairn import cache on another home",
+        usage='cairn export cache [UID | "TAG TAG..."] [--tags=a,b] [--all] --to=DIR|FILE.tar.gz',
+        example="cairn export cache --tags=get,dataset --to=datasets.tar.gz",
+        flags=(TAGS, ALL, Flag("to", "str", "the folder or .tar.gz file to write")),
+    )
+    def export(self, call: Call) -> Outcome:
+        from pathlib import Path
+
+        from cairn.script import cache as cache_mod
+        from cairn.script import transfer
+
+        if not call.flag("to"):
+            raise InvalidInput("where to? give --to=DIR or --to=FILE.tar.gz")
+        query = self._query(call)
+        if query.is_empty and not call.flag("all"):
+            raise InvalidInput("which entries? give a uid, --tags, or --all")
+        found = self.catalog.find(query)
+        target = Path(call.flag("to")).expanduser()
+        uids = transfer.export(
+            cache_mod.Cache(self.catalog.registry), [a.path for a in found], target
+        )
+        lines = [f"Exported {len(uids)} cache entries to {target}"]
+        return Outcome({"exported": uids, "to": str(target)}, lines)
+
+    @action(
+        "import",
+        summary="add the cache entries of an export (checked by digest, paths rewritten for "
+        "this home); entries already here are kept",
+        usage="cairn import cache DIR|FILE.tar.gz",
+        example="cairn import cache datasets.tar.gz",
+    )
+    def import_(self, call: Call) -> Outcome:
+        from pathlib import Path
+
+        from cairn.errors import CairnError
+        from cairn.script import cache as cache_mod
+        from cairn.script import transfer
+
+        if len(call.artifacts) != 1:
+            raise InvalidInput("give the export to import: cairn import cache DIR|FILE.tar.gz")
+        source = Path(call.artifacts[0]).expanduser()
+        if not source.exists():
+            raise InvalidInput(f"{source} does not exist")
+        done = transfer.import_(cache_mod.Cache(self.catalog.registry), source)
+        lines = [f"Imported {len(done.added)} cache entries, {len(done.present)} already here"]
+        lines += [f"refused {r.uid}: {r.reason}" for r in done.refused]
+        data = {
+            "added": done.added,
+            "present": done.present,
+            "refused": [{"uid": r.uid, "reason": r.reason} for r in done.refused],
+        }
+        if done.refused:
+            raise CairnError("\n".join(lines), hint="the other entries were imported")
+        return Outcome(data, lines)
+
     def _query(self, call: Call, *, required: bool = False) -> Query:
         """A name with spaces is a list of tags (CM's ``cm show cache "get python"``)."""
         text = call.artifacts[0] if call.artifacts else None

@@ -132,7 +132,7 @@ class CommonAutomation(Automation):
         ),
     )
     def update(self, call: Call) -> Outcome:
-        query = Query.parse(self.kind, _artifact(call, 0), call.flag("search_tags"))
+        query = self._parse(_artifact(call, 0), call.flag("search_tags"))
         targets = self._selected(query, call, verb="update")
         updated = [self.catalog.update(a, lambda m: _updated_meta(m, call)) for a in targets]
         return Outcome(
@@ -216,8 +216,17 @@ class CommonAutomation(Automation):
 
     # -- shared steps ------------------------------------------------------------------
 
+    def _parse(self, text: str | None, tags: Any = None) -> Query:
+        """``Query.parse``, where ``.`` names the artifact whose folder is the current
+        directory (CM's idiom: ``cairn load dataset .`` inside ``REPO/dataset/NAME``)."""
+        if text != ".":
+            return Query.parse(self.kind, text, tags)
+        here = self.catalog.here(self.kind, Path.cwd())
+        name = ids.NamePart(alias=here.alias, uid=here.uid)
+        return Query(self.kind, name, ids.NamePart(uid=here.repo.uid), ids.parse_tags(tags))
+
     def _query(self, call: Call, *, required: bool = False) -> Query:
-        query = Query.parse(self.kind, _artifact(call, 0), call.flag("tags"))
+        query = self._parse(_artifact(call, 0), call.flag("tags"))
         if required and query.is_empty:
             raise InvalidInput(
                 f"name the {self.kind.alias} artifact or give --tags",
@@ -242,7 +251,7 @@ class CommonAutomation(Automation):
     def _source_and_target(self, call: Call) -> tuple[Artifact, Target]:
         if len(call.artifacts) != 2:
             raise InvalidInput("give exactly two names: the source and the new name")
-        source = self.catalog.find_one(Query.parse(self.kind, call.artifacts[0]))
+        source = self.catalog.find_one(self._parse(call.artifacts[0]))
         dest = ids.parse_identifier(call.artifacts[1], patterns=False)
         repo = self.catalog.registry.one(str(dest.repo)) if dest.repo else source.repo
         return source, Target(repo, dest.name.alias, dest.name.uid)
@@ -276,6 +285,8 @@ def _updated_meta(current: meta.Meta, call: Call) -> meta.Meta:
     if call.flag("replace"):
         base = {k: v for k, v in base.items() if k in IDENTITY_KEYS}
     keep_lists = not (call.flag("replace_lists") or call.flag("replace"))
+    if keep_lists:
+        meta.check_list_merge(base, changes)
     new = meta.merge(base, changes, append_lists=keep_lists)
     tags = call.flag("tags", [])
     if tags or "tags" in changes:

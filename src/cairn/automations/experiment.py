@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cairn.automations import remote
 from cairn.automations.common import TAGS, CommonAutomation
 from cairn.automations.contract import COMMON_NAMES, CONTROL_KEYS, Call, Flag, Outcome, action
 from cairn.errors import CairnError, InvalidInput, NotFound
@@ -38,6 +39,7 @@ _RUN_FLAGS = (
     Flag("timeout", "str", "seconds a point may run before it is stopped and failed"),
     Flag("resume", "switch", "continue the last unfinished sweep (or the one named)"),
     Flag("strict", "bool", "exit non-zero when a point failed (failures are recorded anyway)"),
+    *remote.FLAGS,
 )
 _FRONT_FLAGS = (
     Flag("objective", "list", "KEY:max or KEY:min (margin: KEY:min:5%); repeat for more"),
@@ -76,15 +78,12 @@ class ExperimentAutomation(CommonAutomation):
         any_flags=True,
     )
     def run(self, call: Call) -> Outcome:
-        from cairn.experiment import executor
 
+        chosen = self._executor(call)
         artifact, folder = self._sweep_to_run(call)
-        jobs = _count(call.flag("jobs"), "jobs", 1)
         listener = _listener(call.raw.get("out"))
         records = self.catalog.registry.local().root / "run"
-        progress = sweeps.run(
-            folder, executor.LocalExecutor(jobs), listener=listener, records=records
-        )
+        progress = sweeps.run(folder, chosen, listener=listener, records=records)
         loaded = store.load(artifact, folder.name)
         outcome = Outcome(
             _run_data(artifact, folder, progress, loaded),
@@ -93,6 +92,14 @@ class ExperimentAutomation(CommonAutomation):
         if progress.failed and call.flag("strict"):
             raise PointsFailed(progress.failed, progress.total, outcome)
         return outcome
+
+    def _executor(self, call: Call) -> Any:
+        """The local pool (``--jobs``), or a Dask cluster (``--executor=dask``)."""
+        from cairn.experiment import executor
+
+        if (call.flag("executor") or "local") == "local":
+            return executor.LocalExecutor(_count(call.flag("jobs"), "jobs", 1))
+        return remote.executor(call, self.catalog)
 
     def _sweep_to_run(self, call: Call) -> tuple[Any, Path]:
         name = call.artifacts[0] if call.artifacts else None
@@ -423,16 +430,7 @@ def _name(call: Call) -> str | None:
     return call.artifacts[0] if call.artifacts else None
 
 
-def _count(value: Any, name: str, default: int) -> int:
-    if value is None:
-        return default
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise InvalidInput(f"--{name}={value!r} must be a whole number") from None
-    if number < 1:
-        raise InvalidInput(f"--{name}={value!r} must be at least 1")
-    return number
+_count = remote.count
 
 
 def _resumable(artifact: Any, named: Any) -> Path:

@@ -25,6 +25,7 @@ _BUILTIN_PATHS = {
     "script": "cairn.automations.script:ScriptAutomation",
     "run": "cairn.automations.runs:RunAutomation",
     "experiment": "cairn.automations.experiment:ExperimentAutomation",
+    "notebook": "cairn.automations.notebook:NotebookAutomation",
 }
 ALIASES = {"repos": "repo"}
 

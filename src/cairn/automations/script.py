@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from cairn.automations import remote
 from cairn.automations.common import CommonAutomation
 from cairn.automations.contract import (
     COMMON_NAMES,
@@ -63,6 +64,7 @@ _RUN_FLAGS = (
         "list",
         "env names or patterns every script of the run counts as read (widens cache keys)",
     ),
+    *remote.FLAGS,
     Flag("name", "str", "CM_NAME for the script"),
     Flag("input", "str", "CM_INPUT for the script"),
     Flag("output", "str", "CM_OUTPUT for the script"),
@@ -73,6 +75,8 @@ _ENGINE_KEYS = (
     {f.name for f in _RUN_FLAGS} | {a for f in _RUN_FLAGS for a in f.aliases}
 ) - _SCRIPT_INPUTS
 _NOT_INPUTS = _ENGINE_KEYS | CONTROL_KEYS | COMMON_NAMES
+_NOT_SENT = remote.NAMES | {"cmd", "unparsed_cmd", "out", "lock", "locked"}
+"""What a run sent to a worker leaves behind (the worker's answer comes back as JSON)."""
 """Keys of a run request that are no input of the script (and so no part of its cache key)."""
 
 
@@ -98,6 +102,9 @@ class ScriptAutomation(CommonAutomation):
     def run(self, call: Call) -> Outcome:
         from cairn.script import run
 
+        if (call.flag("executor") or "local") != "local":
+            wanted = {k: v for k, v in call.raw.items() if k not in _NOT_SENT}
+            return remote.run_script(call, self.catalog, wanted)
         inp = _run_input(call)
         said: list[str] = []
         options = _options(call, said)
@@ -113,6 +120,7 @@ class ScriptAutomation(CommonAutomation):
             pinned = _Pinned.check(call, run.Session(self.catalog, options), inp)
             result = session.run(inp)
         except BaseException as exc:
+            session.keep()
             recorder.failed(exc)
             raise
         session.finish()

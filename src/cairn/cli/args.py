@@ -8,8 +8,10 @@
   ``automation``; later words are artifacts: the first is ``artifact``, the others (if any)
   are in ``artifacts``, as in CM;
 * ``-x`` and ``--x`` are the same flag; ``--key=value`` gives the string ``value`` (split at the
-  first ``=``), ``--key`` gives ``True``, ``--key-`` gives ``False``;
-* ``--key,=a,b`` gives the list ``["a", "b"]`` (``--key,=`` the empty list);
+  first ``=``) exactly as given -- spaces, tabs and carriage returns kept, as the Python API
+  keeps them; ``--key`` gives ``True``, ``--key-`` gives ``False``;
+* ``--key,=a,b`` gives the list ``["a", "b"]`` (``--key,=`` the empty list; empty items are
+  dropped, the others kept exactly);
 * ``--a.b.c=v`` gives nested mappings ``{"a": {"b": {"c": "v"}}}``; dashes become underscores
   in the first dotted part only (``--h-i.j-k=1`` gives ``{"h_i": {"j-k": "1"}}``);
 * ``@file`` merges a JSON or YAML mapping into the input, in command-line order (a later
@@ -73,10 +75,10 @@ def parse_flag(word: str) -> tuple[list[str], Any]:
     body = word[2:] if word.startswith("--") else word[1:]
     if "=" in body:
         key, raw = body.split("=", 1)
-        value: Any = raw.strip()
+        value: Any = raw
         if key.endswith(","):
             key = key[:-1]
-            value = [v.strip() for v in raw.split(",") if v.strip()]
+            value = [v for v in raw.split(",") if v]
     elif body.endswith(","):
         raise InvalidInput(f"flag {word!r} has no value", hint=f"write {word}=a,b for a list")
     elif body.endswith("-") and len(body) > 1:

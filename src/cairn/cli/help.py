@@ -36,7 +36,7 @@ def general() -> str:
         "",
         "Other commands:",
         f"  {'version':<34} print the cairn version",
-        f"  {'reindex':<34} rebuild the artifact index from scratch (for repair)",
+        f"  {'reindex':<34} rebuild the artifact index; remove what dead processes left",
         f"  {'help [AUTOMATION]':<34} this page, or the actions of one automation",
         "",
         "Flags: --key=value, --key (true), --key- (false), --key,=a,b (list), --a.b=v (nested),",

@@ -204,9 +204,7 @@ def _fail(exc: Exception, *, json_out: bool, debug: bool) -> int:
     if isinstance(exc, errors.CairnError):
         code, message = exc.code, str(exc)
     elif isinstance(exc, OSError):
-        from cairn.api import describe_os_error
-
-        code, message = 1, describe_os_error(exc)
+        code, message = 1, errors.describe_os_error(exc)
     else:
         code = errors.INTERNAL_ERROR
         message = f"{errors.internal_error_message(exc)} (rerun with --debug)"

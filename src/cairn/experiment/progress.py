@@ -51,7 +51,10 @@ def line_text(progress: Progress) -> str:
     if len(values) > _VALUE_CHARS:
         values = values[: _VALUE_CHARS - 3] + "..."
     seconds = row.get("seconds") or 0.0
-    head = f"[{progress.done}/{progress.total}] {row.get('status')} {values} ({seconds:.2f} s)"
+    where = f" on {row['worker']}" if row.get("worker") else ""
+    head = (
+        f"[{progress.done}/{progress.total}] {row.get('status')} {values} ({seconds:.2f} s)" + where
+    )
     return head + _failed(progress) + _left(progress)
 
 

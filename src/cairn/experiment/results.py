@@ -9,7 +9,8 @@ A row cairn writes holds, besides CM's ``uid`` (the row's step folder) and ``iso
 the point's explored inputs under their own names, its results under their own names, and
 the bookkeeping keys :data:`BOOKKEEPING`: ``point`` (the point's id), ``repeat`` (1..N),
 ``status`` (``ok`` or ``failed``), ``seconds``, ``error`` and ``run`` (the run record's
-uid). A result whose name is one of those is kept as ``result.NAME``.
+uid), and ``worker`` (where it ran, when not on this machine). A result whose name is one
+of those is kept as ``result.NAME``.
 
 Nested results are flattened with ``.`` between keys (``{"a": {"b": 1}}`` -> ``a.b``);
 lists stay values.
@@ -18,19 +19,19 @@ lists stay values.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from cairn import atomic
 from cairn.errors import InvalidInput
+from cairn.experiment.query import number as number  # one rule for tables, fronts, filters
 
 RESULT_FILE = "cm-result.json"
 INPUT_FILE = "cm-input.json"
 OUTPUT_FILE = "cm-output.json"
 CM_KEYS = ("uid", "iso_datetime")
-BOOKKEEPING = ("point", "repeat", "status", "seconds", "error", "run")
+BOOKKEEPING = ("point", "repeat", "status", "seconds", "error", "run", "worker")
 RESERVED = frozenset((*CM_KEYS, *BOOKKEEPING))
 OK, FAILED = "ok", "failed"
 
@@ -50,17 +51,6 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def result_name(key: str) -> str:
     """The row key of result ``key`` (``result.KEY`` when it would hide a bookkeeping key)."""
     return f"result.{key}" if key in RESERVED else key
-
-
-def number(value: Any) -> float | None:
-    """``value`` as a finite number (numeric strings too; never a bool), else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        found = float(value)
-    except (TypeError, ValueError):
-        return None
-    return found if math.isfinite(found) else None
 
 
 def read(path: Path) -> list[dict[str, Any]]:

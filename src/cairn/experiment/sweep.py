@@ -262,8 +262,11 @@ class _Runner:
         self, key: tuple[PointSpec, int, str, str], outcome: tasks.PointOutcome
     ) -> dict[str, Any]:
         point, repeat, uid, started = key
+        _bring_home(self.folder / uid, outcome)
         run_uid = outcome.run
-        if self.spec.target.kind == tasks.COMMAND and self.records is not None:
+        if outcome.run_record is not None and self.records is not None:
+            run_uid = _home_record(self.records, outcome.run_record) or run_uid
+        elif self.spec.target.kind == tasks.COMMAND and self.records is not None:
             run_uid = _command_record(self.records, self.spec, point, outcome) or run_uid
         row = make_row(point, repeat, outcome, uid=uid, started=started, run=run_uid)
         self.rows.append(row)
@@ -303,7 +306,32 @@ def make_row(
         uid=uid,
         iso_datetime=started,
     )
+    if outcome.worker:
+        row["worker"] = outcome.worker
     return row
+
+
+def _bring_home(step: Path, outcome: tasks.PointOutcome) -> None:
+    """Files a point made on another machine, written into its step folder (names only:
+    a file name with a folder part is refused, so nothing lands outside the step)."""
+    for name, data in outcome.files.items():
+        if Path(name).name != name or name in ("", ".", ".."):
+            continue
+        (step / name).write_bytes(data)
+
+
+def _home_record(folder: Path, record: dict[str, Any]) -> str | None:
+    """A run record written on another machine, kept here under its own uid."""
+    from cairn import report
+    from cairn.runs import records
+
+    uid = str(record.get("uid") or "")
+    try:
+        saved = records.save(folder, record, uid=uid if ids.is_uid(uid) else None)
+    except OSError as exc:
+        report.warn(f"could not keep the run record {uid}: {exc}")
+        return None
+    return saved.name if saved is not None else None
 
 
 def _command_record(

@@ -61,6 +61,8 @@ def aggregate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = ()) -> Tab
         columns = [*inputs, *result_keys, "status", "seconds"]
         if any(line.values.get("error") for line in lines):
             columns.append("error")
+        if any(row.get("worker") for row in rows):
+            columns.insert(len(columns) - ("error" in columns), "worker")
         if any(len(g) > 1 for g in groups.values()):
             columns.append(N)
     else:
@@ -105,7 +107,7 @@ def _fold(group: list[dict[str, Any]]) -> Line:
     return Line(values=values, spread=spread)
 
 
-_PER_RUN = frozenset({"status", "run", "uid", "repeat", "error", "iso_datetime"})
+_PER_RUN = frozenset({"status", "run", "uid", "repeat", "error", "iso_datetime", "worker"})
 
 
 def _hashable(value: Any) -> Any:
@@ -118,9 +120,11 @@ def _bookkeeping(group: list[dict[str, Any]]) -> dict[str, Any]:
         results.OK if ok == len(group) else results.FAILED if not ok else f"{ok}/{len(group)} ok"
     )
     errors = [r["error"] for r in group if r.get("error")]
+    workers = list(dict.fromkeys(str(r["worker"]) for r in group if r.get("worker")))
     return {
         "status": status,
         "error": errors[0] if errors else None,
+        **({"worker": ", ".join(workers)} if workers else {}),
         N: len(group),
         RUNS: [r.get("run") for r in group if r.get("run")],
         "uid": group[0].get("uid"),

@@ -17,6 +17,7 @@ runs.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -150,10 +151,13 @@ def _script_task(
     target: Target, values: Mapping[str, Any], step: Step
 ) -> tuple[dict[str, Any], tasks.PointTask]:
     inputs = script_input(target, values)
-    input_file = step.folder / results.INPUT_FILE
-    lock_file = step.folder / tasks.LOCK_FILE
     argv = tasks.cairn_argv(
-        "run", "script", f"@{input_file}", "--out=json", "--quiet", f"--lock={lock_file}"
+        "run",
+        "script",
+        f"@{results.INPUT_FILE}",
+        "--out=json",
+        "--quiet",
+        f"--lock={tasks.LOCK_FILE}",
     )
     made = tasks.PointTask(
         kind=tasks.SCRIPT,
@@ -162,6 +166,7 @@ def _script_task(
         env=_step_env(step),
         result_keys=target.result_keys,
         timeout=target.timeout,
+        files={results.INPUT_FILE: json.dumps(inputs, indent=2, ensure_ascii=False) + "\n"},
     )
     return inputs, made
 

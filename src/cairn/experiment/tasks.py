@@ -44,6 +44,7 @@ class PointTask(Defaulted):
     result_keys: tuple[str, ...] = ()  # SCRIPT: which exports are results (() = every one)
     result_file: str = results.OUTPUT_FILE  # COMMAND: read from cwd after the run
     timeout: float | None = None
+    files: dict[str, str] = field(default_factory=dict)  # written into cwd before the run
 
 
 class PointOutcome(Defaulted):
@@ -56,6 +57,11 @@ class PointOutcome(Defaulted):
     run: str | None = None  # the run record's uid (script points)
     log: str | None = None
     drift: list[str] = field(default_factory=list)  # a run pinned to a lock: what differed
+    worker: str | None = None  # where it ran, when not here
+    files: dict[str, bytes] = field(default_factory=dict)  # brought back from another machine
+    run_record: dict[str, Any] | None = None  # its run record, written on another machine
+    cache_export: bytes | None = None  # the cache entries it made there (--fetch-cache)
+    answer: dict[str, Any] | None = None  # a script point: run script's whole JSON answer
 
 
 class Running:
@@ -89,6 +95,7 @@ def execute(task: PointTask, running: Running | None = None) -> PointOutcome:
     start = time.monotonic()
     log = Path(task.cwd) / LOG_FILE
     try:
+        _write_files(task)
         code, stdout = _spawn(task, log, running)
         outcome = _read(task, code, stdout, log)
     except subprocess.TimeoutExpired:
@@ -97,7 +104,33 @@ def execute(task: PointTask, running: Running | None = None) -> PointOutcome:
     except (OSError, CairnError) as exc:
         outcome = PointOutcome(status=results.FAILED, seconds=0.0, error=str(exc))
     seconds = round(time.monotonic() - start, 6)
+    if task.kind == SCRIPT and outcome.run is None:
+        outcome = _with(outcome, run=run_of(task))
     return _with(outcome, seconds=seconds, log=str(log))
+
+
+def run_of(task: PointTask, newest: int = 50) -> str | None:
+    """The run record a script point left when its answer did not name it (a failed run):
+    the newest record made in the point's folder."""
+    from cairn.home import Home
+    from cairn.runs import records
+
+    home = Path(task.env["CAIRN_HOME"]) if "CAIRN_HOME" in task.env else Home.from_env().root
+    folder = home / "local" / records.FOLDER
+    for uid in reversed(records.uids(folder)[-newest:]):
+        try:
+            if records.load(folder / uid).get("cwd") == task.cwd:
+                return uid
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _write_files(task: PointTask) -> None:
+    for name, text in task.files.items():
+        path = Path(task.cwd) / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
 
 
 def _with(outcome: PointOutcome, **changes: Any) -> PointOutcome:
@@ -159,7 +192,9 @@ def _script_outcome(task: PointTask, code: int, stdout: bytes, log: Path) -> Poi
     found = _chosen(answer, task.result_keys)
     run = answer.get("run_record")
     drift = [str(d) for d in answer.get("drift") or []]
-    return PointOutcome(status=results.OK, seconds=0.0, results=found, run=run, drift=drift)
+    return PointOutcome(
+        status=results.OK, seconds=0.0, results=found, run=run, drift=drift, answer=answer
+    )
 
 
 def _chosen(answer: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -191,6 +226,11 @@ def _tail(log: Path) -> str:
     except OSError:
         return ""
     return data.decode("utf-8", "replace").strip()
+
+
+def brought_back(task: PointTask) -> tuple[str, ...]:
+    """The files of a point's folder worth bringing home from another machine."""
+    return (LOG_FILE, LOCK_FILE, task.result_file, *task.files)
 
 
 def cairn_argv(*words: str) -> tuple[str, ...]:

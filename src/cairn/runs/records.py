@@ -77,6 +77,7 @@ def node(result: Any) -> dict[str, Any]:
         "new_env": result.new_env,
         "new_state": result.new_state,
         "seconds": result.seconds,
+        **({"notebook": result.notebook} if result.notebook else {}),
         "deps": [node(d) for d in result.deps],
     }
 
@@ -96,6 +97,13 @@ def walk(result: Any) -> Iterator[Any]:
     yield result
     for dep in result.deps:
         yield from walk(dep)
+
+
+def walk_json(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every node of a record's ``tree``, top first."""
+    yield node
+    for dep in node.get("deps") or []:
+        yield from walk_json(dep)
 
 
 def build(
@@ -145,14 +153,17 @@ def _requested(record: dict[str, Any]) -> str:
     return str(name).split(",")[0].split(" ")[0]
 
 
-def save(folder: Path, record: dict[str, Any], *, keep: int | None = None) -> Path | None:
+def save(
+    folder: Path, record: dict[str, Any], *, keep: int | None = None, uid: str | None = None
+) -> Path | None:
     """Write ``record`` as a new artifact in ``folder`` (staged, then renamed into place);
-    with a limit of 0 (``CAIRN_KEEP_RUNS=0``) nothing is written and None is returned."""
+    with a limit of 0 (``CAIRN_KEEP_RUNS=0``) nothing is written and None is returned.
+    ``uid`` keeps the uid a record got elsewhere (one written on another machine)."""
     limit = keep_limit() if keep is None else keep
     if limit == 0:
         return None
-    uid = new_uid()
-    record = {"uid": uid, **record}
+    uid = uid or new_uid()
+    record = {**record, "uid": uid}
     meta = {
         "uid": uid,
         "automation_alias": KIND.alias,

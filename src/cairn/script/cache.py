@@ -57,12 +57,11 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cairn import atomic, meta, report
+from cairn import atomic, meta, report, staging
 from cairn.errors import CairnError, MetaError
 from cairn.kinds import KNOWN
 from cairn.record import Defaulted, FrozenRecord, MutableDefaulted, field, init
@@ -76,7 +75,6 @@ META_FILE = "_cm.json"
 STATE_FILE = "cm-cached-state.json"
 UID_DIGITS = 16
 WAIT_S = 6 * 3600.0  # how long a run waits for another run creating the same entry
-_ASIDE_PREFIX = ".cairn-tmp-"
 MANIFESTS = "cache-manifests"
 MAX_ROWS = 256
 """Rows kept per manifest (newest first); older rows are forgotten, their entries stay."""
@@ -640,7 +638,7 @@ def _set_aside(path: Path) -> Path | None:
     if not (path / META_FILE).exists():
         shutil.rmtree(path)
         return None
-    holder = Path(tempfile.mkdtemp(prefix=_ASIDE_PREFIX, dir=path.parent))
+    holder = staging.make(path.parent)  # named after this process: see cairn.staging
     os.replace(path, holder / path.name)
     return holder / path.name
 

@@ -103,6 +103,8 @@ class RunResult(MutableDefaulted):
     uses: tuple[str, ...] = ()
     """The uids of the cache entries its outputs came from: its own (a hit or a miss) and
     those of every cached dependency below it."""
+    notebook: str | None = None
+    """A notebook step's executed copy (in the cache entry, or under ``$CAIRN_HOME``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {

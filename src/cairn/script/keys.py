@@ -88,6 +88,8 @@ def scan(script_dir: Path, meta: Mapping[str, Any]) -> Scan:
         h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
         size = path.stat().st_size
         data = path.read_bytes() if size <= MAX_BYTES else b""
+        if rel.endswith(NOTEBOOK_SUFFIX) and data:
+            data = notebook_code(path)
         h.update(data if size <= MAX_BYTES else f"size:{size}".encode())
         if data and b"\0" not in data[:1024]:
             found = set(_NAME.findall(data))
@@ -99,6 +101,24 @@ def scan(script_dir: Path, meta: Mapping[str, Any]) -> Scan:
     env_names = frozenset(n.decode("ascii") for n in names)
     every = env_names | {n.decode("ascii") for n in hook_only}
     return Scan(h.hexdigest(), every, reads_state, tuple(files), env_names)
+
+
+NOTEBOOK_SUFFIX = ".ipynb"
+
+
+def notebook_code(path: Path) -> bytes:
+    """What of a notebook enters its script's key: the code cells without their outputs,
+    its kernel, and the Python that runs it (the kernel of a ``python3`` notebook)."""
+    import sys
+
+    from cairn.errors import InvalidInput
+    from cairn.notebook import nbfile
+
+    try:
+        code = nbfile.code_of(nbfile.load(path))
+    except InvalidInput:
+        return path.read_bytes()  # not a notebook: its bytes, as any file
+    return f"{code}\npython:{sys.executable}:{sys.version}".encode("utf-8", "surrogateescape")
 
 
 def _files(root: Path) -> Iterable[tuple[str, Path]]:

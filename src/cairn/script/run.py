@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cairn import report
+from cairn import report, staging
 from cairn.errors import CairnError, InvalidInput, NotFound
+from cairn.home import WORK_KEPT, WORK_PREFIX
 from cairn.record import replace
 from cairn.script import deps as deps_mod
 from cairn.script import env as env_mod
@@ -118,11 +119,12 @@ class Session:
 
     def work_root(self) -> Path:
         """This run's folder of logs under ``$CAIRN_HOME/work`` (removed after a successful
-        run)."""
+        run); folders of runs whose process died first are removed (:mod:`cairn.staging`)."""
         if self._work_root is None:
-            root = self.catalog.registry.home.root / "work"
+            root = self.catalog.registry.home.work_dir
             root.mkdir(parents=True, exist_ok=True)
-            self._work_root = Path(tempfile.mkdtemp(prefix="run-", dir=root))
+            staging.clean(root, WORK_PREFIX, kept_mark=WORK_KEPT, unchecked_age_s=None)
+            self._work_root = staging.make(root, WORK_PREFIX)
         return self._work_root
 
     @contextlib.contextmanager
@@ -156,9 +158,18 @@ class Session:
             self.stack.pop()
 
     def finish(self) -> None:
-        """Remove the logs of a successful run (unless ``--dirty``)."""
+        """Remove the logs of a successful run (unless ``--dirty``: kept)."""
         if self._work_root is not None and not self.options.dirty:
             shutil.rmtree(self._work_root, ignore_errors=True)
+        else:
+            self.keep()
+
+    def keep(self) -> None:
+        """Mark the work directories kept on purpose (a failed or ``--dirty`` run), so that
+        the clean-up of folders left by dead processes never removes them."""
+        if self._work_root is not None:
+            with contextlib.suppress(OSError):
+                (self._work_root / WORK_KEPT).touch()
 
     def candidates(self, request: select.ScriptRequest) -> list[select.Candidate]:
         """The scripts a request matches, searched once per run tree."""
@@ -192,6 +203,7 @@ class ScriptRun:
         self.results: list[RunResult] = []
         self.extra_tags: list[str] = []
         self.log: Path | None = None
+        self.notebook: str | None = None  # a notebook step: its executed copy
 
     # -- the pipeline -----------------------------------------------------------------------
 
@@ -770,14 +782,38 @@ class ScriptRun:
             if ended.exit_code:
                 report.warn(f"{path} failed with exit code {ended.exit_code} (ignored)")
         except native.NativeScriptFailed as failure:
-            failure.message += self._files_on_error()
+            failure.message += self._files_on_error() + self._kept_notebook(path)
             raise
+        self.notebook = self._executed_notebook(path)
         outputs = native.read_outputs(self.here)
         dict.update(outer, env)
         dict.update(outer, outputs.env)
         merged = env_mod.merge_state(state, outputs.state)
         dict.clear(self.eff.state)  # in place: a hook that ran this script holds the same dict
         dict.update(self.eff.state, merged)
+
+    def _executed_notebook(self, path: Path) -> str | None:
+        """A notebook step's executed copy, where the step ran: its cache entry, or for a
+        script that is not cached the folder it ran in (the current directory, which stays)."""
+        from cairn.script import native
+
+        executed = self.here / f"{path.stem}.executed{native.NOTEBOOK_SUFFIX}"
+        if path.suffix != native.NOTEBOOK_SUFFIX or not executed.is_file():
+            return None
+        return str(executed)
+
+    def _kept_notebook(self, path: Path) -> str:
+        """A failed notebook step: its partly executed copy, kept beside the run's log (a
+        cache entry that failed is removed)."""
+        from cairn.script import native
+
+        executed = self.here / f"{path.stem}.executed{native.NOTEBOOK_SUFFIX}"
+        if path.suffix != native.NOTEBOOK_SUFFIX or not executed.is_file():
+            return ""
+        log = self.log or self.here / LOG_FILE
+        kept = log.with_name(f"{log.stem}.{executed.name}")
+        shutil.copyfile(executed, kept)
+        return f"\nthe partly executed notebook is kept in {kept}"
 
     def _files_on_error(self) -> str:
         """``print_files_if_script_error``: the files' text added to the failure."""
@@ -848,6 +884,7 @@ class ScriptRun:
             repo_uid=self.artifact.repo.uid,
             results=self.meta.experiment_results,
             uses=tuple(dict.fromkeys(u for r in self.results for u in r.uses)),
+            notebook=self.notebook,
         )
 
     def from_entry(self, entry: Any, key: str) -> RunResult:

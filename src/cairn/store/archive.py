@@ -21,7 +21,6 @@ import os
 import shutil
 import stat
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -30,13 +29,17 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from cairn.errors import AlreadyExists, InvalidInput, NotFound
+from cairn import errors, staging
+from cairn.errors import AlreadyExists, CairnError, InvalidInput, NotFound
+from cairn.meta import quoted
 
 ZIP_SUFFIXES = (".zip",)
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 SKIP_NAMES = {".git", "__pycache__", ".cairn-tmp"}
 MAX_LINK_TARGET = 4096
 """Longest symbolic link target, in bytes (Linux's PATH_MAX)."""
+MAX_NAME = 255
+"""Longest file or folder name (one part of an entry's path), in bytes (NAME_MAX)."""
 MAX_SIZE_VARIABLE = "CAIRN_ARCHIVE_MAX_SIZE"
 DEFAULT_MAX_SIZE = 4 * 1024**3
 MAX_RATIO_VARIABLE = "CAIRN_ARCHIVE_MAX_RATIO"
@@ -68,6 +71,7 @@ def _check_name(archive: Path, name: str) -> PurePosixPath:
         raise InvalidInput(f"{archive}: entry {name!r} has an absolute path; nothing was extracted")
     if ".." in path.parts:
         raise InvalidInput(f"{archive}: entry {name!r} contains '..'; nothing was extracted")
+    _check_name_length(archive, path)
     return path
 
 
@@ -138,11 +142,60 @@ def _long_link(archive: Path, name: str) -> InvalidInput:
 
 
 def _validate(archive: Path, entries: list[Entry]) -> None:
+    kinds: dict[PurePosixPath, str] = {}
     for entry in entries:
-        _check_name(archive, entry.name)
+        path = _check_name(archive, entry.name)
         if entry.kind in ("symlink", "hardlink"):
             _check_link(archive, entry)
+        if entry.kind == "hardlink":
+            _check_hardlink(archive, entry, kinds)
+        _check_unique(archive, entry, kinds.get(path))
+        kinds[path] = "dir" if entry.kind == "dir" else "file"
+    _check_tree(archive, kinds)
     _check_size(archive, sum(entry.size for entry in entries))
+
+
+def _check_unique(archive: Path, entry: Entry, before: str | None) -> None:
+    """An entry may repeat only a folder entry (a second copy of a file would be a guess)."""
+    if before is None or (before == "dir" and entry.kind == "dir"):
+        return
+    what = "is both a folder and a file" if "dir" in (before, entry.kind) else "appears twice"
+    raise InvalidInput(
+        f"{archive}: entry {quoted(entry.name)} {what}; nothing was extracted",
+        hint="repack the archive with one entry per name",
+    )
+
+
+def _check_tree(archive: Path, kinds: dict[PurePosixPath, str]) -> None:
+    """No entry may sit below an entry that is not a folder (``a`` a file, then ``a/b``)."""
+    for path in kinds:
+        for parent in list(path.parents)[:-1]:
+            if kinds.get(parent, "dir") != "dir":
+                raise InvalidInput(
+                    f"{archive}: entry {quoted(str(path))} lies below {quoted(str(parent))}, "
+                    "which is a file; nothing was extracted",
+                    hint="repack the archive with one entry per name",
+                )
+
+
+def _check_hardlink(archive: Path, entry: Entry, kinds: dict[PurePosixPath, str]) -> None:
+    """A hard link must name a file or link that comes before it in the archive."""
+    if kinds.get(PurePosixPath(entry.link.replace("\\", "/"))) != "file":
+        raise InvalidInput(
+            f"{archive}: hard link {quoted(entry.name)} points to {quoted(entry.link)}, which "
+            "is not a file or link earlier in the archive; nothing was extracted",
+            hint="repack the archive without the hard link",
+        )
+
+
+def _check_name_length(archive: Path, path: PurePosixPath) -> None:
+    for part in path.parts:
+        if len(part.encode("utf-8", "surrogateescape")) > MAX_NAME:
+            raise InvalidInput(
+                f"{archive}: entry {quoted(str(path))} has a name longer than {MAX_NAME} bytes, "
+                "more than file systems store; nothing was extracted",
+                hint="repack the archive with shorter names",
+            )
 
 
 def _check_size(archive: Path, total: int) -> None:
@@ -183,17 +236,34 @@ def extract(archive: Path, dest: Path) -> Path:
         raise NotFound(f"archive {archive} not found")
     if dest.exists():
         raise AlreadyExists(f"{dest} already exists")
-    near = dest if dest.is_dir() else dest.parent  # stage on the same file system
-    near.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=near))
+    stage = _stage_near(archive, dest)
     try:
         _unpack(archive, stage)
         _check_links_within(archive, _single_top(stage))
         os.rename(stage, dest)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _cannot(archive, dest, exc, "; nothing was extracted") from exc
         raise
     return _single_top(dest)
+
+
+def _stage_near(archive: Path, dest: Path) -> Path:
+    """A staging folder on the file system of ``dest`` (so that a rename moves it there)."""
+    near = dest if dest.is_dir() else dest.parent
+    try:
+        near.mkdir(parents=True, exist_ok=True)
+        return staging.make(near)
+    except OSError as exc:
+        raise _cannot(archive, dest, exc, "; nothing was extracted") from exc
+
+
+def _cannot(archive: Path, dest: Path, exc: OSError, tail: str) -> CairnError:
+    reason = exc.strerror or str(exc)
+    return CairnError(
+        f"cannot extract {archive} into {dest}: {reason}{tail}", hint=errors.os_error_hint(exc)
+    )
 
 
 def _check_links_within(archive: Path, root: Path) -> None:
@@ -215,14 +285,20 @@ def unpack_into(archive: Path, dest: Path, strip: int = 0) -> None:
     """
     if not archive.is_file():
         raise NotFound(f"archive {archive} not found")
-    near = dest if dest.is_dir() else dest.parent  # stage on the same file system
-    near.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=near))
+    stage = _stage_near(archive, dest)
     try:
         _unpack(archive, stage, strip)
         _check_links_within(archive, stage)
+    except BaseException as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _cannot(archive, dest, exc, "; nothing was extracted") from exc
+        raise
+    try:
         dest.mkdir(exist_ok=True)
         _merge_tree(stage, dest)
+    except OSError as exc:
+        raise _cannot(archive, dest, exc, "; part of it may be there") from exc
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
@@ -285,7 +361,7 @@ def _unpack_zip(archive: Path, stage: Path, strip: int = 0) -> None:
             kept = [(e, i) for e, i in pairs if e is not None]
             _validate(archive, [e for e, _ in kept])
             for entry, info in kept:
-                _write_member(stage, entry, partial(zf.open, info))
+                _written(archive, stage, entry, partial(zf.open, info))
     except zipfile.BadZipFile as exc:
         raise InvalidInput(f"{archive} is not a valid zip archive: {exc}") from exc
     except (*_DAMAGED, NotImplementedError) as exc:
@@ -295,6 +371,21 @@ def _unpack_zip(archive: Path, stage: Path, strip: int = 0) -> None:
 def _damaged(archive: Path, exc: Exception) -> InvalidInput:
     reason = " ".join(str(exc).split()) or type(exc).__name__
     return InvalidInput(f"{archive} is truncated or corrupt ({reason}); nothing was extracted")
+
+
+def _written(
+    archive: Path, stage: Path, entry: Entry, data: Callable[[], IO[bytes] | None]
+) -> None:
+    """:func:`_write_member`, a failure told by the archive and entry (the staging folder
+    is cairn's own and is removed: nothing was extracted)."""
+    try:
+        _write_member(stage, entry, data)
+    except OSError as exc:
+        raise CairnError(
+            f"{archive}: cannot extract entry {quoted(entry.name)}: {exc.strerror or exc}; "
+            "nothing was extracted",
+            hint=errors.os_error_hint(exc),
+        ) from exc
 
 
 def _write_member(stage: Path, entry: Entry, data: Callable[[], IO[bytes] | None]) -> None:
@@ -307,7 +398,11 @@ def _write_member(stage: Path, entry: Entry, data: Callable[[], IO[bytes] | None
     if entry.kind == "symlink":
         _symlink(stage, entry.link, target)
     elif entry.kind == "hardlink":
-        shutil.copy2(_inside(stage, entry.link), target)
+        source = _inside(stage, entry.link)
+        if source.is_symlink():  # a hard link to a link is that link again
+            _symlink(stage, os.readlink(source), target)
+        else:
+            shutil.copy2(source, target)
     else:
         handle = data()
         assert handle is not None
@@ -323,7 +418,7 @@ def _unpack_tar(archive: Path, stage: Path, strip: int = 0) -> None:
             kept = [(e, i) for e, i in pairs if e is not None]
             _validate(archive, [e for e, _ in kept])
             for entry, info in kept:
-                _write_member(stage, entry, partial(tar.extractfile, info))
+                _written(archive, stage, entry, partial(tar.extractfile, info))
     except tarfile.TarError as exc:
         raise InvalidInput(f"{archive} is not a valid tar archive: {exc}") from exc
     except _DAMAGED as exc:

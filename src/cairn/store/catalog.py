@@ -14,15 +14,22 @@ import contextlib
 import os
 from pathlib import Path
 
-from cairn import atomic, ids, meta
-from cairn.errors import AlreadyExists, Ambiguous, InvalidInput, NotFound, Refused
-from cairn.home import Home, builtin_repo_path
+from cairn import atomic, errors, ids, meta
+from cairn.errors import (
+    AlreadyExists,
+    Ambiguous,
+    CairnError,
+    InvalidInput,
+    NotFound,
+    Refused,
+)
+from cairn.home import WORK_KEPT, WORK_PREFIX, Home, builtin_repo_path
 from cairn.kinds import Kind
 from cairn.record import FrozenRecord, init
 from cairn.store import artifact as art_mod
 from cairn.store import repo as repo_mod
 from cairn.store.artifact import Artifact
-from cairn.store.index import Index
+from cairn.store.index import Index, folder_names
 from cairn.store.registry import Registry
 from cairn.store.repo import Repo
 
@@ -30,8 +37,6 @@ MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
 if MYPY:
     from collections.abc import Callable, Iterator, Sequence
     from typing import Any
-
-_TMP_PREFIX = ".cairn-tmp-"
 
 
 class Query(FrozenRecord):
@@ -127,6 +132,29 @@ class Catalog:
             )
         return found[0]
 
+    def here(self, kind: Kind, directory: Path) -> Artifact:
+        """The artifact of ``kind`` whose folder is ``directory`` (CM's ``.`` for "the
+        artifact I am standing in")."""
+        real = os.path.realpath(directory)
+        for repo in self.registry.repos():
+            for folder in (repo.root / name for name in folder_names(kind)):
+                if os.path.realpath(folder) == os.path.dirname(real):
+                    return self._standing_in(Path(real), repo, kind)
+        raise InvalidInput(
+            f"'.' names the {kind.alias} artifact whose folder is the current directory, but "
+            f"{directory} is not a folder REPO/{kind.alias}/NAME of a registered repository",
+            hint=f"change into the artifact's folder, or name it; see: cairn find {kind.alias}",
+        )
+
+    def _standing_in(self, directory: Path, repo: Repo, kind: Kind) -> Artifact:
+        if not repo_mod.has_meta(directory):
+            raise NotFound(
+                f"{directory} has no {meta.ARTIFACT_META}.yaml or .json: it is no artifact",
+                hint=f"make it one with: cairn add {kind.alias} --path={directory}",
+            )
+        found, _ = art_mod.read(directory, repo, kind)
+        return found
+
     def scan(self, repo: Repo, kind: Kind) -> Iterator[Artifact]:
         """Every valid artifact of ``kind`` in ``repo``; broken ones are warned about."""
         return iter(self.index.artifacts(repo, kind))
@@ -134,6 +162,22 @@ class Catalog:
     def reindex(self) -> tuple[int, int]:
         """Rebuild the index from scratch; returns how many valid and broken artifacts it holds."""
         return self.index.rebuild(self.registry.repos())
+
+    def clean_leftovers(self) -> list[Path]:
+        """Remove what processes that died left behind (see :mod:`cairn.staging`): staging
+        folders in every automation folder of the repositories, and where repositories are
+        brought in; work folders of runs, unless a failed or ``--dirty`` run kept them."""
+        from cairn import staging
+
+        home = self.registry.home
+        removed = staging.clean(home.repos_dir)
+        removed += staging.clean(
+            home.work_dir, WORK_PREFIX, kept_mark=WORK_KEPT, unchecked_age_s=None
+        )
+        for repo in self.registry.repos():
+            if repo.path != builtin_repo_path():
+                removed += [p for f in _folders(repo.root) for p in staging.clean(f)]
+        return removed
 
     # -- changes -------------------------------------------------------------------------
 
@@ -199,11 +243,19 @@ class Catalog:
         """Delete the artifact directory (renamed aside first, so it vanishes at once)."""
         _check_writable(artifact.repo)
         import shutil
-        import tempfile
+
+        from cairn import staging  # only writers need it
 
         with self._lock(artifact.path.parent):
-            aside = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=artifact.path.parent))
-            os.replace(artifact.path, aside / artifact.path.name)
+            try:
+                aside = staging.make(artifact.path.parent)
+            except OSError as exc:
+                raise errors.os_error(exc, "remove", artifact.path) from exc
+            try:
+                os.replace(artifact.path, aside / artifact.path.name)
+            except OSError as exc:
+                aside.rmdir()
+                raise errors.os_error(exc, "remove", artifact.path) from exc
         shutil.rmtree(aside, ignore_errors=True)
 
     def move(self, artifact: Artifact, target: Target) -> Artifact:
@@ -235,12 +287,10 @@ class Catalog:
         uid = target.uid or ids.new_uid()
         folder = target.repo.root / artifact.path.parent.name
         final = folder / (alias or uid)
-        import shutil
-
         with self._lock(folder):
             self._check_free(artifact.kind, target.repo, alias, uid)
             with _staging(folder, final) as stage:
-                shutil.copytree(artifact.path, stage, dirs_exist_ok=True, symlinks=True)
+                _copy_tree(artifact.path, stage, final)
                 _rename_meta(stage, alias, uid, new_tags)
         return self._reload(final, target.repo, artifact.kind)
 
@@ -285,6 +335,15 @@ class Catalog:
     def _reload(self, path: Path, repo: Repo, kind: Kind) -> Artifact:
         artifact, _ = art_mod.read(path, repo, kind)
         return artifact
+
+
+def _folders(root: Path) -> list[Path]:
+    """The automation folders of a repository root (its folders, dot-folders aside)."""
+    try:
+        with os.scandir(root) as entries:
+            return [Path(e.path) for e in entries if e.is_dir() and not e.name.startswith(".")]
+    except OSError:
+        return []
 
 
 def _move_dir(source: Path, final: Path) -> None:
@@ -364,21 +423,53 @@ def _rename_meta(
 def _staging(folder: Path, final: Path) -> Iterator[Path]:
     """A temporary directory in ``folder`` that becomes ``final`` when the block succeeds."""
     import shutil
-    import tempfile
+
+    from cairn import staging  # only writers need it
 
     if final.exists():
         raise AlreadyExists(f"{final} already exists")
-    folder.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=folder))
     try:
-        os.chmod(
-            stage, 0o777 & ~atomic.umask()
-        )  # mkdtemp makes 0700: a new artifact honours the umask
+        folder.mkdir(parents=True, exist_ok=True)
+        staging.clean(folder)  # a cheap pass: the folders this one's writers left dying
+        stage = staging.make(folder)
+    except OSError as exc:
+        raise _unstaged(exc, final, Path(str(exc.filename or folder)), folder) from exc
+    try:
+        os.chmod(stage, 0o777 & ~atomic.umask())  # mkdtemp makes 0700: honour the umask
         yield stage
         os.rename(stage, final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _unstaged(exc, final, stage, final) from exc
         raise
+
+
+def _copy_tree(source: Path, stage: Path, final: Path) -> None:
+    """Copy ``source`` into ``stage``, stopping at the first file that cannot be copied."""
+    import shutil
+
+    def copy(src: str, dst: str) -> object:
+        try:
+            return shutil.copy2(src, dst)
+        except OSError as exc:  # raised as a CairnError, which copytree does not collect
+            raise _unstaged(exc, final, stage, final) from exc
+
+    shutil.copytree(source, stage, dirs_exist_ok=True, symlinks=True, copy_function=copy)
+
+
+def _unstaged(exc: OSError, final: Path, stage: Path, shown: Path) -> CairnError:
+    """A failure while making ``final`` in ``stage``, told with ``shown`` for the staging
+    folder (it is cairn's own and already gone); nothing was changed."""
+    if exc.errno is None and exc.args and isinstance(exc.args[0], list):
+        reasons = [str(triple[-1]) for triple in exc.args[0][:3]]  # copytree's (src, dst, why)
+        reason = "; ".join(reasons)
+    else:
+        reason = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror)
+    reason = reason.replace(str(stage), str(shown))
+    return CairnError(
+        f"cannot create {final}: {reason}; nothing was changed", hint=errors.os_error_hint(exc)
+    )
 
 
 def _check_identity_kept(artifact: Artifact, old: meta.Meta, new: meta.Meta) -> None:

@@ -63,6 +63,7 @@ from pathlib import Path
 
 from cairn import atomic, ids, meta, report
 from cairn.errors import CairnError
+from cairn.home import may_write
 from cairn.record import FrozenRecord, Record, init
 from cairn.store import artifact as art_mod
 from cairn.store import repo as repo_mod
@@ -207,6 +208,12 @@ class Index:
 
     def rebuild(self, repos: Sequence[Repo]) -> tuple[int, int]:
         """Forget everything and index ``repos`` again; returns (valid, broken) counts."""
+        if not may_write(self.file):
+            raise CairnError(
+                f"cannot rebuild the index {self.file}: cairn may not write there",
+                hint="nothing needs it: without write access every command indexes in memory; "
+                "to rebuild it, run cairn reindex as a user who may write it",
+            )
         with atomic.lock(self.lock_file):
             self._guarded(self._recreate)
             for repo in repos:
@@ -344,7 +351,7 @@ class Index:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self._db = _connect(self.file)
+            self._db = _connect(self.file) if may_write(self.file) else _in_memory()
         return self._db
 
     @contextlib.contextmanager
@@ -618,11 +625,16 @@ class _Select(FrozenRecord):
 
     def fresh(self, entry: _Entry, view: _FolderView, repo: Repo) -> list[Artifact]:
         """``entry`` as an artifact of this query, if it is valid and matches."""
-        if entry.state != OK or entry.meta is None or not self.owns(*entry.automation):
+        if entry.state != OK or entry.meta is None:
             return []
         path = Path(view.path, entry.name)
         found = Artifact(path, repo, self.kind, entry.alias, entry.uid, entry.tags, entry.meta)
-        return [found] if self.accepts(found) else []
+        if not self.accepts(found):
+            return []
+        if not self.owns(*entry.automation):
+            _warn_stray(path, view.name, entry.automation[0] or entry.automation[1])
+            return []
+        return [found]
 
 
 def _row_artifact(
@@ -630,9 +642,12 @@ def _row_artifact(
 ) -> list[Artifact]:
     """A stored row as an artifact (read from disk when its meta was not stored as JSON)."""
     name, alias, uid, automation_alias, automation_uid, text = row
-    if select is None or not select.owns(automation_alias, automation_uid):
+    if select is None:
         return []
     path = Path(view.path, name)
+    if not select.owns(automation_alias, automation_uid):
+        _warn_stray(path, view.name, automation_alias or automation_uid)
+        return []
     if text is None:
         try:
             found, _ = art_mod.read(path, repo, select.kind)
@@ -643,6 +658,18 @@ def _row_artifact(
         data = json.loads(text)
         found = Artifact(path, repo, select.kind, alias, uid, tuple(data.get("tags") or ()), data)
     return [found] if select.accepts(found) else []
+
+
+def _warn_stray(path: Path, folder: str, named: str | None) -> None:
+    """Warn about an artifact that a query passed over because its meta names another
+    automation than the folder it sits in (so no kind finds it)."""
+    yaml_path, json_path = meta.meta_paths(path)
+    file = json_path or yaml_path or path
+    report.warn(
+        f"ignoring {file}: it names automation {named!r} but sits in the folder {folder!r}, "
+        f"so no kind finds it; move it to a folder {named!r} beside {folder!r}, or fix its "
+        "automation_alias/automation_uid"
+    )
 
 
 def _warn_broken(errors: Iterable[str]) -> None:
@@ -932,6 +959,14 @@ def _connect(file: Path) -> sqlite3.Connection:
     return db
 
 
+def _in_memory() -> sqlite3.Connection:
+    """An empty index of this process alone, for a home cairn may not write (another user's,
+    or a read-only mount): every answer is still read from the disk, and nothing is written."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    _create_schema(db)
+    return db
+
+
 def _version(db: sqlite3.Connection) -> int:
     version: int = db.execute("PRAGMA user_version").fetchone()[0]
     return version
@@ -973,8 +1008,24 @@ def _is_corrupt(exc: sqlite3.Error) -> bool:
     return any(text in str(exc) for text in _CORRUPT_TEXT)
 
 
+_HINTS = {
+    3: "cairn may not write it: make it writable, or use a CAIRN_HOME of your own",
+    5: "another cairn process holds it: retry",
+    6: "another cairn process holds it: retry",
+    8: "cairn may not write it: make it writable, or use a CAIRN_HOME of your own",
+    10: "the disk may be full or failing, or a file size limit (`ulimit -f`) was reached: "
+    "free space or raise the limit, then retry; if it persists, run: cairn reindex",
+    13: "the disk is full: free some space, then retry",
+    14: "cairn may not open it: check the permissions of its folder",
+}
+"""What to do about an SQLite error, by its primary result code (PERM, BUSY, LOCKED,
+READONLY, IOERR, FULL, CANTOPEN)."""
+
+
 def _index_error(file: Path, exc: sqlite3.Error) -> CairnError:
+    code = getattr(exc, "sqlite_errorcode", None)
+    hint = _HINTS.get(int(code) & 0xFF) if code is not None else None
     return CairnError(
         f"the index {file} cannot be used: {exc}",
-        hint="retry; if it persists, run: cairn reindex",
+        hint=hint or "retry; if it persists, run: cairn reindex",
     )

@@ -21,7 +21,14 @@ from pathlib import Path
 
 from cairn import atomic, ids, report
 from cairn.errors import AlreadyExists, CairnError, MetaError, NotFound, Refused
-from cairn.home import BUILTIN_REPO_ALIAS, LOCAL_REPO_ALIAS, LOCAL_REPO_UID, Home, builtin_repo_path
+from cairn.home import (
+    BUILTIN_REPO_ALIAS,
+    LOCAL_REPO_ALIAS,
+    LOCAL_REPO_UID,
+    Home,
+    builtin_repo_path,
+    may_write,
+)
 from cairn.store import repo as repo_mod
 from cairn.store.repo import Repo
 
@@ -73,9 +80,15 @@ class Registry:
         return self._load(path)
 
     def repos(self) -> list[Repo]:
-        """Every usable repository in search order; broken ones are skipped with a warning."""
+        """Every usable repository in search order; broken ones are skipped with a warning.
+
+        A ``local`` repository that does not exist yet in a home cairn may not write is left
+        out (it has nothing to find), so reading such a home needs no write access.
+        """
         if self._repos is None:
-            found = [self.local(), self._load(builtin_repo_path())]
+            found = [self._load(builtin_repo_path())]
+            if repo_mod.is_repo(self.home.local_repo) or may_write(self.home.local_repo):
+                found.insert(0, self.local())
             for path in self.paths():
                 loaded = _load_or_warn(path, self._load)
                 if loaded is not None:

@@ -13,13 +13,12 @@ import json
 import os
 import re
 import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cairn import report
+from cairn import atomic, errors, report, staging
 from cairn.errors import AlreadyExists, CairnError, InvalidInput, MetaError, NotFound, Refused
 from cairn.store import archive, git
 from cairn.store import repo as repo_mod
@@ -135,11 +134,7 @@ class Sources:
     def _clone(self, request: PullRequest) -> PullResult:
         url = git.check_url(request.url)
         dest = self.registry.home.repos_dir / (request.alias or alias_for(_plain(url) or url))
-        if dest.exists():
-            raise AlreadyExists(
-                f"{dest} already exists but is not a registered Git repository",
-                hint=f"register it with: cairn add repo {dest}, or move it away",
-            )
+        self._check_dest(dest)
         with _staging(self.registry.home.repos_dir) as stage:
             clone_dir = stage / "clone"
             git.clone(
@@ -147,8 +142,8 @@ class Sources:
             )
             if request.checkout:
                 git.checkout(clone_dir, request.checkout)
-            self._admit(clone_dir, dest)
-        return PullResult(self._register_new(dest), "cloned", git.head(dest))
+            repo = self._admit(clone_dir, dest, git.redact(url))
+        return PullResult(repo, "cloned", git.head(dest))
 
     def _update(self, repo: Repo, request: PullRequest) -> PullResult:
         """Bring a registered clone up to date; credentials in ``request.url`` are used for
@@ -183,7 +178,14 @@ class Sources:
                 report.warn(f"{repo.alias} needs repository {dep.alias or dep.uid}: pull it")
                 continue
             request = PullRequest(url=dep.url, branch=dep.branch, checkout=dep.checkout)
-            results += self.pull(request)
+            try:
+                results += self.pull(request)
+            except CairnError as exc:
+                exc.message = (
+                    f"repository {repo.alias!r} ({repo.meta_file}) needs repository "
+                    f"{dep.alias or dep.uid}, which cannot be pulled: {exc.message}"
+                )
+                raise
         return results
 
     def _installed(self, dep: RepoDep) -> Repo | None:
@@ -192,12 +194,42 @@ class Sources:
                 return repo
         return None
 
-    def _admit(self, source: Path, dest: Path) -> None:
-        """Check the fetched tree is a valid, free, non-conflicting repository; move it in."""
+    def _admit(self, source: Path, dest: Path, origin: str) -> Repo:
+        """Check the fetched tree is a valid, free, non-conflicting repository; move it in and
+        register it. ``origin`` names the fetched tree in messages (never its staging path).
+
+        One lock covers the checks, the move and the registration, so of several processes
+        bringing in one repository the first registers it and the others are told so.
+        """
         if not repo_mod.is_repo(source):
-            raise NotFound(f"{dest.name}: no cmr.yaml at its top; it is not a cairn/CM repository")
-        candidate = repo_mod.load(source)
-        self.registry.check_free(candidate)
+            raise NotFound(f"{origin} has no cmr.yaml at its top; it is not a cairn/CM repository")
+        with atomic.lock(self.registry.home.repos_lock):
+            candidate = _renamed(lambda: repo_mod.load(source), source, origin)
+            self.registry.check_free(candidate)
+            self._check_conflicts(candidate)
+            self._check_dest(dest)
+            try:
+                os.rename(source, dest)
+            except OSError as exc:
+                raise errors.os_error(exc, "move the repository to", dest) from exc
+            return self._register_new(dest)
+
+    def _check_dest(self, dest: Path) -> None:
+        """Refuse to bring a repository into ``dest`` when something is there already."""
+        if not dest.exists():
+            return
+        for repo in self.registry.repos():
+            if repo.path == dest:
+                raise AlreadyExists(
+                    f"repository {repo.alias!r} is already registered at {dest}",
+                    hint="pass --alias=NEW to bring in another copy",
+                )
+        raise AlreadyExists(
+            f"{dest} already exists but is not a registered repository",
+            hint=f"register it with: cairn add repo {dest}, or move it away",
+        )
+
+    def _check_conflicts(self, candidate: Repo) -> None:
         for dep in candidate.deps:
             installed = self._installed(dep) if dep.conflict else None
             if installed is not None:
@@ -206,7 +238,6 @@ class Sources:
                     f"{installed.alias!r} ({installed.path})",
                     hint=f"remove it first: cairn rm repo {installed.alias}",
                 )
-        os.rename(source, dest)
 
     def _register_new(self, dest: Path) -> Repo:
         """Register a freshly admitted directory; if that fails, remove it again."""
@@ -224,14 +255,14 @@ class Sources:
         if not path.is_file():
             raise NotFound(f"archive {git.redact(str(path))} not found")
         dest = self.registry.home.repos_dir / (alias or alias_for(path.name))
-        if dest.exists():
-            raise AlreadyExists(f"{dest} already exists", hint="pass --alias=NEW to import it anew")
+        self._check_dest(dest)
         with _staging(self.registry.home.repos_dir) as stage:
-            root = archive.extract(path, stage / "unpacked")
+            unpacked = stage / "unpacked"
+            root = archive.extract(path, unpacked)
             if alias and repo_mod.is_repo(root):
                 repo_mod.rename(root, alias)
-            self._admit(root, dest)
-        return PullResult(self._register_new(dest), "imported", None)
+            repo = self._admit(root, dest, str(path / root.relative_to(unpacked)))
+        return PullResult(repo, "imported", None)
 
     def pack(self, repo: Repo, target: Path) -> int:
         """Write ``repo`` to an archive (no ``.git``, no caches); return the file count."""
@@ -298,11 +329,25 @@ def _lock_entries(lock_file: Path) -> list[dict[str, str]]:
     return entries
 
 
+def _renamed(load: Callable[[], Repo], source: Path, origin: str) -> Repo:
+    """``load()``, its errors naming ``origin`` where they named the staged ``source``."""
+    try:
+        return load()
+    except CairnError as exc:
+        exc.message = exc.message.replace(str(source), origin)
+        raise
+
+
 @contextlib.contextmanager
 def _staging(parent: Path) -> Iterator[Path]:
-    """A hidden temporary directory under ``parent``, always removed afterwards."""
-    parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-", dir=parent))
+    """A hidden staging folder under ``parent``, always removed afterwards; abandoned ones
+    of processes that died there are removed first."""
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging.clean(parent)
+        stage = staging.make(parent)
+    except OSError as exc:
+        raise errors.os_error(exc, "bring a repository into", parent) from exc
     try:
         yield stage
     finally:

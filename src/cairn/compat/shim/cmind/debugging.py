@@ -14,7 +14,7 @@ class Debugger:
     @classmethod
     def start(cls, module_path: str, host: str, port: int, text: str) -> Debugger:
         try:
-            import debugpy  # type: ignore[import-not-found]
+            import debugpy
         except ImportError:
             print(f"{module_path}: debugging asked for, but debugpy is not installed; continuing")
             return cls(None)

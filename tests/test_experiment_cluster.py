@@ -1,0 +1,364 @@
+"""Sweeps on a real Dask cluster: a scheduler and two workers started as separate processes
+on 127.0.0.1, each worker with its own cairn home; and a LocalCluster started by cairn."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import json_out
+from tests.script_fixtures import bench_pipeline
+
+pytestmark = pytest.mark.cluster
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+BIN = Path(sys.executable).parent
+
+
+def _dask_or_skip() -> None:
+    pytest.importorskip("distributed", reason="Dask is not installed (pip install 'cairn[dask]')")
+    if not (BIN / "dask").exists():
+        pytest.skip(f"the dask command is not in {BIN}")
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Path:
+    """The bench pipeline (tests/script_fixtures.py); its upstream step's run counter."""
+    counter = tmp_path / "prepared.txt"
+    bench_pipeline(tmp_path / "pipe", counter, sleep=0.3)
+    return counter
+
+
+class Cluster:
+    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.address = ""
+
+    def start(self, workers: int) -> None:
+        info = self.root / "scheduler.json"
+        self._spawn(
+            "scheduler",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(info),
+        )
+        self.address = json.loads(_wait_for(info).read_text())["address"]
+        for n in range(workers):
+            folder = self.root / f"w{n}"
+            folder.mkdir()
+            self._spawn(
+                f"w{n}",
+                "worker",
+                self.address,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--no-dashboard",
+                "--name",
+                f"w{n}",
+                "--local-directory",
+                str(folder),
+                "--host",
+                "127.0.0.1",
+                "--no-nanny",
+            )
+        self._wait_workers(workers)
+
+    def _spawn(self, name: str, *words: str) -> None:
+        log = (self.root / f"{name}.log").open("wb")
+        self.procs[name] = subprocess.Popen(
+            [str(BIN / "dask"), *words],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def _wait_workers(self, count: int) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout="30s") as client:
+            client.wait_for_workers(count, timeout=60)
+
+    def kill(self, name: str) -> None:
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait(10)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _wait_for(path: Path, timeout: float = 60) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.is_file() and path.stat().st_size:
+            return path
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not appear")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    _dask_or_skip()
+    started = Cluster(tmp_path / "cluster")
+    started.root.mkdir()
+    try:
+        started.start(2)
+        yield started
+    finally:
+        started.stop()
+
+
+SWEEP = [
+    "run",
+    "experiment",
+    "dist",
+    "--script=app bench",
+    "--explore.batch_size=1,2,4",
+    "--explore.threads=1..4",
+    "--executor=dask",
+    "--out=json",
+]
+
+
+def _rows(done: subprocess.CompletedProcess[str]) -> dict[tuple[int, int], dict[str, Any]]:
+    assert done.returncode == 0, done.stderr
+    return {(r["batch_size"], r["threads"]): r for r in json_out(done)["rows"]}
+
+
+def test_a_sweep_on_two_real_workers_brings_everything_home(
+    cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
+) -> None:
+    rows = _rows(cli(*SWEEP, f"--scheduler={cluster.address}"))
+    assert len(rows) == 12 and rows[(4, 3)]["status"] == "failed"
+    assert {r["worker"] for r in rows.values()} <= {"worker w0", "worker w1"}
+    for row in rows.values():  # every record came home, under its own uid
+        (run,) = row["runs"]
+        record = json.loads((cairn_home / "local" / "run" / run / "cairn-run.json").read_text())
+        assert record["status"] == row["status"]
+    homes = pipeline.read_text().split()
+    assert len(homes) == len(set(homes)) <= 2  # the upstream entry: once per worker
+    assert all(h.startswith(str(cluster.root)) for h in homes)  # in the workers' own homes
+    folder = next((cairn_home / "local" / "experiment" / "dist").glob("*/cm-result.json")).parent
+    logs = list(folder.glob("*/cairn-point.log"))
+    locks = list(folder.glob("*/cairn-lock.json"))
+    assert len(logs) == 12 and len(locks) == 11
+
+
+def test_the_same_sweep_locally_gives_the_same_table(
+    cli: Cli, pipeline: Path, cluster: Cluster
+) -> None:
+    on_cluster = _rows(cli(*SWEEP, f"--scheduler={cluster.address}"))
+    local = _rows(cli(*[w for w in SWEEP if w != "--executor=dask"], "--jobs=2"))
+
+    def table(rows: dict[tuple[int, int], dict[str, Any]]) -> dict[Any, Any]:
+        return {k: (r.get("THROUGHPUT"), r["status"]) for k, r in rows.items()}
+
+    assert table(on_cluster) == table(local)
+
+
+def test_a_worker_killed_mid_sweep_loses_no_point(
+    cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
+) -> None:
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "cairn", *SWEEP, f"--scheduler={cluster.address}", "--retries=2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CAIRN_HOME": str(cairn_home)},
+    )
+    experiment = cairn_home / "local" / "experiment" / "dist"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = list(experiment.glob("*/cm-result.json"))
+        if found and len(json.loads(found[0].read_text() or "[]")) >= 2:
+            break
+        time.sleep(0.05)
+    cluster.kill("w1")
+    out, err = sweep.communicate(timeout=180)
+    assert sweep.returncode == 0, err
+    rows = json.loads(out)["rows"]
+    assert len(rows) == 12
+    assert [r["status"] for r in rows].count("failed") == 1  # only the designed failure
+
+
+def test_a_local_cluster_started_by_cairn(cli: Cli, tmp_path: Path) -> None:
+    _dask_or_skip()
+    code = "import json, sys; json.dump({'sq': int(sys.argv[1]) ** 2}, open('cm-output.json', 'w'))"
+    done = cli(
+        "run",
+        "experiment",
+        "lc",
+        "--explore.n=1..4",
+        "--executor=dask",
+        "--workers=2",
+        "--out=json",
+        "--",
+        sys.executable,
+        "-c",
+        code,
+        "{{n}}",
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json_out(done)["rows"]
+    assert [r["sq"] for r in rows] == [1, 4, 9, 16] and all(r["worker"] for r in rows)
+
+
+def test_dask_missing_or_misnamed_executor_is_a_clear_error(cli: Cli) -> None:
+    wrong = cli("run", "experiment", "x", "--explore.n=1", "--executor=slurm", "--", "true")
+    assert wrong.returncode == 1 and "--executor='slurm' is not known" in wrong.stderr
+    if shutil.which("true") is None:
+        return
+    code = "import sys; sys.modules['distributed'] = None; from cairn.cli.main import main; "
+    words = ["run", "experiment", "x", "--explore.n=1", "--executor=dask", "--", "true"]
+    code += f"sys.exit(main({words!r}))"
+    blocked = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert blocked.returncode == 1 and "pip install 'cairn[dask]'" in blocked.stderr
+
+
+def test_fetch_cache_brings_the_workers_entries_home(
+    cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
+) -> None:
+    rows = _rows(cli(*SWEEP, f"--scheduler={cluster.address}", "--fetch-cache"))
+    assert len(rows) == 12
+    made_on_workers = len(pipeline.read_text().split())
+    entries = json_out(cli("find", "cache", "--tags=prepare", "--out=json"))["list"]
+    assert 1 <= len(entries) <= made_on_workers
+    here = cli("run", "script", "app bench", "--batch_size=1", "--threads=1", "--out=json")
+    assert here.returncode == 0, here.stderr
+    assert json_out(here)["deps"][0]["cache"] == "hit"  # served by an entry a worker made
+    assert len(pipeline.read_text().split()) == made_on_workers
+
+
+def test_a_slurm_cluster_writes_the_job_script_users_expect() -> None:
+    """No Slurm here: the job script dask-jobqueue would submit is checked instead."""
+    pytest.importorskip("dask_jobqueue", reason="dask-jobqueue is not installed")
+    from cairn.errors import InvalidInput
+    from cairn.experiment import cluster
+
+    made = cluster.slurm_cluster(
+        {
+            "queue": "gpu",
+            "account": "lab",
+            "cores": "8",
+            "memory": "32GB",
+            "walltime": "02:00:00",
+            "scheduler_options": {"host": "127.0.0.1", "dashboard_address": None},
+        }
+    )
+    try:
+        script = made.job_script()
+    finally:
+        made.close()
+    assert "#SBATCH -p gpu" in script and "#SBATCH -A lab" in script
+    assert "#SBATCH --cpus-per-task=8" in script and "#SBATCH -t 02:00:00" in script
+    assert f"{sys.executable} -m distributed.cli.dask_worker tcp://127.0.0.1:" in script
+    with pytest.raises(InvalidInput, match="--slurm options"):
+        cluster.slurm_cluster({"no_such_option": "1"})
+
+
+def test_ctrl_c_stops_the_points_running_on_workers(tmp_path: Path, cairn_home: Path) -> None:
+    _dask_or_skip()
+    marker = tmp_path / "pids.txt"
+    code = (
+        f"import os, time; open({str(marker)!r}, 'a').write(str(os.getpid()) + '\\n');"
+        " time.sleep(60)"
+    )
+    sweep = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cairn",
+            "run",
+            "experiment",
+            "stop",
+            "--explore.n=1..4",
+            "--executor=dask",
+            "--workers=2",
+            "--",
+            sys.executable,
+            "-c",
+            code,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "CAIRN_HOME": str(cairn_home)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_pids(marker)) < 2:
+        time.sleep(0.1)
+    sweep.send_signal(signal.SIGINT)  # to the sweep alone: the workers must be told
+    assert sweep.wait(60) == 130
+    time.sleep(0.5)
+    assert _pids(marker) and not [pid for pid in _pids(marker) if _alive(pid)]
+
+
+def _pids(path: Path) -> list[int]:
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
+
+
+def test_one_script_run_on_a_worker(
+    cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
+) -> None:
+    done = cli(
+        "run",
+        "script",
+        "app bench",
+        "--batch_size=2",
+        "--threads=3",
+        "--executor=dask",
+        f"--scheduler={cluster.address}",
+        "--out=json",
+    )
+    data = json_out(done)
+    assert data["new_env"] == {"THROUGHPUT": "60", "LATENCY": "7"}
+    assert data["worker"] in ("worker w0", "worker w1")
+    record = cairn_home / "local" / "run" / data["run_record"] / "cairn-run.json"
+    assert json.loads(record.read_text())["tree"]["script"]["alias"] == "bench"
+    failed = cli(
+        "run",
+        "script",
+        "app bench",
+        "--batch_size=4",
+        "--threads=3",
+        "--executor=dask",
+        f"--scheduler={cluster.address}",
+    )
+    assert failed.returncode == 1 and "the run on worker w" in failed.stderr

@@ -1,0 +1,158 @@
+"""Staging folders named after their process, and the clean-up of those left by dead ones
+(``cairn.staging``; issue 18, item 13)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cairn import staging
+from cairn.home import WORK_KEPT
+
+
+def _left_by_a_dead_process(parent: Path, prefix: str = staging.STAGING_PREFIX) -> Path:
+    """A staging folder made by a process that then died without cleaning up (``os._exit``:
+    no ``finally`` runs, as under ``kill -9``)."""
+    code = (
+        "import os, sys; from pathlib import Path; from cairn import staging; "
+        "p = staging.make(Path(sys.argv[1]), sys.argv[2]); (p / 'half.txt').write_text('x'); "
+        "print(p); sys.stdout.flush(); os._exit(9)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(parent), prefix], capture_output=True, text=True
+    )
+    assert done.returncode == 9, done.stderr
+    return Path(done.stdout.strip())
+
+
+def _aged(path: Path, days: float) -> Path:
+    then = time.time() - days * 86400
+    os.utime(path, (then, then))
+    return path
+
+
+def test_a_staging_folder_is_named_after_its_process(tmp_path: Path) -> None:
+    made = staging.make(tmp_path)
+    assert made.name.startswith(f".cairn-tmp-p{os.getpid()}.{staging.host_tag()}.")
+    assert made.is_dir() and not staging.abandoned(made)
+
+
+def test_a_folder_of_a_dead_process_is_abandoned_a_live_ones_is_not(tmp_path: Path) -> None:
+    dead = _left_by_a_dead_process(tmp_path)
+    live = staging.make(tmp_path)
+    assert staging.abandoned(dead) and not staging.abandoned(live)
+    assert staging.clean(tmp_path) == [dead]
+    assert not dead.exists() and live.is_dir()
+
+
+def test_a_folder_whose_owner_cannot_be_checked_waits_a_day(tmp_path: Path) -> None:
+    legacy = tmp_path / ".cairn-tmp-k3j_x8a1"  # named by an older cairn: no owner in it
+    foreign = tmp_path / f".cairn-tmp-p{os.getpid()}.00000000.abcd"  # another machine's
+    for path in (legacy, foreign):
+        path.mkdir()
+    assert staging.clean(tmp_path) == []
+    _aged(legacy, 2)
+    _aged(foreign, 2)
+    assert staging.clean(tmp_path) == sorted([legacy, foreign])
+
+
+def test_work_folders_kept_on_purpose_stay(tmp_path: Path) -> None:
+    crashed = _left_by_a_dead_process(tmp_path, "run-")
+    kept = _left_by_a_dead_process(tmp_path, "run-")
+    (kept / WORK_KEPT).touch()
+    legacy = _aged(_mkdir(tmp_path / "run-abc123"), 30)  # unowned: maybe a kept one
+    removed = staging.clean(tmp_path, "run-", kept_mark=WORK_KEPT, unchecked_age_s=None)
+    assert removed == [crashed]
+    assert kept.is_dir() and legacy.is_dir()
+
+
+def test_only_folders_with_the_prefix_are_touched(tmp_path: Path) -> None:
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / ".cairn-tmp-file").write_text("not a folder")
+    _aged(tmp_path / "mnist", 30)
+    assert staging.clean(tmp_path) == []
+    assert staging.clean(tmp_path / "missing") == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cairn-tmp-file", "mnist"]
+
+
+# --- end to end: `cairn reindex` and the cheap passes -----------------------------------------
+
+
+def test_reindex_removes_what_dead_processes_left_and_says_so(
+    cli: Any, cairn_home: Path, make_repo: Any
+) -> None:
+    repo = make_repo("mine", artifacts={"dataset/d": {"alias": "d"}})
+    assert cli("add", "repo", str(repo)).returncode == 0
+    assert cli("add", "dataset", "x").returncode == 0
+    (cairn_home / "local" / "cache").mkdir()
+    (cairn_home / "work").mkdir()
+    left = [
+        _left_by_a_dead_process(cairn_home / "local" / "dataset"),
+        _left_by_a_dead_process(cairn_home / "local" / "cache"),
+        _left_by_a_dead_process(repo / "dataset"),
+        _left_by_a_dead_process(cairn_home / "work", "run-"),
+        _aged(_mkdir(cairn_home / "local" / "cache" / ".cairn-tmp-oldstyle"), 2),
+    ]
+    kept = _left_by_a_dead_process(cairn_home / "work", "run-")
+    (kept / WORK_KEPT).touch()
+    live = staging.make(cairn_home / "local" / "dataset")  # this test process is alive
+    done = cli("reindex")
+    assert done.returncode == 0, done.stderr
+    for path in left:
+        assert not path.exists()
+        assert f"Removed {path} (left by a process that died)" in done.stdout
+    assert kept.is_dir() and live.is_dir()
+    assert str(kept) not in done.stdout and str(live) not in done.stdout
+    assert cli("reindex", "--out=json").stdout.count('"removed": []') == 1
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def test_a_change_in_a_folder_removes_its_leftovers(cli: Any, cairn_home: Path) -> None:
+    assert cli("add", "dataset", "a").returncode == 0
+    left = _left_by_a_dead_process(cairn_home / "local" / "dataset")
+    assert cli("find", "dataset").stdout.split() == [str(cairn_home / "local/dataset/a")]
+    assert cli("add", "dataset", "b").returncode == 0
+    assert not left.exists()
+
+
+def test_an_import_removes_leftovers_of_imports(
+    cli: Any, cairn_home: Path, make_repo: Any, tmp_path: Path
+) -> None:
+    (cairn_home / "repos").mkdir(parents=True)
+    left = _left_by_a_dead_process(cairn_home / "repos")
+    path = make_repo("packme", artifacts={"model/m": {"alias": "m"}})
+    import shutil
+
+    packed = shutil.make_archive(str(tmp_path / "packme"), "zip", path)
+    assert cli("import", "repo", packed).returncode == 0
+    assert not left.exists()
+
+
+@pytest.mark.parametrize("dirty", [False, True])
+def test_a_run_removes_work_folders_of_dead_runs_only(
+    cli: Any, cairn_home: Path, tmp_path: Path, dirty: bool
+) -> None:
+    from tests.script_fixtures import ScriptRepo
+
+    ScriptRepo(tmp_path / "scripts").add("hello", run="echo hi\n")
+    (cairn_home / "work").mkdir(parents=True)
+    crashed = _left_by_a_dead_process(cairn_home / "work", "run-")
+    failed = _left_by_a_dead_process(cairn_home / "work", "run-")
+    (failed / WORK_KEPT).touch()
+    flags = ["--dirty"] if dirty else []
+    done = cli("run", "script", "hello", *flags)
+    assert done.returncode == 0, done.stderr
+    assert not crashed.exists() and failed.is_dir()
+    left = sorted(p for p in (cairn_home / "work").iterdir() if p != failed)
+    assert len(left) == (1 if dirty else 0)
+    assert all((p / WORK_KEPT).exists() for p in left)

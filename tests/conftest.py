@@ -1,4 +1,6 @@
-"""Shared fixtures: every test runs with CAIRN_HOME in a fresh temporary directory."""
+"""Shared fixtures: every test runs with CAIRN_HOME in a fresh temporary directory, and in a
+temporary current directory of its own (tests run in parallel, and scripts that are not cached
+run in the current directory)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,13 @@ def cairn_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "cairn-home"
     monkeypatch.setenv("CAIRN_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def own_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's ``tmp_path`` as the current directory (never the checkout, never shared)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 @pytest.fixture

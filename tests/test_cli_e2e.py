@@ -421,3 +421,63 @@ def test_dot_names_the_artifact_of_the_current_directory(
     (repo / "dataset" / "empty").mkdir()
     bad(cli("load", "dataset", ".", cwd=repo / "dataset" / "empty"), 16, "is no artifact")
     bad(cli("load", "model", ".", cwd=here), 1, "REPO/model/NAME")
+
+
+def test_a_path_an_uncached_script_returns_still_exists(cli: Cli, tmp_path: Path) -> None:
+    """CM's download-file writes into the current directory and returns the path."""
+    from tests.script_fixtures import ScriptRepo
+
+    (tmp_path / "remote.bin").write_text("payload")
+    ScriptRepo(tmp_path / "repo").add(
+        "fetch-file",
+        {"input_mapping": {"url": "CM_URL"}, "new_env_keys": ["CM_DOWNLOAD_DOWNLOADED_PATH"]},
+        customize="""
+            import os, shutil
+
+            def preprocess(i):
+                env = i['env']
+                path = os.path.join(os.getcwd(), os.path.basename(env['CM_URL']))
+                shutil.copyfile(env['CM_URL'], path)
+                env['CM_DOWNLOAD_DOWNLOADED_PATH'] = path
+                return {'return': 0}
+            """,
+    )
+    here = tmp_path / "here"
+    here.mkdir()
+    done = cli(
+        "run", "script", "fetch-file", f"--url={tmp_path / 'remote.bin'}", "--out=json", cwd=here
+    )
+    path = Path(json_out(done)["new_env"]["CM_DOWNLOAD_DOWNLOADED_PATH"])
+    assert path == here / "remote.bin" and path.read_text() == "payload"
+
+
+def test_a_misspelt_automation_gets_a_did_you_mean(cli: Cli) -> None:
+    found = cli("find", "scrpt")
+    assert found.returncode == 0 and found.stdout == ""
+    assert "no repository has artifacts of kind 'scrpt'; did you mean script?" in found.stderr
+    bad(cli("run", "scrpt", "hello"), 4, "did you mean script?")
+    quiet = cli("find", "dataset")  # a kind with no artifacts yet, and no close name
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_add_script_in_a_repository_folder_adds_there_with_a_template(
+    cli: Cli, tmp_path: Path, local: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    good(cli("init", "repo", ".", "--alias=project", cwd=project))
+    added = good(cli("add", "script", "hello", cwd=project))
+    folder = project / "script" / "hello"
+    assert "Added script hello," in added and str(folder) in added
+    assert "added to repository project, which holds the current directory" in added
+    assert not (local / "script").exists()
+    run_sh = folder / "run.sh"
+    assert run_sh.stat().st_mode & 0o111 and "tmp-run-env.out" in run_sh.read_text()
+    hooks = (folder / "customize.py").read_text()
+    assert "# def preprocess(i):" in hooks
+    assert all(line.startswith("#") for line in hooks.splitlines() if line.strip())
+    ran = cli("run", "script", "hello", cwd=project / "script")
+    assert ran.returncode == 0, ran.stderr
+    assert "hello: hello from" in ran.stdout
+    elsewhere = good(cli("add", "dataset", "d1"))  # tmp_path is in no repository
+    assert str(local / "dataset" / "d1") in elsewhere and "added to repository" not in elsewhere

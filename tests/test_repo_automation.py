@@ -251,3 +251,44 @@ def test_a_module_exception_or_prompt_is_handled(repo: Path) -> None:
     assert crashed["return"] == 1
     assert "asker/module.py: crash raised KeyError: 'missing'" in crashed["error"]
     assert "Traceback" in crashed["error"]
+
+
+GREETER = """
+    from cmind.automation import Automation
+    class CAutomation(Automation):
+        def greet(self, i):
+            return {'return': 0, 'greeting': 'from %s'}
+    """
+
+
+def test_one_automation_name_in_two_repositories_is_ambiguous(
+    repo: Path, make_repo: Callable[..., Path], cli: Callable[..., Any]
+) -> None:
+    other = make_repo("autos2")
+    _add_automation(other, "demo", "9999888877776666", GREETER % "autos2")
+    assert (
+        cairn.access({"action": "add", "automation": "repo", "artifact": str(other)})["return"] == 0
+    )
+    done = cli("greet", "demo", "--name=bob")
+    assert done.returncode == 2, done.stderr
+    assert "2 repositories define automation demo" in done.stderr
+    assert "demo,1111222233334444 in repository autos" in done.stderr
+    assert "demo,9999888877776666 in repository autos2" in done.stderr
+    assert "name one by its uid, e.g. cairn ACTION demo,1111222233334444" in done.stderr
+    picked = cli("greet", "demo,9999888877776666", "--out=json")
+    assert picked.returncode == 0, picked.stderr
+    assert json.loads(picked.stdout)["greeting"] == "from autos2"
+    assert cli("help", "demo").returncode == 2
+
+
+def test_copies_with_one_uid_are_ambiguous_with_another_hint(
+    repo: Path, make_repo: Callable[..., Path]
+) -> None:
+    other = make_repo("autos3")
+    _add_automation(other, "demo", "1111222233334444", GREETER % "autos3")
+    assert (
+        cairn.access({"action": "add", "automation": "repo", "artifact": str(other)})["return"] == 0
+    )
+    r = cairn.access({"action": "greet", "automation": "demo"})
+    assert r["return"] == 2, r
+    assert "they share a uid: remove one repository (cairn rm repo autos3)" in r["error"]

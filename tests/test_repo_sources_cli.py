@@ -207,3 +207,38 @@ def test_a_bad_dependency_url_names_the_repository_that_wants_it(cli: Any, tmp_p
     assert done.returncode == 1
     assert "repository 'withdep' (" in done.stderr
     assert "/repos/withdep/cmr.yaml) needs repository other, which cannot be pulled" in done.stderr
+
+
+def test_import_with_alias_registers_that_alias(
+    cli: Any, make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = make_repo("packme", artifacts={"model/m": {"alias": "m", "tags": ["net"]}})
+    assert cli("add", "repo", str(path)).returncode == 0
+    out = tmp_path / "packme.zip"
+    assert cli("pack", "repo", "packme", f"--to={out}").returncode == 0
+    assert cli("rm", "repo", "packme").returncode == 0
+    done = cli("import", "repo", str(out), "--alias=renamed", "--out=json")
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(cli("list", "repo", "--out=json").stdout)["list"]
+    aliases = {r["alias"] for r in listed}
+    assert "renamed" in aliases and "packme" not in aliases
+    found = cli("find", "model", "renamed:m")
+    assert found.returncode == 0 and found.stdout.strip().endswith("/renamed/model/m")
+    again = cli("import", "repo", str(out), "--alias=third")
+    assert again.returncode == 8
+    assert "already registered" in again.stderr and "(alias 'renamed')" in again.stderr
+    assert "cairn rm repo renamed" in again.stderr
+
+
+def test_freeze_names_a_repository_it_cannot_pin(
+    cli: Any, remote: Any, make_repo: Callable[..., Path]
+) -> None:
+    url, _ = remote("pinned")
+    assert cli("pull", "repo", f"--url={url}").returncode == 0
+    plain = make_repo("plain-folder")
+    assert cli("add", "repo", str(plain)).returncode == 0
+    frozen = cli("freeze", "repo")
+    assert frozen.returncode == 0, frozen.stderr
+    assert [r["alias"] for r in json.loads(frozen.stdout)["repos"]] == ["pinned"]
+    assert f"repository plain-folder ({plain}) is not a Git clone" in frozen.stderr
+    assert "local" not in frozen.stderr and "builtin" not in frozen.stderr

@@ -435,3 +435,51 @@ def test_new_with_a_value_renews_and_reaches_an_input_mapping(repo: ScriptRepo, 
         fails("patcher", skip_cache="maybe")["error"]
         == "flag --skip_cache: expected yes/no, got 'maybe'"
     )
+
+
+def add_data_and_train(repo: ScriptRepo, tmp_path: Path) -> Path:
+    trains = tmp_path / "trains"
+    repo.add(
+        "get-data",
+        {"cache": True, "tags": ["get", "data"], "new_env_keys": ["DATA_CSV"]},
+        run='echo "a,b" > data.csv\necho "DATA_CSV=$PWD/data.csv" > tmp-run-env.out\n',
+    )
+    repo.add(
+        "train",
+        {"cache": True, "deps": [{"tags": ["get", "data"]}], "new_env_keys": ["DATA_CSV"]},
+        run=counter(trains),
+    )
+    return trains
+
+
+def test_removing_a_dependency_entry_makes_its_dependants_run_again(
+    repo: ScriptRepo, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    trains = add_data_and_train(repo, tmp_path)
+    assert cli("run", "script", "train").returncode == 0
+    hit = cli("run", "script", "train", "--out=json")  # recorded for the fast replay too
+    assert json.loads(hit.stdout)["cache"] == "hit"
+    removed = cli("rm", "cache", "--tags=get,data", "-f")
+    assert removed.returncode == 0, removed.stderr
+    plan = cli("run", "script", "train", "--explain")
+    assert "train [t] cache: miss" in plan.stdout
+    assert "came from cache entries since removed" in plan.stdout
+    again = cli("run", "script", "train", "--out=json")
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert (result["cache"], result["deps"][0]["cache"]) == ("miss", "miss")
+    assert Path(result["new_env"]["DATA_CSV"]).read_text() == "a,b\n"
+    assert "came from removed cache entries" in again.stderr
+    assert count(trains) == 2
+
+
+def test_a_dependency_made_again_with_new_makes_its_dependants_run_again(
+    repo: ScriptRepo, tmp_path: Path
+) -> None:
+    trains = add_data_and_train(repo, tmp_path)
+    first = ok("train")["new_env"]["DATA_CSV"]
+    renewed = ok("get,data", new=True)["new_env"]["DATA_CSV"]
+    assert not Path(first).exists() and Path(renewed).exists()
+    again = ok("train")
+    assert again["cache"] == "miss" and again["new_env"]["DATA_CSV"] == renewed
+    assert ok("train")["cache"] == "hit" and count(trains) == 2

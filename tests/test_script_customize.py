@@ -396,9 +396,11 @@ def test_native_script_runs_where_preprocess_moved(repo: ScriptRepo, tmp_path: P
             """,
     )
     here = Path.cwd()
-    r = ok("mover")
+    r = ok("mover", dirty=True)
     assert r["new_env"] == {"RAN_IN": str(target), "AFTER": str(target)}
     assert (target / "tmp-run.sh").is_file() and Path.cwd() == here
+    ok("mover")
+    assert not (target / "tmp-run.sh").exists()  # tidied where it ran
 
 
 def test_hooks_run_nested_scripts_and_find_cache_through_cmind(repo: ScriptRepo) -> None:

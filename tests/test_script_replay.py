@@ -71,7 +71,7 @@ def test_a_cached_run_is_replayed_without_the_engine(
     assert "load top from cache" in again.stderr
 
 
-@pytest.mark.parametrize("change", ["edit-dep", "new-script", "rm-cache", "cwd"])
+@pytest.mark.parametrize("change", ["edit-dep", "new-script", "rm-cache", "rm-dep-entry", "cwd"])
 def test_any_change_runs_for_real(
     change: str, chain: ScriptRepo, cairn_home: Path, tmp_path: Path, cli: Any
 ) -> None:
@@ -84,6 +84,8 @@ def test_any_change_runs_for_real(
         chain.add("top2", {"cache": True}, tags=["top"], run="true\n")
     elif change == "rm-cache":
         assert cli("rm", "cache", "-f", "--all").returncode == 0
+    elif change == "rm-dep-entry":
+        assert cli("rm", "cache", "-f", "--tags=leaf").returncode == 0
     else:
         cwd = tmp_path / "elsewhere"
         cwd.mkdir()
@@ -91,7 +93,7 @@ def test_any_change_runs_for_real(
     assert "cairn.script.run" in after.stderr
     if change == "edit-dep":
         assert '"TOP": "3+2"' in after.stdout
-    if change == "rm-cache":
+    if change in ("rm-cache", "rm-dep-entry"):
         assert '"cache": "miss"' in after.stdout
 
 

@@ -10,6 +10,7 @@ Each test writes a few small scripts into a repository in ``tmp_path`` and runs 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -424,13 +425,52 @@ def test_source_directory_is_never_written(repo: ScriptRepo) -> None:
     assert tree(path) == before
 
 
-def test_work_dir_is_cleaned_unless_dirty(repo: ScriptRepo, cairn_home: Path) -> None:
-    repo.add("worker", {"new_env_keys": ["WORK"]}, run='echo "WORK=$PWD" > tmp-run-env.out\n')
-    work = Path(ok("worker")["new_env"]["WORK"])
-    assert not work.exists()
-    work = Path(ok("worker", dirty=True)["new_env"]["WORK"])
-    assert (work / "tmp-run.sh").is_file()
-    assert cairn_home in work.parents
+def test_uncached_script_runs_in_the_current_directory_and_tidies_up(
+    repo: ScriptRepo, cairn_home: Path, tmp_path: Path
+) -> None:
+    repo.add(
+        "worker",
+        {"new_env_keys": ["WORK", "MADE"]},
+        run='echo made > made.txt\necho "WORK=$PWD" > tmp-run-env.out\n'
+        'echo "MADE=$PWD/made.txt" >> tmp-run-env.out\n',
+    )
+    new_env = ok("worker")["new_env"]
+    assert Path(new_env["WORK"]) == tmp_path  # the test's current directory
+    assert Path(new_env["MADE"]).read_text() == "made\n"
+    assert sorted(p.name for p in tmp_path.glob("tmp-*")) == []
+    assert not list((cairn_home / "work").glob("run-*"))  # the logs of a success go too
+    ok("worker", dirty=True)
+    assert (tmp_path / "tmp-run.sh").is_file() and (tmp_path / "tmp-state.json").is_file()
+
+
+def test_uncached_dependency_runs_in_its_cached_parents_entry(
+    repo: ScriptRepo, cairn_home: Path, tmp_path: Path
+) -> None:
+    repo.add(
+        "fetch",
+        {"new_env_keys": ["DATA"]},
+        run='echo rows > data.csv\necho "DATA=$PWD/data.csv" > tmp-run-env.out\n',
+    )
+    repo.add("train", {"cache": True, "deps": [{"tags": ["fetch"]}], "new_env_keys": ["DATA"]})
+    r = ok("train")
+    data = Path(r["new_env"]["DATA"])
+    assert data.read_text() == "rows\n"
+    assert data.parent == Path(cache_entries(cairn_home)[0]["path"])
+    assert not (tmp_path / "data.csv").exists()
+    assert ok("train")["new_env"]["DATA"] == str(data)  # the hit's path still exists
+
+
+def test_uncached_script_in_a_read_only_directory_is_refused(
+    repo: ScriptRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.add("worker", run="echo hi\n")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.chdir(locked)
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked)
+    r = fails("worker")
+    assert f"cannot write in {locked}" in r["error"]
+    assert "run it from a directory you can write to" in r["error"]
 
 
 # --- versions ----------------------------------------------------------------------------------
@@ -621,3 +661,21 @@ def test_meta_warnings_reach_the_result(repo: ScriptRepo) -> None:
     warnings = ok("warned")["warnings"]
     assert "needs 2 GB of disk" in warnings
     assert any("defualt_env" in w and "default_env" in w for w in warnings)
+
+
+def test_a_version_the_script_does_not_list_is_refused(
+    repo: ScriptRepo, cli: Callable[..., Any]
+) -> None:
+    add_versioned(repo)  # lists 1.0, 2.0 and 3.0; exports CM_VERSION but never acts on it
+    refused = cli("run", "script", "tool", "--version=4.0")
+    assert refused.returncode == 1
+    assert "script tool knows the versions 1.0, 2.0, 3.0, not 4.0" in refused.stderr
+    assert "ask for one of them, or leave the version out (default 2.0)" in refused.stderr
+    assert cli("run", "script", "tool", "--version=3.0").returncode == 0
+    repo.add(
+        "fetcher",
+        {"versions": {"1.0": {}}, "new_env_keys": ["URL"]},
+        run='echo "URL=x-$CM_VERSION.tgz" > tmp-run-env.out\n',
+    )
+    done = cli("run", "script", "fetcher", "--version=7.1", "--out=json")
+    assert json_out(done)["new_env"] == {"URL": "x-7.1.tgz"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -557,3 +558,34 @@ def test_a_misspelt_script_name_gets_a_guess(tmp_path: Path) -> None:
     error = fails("evalute")["error"]
     assert "did you mean evaluate?" in error
     assert "did you mean" not in fails("zzzzzz")["error"]
+
+
+def test_a_new_repository_taking_over_a_dependency_is_said_once_and_can_be_pinned(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    from tests.script_fixtures import ScriptRepo
+
+    apps = ScriptRepo(tmp_path / "apps", alias="apps")
+    apps.add("app", {"deps": [{"tags": ["print", "hello"], "names": ["greeter"]}]})
+    first = cli("run", "script", "app", "--out=json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["deps"][0]["script"] == "print-hello-world"
+    assert "now served by" not in first.stderr
+
+    mine = ScriptRepo(tmp_path / "mine", alias="mine")
+    mine.add("my-greeter", tags=["print", "hello"], run="echo mine\n")
+    second = cli("run", "script", "app", "--out=json")
+    assert json.loads(second.stdout)["deps"][0]["script"] == "my-greeter"
+    assert "now served by mine:my-greeter" in second.stderr
+    assert "not by builtin:print-hello-world as before" in second.stderr
+    assert "--adr.NAME.repo=builtin" in second.stderr
+    third = cli("run", "script", "app")
+    assert third.returncode == 0 and "now served by" not in third.stderr  # said once
+
+    pinned = cli("run", "script", "app", "--adr.greeter.repo=builtin", "--out=json")
+    assert pinned.returncode == 0, pinned.stderr
+    assert json.loads(pinned.stdout)["deps"][0]["script"] == "print-hello-world"
+    nowhere = cli("run", "script", "app", "--adr.greeter.repo=apps")
+    assert nowhere.returncode == 16
+    assert "no script for --tags=print,hello in repository apps" in nowhere.stderr
+    assert "builtin:print-hello-world" in nowhere.stderr and "mine:my-greeter" in nowhere.stderr

@@ -282,3 +282,48 @@ def test_str_lists_the_constraining_fields() -> None:
 def test_origins_do_not_change_equality() -> None:
     assert Constraints(version="1", origins={"version": "x"}) == Constraints(version="1")
     assert hash(Constraints(version="1", origins={"version": "x"})) == hash(Constraints("1"))
+
+
+# --- listed versions -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"version": "3.0"}, "3.0"),
+        ({"version": "2"}, None),  # the same as 2.0
+        ({"version": "master"}, "master"),
+        ({"version_min": "3.0"}, None),  # only an exact version is checked
+    ],
+)
+def test_unlisted_is_an_exact_version_the_script_does_not_list(
+    given: dict[str, str], expected: str | None
+) -> None:
+    meta = script(versions={"1.0": {}, "2.0": {}})
+    constraints = Constraints.from_sources(given, {}, meta)
+    assert constraints.unlisted(list(meta.versions)) == expected
+    assert Constraints.from_sources(given, {}, script()).unlisted([]) is None
+
+
+def test_a_version_from_the_script_meta_itself_is_not_checked() -> None:
+    meta = script(version="9.0", versions={"1.0": {}})
+    assert Constraints.from_sources({}, {}, meta).unlisted(["1.0"]) is None
+    from_env = Constraints.from_sources({}, {"CM_VERSION": "9.0"}, meta)
+    assert from_env.unlisted(["1.0"]) == "9.0"
+
+
+@pytest.mark.parametrize(
+    ("files", "acts"),
+    [
+        ({"_cm.yaml": "new_env_keys: [CM_VERSION]\n", "run.sh": "echo hi\n"}, False),
+        ({"_cm.yaml": "env: {URL: 'x-<<<CM_VERSION>>>'}\n"}, True),
+        ({"_cm.yaml": "{}\n", "run.sh": 'wget "x-$CM_VERSION.tgz"\n'}, True),
+        ({"_cm.yaml": "{}\n", "customize.py": "r = i['automation'].parse_version({})\n"}, True),
+    ],
+)
+def test_acts_on_any_version(tmp_path: Path, files: dict[str, str], acts: bool) -> None:
+    from cairn.script.versions import acts_on_any_version
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert acts_on_any_version(tmp_path, list(files)) is acts

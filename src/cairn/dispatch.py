@@ -195,5 +195,8 @@ def _repository_action(request: Request, catalog: Any, missing: ActionNotFound) 
         return served
     found = repo_automation.find(catalog, kind, request.action)
     if found is None:
+        guess = registry.close_kind(kind.alias, catalog)
+        if guess is not None:
+            missing.message += f"; did you mean {guess}?"
         raise missing
     return found.run(request.raw)

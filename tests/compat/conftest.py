@@ -1,9 +1,11 @@
 """Fixtures for the cmx4mlops compatibility suite: the real wheel, unpacked, run through cairn.
 
 The wheel ``cmx4mlops==1.0.1`` is fetched once with ``pip download --no-deps`` into pytest's
-cache (``.pytest_cache``), or taken from ``$CAIRN_CMX4MLOPS_WHEEL``, and checked against a pinned
-SHA-256. Each test module gets its own ``$CAIRN_HOME`` (so cache hits across the tests of one
-module are possible) with the unpacked ``cmx4mlops`` folder registered by ``cairn add repo``.
+cache (``.pytest_cache``; parallel workers take turns under a file lock), or taken from
+``$CAIRN_CMX4MLOPS_WHEEL``, and checked against a pinned SHA-256. Every test here is marked
+``compat`` (``pytest -m "not compat"`` runs the rest without the package index). Each test
+module gets its own ``$CAIRN_HOME`` (so cache hits across the tests of one module are possible)
+with the unpacked ``cmx4mlops`` folder registered by ``cairn add repo``.
 
 Every run is a ``cairn`` subprocess with ``cmind`` absent and a guard environment: no package
 manager (``apt-get``, ``sudo``... fail), no package index for ``pip``, and an unreachable proxy,
@@ -12,6 +14,8 @@ so a script that tries to install or download fails instead of changing the mach
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -71,9 +75,29 @@ def _download(cache_dir: Path) -> Path:
         pytest.fail(
             f"could not download {WHEEL_NAME} (needed by tests/compat): {' '.join(cmd)} "
             f"exited {done.returncode}:\n{done.stderr[-2000:]}\n"
-            f"Give a local copy with {WHEEL_ENV}=/path/to/{WHEEL_NAME}."
+            f"Give a local copy with {WHEEL_ENV}=/path/to/{WHEEL_NAME}, or leave these tests "
+            "out: pytest -m 'not compat'."
         )
     return wheel
+
+
+@contextlib.contextmanager
+def _taking_turns(cache_dir: Path) -> Iterator[None]:
+    """One parallel worker at a time looks for (and fetches) the wheel in ``cache_dir``."""
+    with open(cache_dir / ".download.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this folder is a ``compat`` test."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.compat)
 
 
 def _cache_dir(request: pytest.FixtureRequest, factory: pytest.TempPathFactory) -> Path:
@@ -97,8 +121,9 @@ def cmx4mlops_wheel(
     else:
         cache_dir = _cache_dir(request, tmp_path_factory)
         wheel = cache_dir / WHEEL_NAME
-        if not wheel.is_file():
-            wheel = _download(cache_dir)
+        with _taking_turns(cache_dir):
+            if not wheel.is_file():
+                wheel = _download(cache_dir)
     digest = _sha256(wheel)
     if digest != WHEEL_SHA256:
         pytest.fail(f"{wheel}: sha256 {digest}, expected {WHEEL_SHA256} (cmx4mlops==1.0.1)")

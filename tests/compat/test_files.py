@@ -40,13 +40,6 @@ def upstream(tmp_path: Path) -> Path:
     return repo
 
 
-def dirty_workdir(cairn: Cairn, alias: str) -> Path:
-    """The work directory ``--dirty`` kept for a non-cached script (the newest one)."""
-    found = sorted(cairn.home.glob(f"work/run-*/{alias}-*"), key=lambda p: p.stat().st_mtime)
-    assert found, f"no kept work directory for {alias}"
-    return found[-1]
-
-
 def test_get_cache_dir_makes_an_entry_and_reuses_it(cairn: Cairn) -> None:
     first = cairn.run("get-cache-dir")
     entry = first.result["cache_entry"]
@@ -86,9 +79,9 @@ def test_tar_my_folder(cairn: Cairn, tmp_path: Path) -> None:
 
 
 def test_set_venv_creates_a_virtual_environment(cairn: Cairn) -> None:
-    """set-venv writes into the current directory: cairn's work directory, kept by --dirty."""
-    cairn.run("set-venv", "--name=compat-venv", "--dirty")
-    work = dirty_workdir(cairn, "set-venv")
+    """set-venv writes into the current directory, where a script that is not cached runs."""
+    cairn.run("set-venv", "--name=compat-venv")
+    work = cairn.cwd
     python = work / "compat-venv" / "bin" / "python3"
     assert python.exists()
     prefix = subprocess.run(
@@ -198,7 +191,7 @@ def test_benchmark_program_runs_the_command_and_logs_it(cairn: Cairn, tmp_path: 
 
 
 def test_create_patch_between_two_folders(cairn: Cairn, tmp_path: Path) -> None:
-    """create-patch writes patch.patch into the current directory: the kept work directory."""
+    """create-patch writes patch.patch into the current directory."""
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()
     new.mkdir()
@@ -208,9 +201,8 @@ def test_create_patch_between_two_folders(cairn: Cairn, tmp_path: Path) -> None:
         "create-patch",
         f"--env.CM_CREATE_PATCH_OLD={old}",
         f"--env.CM_CREATE_PATCH_NEW={new}",
-        "--dirty",
     )
-    patch = (dirty_workdir(cairn, "create-patch") / "patch.patch").read_text()
+    patch = (cairn.cwd / "patch.patch").read_text()
     assert "-before" in patch
     assert "+after" in patch
 
@@ -220,8 +212,8 @@ def test_create_patch_with_its_documented_new_and_old_inputs(cairn: Cairn, tmp_p
     old.mkdir()
     new.mkdir()
     (new / "g.txt").write_text("added\n")
-    cairn.run("create-patch", f"--new={new}", f"--old={old}", "--dirty")
-    assert "+added" in (dirty_workdir(cairn, "create-patch") / "patch.patch").read_text()
+    cairn.run("create-patch", f"--new={new}", f"--old={old}")
+    assert "+added" in (cairn.cwd / "patch.patch").read_text()
 
 
 def test_extract_file_into_a_given_folder(cairn: Cairn, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cairn import ids, meta
+from cairn import ids, meta, report
 from cairn.automations.base import Automation
 from cairn.automations.contract import Call, Flag, Outcome, action
 from cairn.errors import Ambiguous, InvalidInput, NotFound, Refused
@@ -40,22 +40,45 @@ class CommonAutomation(Automation):
     def add(self, call: Call) -> Outcome:
         ident = _identifier(call, 0, required=False)
         repo = self.catalog.registry.one(str(ident.repo)) if ident.repo else None
+        here = None if repo else self._repo_here()
         data = dict(call.flag("meta", {}))
         data["tags"] = merge_tags(data.get("tags"), call.flag("tags", []))
-        target = Target(repo or self.catalog.registry.local(), ident.name.alias, ident.name.uid)
+        into = repo or here or self.catalog.registry.local()
+        target = Target(into, ident.name.alias, ident.name.uid)
         fmt = "json" if call.flag("json") else "yaml"
         if call.flag("path"):
             folder = Path(call.flag("path")).expanduser().absolute()
             if ident.name.alias not in (None, folder.name) or ident.repo:
                 raise InvalidInput("with --path the artifact is named by its folder: omit the name")
             data = {**data, **({"uid": ident.name.uid} if ident.name.uid else {})}
-            added = self.catalog.adopt(self.kind, folder, data, fmt)
+            added, here, extra = self.catalog.adopt(self.kind, folder, data, fmt), None, []
         else:
             added = self.catalog.add(self.kind, target, data, fmt)
-        return Outcome(
-            {"path": str(added.path), "meta": added.meta, "artifact": added},
-            [f"Added {self.kind.alias} {added.name} at {added.path}"],
-        )
+            extra = self._added(added)
+        lines = [f"Added {self.kind.alias} {added.name} at {added.path}", *extra]
+        if here is not None:
+            lines.append(
+                f"(added to repository {here.alias}, which holds the current directory; "
+                f"name another with REPO:{added.alias or added.uid})"
+            )
+        return Outcome({"path": str(added.path), "meta": added.meta, "artifact": added}, lines)
+
+    def _repo_here(self) -> Any:
+        """The registered repository holding the current directory (the innermost), if any:
+        ``add`` without ``REPO:`` writes there, as CM does. The built-in one never."""
+        from cairn.home import builtin_repo_path
+
+        cwd = Path.cwd()
+        holding = [
+            r
+            for r in self.catalog.registry.repos()
+            if (cwd == r.path or r.path in cwd.parents) and r.path != builtin_repo_path()
+        ]
+        return max(holding, key=lambda r: len(r.path.parts), default=None)
+
+    def _added(self, artifact: Artifact) -> list[str]:
+        """What a kind adds to a new artifact (a script's template); lines to show."""
+        return []
 
     @action(
         "find",
@@ -67,7 +90,19 @@ class CommonAutomation(Automation):
     )
     def find(self, call: Call) -> Outcome:
         found = self.catalog.find(self._query(call))
+        if not found:
+            self._guess_kind()
         return Outcome({"list": found}, [str(a.path) for a in found])
+
+    def _guess_kind(self) -> None:
+        """Nothing found: when the kind is unknown and close to a known one, say which."""
+        from cairn.automations import registry
+
+        guess = registry.close_kind(self.kind.alias, self.catalog)
+        if guess is not None:
+            report.warn(
+                f"no repository has artifacts of kind {self.kind.alias!r}; did you mean {guess}?"
+            )
 
     @action(
         "load",

@@ -28,7 +28,11 @@ class RepoSourceActions(Automation):
         example="cairn pull repo --url=https://example.org/team/recipes.git --checkout=v1.2",
         flags=(
             Flag("url", "str", "a Git URL (https, ssh, file://, a local path) or an archive"),
-            Flag("alias", "str", "the directory name under $CAIRN_HOME/repos"),
+            Flag(
+                "alias",
+                "str",
+                "the directory name under $CAIRN_HOME/repos (an archive: also its alias)",
+            ),
             Flag("branch", "str", "the branch to clone or switch to"),
             Flag("checkout", "str", "pin a commit or tag"),
             Flag("depth", "str", "shallow clone depth"),
@@ -55,7 +59,7 @@ class RepoSourceActions(Automation):
         summary="unpack a repository archive (.zip, .tar, .tar.gz, .tgz) and register it",
         usage="cairn import repo ARCHIVE [--alias=A]",
         example="cairn import repo recipes.zip",
-        flags=(Flag("alias", "str", "the directory name under $CAIRN_HOME/repos"),),
+        flags=(Flag("alias", "str", "the alias to register it under (and its folder's name)"),),
     )
     def import_(self, call: Call) -> Outcome:
         if not call.artifacts:

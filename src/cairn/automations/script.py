@@ -40,7 +40,7 @@ _RUN_FLAGS = (
     ),
     Flag("ignore_script_error", "bool", "a failing native script of this script is not an error"),
     Flag("save_env", "bool", "write the exported env to tmp-env.sh in the current directory"),
-    Flag("dirty", "bool", "keep the work directories of non-cached scripts"),
+    Flag("dirty", "bool", "keep cairn's tmp-* files where non-cached scripts ran, and the logs"),
     Flag("quiet", "bool", "never ask; pick by the documented rules"),
     Flag("silent", "bool", "no progress lines", aliases=("s",)),
     Flag("verbose", "bool", "more progress lines", aliases=("v",)),
@@ -84,6 +84,12 @@ class ScriptAutomation(CommonAutomation):
     """Scripts: cached automation recipes with dependencies, variations and versions."""
 
     summary = "portable automation recipes: run with deps, variations, versions and cache"
+
+    def _added(self, artifact: Any) -> list[str]:
+        """A new script gets a small template: ``run.sh`` and a commented ``customize.py``."""
+        from cairn.script import template
+
+        return [f"Wrote {path}" for path in template.write(artifact.path, artifact.alias)]
 
     @action(
         "run",
@@ -134,7 +140,7 @@ class ScriptAutomation(CommonAutomation):
             lines.append(f"Saved the exported env to {_save_env(result.new_env)}")
         outcome = Outcome(data, lines)
         if result.cache == "hit" and not result.deps and result.entry is not None:
-            watched = _watched(self.catalog, session.fingerprints.dirs(), result.entry)
+            watched = _watched(self.catalog, session.fingerprints.dirs(), result)
             outcome.extra["replay"] = {"watched": watched, "notes": said, **recorder.template}
         return outcome
 
@@ -346,9 +352,10 @@ def _tree(result: Any, depth: int) -> list[str]:
     return out
 
 
-def _watched(catalog: Any, script_dirs: list[Any], entry: Any) -> list[Any]:
+def _watched(catalog: Any, script_dirs: list[Any], result: Any) -> list[Any]:
     """What a cache hit's answer depends on: the registry, every script meta (selection),
-    the files of every script whose content entered the key, and the cache entry."""
+    the files of every script whose content entered the key, the cache entry, and the
+    entries its outputs came from (removing one makes the hit a miss)."""
     from cairn.kinds import KNOWN
     from cairn.script import keys
 
@@ -360,6 +367,8 @@ def _watched(catalog: Any, script_dirs: list[Any], entry: Any) -> list[Any]:
             paths += _folder_metas(repo.root / str(name))
     for script_dir in script_dirs:
         paths += keys.watched(script_dir)
+    entry = result.entry
+    paths += [entry.parent / uid / "_cm.json" for uid in result.uses]
     return [*paths, entry / "_cm.json", entry / "cm-cached-state.json"]
 
 

@@ -6,6 +6,8 @@ cairn's own automations (``script``, ``cache``, ``repo``) and the common actions
 kind cairn does not implement (``cairn test cmx-demo``, ``cairn download_file utils ...``). The
 module is loaded with the ``cmind`` shim importable (its ``Automation`` base serves the common
 actions through cairn) and called with CM's input dict; its result dict becomes the outcome.
+One name is one automation: the same name in two repositories is ambiguous (code 2, as in CM),
+and the error names both and how to pick one (by uid) rather than taking the first.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from cairn import kinds
 from cairn.automations.contract import Outcome
 from cairn.compat import importing, prompts
-from cairn.errors import InvalidInput, ReportedFailure
+from cairn.errors import AmbiguousAutomation, InvalidInput, ReportedFailure
 from cairn.kinds import Kind
 from cairn.store.artifact import Artifact
 from cairn.store.catalog import Catalog, Query
@@ -77,7 +79,7 @@ def find(catalog: Catalog, kind: Kind, action: str) -> RepoAction | None:
     method = action.replace("-", "_")
     if method.startswith("_"):
         return None
-    for artifact in catalog.find(Query.parse(kinds.KNOWN["automation"], str(kind))):
+    for artifact in _the_automation(catalog, kind):
         for name in MODULE_FILES:
             module_file = artifact.path / name
             if module_file.is_file() and _defines(module_file, method):
@@ -95,7 +97,7 @@ def served_names(kind: Kind) -> set[str]:
 def listing(catalog: Catalog, kind: Kind) -> list[tuple[str, str, RepoAction]]:
     """Every action the repository automations of ``kind`` add: (name, summary, action)."""
     found: dict[str, tuple[str, str, RepoAction]] = {}
-    for artifact in catalog.find(Query.parse(kinds.KNOWN["automation"], str(kind))):
+    for artifact in _the_automation(catalog, kind):
         for name in MODULE_FILES:
             module_file = artifact.path / name
             if module_file.is_file():
@@ -104,6 +106,22 @@ def listing(catalog: Catalog, kind: Kind) -> list[tuple[str, str, RepoAction]]:
                         method, (method, summary, RepoAction(artifact, module_file, method))
                     )
     return sorted(found.values(), key=lambda row: row[0])
+
+
+def _the_automation(catalog: Catalog, kind: Kind) -> list[Artifact]:
+    """The automation artifact named ``kind`` (none, or one); several are ambiguous."""
+    found = catalog.find(Query.parse(kinds.KNOWN["automation"], str(kind)))
+    if len(found) < 2:
+        return found
+    listed = "; ".join(f"{a.name} in repository {a.repo.alias} ({a.path})" for a in found)
+    uids = {a.uid for a in found}
+    if len(uids) == len(found) and None not in uids:
+        hint = f"name one by its uid, e.g. cairn ACTION {found[0].name}"
+    else:
+        hint = f"they share a uid: remove one repository (cairn rm repo {found[-1].repo.alias})"
+    raise AmbiguousAutomation(
+        f"{len(found)} repositories define automation {kind}: {listed}", hint=hint
+    )
 
 
 def describe(action: RepoAction) -> str:

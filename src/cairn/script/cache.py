@@ -24,8 +24,15 @@ Storage (CM's format)
     served. ``_cm.json`` holds CM's keys
     (``uid``, ``automation_alias``/``automation_uid``, CM-style ``tags``, ``version``,
     ``associated_script_artifact[_uid]``, ``dependent_cached_path``) plus ``cairn_key`` and
-    ``cairn_inputs`` (the key input, so a user can see why two entries differ).
-    ``cm-cached-state.json`` holds ``{new_env, new_state, deps, version}``.
+    ``cairn_inputs`` (the key input, so a user can see why two entries differ), and
+    ``cairn_dep_entries``: the uids of the entries its outputs came from (every cached
+    dependency below it, however deep). ``cm-cached-state.json`` holds
+    ``{new_env, new_state, deps, version}``.
+
+Removed dependencies
+    An entry whose recorded dependency entries no longer all exist (``cairn rm cache``, or a
+    dependency made again with ``--new``) is a miss: its outputs may name files of the
+    removed entry, so the script runs again (:meth:`Cache.find` says which were removed).
 
 Creation
     :meth:`Cache.create` holds an inter-process lock on the entry and checks the lookup again
@@ -256,6 +263,8 @@ class EntryFields(Defaulted):
     dependent_cached_path: str | None = None
     scope: Scope | None = None
     """The reads that scope the entry's key (None: the key is :func:`key_of` the inputs)."""
+    dep_entries: tuple[str, ...] = ()
+    """The uids of the cache entries the outputs came from (the cached dependencies)."""
 
     def to_meta(self, uid: str, key: str) -> meta.Meta:
         """The ``_cm.json`` of the entry, identity keys first (no alias, as in CM)."""
@@ -276,6 +285,8 @@ class EntryFields(Defaulted):
         data = {**data, "cairn_key": key, "cairn_inputs": self.inputs.to_json()}
         if self.scope is not None:
             data["cairn_reads"] = self.scope.to_json()
+        if self.dep_entries:
+            data["cairn_dep_entries"] = list(self.dep_entries)
         return data
 
     def key(self) -> str:
@@ -329,6 +340,18 @@ class Entry(FrozenRecord):
     def deps(self) -> list[Any]:
         return self.load_state().deps
 
+    @property
+    def dep_entries(self) -> tuple[str, ...]:
+        """The uids of the entries its outputs came from (``cairn_dep_entries``)."""
+        found = self.meta.get("cairn_dep_entries")
+        if not isinstance(found, list):
+            return ()
+        return tuple(u for u in found if isinstance(u, str) and len(u) == UID_DIGITS)
+
+    def removed_deps(self) -> list[str]:
+        """The dependency entries it came from that are gone (their folder or ``_cm.json``)."""
+        return [u for u in self.dep_entries if not (self.path.parent / u / META_FILE).is_file()]
+
 
 def _entry_from(path: Path, key: str) -> Entry | None:
     """The entry in ``path`` when it is complete, is for ``key`` and is still valid."""
@@ -381,15 +404,21 @@ class Cache:
         """The manifest of ``static`` (empty when there is none; a broken one is warned about)."""
         return Manifest.read(self.manifest_path(static))
 
-    def find(self, static: str, view: reads_mod.View) -> Entry | None:
-        """The newest entry for ``static`` whose every read value is the same in ``view``."""
+    def find(
+        self,
+        static: str,
+        view: reads_mod.View,
+        on_removed: Callable[[Entry, list[str]], None] | None = None,
+    ) -> Entry | None:
+        """The newest entry for ``static`` whose every read value is the same in ``view``;
+        one whose dependency entries were removed is passed over (``on_removed`` is told)."""
         manifest = self.manifest(static)
         for set_id, items in manifest.sets_newest_first():
             scope = Scope.of(static, items, view)
             uid = manifest.uid_for(set_id, scope.values_digest)
             if uid is not None:
                 entry = _entry_from(self.folder / uid, scope.key())
-                if entry is not None and _state_readable(entry):
+                if entry is not None and _state_readable(entry) and _whole(entry, on_removed):
                     return entry
         return None
 
@@ -588,6 +617,14 @@ def _state_readable(entry: Entry) -> bool:
         report.warn(f"ignoring cache entry {entry.path}: {exc}; it is made again")
         return False
     return True
+
+
+def _whole(entry: Entry, on_removed: Callable[[Entry, list[str]], None] | None) -> bool:
+    """Whether every dependency entry ``entry`` came from is still there."""
+    removed = entry.removed_deps()
+    if removed and on_removed is not None:
+        on_removed(entry, removed)
+    return not removed
 
 
 def _set_aside(path: Path) -> Path | None:

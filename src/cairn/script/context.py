@@ -57,6 +57,12 @@ class RunInput(MutableDefaulted):
     parent: str = ""
     parent_repo: Path | None = None
     """The repository of the script whose dependency this is: preferred among equal choices."""
+    repo: str | None = None
+    """The repository (alias or uid) the chosen script must come from (a dependency's
+    ``repo``)."""
+    parent_work: Path | None = None
+    """Where the script whose dependency this is runs: a dependency that is not cached runs
+    there too (None: the current directory)."""
     where: str = ""
     """The path from the top to this dependency: ``evaluate -> deps[0] train -> deps[2]``."""
 
@@ -94,6 +100,9 @@ class RunResult(MutableDefaulted):
     """How long the run took, its dependencies included."""
     results: tuple[str, ...] = ()
     """The exports an experiment records as results (the meta's ``experiment_results``)."""
+    uses: tuple[str, ...] = ()
+    """The uids of the cache entries its outputs came from: its own (a hit or a miss) and
+    those of every cached dependency below it."""
     notebook: str | None = None
     """A notebook step's executed copy (in the cache entry, or under ``$CAIRN_HOME``)."""
 

@@ -96,6 +96,8 @@ def child_input(
         force_new_env_keys=dep.force_new_env_keys,
         parent=parent.name or str(parent.tags or ""),
         parent_repo=parent.parent_repo,
+        parent_work=parent.parent_work,
+        repo=dep.repo,
     )
 
 

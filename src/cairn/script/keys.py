@@ -145,8 +145,11 @@ def watched(root: Path) -> list[Path]:
     return [*sorted(dirs), *files]
 
 
-Selector = Callable[[tuple[str, ...], Path], tuple[Path, ScriptMeta, dict[str, Any]] | None]
-"""Selects the script a dependency's tags name: (directory, meta, raw meta), or None."""
+Selector = Callable[
+    [tuple[str, ...], Path, str | None], tuple[Path, ScriptMeta, dict[str, Any]] | None
+]
+"""Selects the script a dependency's tags (and its pinned repository) name: (directory, meta,
+raw meta), or None."""
 
 
 class Fingerprints:
@@ -197,7 +200,7 @@ class Fingerprints:
     def dep(self, dep: Dep, parent_dir: Path, names: set[str] | None = None) -> str:
         """A dependency entry as written, plus the fingerprint of the script it selects (from
         the script in ``parent_dir``: its own repository is preferred, as in a run)."""
-        chosen = self._select(tuple(dep.tags), parent_dir)
+        chosen = self._select(tuple(dep.tags), parent_dir, dep.repo)
         target = self.script(*chosen) if chosen else "unresolved"
         if names is not None:
             names.update(dep.names)

@@ -79,6 +79,9 @@ class Dep(Defaulted):
     skip_if_fake_run: bool = False
     force_new_env_keys: tuple[str, ...] | None = None
     skip_inside_docker: bool = False
+    repo: str | None = None
+    """cairn's own: the repository (alias or uid) whose script must serve this dependency
+    (``--adr.NAME.repo=ALIAS`` pins it from the command line)."""
     extra_input: Mapping[str, Json] = field(default_factory=dict)
     """Every other key of the entry: CM passes it to the child run as an input."""
     given: frozenset[str] = frozenset()
@@ -614,6 +617,7 @@ _DEP_KEYS: KeyTable = _same(
         "skip_if_fake_run": _flag,
         "force_new_env_keys": _texts,
         "skip_inside_docker": _flag,
+        "repo": _text,
     }
 )
 

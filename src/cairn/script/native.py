@@ -9,7 +9,9 @@ The flow, one function per step:
    ``script_prefix`` lines and *sources* the native script;
 4. :func:`run` runs ``bash`` on the wrapper in the work dir, showing the output while it keeps
    it in a log file; a failure raises :class:`NativeScriptFailed`;
-5. :func:`read_outputs` reads what the script reported back.
+5. :func:`read_outputs` reads what the script reported back;
+6. :func:`remove_own_files` removes those files again after a run that is not cached (it ran
+   in the caller's folder).
 
 Differences from CM, on purpose: values are quoted (CM writes ``export K="V"`` unescaped);
 ``tmp-run-env.out`` is split on the first ``=`` only (CM keeps the text up to the second one);
@@ -23,6 +25,7 @@ sorts ``+ CFLAGS`` first, and ``CFLAGS`` then overwrites the list).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -45,6 +48,9 @@ NOTEBOOK_SUFFIX = ".ipynb"
 NOTEBOOK_PARAMS = "tmp-notebook-params.json"
 ENV_OUT = "tmp-run-env.out"
 STATE_OUT = "tmp-run-state.json"
+STATE_IN = "tmp-state.json"
+OWN_FILES = (WRAPPER, STATE_IN, ENV_OUT, STATE_OUT)
+"""The files cairn writes and reads around a native script in the folder it runs in."""
 TAIL_LINES = 20
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -149,6 +155,13 @@ def clear_outputs(cwd: Path) -> None:
     """Delete the output files a previous run may have left in ``cwd``."""
     for name in (ENV_OUT, STATE_OUT):
         (cwd / name).unlink(missing_ok=True)
+
+
+def remove_own_files(cwd: Path) -> None:
+    """Delete the files cairn wrote in ``cwd`` for a native script (:data:`OWN_FILES`)."""
+    for name in OWN_FILES:
+        with contextlib.suppress(OSError):
+            (cwd / name).unlink(missing_ok=True)
 
 
 # --- 3. the wrapper ----------------------------------------------------------------------------

@@ -9,7 +9,8 @@ Each node gets one status:
     the cache has an entry whose every read value is the same (the entry is named); below
     a hit only ``dynamic`` dependencies run;
 ``miss``
-    it will run; the plan names the nearest entry and the read values that differ, or says
+    it will run; the plan names the nearest entry and the read values that differ, or the
+    entry that would have been a hit but came from cache entries since removed, or says
     that no entry has the same script, inputs and dependencies (and which of those differ);
 ``not cached``
     the script is not cached: it runs;
@@ -385,6 +386,12 @@ def _why_miss(session: Session, run: ScriptRun, key: str) -> tuple[str, list[str
         old = recorded.get("values") if isinstance(recorded, dict) else None
         items = _entry_items(entry)
         differ = reads_mod.differing(items, old if isinstance(old, dict) else {}, run.view)
+        removed = entry.removed_deps()
+        if removed and not differ:
+            return (
+                f"entry {entry.path} came from cache entries since removed "
+                f"({', '.join(removed)}): it is made again"
+            ), []
         if best is None or len(differ) < best[0]:
             best = (len(differ), str(entry.path), differ)
     if best is not None:

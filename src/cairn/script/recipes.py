@@ -18,7 +18,7 @@ def fail(message: str) -> dict[str, Any]:
 
 def result_dir(env: Mapping[str, Any]) -> str:
     """Where results stay: the cache entry (the current directory of a cached run's hooks),
-    else the caller's directory, as in CM -- an uncached run's work directory is removed."""
+    else the caller's directory, as in CM (where an uncached run works, unless a hook moved)."""
     work = os.getcwd()
     if os.path.basename(os.path.dirname(work)) == "cache":
         return work

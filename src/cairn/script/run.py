@@ -39,6 +39,7 @@ from cairn.script.cache import (
     key_of,
     slot_key,
 )
+from cairn.script.choices import Choices
 from cairn.script.context import RunInput, RunOptions, RunResult
 from cairn.script.keys import Fingerprints, canonical
 from cairn.script.model import DEP_LISTS, Dep, ScriptMeta, dep_to_dict, parse_deps
@@ -86,6 +87,7 @@ class Session:
         self._work_root: Path | None = None
         self.checked_inputs = False
         self._found: dict[str, list[select.Candidate]] = {}
+        self.choices = Choices(catalog.registry.home.root)
 
     def run(self, inp: RunInput) -> RunResult:
         return ScriptRun(self, inp).execute()
@@ -94,20 +96,30 @@ class Session:
         if self.options.echo is not None and not self.options.silent:
             self.options.echo(line)
 
-    def work_dir(self, alias: str) -> Path:
-        """A fresh work directory for a script that is not cached (never its source dir)."""
-        return Path(tempfile.mkdtemp(prefix=f"{alias}-", dir=self.work_root()))
+    def uncached_dir(self, parent_work: Path | None) -> Path:
+        """Where a script that is not cached runs: where its caller runs, as in CM -- the
+        current directory for the top script, its parent's folder (a cached parent's entry)
+        for a dependency. Never a folder removed after the run, so the paths a script
+        exports stay valid."""
+        where = parent_work or self.cwd
+        if not os.access(where, os.W_OK | os.X_OK):
+            raise InvalidInput(
+                f"cannot write in {where}: a script that is not cached runs in the current "
+                "directory (as in CM)",
+                hint="run it from a directory you can write to",
+            )
+        return where
 
     def log_file(self, alias: str) -> Path:
-        """A fresh log file outside the work dir (kept when a cached script fails, because
-        its unfinished cache entry is removed)."""
+        """A fresh log file outside the folder the script runs in (kept when the run fails:
+        a cached script's unfinished entry is removed)."""
         handle, name = tempfile.mkstemp(prefix=f"{alias}-", suffix=".log", dir=self.work_root())
         os.close(handle)
         return Path(name)
 
     def work_root(self) -> Path:
-        """This run's folder under ``$CAIRN_HOME/work`` (removed after a successful run);
-        folders of runs whose process died first are removed (:mod:`cairn.staging`)."""
+        """This run's folder of logs under ``$CAIRN_HOME/work`` (removed after a successful
+        run); folders of runs whose process died first are removed (:mod:`cairn.staging`)."""
         if self._work_root is None:
             root = self.catalog.registry.home.work_dir
             root.mkdir(parents=True, exist_ok=True)
@@ -146,7 +158,7 @@ class Session:
             self.stack.pop()
 
     def finish(self) -> None:
-        """Remove the work directories of a successful run (unless ``--dirty``: kept)."""
+        """Remove the logs of a successful run (unless ``--dirty``: kept)."""
         if self._work_root is not None and not self.options.dirty:
             shutil.rmtree(self._work_root, ignore_errors=True)
         else:
@@ -166,10 +178,10 @@ class Session:
             self._found[key] = select.find_candidates(self.catalog, request)
         return self._found[key]
 
-    def _select_for_key(self, tags: tuple[str, ...], parent_dir: Path) -> Any:
+    def _select_for_key(self, tags: tuple[str, ...], parent_dir: Path, repo: str | None) -> Any:
         try:
             request = select.split_request(list(tags), None)
-            found = self.candidates(request)
+            found = select.in_repo(self.candidates(request), repo, request)
             holding = [
                 c.artifact.repo.path
                 for c in found
@@ -257,12 +269,17 @@ class ScriptRun:
     def select(self) -> None:
         """Pick the script: by name or tags, variations checked, ambiguity never guessed."""
         self.request = select.split_request(self.inp.tags, self.inp.name)
-        found = _prefer_repo(self.session.candidates(self.request), self.inp.parent_repo)
+        found = select.in_repo(self.session.candidates(self.request), self.inp.repo, self.request)
+        found = _prefer_repo(found, self.inp.parent_repo)
         options = self.session.options
         choice = select.choose(found, quiet=options.quiet, chooser=options.chooser)
         self.choice_reason = choice.reason
         if choice.guessed:
             report.warn(f"{self.request}: {choice.reason}")
+        asked = f"{self.request} from {self.inp.parent_repo}" if self.inp.parent_repo else ""
+        changed = self.session.choices.note(asked or str(self.request), choice.candidate, found)
+        if changed:
+            report.warn(changed)
         self.artifact = choice.candidate.artifact
         self.meta: ScriptMeta = choice.candidate.meta
         self.dir = self.artifact.path
@@ -284,6 +301,7 @@ class ScriptRun:
         for step in self.resolution.steps:
             layers.apply_payload(eff, step.payload, mappable)
         self.constraints = versions.Constraints.from_sources(self.inp.versions, eff.env, self.meta)
+        self.check_listed_version()
         eff.env.update(self.constraints.env())
         payload = self.meta.versions.get(self.constraints.version or "")
         if payload is not None:
@@ -294,6 +312,19 @@ class ScriptRun:
         eff.env.update(self._input_env())
         layers.finish(eff)
         self.eff = eff
+
+    def check_listed_version(self) -> None:
+        """A version the script's ``versions`` does not list, which it cannot act on, is
+        refused (:func:`cairn.script.versions.acts_on_any_version`)."""
+        known = list(self.meta.versions)
+        asked = self.constraints.unlisted(known)
+        if asked is None or versions.acts_on_any_version(self.dir, self.scan().files):
+            return
+        default = f" (default {self.meta.default_version})" if self.meta.default_version else ""
+        raise InvalidInput(
+            f"script {self.alias} knows the versions {', '.join(known)}, not {asked}",
+            hint=f"ask for one of them, or leave the version out{default}",
+        )
 
     def _input_env(self) -> dict[str, Any]:
         values = {
@@ -392,14 +423,26 @@ class ScriptRun:
 
     def cached_or_fresh(self, key: str) -> RunResult:
         if not self.cacheable:
-            return self.fresh(self.session.work_dir(self.alias), key, "not cached")
+            return self.uncached(key)
         cache = self.session.cache
         if not self.inp.new:
-            entry = cache.find(key, self.view)
+            entry = cache.find(key, self.view, self._note_removed)
             if entry is not None:
                 return self.from_entry(entry, key)
         with cache.running(key):
             return self._created(cache, key)
+
+    def uncached(self, key: str) -> RunResult:
+        """A run that is not cached, where its caller runs; the files cairn wrote there for
+        it (wrapper, state, outputs) are removed after a success, unless ``--dirty``."""
+        self.log = self.session.log_file(self.alias)
+        result = self.fresh(self.session.uncached_dir(self.inp.parent_work), key, "not cached")
+        if not self.session.options.dirty:
+            from cairn.script import native
+
+            for folder in {self.work, self.here}:
+                native.remove_own_files(folder)
+        return result
 
     def _created(self, cache: Cache, key: str) -> RunResult:
         """Run into a new entry (under the static key's lock), unless one appeared."""
@@ -420,7 +463,14 @@ class ScriptRun:
                 )
                 cache.note(entry, scoped, renew=self.inp.new)  # inside the lock: seen at once
                 result.key = entry.key
+                result.uses = (entry.uid, *result.uses)
         return result
+
+    def _note_removed(self, entry: Any, removed: list[str]) -> None:
+        self.session.say(
+            f"{self.label}: entry {entry.path} came from removed cache entries "
+            f"({', '.join(removed)}); running it again"
+        )
 
     def _keep_log(self, entry: Path) -> None:
         """Copy the log of the native script into the new entry (a failure keeps it outside)."""
@@ -507,6 +557,7 @@ class ScriptRun:
             inputs=inputs,
             adr=self.eff.adr,
             parent=self.alias,
+            parent_work=self.here,
         )
         result = self.session.run(child)
         self.results.append(result)
@@ -576,6 +627,7 @@ class ScriptRun:
         return RunInput(
             name=self.alias,
             parent_repo=self.artifact.repo.path,
+            parent_work=getattr(self, "here", None),  # a hit's dynamic deps: the cwd
             const=self.eff.const,
             const_state=self.eff.const_state,
             adr=self.eff.adr,
@@ -711,7 +763,7 @@ class ScriptRun:
         env["CM_TMP_CURRENT_SCRIPT_WORK_PATH"] = str(self.here)
         native.clear_outputs(self.here)
         state = reads_mod.plain(self.eff.state)  # what the files may read is already a read
-        (self.here / "tmp-state.json").write_text(json.dumps(state, default=str))
+        (self.here / native.STATE_IN).write_text(json.dumps(state, default=str))
         if self.session.options.print_env:
             self.session.say("\n".join(f"{k}={env[k]}" for k in sorted(env)))
         from cairn.compat import importing
@@ -741,20 +793,14 @@ class ScriptRun:
         dict.update(self.eff.state, merged)
 
     def _executed_notebook(self, path: Path) -> str | None:
-        """A notebook step's executed copy: in the cache entry, or (a script that is not
-        cached, whose work folder goes) kept under ``$CAIRN_HOME/notebooks``."""
+        """A notebook step's executed copy, where the step ran: its cache entry, or for a
+        script that is not cached the folder it ran in (the current directory, which stays)."""
         from cairn.script import native
 
         executed = self.here / f"{path.stem}.executed{native.NOTEBOOK_SUFFIX}"
         if path.suffix != native.NOTEBOOK_SUFFIX or not executed.is_file():
             return None
-        if self.cacheable:
-            return str(executed)
-        keep = self.session.catalog.registry.home.root / "notebooks"
-        keep.mkdir(parents=True, exist_ok=True)
-        kept = Path(tempfile.mkstemp(prefix=f"{self.alias}-", suffix=".ipynb", dir=keep)[1])
-        shutil.copyfile(executed, kept)
-        return str(kept)
+        return str(executed)
 
     def _kept_notebook(self, path: Path) -> str:
         """A failed notebook step: its partly executed copy, kept beside the run's log (a
@@ -837,6 +883,7 @@ class ScriptRun:
             repo_path=self.artifact.repo.path,
             repo_uid=self.artifact.repo.uid,
             results=self.meta.experiment_results,
+            uses=tuple(dict.fromkeys(u for r in self.results for u in r.uses)),
             notebook=self.notebook,
         )
 
@@ -850,6 +897,7 @@ class ScriptRun:
         result = self._result(entry.key, "hit", dict(state.new_env), dict(state.new_state))
         result.entry = entry.path
         result.version = state.version
+        result.uses = tuple(dict.fromkeys((entry.uid, *entry.dep_entries, *result.uses)))
         return result
 
     def _reused(self, earlier: RunResult) -> RunResult:
@@ -874,6 +922,7 @@ class ScriptRun:
             version=result.version,
             dependent_cached_path=str(dependent) if dependent else None,
             scope=scoped,
+            dep_entries=result.uses,
         )
 
     def _env_cache_tags(self) -> tuple[str, ...]:

@@ -27,14 +27,22 @@ Constraints (:class:`Constraints`, cm-script.md §1.1 and §2.1 step 10)
     ``version_max_usable`` (only used to clamp ``default_version``). Each field is taken from
     the run input, else ``env["CM_VERSION*"]``, else the script meta, as CM does. Unlike CM,
     an exact version outside the bounds, or a minimum above the maximum, is an error at once.
+
+Listed versions (:meth:`Constraints.unlisted`, :func:`acts_on_any_version`)
+    A script whose meta lists ``versions`` knows those. An exact version asked for by the run
+    (not by the script's own meta) that is none of them is refused -- unless the script can act
+    on another version: its files name ``CM_VERSION`` or detect a version
+    (``CM_DETECTED_VERSION``, ``parse_version``), or its meta substitutes ``<<<CM_VERSION``.
+    CM accepts it silently and runs the script as if no version were asked for.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import total_ordering
 from itertools import zip_longest
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -265,6 +273,16 @@ class Constraints(Defaulted):
         shown = {k: v for k, v in self._given().items() if k != "version_max_usable"}
         return ", ".join(f"{k}={v}" for k, v in shown.items()) or "no version constraints"
 
+    def unlisted(self, known: list[str]) -> str | None:
+        """The exact version the run asked for when ``known`` (the script's ``versions``)
+        is not empty and it is none of them; None when it is listed or came from the meta."""
+        version = self.version
+        if version is None or self.origins.get("version", "").startswith("the meta"):
+            return None
+        if not known or any(_same(version, k) for k in known):
+            return None
+        return version
+
     def _given(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in FIELDS if getattr(self, name) is not None}
 
@@ -287,6 +305,35 @@ class Constraints(Defaulted):
         else:
             message = f"{self._named(low)} is above {self._named(high)}"
         raise InvalidInput(message, hint="no version can satisfy both; change one of them")
+
+
+def _same(version: str, listed: str) -> bool:
+    try:
+        return compare(version, listed) == 0
+    except InvalidInput:  # a key of ``versions`` that is no version: only the same text
+        return version == listed
+
+
+VERSION_NAMES = (b"CM_VERSION", b"CM_DETECTED_VERSION", b"parse_version")
+"""What a script's hooks or native scripts name when they can act on any version."""
+META_FILES = ("_cm.yaml", "_cm.json")
+
+
+def acts_on_any_version(script_dir: Path, files: Iterable[str]) -> bool:
+    """Whether a script can act on a version its ``versions`` does not list: a file other
+    than its meta names one of :data:`VERSION_NAMES`, or its meta substitutes
+    ``<<<CM_VERSION``. Read only when such a version is asked for."""
+    for rel in files:
+        try:
+            data = (script_dir / rel).read_bytes()
+        except OSError:
+            continue
+        if rel in META_FILES:
+            if b"<<<CM_VERSION" in data:
+                return True
+        elif any(name in data for name in VERSION_NAMES):
+            return True
+    return False
 
 
 def _first_given(

@@ -209,5 +209,6 @@ def _check_clash(new: Repo, other: Repo) -> None:
     if other.uid == new.uid:
         raise AlreadyExists(
             f"a repository with uid {new.uid} is already registered at {other.path} "
-            f"(alias {other.alias!r})"
+            f"(alias {other.alias!r})",
+            hint=f"a repository is registered once; remove it first: cairn rm repo {other.alias}",
         )

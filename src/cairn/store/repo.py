@@ -168,6 +168,13 @@ def create(path: Path, alias: str, uid: str | None = None, prefix: str = "") -> 
     return write(new(path, alias, uid, prefix))
 
 
+def rename(path: Path, alias: str) -> Repo:
+    """Give the repository at ``path`` the alias ``alias`` (its meta rewritten, formats kept)."""
+    files = meta.read_dir(path, meta.REPO_META)
+    meta.write_dir(files, {**files.meta, "alias": ids.check_alias(alias, "repository alias")})
+    return load(path)
+
+
 def has_meta(directory: Path) -> bool:
     """Whether ``directory`` holds an artifact meta file."""
     yaml_path, json_path = meta.meta_paths(directory)

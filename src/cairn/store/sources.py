@@ -250,7 +250,8 @@ class Sources:
     # -- archives ------------------------------------------------------------------------
 
     def import_archive(self, path: Path, alias: str | None = None) -> PullResult:
-        """Unpack a repository archive under ``$CAIRN_HOME/repos`` and register it."""
+        """Unpack a repository archive under ``$CAIRN_HOME/repos`` and register it; ``alias``
+        names both the folder and the registered repository (the copy's ``cmr.yaml``)."""
         if not path.is_file():
             raise NotFound(f"archive {git.redact(str(path))} not found")
         dest = self.registry.home.repos_dir / (alias or alias_for(path.name))
@@ -258,6 +259,8 @@ class Sources:
         with _staging(self.registry.home.repos_dir) as stage:
             unpacked = stage / "unpacked"
             root = archive.extract(path, unpacked)
+            if alias and repo_mod.is_repo(root):
+                repo_mod.rename(root, alias)
             repo = self._admit(root, dest, str(path / root.relative_to(unpacked)))
         return PullResult(repo, "imported", None)
 
@@ -268,8 +271,18 @@ class Sources:
     # -- pinning -------------------------------------------------------------------------
 
     def freeze(self) -> dict[str, Any]:
-        """Every Git-backed repository with its origin and commit, for ``--from`` restores."""
-        entries = [describe(r) for r in self.registry.repos() if git.is_git(r.path)]
+        """Every Git-backed repository with its origin and commit, for ``--from`` restores;
+        a registered repository that is not a Git clone is left out with a warning."""
+        registered = set(self.registry.paths())
+        entries = []
+        for repo in self.registry.repos():
+            if git.is_git(repo.path):
+                entries.append(describe(repo))
+            elif repo.path in registered:
+                report.warn(
+                    f"freeze: repository {repo.alias} ({repo.path}) is not a Git clone; "
+                    "it is left out, so restoring the lock will not bring it back"
+                )
         return {"format": 1, "repos": entries}
 
     def restore(self, lock_file: Path) -> list[PullResult]:

@@ -197,7 +197,8 @@ def test_ctrl_c_stops_the_sweep_and_its_points(tmp_path: Path) -> None:
     while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
         time.sleep(0.05)
     assert all(not _alive(pid) for pid in pids)
-    sweep = next((Path(os.environ["CAIRN_HOME"]) / "local" / "experiment" / "stop").iterdir())
+    experiment = Path(os.environ["CAIRN_HOME"]) / "local" / "experiment" / "stop"
+    sweep = next(p for p in experiment.iterdir() if p.is_dir())  # not its _cm.json
     assert json.loads((sweep / "cairn-sweep.json").read_text())["status"] == "interrupted"
 
 

@@ -308,3 +308,13 @@ def chromium(tmp_path: Path) -> Any:
 def dump(chromium: Any, page_path: Path) -> str:
     """The DOM of ``page_path`` after its scripts ran (5 s of virtual time)."""
     return str(chromium("--virtual-time-budget=5000", "--dump-dom", page_path.as_uri()))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie waiting to be reaped does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import dump, json_out
+from tests.conftest import dump, json_out, process_alive
 from tests.script_fixtures import ScriptRepo, bench_pipeline
 
 MLPERF = Path(__file__).resolve().parents[2] / "shared" / "data" / "cm4mlperf-results"
@@ -194,9 +194,9 @@ def test_ctrl_c_stops_the_sweep_and_its_points(tmp_path: Path) -> None:
     assert proc.wait(20) == 130
     pids = [int(p) for p in _lines(marker)]
     deadline = time.monotonic() + 10  # reaping takes a moment on a loaded machine
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+    while time.monotonic() < deadline and any(process_alive(pid) for pid in pids):
         time.sleep(0.05)
-    assert all(not _alive(pid) for pid in pids)
+    assert all(not process_alive(pid) for pid in pids)
     experiment = Path(os.environ["CAIRN_HOME"]) / "local" / "experiment" / "stop"
     (sweep,) = [p for p in experiment.iterdir() if p.is_dir()]
     assert json.loads((sweep / "cairn-sweep.json").read_text())["status"] == "interrupted"
@@ -204,15 +204,6 @@ def test_ctrl_c_stops_the_sweep_and_its_points(tmp_path: Path) -> None:
 
 def _lines(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
 
 
 def _spawn(argv: list[str]) -> subprocess.Popen[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import json_out
+from tests.conftest import json_out, process_alive
 from tests.script_fixtures import bench_pipeline
 
 pytestmark = pytest.mark.cluster
@@ -318,20 +318,11 @@ def test_ctrl_c_stops_the_points_running_on_workers(tmp_path: Path, cairn_home: 
     sweep.send_signal(signal.SIGINT)  # to the sweep alone: the workers must be told
     assert sweep.wait(60) == 130
     time.sleep(0.5)
-    assert _pids(marker) and not [pid for pid in _pids(marker) if _alive(pid)]
+    assert _pids(marker) and not [pid for pid in _pids(marker) if process_alive(pid)]
 
 
 def _pids(path: Path) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
 
 
 def test_one_script_run_on_a_worker(

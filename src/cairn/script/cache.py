@@ -454,7 +454,7 @@ class Cache:
         for uid in gone if renew else ():
             old = self.folder / uid
             if uid != entry.uid and (old / META_FILE).is_file():
-                with self._locked_uid(uid):
+                with self.entry_lock(uid):
                     shutil.rmtree(old, ignore_errors=True)
 
     @contextlib.contextmanager
@@ -505,11 +505,11 @@ class Cache:
 
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
-        with self._locked_uid(uid_of(key)):
+        with self.entry_lock(uid_of(key)):
             yield
 
     @contextlib.contextmanager
-    def _locked_uid(self, uid: str) -> Iterator[None]:
+    def entry_lock(self, uid: str) -> Iterator[None]:
         """The entry's inter-process lock; says so when another run holds it."""
         with self._waiting(f"cache-{uid}", f"another run creating {self.folder / uid}"):
             yield

@@ -228,7 +228,7 @@ def _install(cache: cache_mod.Cache, folder: Path, old_cache: str) -> None:
         shutil.copytree(folder, entry_dir, symlinks=True)
         atomic.write_text(entry_dir / cache_mod.STATE_FILE, meta.dump_json(state))
         atomic.write_text(entry_dir / cache_mod.META_FILE, meta.dump_json(data))
-        with cache._locked_uid(folder.name):
+        with cache.entry_lock(folder.name):
             if not _present(cache, folder.name):
                 os.replace(entry_dir, cache.folder / folder.name)
     finally:

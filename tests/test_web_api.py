@@ -119,6 +119,16 @@ def test_errors_are_json_with_an_http_status(client: TestClient, make_repo: Any)
     assert bad_filter.status_code == 400
 
 
+@pytest.mark.parametrize(
+    "url", ["/api/find/%09R", "/api/find/-x", "/api/load/data%20set/a", "/api/load/dataset/a%01b"]
+)
+def test_kinds_and_names_outside_the_described_patterns_are_refused(
+    client: TestClient, url: str
+) -> None:
+    answer = client.get(url)
+    assert answer.status_code == 400 and "is not a valid name" in answer.json()["error"]
+
+
 def test_a_file_of_an_artifact_is_served_as_text_or_bytes(client: TestClient) -> None:
     text = client.get("/api/file/dataset/web:mnist/data/labels.txt")
     assert text.status_code == 200 and text.text == "0 1 2\n"

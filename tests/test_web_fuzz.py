@@ -4,6 +4,7 @@ status codes, content types and schemas)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ def home(make_repo: Callable[..., Path]) -> Path:
 
 @schema.parametrize()
 @hypothesis.settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("CAIRN_FUZZ_EXAMPLES", "60")),
+    derandomize="CAIRN_FUZZ_EXAMPLES" not in os.environ,
     deadline=None,
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
 )

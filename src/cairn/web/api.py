@@ -65,15 +65,23 @@ def show_input(name: str, filter_: str | None, sort: str | None) -> dict[str, An
     return i
 
 
+def _automation(request: Request) -> str:
+    value = request.path_params["automation"]
+    return security.path_value(value, security.AUTOMATION_PATTERN, "the kind")
+
+
+def _name(request: Request) -> str:
+    return security.path_value(request.path_params["name"], security.NAME_PATTERN, "the name")
+
+
 def find(request: Request) -> dict[str, Any]:
-    automation = request.path_params["automation"]
+    automation = _automation(request)
     tags = _param(request, "tags")
     return answers.run(find_input(automation, _param(request, "name"), tags))
 
 
 def load(request: Request) -> dict[str, Any]:
-    params = request.path_params
-    return answers.run(load_input(params["automation"], params["name"]))
+    return answers.run(load_input(_automation(request), _name(request)))
 
 
 def repos(request: Request) -> dict[str, Any]:
@@ -81,7 +89,7 @@ def repos(request: Request) -> dict[str, Any]:
 
 
 def experiment(request: Request) -> dict[str, Any]:
-    name = request.path_params["name"]
+    name = _name(request)
     return answers.run(show_input(name, _param(request, "filter"), _param(request, "sort")))
 
 
@@ -89,7 +97,7 @@ def artifact_file(request: Request) -> Response:
     """A file inside an artifact: UTF-8 text as ``text/plain``, anything else as bytes."""
     params = request.path_params
     try:
-        loaded = answers.run(load_input(params["automation"], params["name"]))
+        loaded = answers.run(load_input(_automation(request), _name(request)))
         from pathlib import Path
 
         path = security.safe_file(Path(loaded["path"]), params["path"])

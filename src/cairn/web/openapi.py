@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cairn.web.security import AUTOMATION_PATTERN, NAME_PATTERN
+
 
 def _path_param(name: str, description: str, pattern: str | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", "minLength": 1}
@@ -57,11 +59,9 @@ def _get(summary: str, parameters: list[dict[str, Any]], media: str = "applicati
 AUTOMATION = _path_param(
     "automation",
     "the kind of artifact: script, dataset, experiment...",
-    r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$",
+    AUTOMATION_PATTERN,
 )
-NAME = _path_param(
-    "name", "[repo:]alias|uid[,uid] as in the CLI", r"^[A-Za-z0-9_][A-Za-z0-9_.@+:,-]*$"
-)
+NAME = _path_param("name", "[repo:]alias|uid[,uid] as in the CLI", NAME_PATTERN)
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",

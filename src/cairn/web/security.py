@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import re
 import string
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path, PurePosixPath
@@ -35,12 +36,26 @@ COOKIE = "cairn_token"
 TOKEN_CHARACTERS = string.ascii_letters + string.digits + "-_.~"
 """What a token is made of: safe in a header, a query string and a cookie unquoted."""
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
+AUTOMATION_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$"
+"""What a kind named in a URL looks like (``script``, ``cache``, ``my.kind``)."""
+NAME_PATTERN = r"^[^\x00-\x1f\x7f/\\]+$"
+"""What an artifact named in a URL looks like: any name CM reads (spaces too), without
+control characters or path separators."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def path_value(value: str, pattern: str, what: str) -> str:
+    """``value`` of the URL part ``what`` when it fits ``pattern``, else a 400 answer."""
+    if re.fullmatch(pattern, value):
+        return value
+    raise InvalidInput(
+        f"{what} {value[:80]!r} is not a valid name", hint=f"it must match {pattern}"
+    )
 
 
 def is_loopback(host: str) -> bool:

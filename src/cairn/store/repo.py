@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cairn import ids, meta
+from cairn.dialect import CM, Dialect
 from cairn.errors import AlreadyExists, InvalidInput, InvalidName, MetaError, NotFound
 from cairn.record import FrozenRecord, init
 
@@ -40,7 +41,7 @@ class RepoDep(FrozenRecord):
 class Repo(FrozenRecord):
     """A loaded repository: identity, where its artifacts live, and its raw meta."""
 
-    _fields = ("path", "alias", "uid", "prefix", "deps", "meta")
+    _fields = ("path", "alias", "uid", "prefix", "deps", "meta", "dialect")
     __slots__ = _fields
     _hidden = frozenset({"meta"})
     path: Path
@@ -49,6 +50,7 @@ class Repo(FrozenRecord):
     prefix: str
     deps: tuple[RepoDep, ...]
     meta: dict[str, Any]
+    dialect: Dialect
 
     def __init__(
         self,
@@ -58,8 +60,9 @@ class Repo(FrozenRecord):
         prefix: str = "",
         deps: tuple[RepoDep, ...] = (),
         meta: dict[str, Any] | None = None,
+        dialect: Dialect = CM,
     ) -> None:
-        init(self, path, alias, uid, prefix, deps, {} if meta is None else meta)
+        init(self, path, alias, uid, prefix, deps, {} if meta is None else meta, dialect)
 
     @property
     def root(self) -> Path:

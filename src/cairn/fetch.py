@@ -50,16 +50,18 @@ def download(
     *,
     verify_tls: bool = True,
     progress: Progress | None = None,
+    max_size: int | None = None,
 ) -> int:
     """Fetch ``url`` into ``path`` (replacing it); return its size in bytes.
 
-    ``checksum`` is a hex md5, sha1, sha256 or sha512 digest (told apart by length) or ``''``.
+    ``checksum`` is a hex md5, sha1, sha256 or sha512 digest (told apart by length) or ``''``;
+    a transfer longer than ``max_size`` bytes is stopped and fails.
     """
     digest = hashlib.new(DIGESTS[len(checksum)]) if checksum else None
     handle, partial = tempfile.mkstemp(prefix=".download-", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out, _open(check_url(url), verify_tls) as response:
-            size = _copy(response, out, digest, progress)
+            size = _copy(response, out, digest, progress, max_size)
         if digest is not None and digest.hexdigest() != checksum:
             raise DownloadFailed(
                 f"checksum mismatch for {url}: expected {checksum}, got {digest.hexdigest()}"
@@ -84,7 +86,21 @@ def _open(url: str, verify_tls: bool) -> Any:
     return urllib.request.urlopen(url, timeout=TIMEOUT_S, context=context)
 
 
-def _copy(response: Any, out: IO[bytes], digest: Any, progress: Progress | None) -> int:
+def read_bytes(url: str, limit: int) -> bytes:
+    """The body of ``url`` (at most ``limit`` bytes, else :class:`DownloadFailed`)."""
+    try:
+        with _open(check_url(url), True) as response:
+            data: bytes = response.read(limit + 1)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise DownloadFailed(f"cannot download {url}: {exc}") from exc
+    if len(data) > limit:
+        raise DownloadFailed(f"cannot download {url}: it is larger than {limit} bytes")
+    return data
+
+
+def _copy(
+    response: Any, out: IO[bytes], digest: Any, progress: Progress | None, limit: int | None
+) -> int:
     total = int(response.headers.get("Content-Length") or 0) if response.headers else 0
     done = 0
     for block in iter(lambda: response.read(BLOCK), b""):
@@ -92,6 +108,8 @@ def _copy(response: Any, out: IO[bytes], digest: Any, progress: Progress | None)
             digest.update(block)
         out.write(block)
         done += len(block)
+        if limit is not None and done > limit:
+            raise ValueError(f"it sent more than the {limit} bytes expected")
         if progress is not None:
             progress(done, total)
     return done

@@ -38,6 +38,7 @@ class RepoSourceActions(Automation):
             Flag("depth", "str", "shallow clone depth"),
             Flag("from", "str", "restore every repository of a freeze file at its commit"),
             Flag("lock", "str", "bring the repositories of a run's lock file to its commits"),
+            Flag("sha256", "str", "an HTTP export: the listing's digest that export repo printed"),
         ),
     )
     def pull(self, call: Call) -> Outcome:
@@ -85,6 +86,26 @@ class RepoSourceActions(Automation):
         return Outcome({"path": str(target), "files": count}, [f"Packed {count} files to {target}"])
 
     @action(
+        "export",
+        summary="write a repository as a static, content-addressed copy any web server can host",
+        usage="cairn export repo ALIAS DIR",
+        example="cairn export repo my-project /srv/www/my-project"
+        " && cairn pull repo http://host/my-project",
+    )
+    def export(self, call: Call) -> Outcome:
+        if len(call.artifacts) != 2:
+            raise InvalidInput("name the repository and the folder: cairn export repo ALIAS DIR")
+        from cairn.store import export
+
+        repo = self.catalog.registry.one(call.artifacts[0])
+        target = Path(call.artifacts[1]).expanduser().absolute()
+        document, digest = export.export(repo, target)
+        count = len(document["files"])
+        data = {"path": str(target), "files": count, "sha256": digest, "repo": repo.alias}
+        lines = [f"Exported {count} files of {repo.alias} to {target}", f"listing sha256 {digest}"]
+        return Outcome(data, lines)
+
+    @action(
         "freeze",
         summary="print every Git repository's origin and commit (JSON) for pull --from",
         usage="cairn freeze repo > repos.lock",
@@ -112,7 +133,19 @@ def _pull_request(call: Call) -> PullRequest | None:
         return None
     if alias:
         ids.check_alias(alias, "repository alias")
-    return PullRequest(url, alias, call.flag("branch"), call.flag("checkout"), _depth(call))
+    return PullRequest(
+        url, alias, call.flag("branch"), call.flag("checkout"), _depth(call), _sha256(call)
+    )
+
+
+def _sha256(call: Call) -> str | None:
+    value = call.flag("sha256")
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise InvalidInput(f"--sha256={str(value)[:80]!r} must be 64 hex digits")
+    return text
 
 
 def _depth(call: Call) -> int | None:

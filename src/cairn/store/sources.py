@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cairn import atomic, errors, report, staging
+from cairn import atomic, errors, ids, report, staging
 from cairn.errors import AlreadyExists, CairnError, InvalidInput, MetaError, NotFound, Refused
-from cairn.store import archive, git
+from cairn.store import archive, export, git
 from cairn.store import repo as repo_mod
 from cairn.store.registry import Registry
 from cairn.store.repo import Repo, RepoDep
@@ -39,6 +39,8 @@ class PullRequest:
     branch: str | None = None
     checkout: str | None = None
     depth: int | None = None
+    sha256: str | None = None
+    """For a static export (``cairn export repo``): the listing's pinned digest."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class Sources:
             results = [
                 self.import_archive(Path(request.url.removeprefix("file://")), request.alias)
             ]
+        elif request.sha256 or export.is_export_url(request.url):
+            results = [self.fetch_export(request)]
         else:
             existing = self._registered_clone(request)
             results = [self._update(existing, request) if existing else self._clone(request)]
@@ -246,6 +250,25 @@ class Sources:
         except BaseException:
             shutil.rmtree(dest, ignore_errors=True)
             raise
+
+    # -- static exports over HTTP -------------------------------------------------------
+
+    def fetch_export(self, request: PullRequest) -> PullResult:
+        """Bring in the static export at ``request.url`` (``cairn export repo``), every file
+        checked against the listing's sha256 before anything is registered."""
+        origin = export.redacted(request.url)
+        with _staging(self.registry.home.repos_dir) as stage:
+            fetched = stage / "fetched"
+            fetched.mkdir()
+            document = export.fetch_into(request.url, fetched, request.sha256)
+            export.check_links(fetched)
+            alias = request.alias or str(document.get("alias") or alias_for(origin))
+            if request.alias and repo_mod.is_repo(fetched):
+                repo_mod.rename(fetched, request.alias)
+            dest = self.registry.home.repos_dir / ids.check_alias(alias, "repository alias")
+            self._check_dest(dest)
+            repo = self._admit(fetched, dest, origin)
+        return PullResult(repo, "fetched", None)
 
     # -- archives ------------------------------------------------------------------------
 

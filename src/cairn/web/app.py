@@ -29,12 +29,12 @@ def build_app(token: str | None = None, hosts: list[str] | None = None) -> Any:
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-    from cairn.web import api, pages, security
+    from cairn.web import api, pages, repos, security
 
     middleware = [Middleware(security.Guard, token=token)]
     if hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
-    routes = [*api.ROUTES, *pages.ROUTES]
+    routes = [*api.ROUTES, *repos.ROUTES, *pages.ROUTES]
     return Starlette(
         routes=routes, middleware=middleware, exception_handlers={404: pages.not_found}
     )

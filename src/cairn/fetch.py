@@ -33,6 +33,13 @@ def file_name(url: str) -> str:
     return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rstrip("/").split("/")[-1])
 
 
+def join(url: str, *parts: str) -> str:
+    """``url`` with ``parts`` (each quoted) added to its path; its query (``?token=T``) kept."""
+    split = urllib.parse.urlsplit(url)
+    path = split.path.rstrip("/") + "/" + "/".join(urllib.parse.quote(p) for p in parts)
+    return urllib.parse.urlunsplit(split._replace(path=path))
+
+
 def check_url(url: str) -> str:
     """``url`` stripped, or :class:`InvalidInput` when its scheme is not one cairn fetches."""
     url = url.strip()

@@ -64,6 +64,12 @@ _RUN_FLAGS = (
         "list",
         "env names or patterns every script of the run counts as read (widens cache keys)",
     ),
+    Flag(
+        "cache_from",
+        "str",
+        "take missing cache entries from a shared cache: URL of cairn serve --cache, comma"
+        " separated (default: $CAIRN_CACHE_FROM)",
+    ),
     *remote.FLAGS,
     Flag("name", "str", "CM_NAME for the script"),
     Flag("input", "str", "CM_INPUT for the script"),
@@ -305,8 +311,15 @@ def _options(call: Call, said: list[str] | None = None) -> Any:
         echo=echo if out in ("con", "json") else None,
         output=_writer(out),
         cache_key_env=tuple(call.flag("cache_key_env", [])),
+        cache_from=_cache_from(call),
         strict=bool(call.flag("strict")),
     )
+
+
+def _cache_from(call: Call) -> tuple[str, ...]:
+    from cairn.script import shared
+
+    return shared.sources(call.flag("cache_from"))
 
 
 def _chooser(call: Call) -> Callable[[list[Any]], int] | None:

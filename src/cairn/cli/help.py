@@ -38,7 +38,7 @@ def general() -> str:
         f"  {'version':<34} print the cairn version",
         f"  {'reindex':<34} rebuild the artifact index; remove what dead processes left",
         f"  {'serve [--host=H --port=P --token=T]':<34} a read-only web interface and JSON API "
-        "(docs/serve.md)",
+        "(docs/serve.md); --cache also shares the cache",
         f"  {'help [AUTOMATION]':<34} this page, or the actions of one automation",
         "",
         "Flags: --key=value, --key (true), --key- (false), --key,=a,b (list), --a.b=v (nested),",

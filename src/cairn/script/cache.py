@@ -353,7 +353,7 @@ class Entry(FrozenRecord):
         return [u for u in self.dep_entries if not (self.path.parent / u / META_FILE).is_file()]
 
 
-def _entry_from(path: Path, key: str) -> Entry | None:
+def entry_at(path: Path, key: str) -> Entry | None:
     """The entry in ``path`` when it is complete, is for ``key`` and is still valid."""
     file = path / META_FILE
     try:
@@ -393,7 +393,7 @@ class Cache:
 
     def lookup(self, key: str) -> Entry | None:
         """The complete, valid entry for ``key``, or ``None``."""
-        return _entry_from(self.path_of(key), key)
+        return entry_at(self.path_of(key), key)
 
     # -- scoped keys: a manifest per static key --------------------------------------------
 
@@ -417,7 +417,7 @@ class Cache:
             scope = Scope.of(static, items, view)
             uid = manifest.uid_for(set_id, scope.values_digest)
             if uid is not None:
-                entry = _entry_from(self.folder / uid, scope.key())
+                entry = entry_at(self.folder / uid, scope.key())
                 if entry is not None and _state_readable(entry) and _whole(entry, on_removed):
                     return entry
         return None
@@ -435,7 +435,7 @@ class Cache:
         found = []
         for row in self.manifest(static).rows:
             path = self.folder / row["uid"]
-            entry = _entry_from(path, str(meta_key(path)))
+            entry = entry_at(path, str(meta_key(path)))
             if entry is not None:
                 found.append(entry)
         return found

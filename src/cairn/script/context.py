@@ -28,6 +28,8 @@ class RunOptions(Defaulted):
     """Inputs no script takes are errors, not warnings."""
     cache_key_env: tuple[str, ...] = ()
     """Env names or patterns every script of the run counts as read (widens cache keys)."""
+    cache_from: tuple[str, ...] = ()
+    """Shared caches (``cairn serve --cache`` URLs) a miss is taken from before running."""
 
 
 class RunInput(MutableDefaulted):

@@ -426,11 +426,29 @@ class ScriptRun:
             return self.uncached(key)
         cache = self.session.cache
         if not self.inp.new:
-            entry = cache.find(key, self.view, self._note_removed)
+            entry = cache.find(key, self.view, self._note_removed) or self._shared(key)
             if entry is not None:
                 return self.from_entry(entry, key)
         with cache.running(key):
             return self._created(cache, key)
+
+    def _shared(self, key: str) -> Any:
+        """The entry a shared cache (``--cache-from``) has for this run, taken home; or None."""
+        if not self.session.options.cache_from:
+            return None
+        from cairn.script import shared
+
+        cache = self.session.cache
+        for url in self.session.options.cache_from:
+            with cache.running(key):
+                if shared.take(cache, key, self.view, url):
+                    entry = cache.find(key, self.view)
+                    if entry is not None:
+                        self.session.say(
+                            f"{self.alias}: taken from the shared cache {shared.shown(url)}"
+                        )
+                        return entry
+        return None
 
     def uncached(self, key: str) -> RunResult:
         """A run that is not cached, where its caller runs; the files cairn wrote there for

@@ -79,7 +79,7 @@ def _export_dir(cache: cache_mod.Cache, entries: list[Path], target: Path) -> li
     listed: list[dict[str, Any]] = []
     for entry in entries:
         shutil.copytree(entry, target / entry.name, symlinks=True)
-        listed.append({"uid": entry.name, "files": _digests(target / entry.name)})
+        listed.append({"uid": entry.name, "files": digests(target / entry.name)})
     listing = {
         "format": FORMAT,
         "cache": str(cache.folder),
@@ -90,7 +90,7 @@ def _export_dir(cache: cache_mod.Cache, entries: list[Path], target: Path) -> li
     return [str(e["uid"]) for e in listed]
 
 
-def _digests(folder: Path) -> dict[str, str]:
+def digests(folder: Path) -> dict[str, str]:
     found = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
@@ -184,7 +184,7 @@ def _refused(source: Path, item: Mapping[str, Any], listing: Mapping[str, Any]) 
     listed = item.get("files")
     if not isinstance(listed, dict):
         return "its file list is missing"
-    found = _digests(folder)
+    found = digests(folder)
     for name in sorted(set(listed) | set(found)):
         if listed.get(name) != found.get(name):
             return f"{name}: its content does not match the export's digest (tampered?)"
@@ -214,8 +214,8 @@ def _install(cache: cache_mod.Cache, folder: Path, old_cache: str) -> None:
     """Rewrite the entry's paths for this home, recompute its keys, stage it, rename it into
     place under its lock, and list it in its manifest."""
     new_cache = str(cache.folder)
-    data = _rewritten(meta.load_file(folder / cache_mod.META_FILE), old_cache, new_cache)
-    state = _rewritten(meta.load_file(folder / cache_mod.STATE_FILE), old_cache, new_cache)
+    data = rewritten(meta.load_file(folder / cache_mod.META_FILE), old_cache, new_cache)
+    state = rewritten(meta.load_file(folder / cache_mod.STATE_FILE), old_cache, new_cache)
     inputs = cache_mod.KeyInput(**_key_fields(data["cairn_inputs"]))
     static = cache_mod.key_of(inputs)
     reads = data.get("cairn_reads") or {"items": [], "values": {}}
@@ -256,14 +256,14 @@ def _key_fields(inputs: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rewritten(value: Any, old: str, new: str) -> Any:
+def rewritten(value: Any, old: str, new: str) -> Any:
     """``value`` with every text naming the folder ``old`` (or below it) naming ``new``."""
     if isinstance(value, str):
         if value == old or value.startswith(old + os.sep):
             return new + value[len(old) :]
         return value.replace(old + os.sep, new + os.sep) if old + os.sep in value else value
     if isinstance(value, list):
-        return [_rewritten(v, old, new) for v in value]
+        return [rewritten(v, old, new) for v in value]
     if isinstance(value, dict):
-        return {k: _rewritten(v, old, new) for k, v in value.items()}
+        return {k: rewritten(v, old, new) for k, v in value.items()}
     return value

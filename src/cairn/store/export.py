@@ -226,17 +226,10 @@ def is_export_url(url: str) -> bool:
     if url.rstrip("/").endswith(".git"):
         return False
     try:
-        fetch.read_bytes(_join(url, LISTING), limit=MAX_LISTING)
+        fetch.read_bytes(fetch.join(url, LISTING), limit=MAX_LISTING)
     except CairnError:
         return False
     return True
-
-
-def _join(url: str, *parts: str) -> str:
-    """``url`` with ``parts`` added to its path; its query (``?token=T``) kept."""
-    split = urllib.parse.urlsplit(url)
-    path = split.path.rstrip("/") + "/" + "/".join(urllib.parse.quote(p) for p in parts)
-    return urllib.parse.urlunsplit(split._replace(path=path))
 
 
 def redacted(url: str) -> str:
@@ -248,7 +241,9 @@ def redacted(url: str) -> str:
 def fetch_into(url: str, stage: Path, pinned: str | None = None) -> dict[str, Any]:
     """Fetch the export at ``url`` into the empty folder ``stage``, each file checked."""
     origin = redacted(url)
-    document = checked_listing(origin, fetch.read_bytes(_join(url, LISTING), MAX_LISTING), pinned)
+    document = checked_listing(
+        origin, fetch.read_bytes(fetch.join(url, LISTING), MAX_LISTING), pinned
+    )
     for entry in document["files"]:
         target = stage.joinpath(*entry["path"].split("/"))
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -261,7 +256,7 @@ def fetch_into(url: str, stage: Path, pinned: str | None = None) -> dict[str, An
 
 def _fetch_object(url: str, origin: str, entry: dict[str, Any], target: Path) -> None:
     digest = entry["sha256"]
-    source = _join(url, OBJECTS, digest[:2], digest[2:])
+    source = fetch.join(url, OBJECTS, digest[:2], digest[2:])
     try:
         size = fetch.download(source, target, digest, max_size=entry["size"])
     except DownloadFailed as exc:

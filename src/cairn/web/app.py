@@ -22,9 +22,12 @@ LOOPBACK_HOSTS = ["127.0.0.1", "localhost"]
 INSTALL_HINT = "pip install 'cairn[web]'"
 
 
-def build_app(token: str | None = None, hosts: list[str] | None = None) -> Any:
+def build_app(
+    token: str | None = None, hosts: list[str] | None = None, *, cache: bool = False
+) -> Any:
     """The ASGI app: pages and API behind :class:`cairn.web.security.Guard`; with ``hosts``,
-    requests naming another ``Host`` are refused (DNS rebinding on loopback)."""
+    requests naming another ``Host`` are refused (DNS rebinding on loopback); with ``cache``,
+    the shared cache (:mod:`cairn.web.cache`) is offered too."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -34,10 +37,16 @@ def build_app(token: str | None = None, hosts: list[str] | None = None) -> Any:
     middleware = [Middleware(security.Guard, token=token)]
     if hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
-    routes = [*api.ROUTES, *repos.ROUTES, *pages.ROUTES]
+    routes = [*api.ROUTES, *repos.ROUTES, *(_cache_routes() if cache else ()), *pages.ROUTES]
     return Starlette(
         routes=routes, middleware=middleware, exception_handlers={404: pages.not_found}
     )
+
+
+def _cache_routes() -> list[Any]:
+    from cairn.web import cache
+
+    return cache.ROUTES
 
 
 def _require_web() -> None:
@@ -76,7 +85,7 @@ def serve_command(raw: dict[str, Any]) -> Outcome:
     host, port, token = settings(raw)
     hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else None
     with _home_to_serve():
-        return _run(build_app(token, hosts), host, port)
+        return _run(build_app(token, hosts, cache=bool(raw.get("cache"))), host, port)
 
 
 def _run(app: Any, host: str, port: int) -> Outcome:

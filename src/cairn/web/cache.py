@@ -65,7 +65,7 @@ def entry_file(request: Request) -> Response:
     def found() -> Response:
         cache = _cache()
         listed = shared.entry_file(cache, uid, path)
-        safe = security.safe_file(listed.parent.parent / uid, path, max_size=None)
+        safe = security.safe_file(listed.parent.parent / uid, path, limited=False)
         return FileResponse(safe, media_type="application/octet-stream")
 
     return _answer(found)

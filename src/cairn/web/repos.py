@@ -70,7 +70,7 @@ def an_object(request: Request) -> Response:
                 known = _objects[str(repo.path)]
         if digest not in known:
             raise NotFound(f"no file with sha256 {digest[:80]!r} in repository {repo.alias}")
-        path = security.safe_file(repo.path, known[digest], max_size=None)
+        path = security.safe_file(repo.path, known[digest], limited=False)
     except Exception as exc:
         status, error = answers.failure(exc)
         return JSONResponse(error, status_code=status)

@@ -111,8 +111,9 @@ def _checked_token(token: str, where: str) -> str:
     return token
 
 
-def safe_file(root: Path, relative: str, max_size: int | None = MAX_FILE) -> Path:
-    """The file ``relative`` inside the artifact folder ``root``; refused otherwise."""
+def safe_file(root: Path, relative: str, *, limited: bool = True) -> Path:
+    """The file ``relative`` inside the artifact folder ``root``; refused otherwise (and,
+    when ``limited``, refused over :data:`MAX_FILE` bytes)."""
     parts = PurePosixPath(relative).parts
     if not relative or "\x00" in relative or relative.startswith(("/", "\\")):
         raise InvalidInput(f"{relative!r} is not a path inside the artifact")
@@ -124,8 +125,8 @@ def safe_file(root: Path, relative: str, max_size: int | None = MAX_FILE) -> Pat
         raise InvalidInput(f"{relative!r} leads outside the artifact's folder")
     if not target.is_file():
         raise NotFound(f"no file {relative!r} in the artifact")
-    if max_size is not None and target.stat().st_size > max_size:
-        raise InvalidInput(f"{relative!r} is over {max_size} bytes: not served")
+    if limited and target.stat().st_size > MAX_FILE:
+        raise InvalidInput(f"{relative!r} is over {MAX_FILE} bytes: not served")
     return target
 
 

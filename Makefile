@@ -49,3 +49,8 @@ bench-dask: $(BIN)/cairn
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# The screenshots of docs/serve.md, taken by the browser tests in headless Chromium.
+.PHONY: screenshots
+screenshots: $(BIN)/cairn
+	CAIRN_SCREENSHOTS=$(CURDIR)/docs/images $(BIN)/pytest -n0 tests/test_web_browser.py

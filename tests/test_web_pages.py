@@ -112,3 +112,33 @@ def test_long_results_are_cut_and_unknown_addresses_are_404(
     assert api.status_code == 404 and api.json()["return"] == 16
     html = client.get("/nowhere/<b>")
     assert html.status_code == 404 and "nothing at /nowhere/&lt;b&gt;" in html.text
+
+
+def test_a_script_page_draws_its_dependency_graph(client: TestClient, tmp_path: Path) -> None:
+    from tests.script_fixtures import ScriptRepo
+
+    repo = ScriptRepo(tmp_path / "graph", alias="graph")
+    repo.add(
+        "app",
+        {
+            "deps": [
+                {"tags": "get,lib", "names": ["lib"]},
+                {"tags": "get,tool", "enable_if_env": {"USE_TOOL": ["yes"]}},
+                {"tags": "nothing,answers,<this>"},
+            ]
+        },
+        tags=["app"],
+    )
+    repo.add("lib", {"deps": [{"tags": "get,tool"}]}, tags=["get", "lib"])
+    repo.add("tool", {"deps": [{"tags": "app"}]}, tags=["get", "tool"])  # a cycle back to app
+    repo.register()
+    page = client.get("/a/script/graph:app")
+    assert page.status_code == 200
+    svg = page.text.split('<div id="graph">')[1].split("</svg>")[0]
+    boxes = re.findall(r"<text[^>]*>([^<]*)</text><title>([^<]*)</title>", svg)
+    labels = [label for label, _ in boxes]
+    assert labels[0] == "app" and labels.count("tool") == 2 and "lib" in labels
+    assert "nothing,answers,&lt;this&gt;" in labels  # no script answers: escaped, drawn red
+    assert 'stroke="#c00"' in svg and 'stroke-dasharray="5,4"' in svg
+    assert "/a/script/graph%3Alib" in svg and "deps: get,lib [lib]" in svg
+    assert labels.count("app") == 3  # the cycle: app drawn again below each tool, not expanded

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -125,6 +126,7 @@ def artifact(request: Request) -> dict[str, Any]:
         "more_files": more,
         "readme": _readme(path),
         "usage": _usage(found) if found["automation"] == "script" else None,
+        "graph": _graph(found) if found["automation"] == "script" else None,
         "experiment": None,
         "plot_link": None,
     }
@@ -167,6 +169,20 @@ def _usage(found: dict[str, Any]) -> str:
 
     with report.using(report.Reporter()):
         return usage.page(Catalog.open(), None, handle(found))
+
+
+def _graph(found: dict[str, Any]) -> Markup:
+    """The script's dependency graph as inline SVG (every text in it escaped)."""
+    from cairn import report
+    from cairn.script import select
+    from cairn.store.catalog import Catalog
+    from cairn.web import graph
+
+    catalog = Catalog.open()
+    with report.using(report.Reporter()):
+        request = select.split_request(None, handle(found))
+        chosen = select.choose(select.find_candidates(catalog, request), quiet=True).candidate
+        return Markup(graph.svg(graph.build(catalog, chosen)))
 
 
 def _experiment(request: Request, name: str) -> dict[str, Any]:

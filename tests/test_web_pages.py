@@ -142,3 +142,37 @@ def test_a_script_page_draws_its_dependency_graph(client: TestClient, tmp_path: 
     assert 'stroke="#c00"' in svg and 'stroke-dasharray="5,4"' in svg
     assert "/a/script/graph%3Alib" in svg and "deps: get,lib [lib]" in svg
     assert labels.count("app") == 3  # the cycle: app drawn again below each tool, not expanded
+
+
+def test_cache_entry_and_run_record_pages_link_what_they_came_from(
+    client: TestClient, tmp_path: Path
+) -> None:
+    from tests.script_fixtures import ScriptRepo, run
+
+    repo = ScriptRepo(tmp_path / "made", alias="made")
+    repo.add(
+        "data",
+        {"cache": True, "new_env_keys": ["DATA"]},
+        tags=["get", "data"],
+        run='echo "DATA=<b>$PWD</b>" > tmp-run-env.out\n',
+    )
+    repo.add("use", {"cache": True, "deps": [{"tags": "get,data"}]}, tags=["use"])
+    repo.register()
+    assert run("use")["return"] == 0
+    entries = client.get("/api/find/cache").json()["list"]
+    data = next(e for e in entries if "data" in e["tags"])
+    use = next(e for e in entries if "use" in e["tags"])
+    page = client.get(f"/a/cache/local:{use['uid']}").text
+    summary = page.split('id="summary">')[1].split("</table>")[0]
+    assert f'href="/a/cache/local%3A{data["uid"]}"' in summary and "script " in summary
+    shown = client.get(f"/a/cache/local:{data['uid']}").text
+    assert "<td>DATA</td>" in shown and "&lt;b&gt;" in shown and "<b>/" not in shown
+    (record,) = client.get("/api/find/run").json()["list"]
+    run_page = client.get(f"/a/run/local:{record['uid']}")
+    assert run_page.status_code == 200
+    nodes = run_page.text.split('id="nodes">')[1].split("</table>")[0]
+    assert nodes.count("<tr><td>") == 2 and "miss" in nodes
+    assert f'href="/a/cache/local%3A{use["uid"]}"' in nodes
+    for link in links(run_page.text):
+        if link.startswith("/a/"):
+            assert client.get(link).status_code == 200, link

@@ -132,7 +132,19 @@ def artifact(request: Request) -> dict[str, Any]:
     }
     if found["automation"] == "experiment":
         values.update(_experiment(request, handle(found)))
+    values["summary"] = _summary(found["automation"], path, loaded["meta"])
     return values
+
+
+def _summary(kind: str, path: Path, meta: dict[str, Any]) -> dict[str, Any] | None:
+    """A cache entry's or a run record's own section (:mod:`cairn.web.records`)."""
+    from cairn.web import records
+
+    if kind == "cache":
+        return records.cache_entry(path, meta)
+    if kind == "run":
+        return records.run_record(path)
+    return None
 
 
 def _json_text(data: Any) -> str:

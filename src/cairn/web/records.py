@@ -36,6 +36,10 @@ def _read(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _link(kind: str, name: str) -> str:
     return f"/a/{kind}/{quote(name, safe='')}"
 
@@ -65,7 +69,7 @@ def run_record(folder: Path) -> dict[str, Any]:
     """The summary of the run record in ``folder``."""
     record = _read(folder / "cairn-run.json")
     nodes = [_node(n) for n in _walk(record.get("tree"))][:MAX_ROWS]
-    outputs = record.get("outputs") if isinstance(record.get("outputs"), dict) else {}
+    outputs = _mapping(record.get("outputs"))
     return {
         "kind": "run",
         "started": record.get("started"),
@@ -88,7 +92,7 @@ def _walk(node: Any) -> list[dict[str, Any]]:
 
 
 def _node(node: dict[str, Any]) -> dict[str, Any]:
-    script = node.get("script") if isinstance(node.get("script"), dict) else {}
+    script = _mapping(node.get("script"))
     name = str(script.get("uid") or script.get("alias") or "")
     entry = Path(str(node["entry"])).name if node.get("entry") else None
     return {

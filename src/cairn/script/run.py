@@ -394,7 +394,7 @@ class ScriptRun:
         self.session.checked_inputs = True
         version = self.meta.versions.get(self.constraints.version or "")
         mapped = inputs.taken(self.meta, self.resolution.steps, version)
-        generic = (*INPUT_FLAGS, "path")
+        generic = (*INPUT_FLAGS, "path", "artifacts")
         names = inputs.untaken(self.inp.inputs, mapped, self.scan().names, generic)
         options = self.session.options
         for text in inputs.check(self.alias, names, mapped, strict=options.strict):

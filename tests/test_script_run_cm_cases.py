@@ -1,0 +1,51 @@
+"""CM scripts found wanting by a new user (issue 17, CM side): extra words after the tags are
+artifacts for the script, ``preprocess`` may hand the run to another script even with
+``skip``, a hook that changes directory leaves no cairn file among the user's, and a missing
+``CM_GET_DEPENDENT_CACHED_PATH`` is no reason to drop a cache entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import json_out
+from tests.script_fixtures import ScriptRepo, ok
+
+SEEN_ARTIFACTS = """
+def preprocess(i):
+    i['env']['SEEN'] = ','.join(i['input'].get('artifacts', []))
+    i['env']['SEEN_TAGS'] = i['input']['tags']
+    return {'return': 0}
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> ScriptRepo:
+    return ScriptRepo(tmp_path / "repo")
+
+
+def _venv(repo: ScriptRepo) -> None:
+    repo.add(
+        "set-venv",
+        {"new_env_keys": ["SEEN*"], "variations": {"v1": {}}},
+        tags=["set", "venv"],
+        customize=SEEN_ARTIFACTS,
+    )
+
+
+def test_words_after_the_tags_are_artifacts_for_the_script(repo: ScriptRepo, cli: Any) -> None:
+    _venv(repo)
+    out = json_out(cli("run", "script", "set venv", "tvenv2", "--out=json"))
+    assert out["new_env"] == {"SEEN": "tvenv2", "SEEN_TAGS": "set,venv"}
+    out = json_out(cli("run", "script", "set-venv", "_v1", "a", "b", "--out=json"))
+    assert out["new_env"]["SEEN"] == "a,b"
+    assert out["variations"] == ["_v1"]
+
+
+def test_api_artifacts_without_an_artifact_are_for_the_script(repo: ScriptRepo) -> None:
+    _venv(repo)
+    r = ok("set,venv", artifacts=["tvenv3"])
+    assert r["new_env"]["SEEN"] == "tvenv3"
+    assert ok(None, artifact="set-venv", artifacts=["x"])["new_env"]["SEEN"] == "x"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import json_out
-from tests.script_fixtures import ScriptRepo, ok
+from tests.script_fixtures import ScriptRepo, cache_entries, count, counter, ok
 
 SEEN_ARTIFACTS = """
 def preprocess(i):
@@ -49,3 +49,34 @@ def test_api_artifacts_without_an_artifact_are_for_the_script(repo: ScriptRepo) 
     r = ok("set,venv", artifacts=["tvenv3"])
     assert r["new_env"]["SEEN"] == "tvenv3"
     assert ok(None, artifact="set-venv", artifacts=["x"])["new_env"]["SEEN"] == "x"
+
+
+DEPENDENT = 'echo "CM_GET_DEPENDENT_CACHED_PATH={path}" > tmp-run-env.out\n'
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_dependent_path_that_is_no_folder_keeps_the_entry(
+    repo: ScriptRepo, tmp_path: Path, cairn_home: Path, kind: str
+) -> None:
+    runs, target = tmp_path / "runs", tmp_path / "not-a-folder"
+    if kind == "file":
+        target.write_text("x")
+    repo.add("dep-path", {"cache": True}, run=counter(runs) + DEPENDENT.format(path=target))
+    assert ok("dep-path")["cache"] == "miss"
+    assert ok("dep-path")["cache"] == "hit"
+    assert count(runs) == 1
+    assert "dependent_cached_path" not in cache_entries(cairn_home)[0]
+
+
+def test_a_dependent_folder_is_recorded_and_its_removal_reruns(
+    repo: ScriptRepo, tmp_path: Path, cairn_home: Path
+) -> None:
+    runs, folder = tmp_path / "runs", tmp_path / "model"
+    folder.mkdir()
+    repo.add("dep-dir", {"cache": True}, run=counter(runs) + DEPENDENT.format(path=folder))
+    ok("dep-dir")
+    assert cache_entries(cairn_home)[0]["dependent_cached_path"] == str(folder)
+    assert ok("dep-dir")["cache"] == "hit"
+    folder.rmdir()
+    assert ok("dep-dir")["cache"] == "miss"
+    assert count(runs) == 2

@@ -914,16 +914,23 @@ class ScriptRun:
             extra=(*self.inp.extra_cache_tags, *self.extra_tags),
             deps_tags=self._env_cache_tags(),
         )
-        dependent = self.eff.env.get("CM_GET_DEPENDENT_CACHED_PATH")
         return EntryFields(
             inputs=self.key_input,
             script_alias=self.alias,
             tags=tags,
             version=result.version,
-            dependent_cached_path=str(dependent) if dependent else None,
+            dependent_cached_path=self._dependent_folder(),
             scope=scoped,
             dep_entries=result.uses,
         )
+
+    def _dependent_folder(self) -> str | None:
+        """``GET_DEPENDENT_CACHED_PATH`` when it names an existing folder (as CM records it):
+        the entry is then dropped once that folder is gone; any other value is not recorded,
+        so it never costs the entry."""
+        value = self.eff.env.get(self.artifact.repo.dialect.var("GET_DEPENDENT_CACHED_PATH"))
+        text = str(value).strip() if value else ""
+        return text if text and Path(text).is_dir() else None
 
     def _env_cache_tags(self) -> tuple[str, ...]:
         tags = []

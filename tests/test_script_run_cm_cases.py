@@ -80,3 +80,41 @@ def test_a_dependent_folder_is_recorded_and_its_removal_reruns(
     folder.rmdir()
     assert ok("dep-dir")["cache"] == "miss"
     assert count(runs) == 2
+
+
+SKIP_TO_INSTALLER = """
+def preprocess(i):
+    if i['env'].get('FOUND'):
+        return {'return': 0, 'skip': True}
+    return {'return': 0, 'skip': True, 'script': {'tags': 'install,tool', 'flavor': 'big'}}
+
+def postprocess(i):
+    raise RuntimeError('postprocess must not run after a skip')
+"""
+
+
+def test_skip_with_a_script_runs_that_script_in_its_place(repo: ScriptRepo, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    repo.add(
+        "install-tool",
+        {
+            "cache": True,
+            "input_mapping": {"flavor": "TOOL_FLAVOR"},
+            "new_env_keys": ["TOOL_BIN"],
+        },
+        tags=["install", "tool"],
+        run=counter(runs) + 'echo "TOOL_BIN=/opt/$TOOL_FLAVOR/$PARENT_SET" > tmp-run-env.out\n',
+    )
+    repo.add(
+        "get-tool",
+        {"cache": True, "default_env": {"PARENT_SET": "p"}},
+        tags=["get", "tool"],
+        customize=SKIP_TO_INSTALLER,
+        run="exit 3\n",
+    )
+    r = ok("get,tool")
+    assert r["new_env"] == {"TOOL_BIN": "/opt/big/p"}
+    assert [d["script"] for d in r["deps"]] == ["install-tool"]
+    assert ok("get,tool")["new_env"] == {"TOOL_BIN": "/opt/big/p"}
+    assert count(runs) == 1  # the installer's own entry serves the second time
+    assert ok("get,tool", env={"FOUND": "1"})["new_env"] == {}

@@ -502,7 +502,7 @@ class ScriptRun:
         self.env_with_const()
         pre = self.call_hook("preprocess")
         if pre.get("skip"):
-            return self.result(key, "skipped")
+            return self._skipped(key, pre.get("script"))
         self.run_deps("prehook_deps")
         self.clean_files()
         if isinstance(pre.get("script"), dict):
@@ -543,7 +543,17 @@ class ScriptRun:
             elif target.is_dir():
                 shutil.rmtree(target)
 
-    def run_instead(self, spec: dict[str, Any]) -> None:
+    def _skipped(self, key: str, script: Any) -> RunResult:
+        """``preprocess`` said ``skip``: nothing more runs here (no entry is made), unless it
+        also named a ``script``; that one then runs in this run's place with its env and
+        state, and its exports are this run's result, as in CM (get-github-cli has its
+        installer run this way)."""
+        if not isinstance(script, dict) or not script:
+            return self.result(key, "skipped")
+        child = self.run_instead(script)
+        return self._result(key, "skipped", dict(child.new_env), dict(child.new_state))
+
+    def run_instead(self, spec: dict[str, Any]) -> RunResult:
         """``preprocess`` returned ``script``: that script runs in place of the native one,
         with this run's env and state; its exports join this run's env."""
         inputs = {k: v for k, v in spec.items() if k not in ("tags", "artifact", "env", "state")}
@@ -562,6 +572,7 @@ class ScriptRun:
         result = self.session.run(child)
         self.results.append(result)
         self.absorb(result, {})
+        return result
 
     def apply_default_version(self) -> None:
         """``default_version`` applies only when no version was asked for (and on a miss)."""

@@ -118,3 +118,32 @@ def test_skip_with_a_script_runs_that_script_in_its_place(repo: ScriptRepo, tmp_
     assert ok("get,tool")["new_env"] == {"TOOL_BIN": "/opt/big/p"}
     assert count(runs) == 1  # the installer's own entry serves the second time
     assert ok("get,tool", env={"FOUND": "1"})["new_env"] == {}
+
+
+MOVE_TO = """
+import os
+
+def preprocess(i):
+    os.makedirs(i['input']['to'], exist_ok=True)
+    os.chdir(i['input']['to'])
+    return {'return': 0}
+"""
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_a_hook_that_moves_leaves_no_cairn_file_among_the_users(
+    repo: ScriptRepo, tmp_path: Path, cairn_home: Path, cached: bool
+) -> None:
+    dest = tmp_path / "dest"
+    repo.add(
+        "unpack",
+        {"cache": cached, "new_env_keys": ["WHERE"]},
+        customize=MOVE_TO,
+        run='echo unpacking\necho data > made.txt\necho "WHERE=$PWD" > tmp-run-env.out\n',
+    )
+    r = ok("unpack", to=str(dest))
+    assert r["new_env"]["WHERE"] == str(dest)  # the native script ran where the hook moved
+    assert sorted(p.name for p in dest.iterdir()) == ["made.txt"]
+    if cached:
+        entry = Path(cache_entries(cairn_home)[0]["path"])
+        assert (entry / "cairn-run.log").read_text() == "unpacking\n"

@@ -455,6 +455,7 @@ class ScriptRun:
                 return self.from_entry(pending.existing, key)
             self.log = self.session.log_file(self.alias)
             result = self.fresh(pending.path, key, "miss")
+            self._tidy_moved(pending.path)
             if result.cache != "skipped":
                 self._keep_log(pending.path)
                 scoped = Scope.of(key, result.reads, self.view)
@@ -465,6 +466,21 @@ class ScriptRun:
                 result.key = entry.key
                 result.uses = (entry.uid, *result.uses)
         return result
+
+    def log_path(self) -> Path:
+        """This run's log: always under the session's work folder (copied into a new entry),
+        never where a hook moved the process (``os.chdir`` into the user's files)."""
+        if self.log is None:
+            self.log = self.session.log_file(self.alias)
+        return self.log
+
+    def _tidy_moved(self, entry: Path) -> None:
+        """A hook moved a cached run out of its entry: the files cairn wrote there for the
+        native script go (the entry keeps what it needs), unless ``--dirty``."""
+        if self.here != entry and not self.session.options.dirty:
+            from cairn.script import native
+
+            native.remove_own_files(self.here)
 
     def _note_removed(self, entry: Any, removed: list[str]) -> None:
         self.session.say(
@@ -785,7 +801,7 @@ class ScriptRun:
             ended = native.run(
                 wrapper,
                 self.here,
-                self.log or self.here / LOG_FILE,
+                self.log_path(),
                 script=str(path),
                 echo=self.session.options.output,
                 check=not self.inp.ignore_script_error,
@@ -821,7 +837,7 @@ class ScriptRun:
         executed = self.here / f"{path.stem}.executed{native.NOTEBOOK_SUFFIX}"
         if path.suffix != native.NOTEBOOK_SUFFIX or not executed.is_file():
             return ""
-        log = self.log or self.here / LOG_FILE
+        log = self.log_path()
         kept = log.with_name(f"{log.stem}.{executed.name}")
         shutil.copyfile(executed, kept)
         return f"\nthe partly executed notebook is kept in {kept}"

@@ -96,6 +96,31 @@ def test_a_variation_sets_its_own_expiration(repo: ScriptRepo, cairn_home: Path)
     assert left > 400 * 86400
 
 
+def test_a_dependency_can_inherit_its_parents_expiration(
+    repo: ScriptRepo, cairn_home: Path
+) -> None:
+    repo.add("fetch", {"cache": True}, run="true\n")
+    repo.add("plain", {"cache": True}, run="true\n")
+    repo.add(
+        "unpack",
+        {
+            "cache": True,
+            "cache_expiration": "2d",
+            "deps": [{"tags": "fetch", "inherit_cache_expiration": True}, {"tags": "plain"}],
+        },
+        run="true\n",
+    )
+    ok("unpack")
+    expires = {
+        e["associated_script_artifact"].split(",")[0]: e.get("expires")
+        for e in cache_entries(cairn_home)
+    }
+    fetch, unpack = (expiry.read_stamp(expires[k]) for k in ("fetch", "unpack"))
+    assert fetch is not None and unpack is not None and abs(fetch - unpack) < 600
+    assert fetch - expiry.read_stamp(expiry.stamp(0)) > 86400  # two days, not never
+    assert expires["plain"] is None
+
+
 def test_rm_expired_removes_only_expired_entries_and_says_so(
     repo: ScriptRepo, cairn_home: Path, cli: Any
 ) -> None:

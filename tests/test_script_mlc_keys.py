@@ -268,6 +268,7 @@ def test_variation_tags_alias_reads_a_word_as_variations(repo: ScriptRepo) -> No
         },
         run="true\n",
     )
+    repo.add("setter", {"new_env_keys": ["ACTION"]}, tags=["set"], run="true\n")
     assert ok("isolate,set")["new_env"] == {"ACTION": "set"}
     assert ok(tags="isolate,off")["new_env"] == {"ACTION": "unset"}
     assert "no script" in fails("isolate,sideways")["error"]

@@ -183,6 +183,17 @@ def test_predeps_false_turns_the_hook_off(repo: ScriptRepo) -> None:
     assert ok("parent")["new_env"] == {"CHILD_SAW": "none"}
 
 
+def test_the_plan_leaves_deps_after_a_predeps_hook_to_the_run(repo: ScriptRepo) -> None:
+    repo.add("cached-child", {"cache": True}, run="true\n")
+    repo.add("parent", {"deps": [{"tags": "cached-child"}]}, customize=PREDEPS, run="true\n")
+    ok("parent")
+    [child] = ok("parent", explain=True)["plan"]["deps"]
+    assert child["cache"] == "decided at run time"
+    repo.add("quiet", {"predeps": False, "deps": [{"tags": "cached-child"}]}, customize=PREDEPS)
+    [child] = ok("quiet", explain=True)["plan"]["deps"]
+    assert child["cache"] == "hit"
+
+
 # --- update_meta_if_env, add_deps_tags, variation_tags_alias ---------------------------------
 
 

@@ -61,8 +61,13 @@ def _short_repr(value: object) -> str:
 def _yaml_load(text: str, path: Path) -> Any:
     import yaml
 
+    from cairn import yaml_nodes
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        data = yaml_nodes.plain(text, YAML_DEPTH_LIMIT, YAML_NODE_LIMIT)  # plain data, fast
+        if data is not yaml_nodes.FALLBACK:
+            return data
         data = yaml.load(text, Loader=loader)  # a safe loader
     except yaml.YAMLError as exc:
         raise MetaError(f"malformed YAML in {path}: {_first_line(exc)}") from exc

@@ -1,9 +1,6 @@
 """Each script speaks its repository's dialect: MLCFlow scripts see ``MLC_*`` engine keys,
 ``import mlc``/``from utils import ...`` and MLCFlow's automation object; CM scripts beside
-them keep ``CM_*`` and ``cmind``.
-
-The MLCFlow repository here is a fixture repository whose loaded ``Repo`` is given the MLC
-dialect by hand (until the store detects it from ``meta.yaml``)."""
+them keep ``CM_*`` and ``cmind``."""
 
 from __future__ import annotations
 
@@ -15,24 +12,27 @@ import pytest
 
 from cairn.dialect import MLC
 from cairn.engine_vars import CM_VARS, MLC_VARS, SUFFIXES, of
-from cairn.record import replace
-from cairn.store import repo as repo_mod
-from tests.script_fixtures import ScriptRepo, fails, ok
+from tests.script_fixtures import ScriptRepo, fails, ok, uid_for
 
-MLC_ALIAS = "mlcrepo"
+
+class MLCRepo(ScriptRepo):
+    """A fixture repository in MLCFlow's layout: ``meta.yaml`` at the top and per script."""
+
+    def __init__(self, root: Path, alias: str = "mlcrepo") -> None:
+        super().__init__(root, alias)
+        (root / "cmr.yaml").unlink()
+        (root / "meta.yaml").write_text(f'alias: {alias}\nuid: "{uid_for("repo-" + alias)}"\n')
+
+    def add(self, alias: str, meta: dict[str, Any] | None = None, **kw: Any) -> Path:
+        path = super().add(alias, meta, **kw)
+        (path / "_cm.yaml").rename(path / "meta.yaml")
+        return path
 
 
 @pytest.fixture
-def mlc_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ScriptRepo:
+def mlc_repo(tmp_path: Path) -> ScriptRepo:
     """A repository whose scripts speak MLCFlow's dialect."""
-    original = repo_mod.from_meta
-
-    def as_mlc(path: Path, data: dict[str, Any], source: Path) -> repo_mod.Repo:
-        loaded = original(path, data, source)
-        return replace(loaded, dialect=MLC) if loaded.alias == MLC_ALIAS else loaded
-
-    monkeypatch.setattr(repo_mod, "from_meta", as_mlc)
-    return ScriptRepo(tmp_path / "mlc", alias=MLC_ALIAS)
+    return MLCRepo(tmp_path / "mlc")
 
 
 @pytest.fixture

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from cairn.errors import AlreadyExists, CairnError, InvalidInput, NotFound, Refused
+from cairn.errors import AlreadyExists, CairnError, InvalidInput, MetaError, NotFound, Refused
 from cairn.home import Home
 from cairn.store import archive, git
 from cairn.store.registry import Registry
 from cairn.store.sources import PullRequest, Sources, alias_for, url_for
 from tests.conftest import TOKEN, commit_change, sh_git
+from tests.mlc_fixtures import make_mlc_repo
 
 
 @pytest.fixture
@@ -251,4 +252,39 @@ def test_import_archive_over_the_size_limit_is_refused(
     monkeypatch.setenv("CAIRN_ARCHIVE_MAX_SIZE", "1000")
     with pytest.raises(InvalidInput, match="CAIRN_ARCHIVE_MAX_SIZE"):
         sources.import_archive(packed)
+    assert not [p for p in (cairn_home / "repos").iterdir()]
+
+
+def test_an_mlcflow_repository_is_imported_as_it_is(
+    sources: Sources, tmp_path: Path, cairn_home: Path
+) -> None:
+    src = make_mlc_repo(tmp_path / "src", artifacts={"script/s": {"alias": "s", "tags": ["x"]}})
+    archive.pack(src, tmp_path / "mlc.zip")
+    result = sources.import_archive(tmp_path / "mlc.zip", alias="mine")
+    assert (result.repo.alias, result.repo.dialect.name) == ("mine", "mlc")
+    assert sorted(p.name for p in result.repo.path.iterdir()) == ["meta.yaml", "script"]
+
+
+def test_a_tree_without_either_repository_file_is_named_so(
+    sources: Sources, tmp_path: Path, cairn_home: Path
+) -> None:
+    src = tmp_path / "src"
+    (src / "x").mkdir(parents=True)
+    (src / "x" / "f").write_text("f")
+    archive.pack(src, tmp_path / "none.zip")
+    with pytest.raises(NotFound) as info:
+        sources.import_archive(tmp_path / "none.zip")
+    assert "no cmr.yaml (CM) nor meta.yaml (MLCFlow)" in str(info.value)
+
+
+def test_a_meta_yaml_without_uid_is_named_when_imported(
+    sources: Sources, tmp_path: Path, cairn_home: Path
+) -> None:
+    src = tmp_path / "src"
+    (src / "script").mkdir(parents=True)
+    (src / "meta.yaml").write_text("alias: half\n")
+    archive.pack(src, tmp_path / "half.zip")
+    with pytest.raises(MetaError) as info:
+        sources.import_archive(tmp_path / "half.zip")
+    assert "meta.yaml: key 'uid' is missing" in str(info.value)
     assert not [p for p in (cairn_home / "repos").iterdir()]

@@ -60,7 +60,7 @@ class RepoAutomation(RepoSourceActions):
     @action(
         "add",
         aliases=("register",),
-        summary="register an existing repository directory (one with cmr.yaml)",
+        summary="register an existing repository directory (with cmr.yaml, or MLCFlow's meta.yaml)",
         usage="cairn add repo PATH",
         example="cairn add repo ~/src/my-cm-repo",
         flags=(Flag("path", "str", "the directory (same as the PATH argument)"),),
@@ -209,7 +209,8 @@ def _artifact_counts(repo: Repo) -> dict[str, int]:
     if not repo.root.is_dir():
         return counts
     for folder in sorted(p for p in repo.root.iterdir() if p.is_dir() and p.name[0] != "."):
-        n = sum(1 for d in folder.iterdir() if d.is_dir() and repo_mod.has_meta(d))
+        stem = repo.artifact_meta
+        n = sum(1 for d in folder.iterdir() if d.is_dir() and repo_mod.has_meta(d, stem))
         if n:
             counts[folder.name] = n
     return counts

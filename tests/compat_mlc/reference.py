@@ -42,6 +42,12 @@ def missing_keys(script: str, env: dict[str, Any], patterns: list[str]) -> list[
 
 
 REFERENCE: dict[str, frozenset[str]] = {
+    "benchmark-program": frozenset(
+        {
+            "MLC_RUN_CMD",
+        }
+    ),
+    "create-patch": frozenset(),
     "detect-cpu": frozenset(
         {
             "MLC_HOST_CPU_ARCHITECTURE",
@@ -99,6 +105,20 @@ REFERENCE: dict[str, frozenset[str]] = {
             "MLC_SUDO_USER",
         }
     ),
+    "download-file": frozenset(
+        {
+            "MLC_DOWNLOAD_DOWNLOADED_PATH",
+            "MLC_GET_DEPENDENT_CACHED_PATH",
+        }
+    ),
+    "dump-pip-freeze": frozenset(),
+    "extract-file": frozenset(
+        {
+            "MLC_EXTRACT_EXTRACTED_PATH",
+            "MLC_EXTRACT_EXTRACTED_SUBDIR_PATH",
+            "MLC_GET_DEPENDENT_CACHED_PATH",
+        }
+    ),
     "get-cmake": frozenset(
         {
             "MLC_CMAKE_BIN_WITH_PATH",
@@ -135,6 +155,59 @@ REFERENCE: dict[str, frozenset[str]] = {
             "MLC_LINKER_FLAGS_FAST",
         }
     ),
+    "get-generic-python-lib": frozenset(
+        {
+            "MLC_PYTHONLIB_PACKAGING_CACHE_TAGS",
+            "MLC_PYTHONLIB_PIP_CACHE_TAGS",
+        }
+    ),
+    "get-git-repo": frozenset(
+        {
+            "MLC_GIT_CHECKOUT_PATH",
+            "MLC_GIT_REPO_CHECKOUT",
+            "MLC_GIT_REPO_CHECKOUT_FOLDER",
+            "MLC_GIT_REPO_CHECKOUT_PATH",
+            "MLC_GIT_REPO_DEPTH",
+            "MLC_GIT_REPO_NAME",
+            "MLC_GIT_REPO_PATCH",
+            "MLC_GIT_REPO_RECURSE_SUBMODULES",
+            "MLC_GIT_REPO_URL",
+            "MLC_GIT_REPO_VERSION_STRING",
+        }
+    ),
+    "get-java": frozenset(
+        {
+            "MLC_JAVA_BIN",
+            "MLC_JAVA_BIN_WITH_PATH",
+            "MLC_JAVA_CACHE_TAGS",
+            "MLC_JAVA_PREBUILT_BUILD",
+            "MLC_JAVA_PREBUILT_FILENAME",
+            "MLC_JAVA_PREBUILT_URL",
+            "MLC_JAVA_PREBUILT_VERSION",
+            "MLC_JAVA_VERSION",
+        }
+    ),
+    "get-javac": frozenset(
+        {
+            "MLC_JAVAC_BIN",
+            "MLC_JAVAC_BIN_WITH_PATH",
+            "MLC_JAVAC_CACHE_TAGS",
+            "MLC_JAVAC_PREBUILT_BUILD",
+            "MLC_JAVAC_PREBUILT_FILENAME",
+            "MLC_JAVAC_PREBUILT_URL",
+            "MLC_JAVAC_PREBUILT_VERSION",
+            "MLC_JAVAC_VERSION",
+            "MLC_JAVA_BIN",
+            "MLC_JAVA_BIN_WITH_PATH",
+        }
+    ),
+    "get-openssl": frozenset(
+        {
+            "MLC_OPENSSL_BIN_WITH_PATH",
+            "MLC_OPENSSL_INSTALLED_PATH",
+            "MLC_OPENSSL_VERSION",
+        }
+    ),
     "get-python3": frozenset(
         {
             "MLC_PYTHON_BIN",
@@ -148,4 +221,10 @@ REFERENCE: dict[str, frozenset[str]] = {
         }
     ),
     "get-sys-utils-min": frozenset(),
+    "run-python": frozenset(),
+    "tar-my-folder": frozenset(
+        {
+            "MLC_TAR_OUTFILE",
+        }
+    ),
 }

@@ -63,8 +63,12 @@ def test_get_git_repo_clones_a_local_bare_repository(mlc: Mlc, tmp_path: Path) -
     checkout = Path(env["MLC_GIT_REPO_CHECKOUT_PATH"])
     assert checkout.is_relative_to(Path(run.result["cache_entry"]))
     assert (checkout / "a.txt").read_text() == "first\n"
-    assert env["MLC_GIT_REPO_CURRENT_HASH"] == head
     assert env["MLC_GIT_CHECKOUT_PATH"] == str(checkout)
+    assert git("rev-parse", "HEAD", cwd=checkout) == head
+    assert env["MLC_GIT_REPO_URL"] == f"file://{bare}"
+    assert env["MLC_GIT_REPO_NAME"] == "upstream.git"
+    assert env["MLC_GIT_REPO_CHECKOUT"] == "main"
+    assert f"g{head[:7]}" in env["MLC_GIT_REPO_VERSION_STRING"]
     mlc.assert_reference_keys("get-git-repo", run)
     again = mlc.run("get,git,repo", url, alias="get-git-repo")
     assert again.result["cache"] == "hit"
@@ -94,17 +98,25 @@ def test_extract_file_unpacks_a_local_archive(mlc: Mlc, tmp_path: Path) -> None:
     run = mlc.run("extract,file", f"--input={archive}", alias="extract-file", cwd=cwd)
     env = run.env
     extracted = Path(env["MLC_EXTRACT_EXTRACTED_PATH"])
+    assert extracted == cwd
+    assert env["MLC_EXTRACT_EXTRACTED_SUBDIR_PATH"] == str(cwd / "payload")
     assert (extracted / "payload" / "sub" / "b.txt").read_text() == "b\n"
     assert (extracted / "payload" / "a.txt").read_text() == "a\n"
     mlc.assert_reference_keys("extract-file", run)
 
 
-def test_download_file_of_a_local_url(mlc: Mlc, tmp_path: Path) -> None:
+def test_download_file_of_a_local_url_with_curl(mlc: Mlc, tmp_path: Path) -> None:
+    """``file://`` through curl (mlcflow's default downloader, Python's requests, cannot
+    fetch ``file://`` URLs: "No connection adapters were found")."""
+    which("curl", mlc.env)
     source = tmp_path / "data.txt"
     source.write_text("hello from a local file\n")
-    run = mlc.run("download,file", f"--url=file://{source}", alias="download-file")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    url = f"--url=file://{source}"
+    run = mlc.run("download,file,_curl", url, alias="download-file", cwd=cwd)
     downloaded = Path(run.env["MLC_DOWNLOAD_DOWNLOADED_PATH"])
-    assert downloaded.is_file()
+    assert downloaded == cwd / "data.txt"
     digest = hashlib.sha256(downloaded.read_bytes()).hexdigest()
     assert digest == hashlib.sha256(source.read_bytes()).hexdigest()
     mlc.assert_reference_keys("download-file", run)

@@ -46,7 +46,7 @@ def test_get_generic_python_lib_reports_the_installed_package_version(mlc: Mlc) 
     code = "import importlib.metadata as m; print(m.version('packaging'))"
     installed = subprocess.run([python, "-c", code], capture_output=True, text=True).stdout
     assert run.result["version"] == installed.strip()
-    assert run.env["MLC_PACKAGING_VERSION"] == installed.strip()
+    assert run.env["MLC_PYTHONLIB_PACKAGING_CACHE_TAGS"] == f"version-{installed.strip()}"
     assert "_package.packaging" in run.result["variations"]
     mlc.assert_reference_keys("get-generic-python-lib", run)
 
@@ -60,6 +60,8 @@ def test_get_gcc(mlc: Mlc) -> None:
     assert Path(env["MLC_GCC_BIN_WITH_PATH"]).samefile(gcc)
     assert env["MLC_COMPILER_FAMILY"] == "GCC"
     assert env["MLC_C_COMPILER_BIN"] == "gcc"
+    assert env["MLC_COMPILER_CACHE_TAGS"] == f"version-{version},family-gcc"
+    assert env["+ CFLAGS"] == [env["MLC_COMPILER_FLAGS_DEFAULT"]]
     mlc.assert_reference_keys("get-gcc", run)
 
 
@@ -79,6 +81,7 @@ def test_get_java(mlc: Mlc) -> None:
     env = run.env
     assert env["MLC_JAVA_VERSION"] == first_version(tool_output(java, "-version"))
     assert Path(env["MLC_JAVA_BIN_WITH_PATH"]).samefile(java)
+    assert env["MLC_JAVA_CACHE_TAGS"] == f"version-{env['MLC_JAVA_VERSION']}"
     assert (Path(env["JAVA_HOME"]) / "bin" / "java").is_file()
     mlc.assert_reference_keys("get-java", run)
 
@@ -89,6 +92,7 @@ def test_get_javac(mlc: Mlc) -> None:
     env = run.env
     assert env["MLC_JAVAC_VERSION"] == first_version(tool_output(javac, "-version"))
     assert Path(env["MLC_JAVAC_BIN_WITH_PATH"]).samefile(javac)
+    assert (Path(env["JAVA_HOME"]) / "bin" / "javac").is_file()
     mlc.assert_reference_keys("get-javac", run)
 
 
@@ -98,6 +102,7 @@ def test_get_openssl(mlc: Mlc) -> None:
     env = run.env
     assert env["MLC_OPENSSL_VERSION"] == first_version(tool_output(openssl, "version"))
     assert Path(env["MLC_OPENSSL_BIN_WITH_PATH"]).samefile(openssl)
+    assert env["MLC_OPENSSL_INSTALLED_PATH"] == str(Path(env["MLC_OPENSSL_BIN_WITH_PATH"]).parent)
     mlc.assert_reference_keys("get-openssl", run)
 
 

@@ -47,6 +47,12 @@ REFERENCE: dict[str, frozenset[str]] = {
             "MLC_RUN_CMD",
         }
     ),
+    "create-custom-cache-entry": frozenset(
+        {
+            "MLC_CUSTOM_CACHE_ENTRY_PATH",
+            "MLC_CUSTOM_CACHE_ENTRY_REAL_PATH",
+        }
+    ),
     "create-patch": frozenset(),
     "detect-cpu": frozenset(
         {
@@ -119,6 +125,11 @@ REFERENCE: dict[str, frozenset[str]] = {
             "MLC_GET_DEPENDENT_CACHED_PATH",
         }
     ),
+    "get-cache-dir": frozenset(
+        {
+            "MLC_CACHE_DIR",
+        }
+    ),
     "get-cmake": frozenset(
         {
             "MLC_CMAKE_BIN_WITH_PATH",
@@ -159,6 +170,11 @@ REFERENCE: dict[str, frozenset[str]] = {
         {
             "MLC_PYTHONLIB_PACKAGING_CACHE_TAGS",
             "MLC_PYTHONLIB_PIP_CACHE_TAGS",
+        }
+    ),
+    "get-generic-sys-util": frozenset(
+        {
+            "MLC_CMAKE_VERSION",
         }
     ),
     "get-git-repo": frozenset(
@@ -221,7 +237,14 @@ REFERENCE: dict[str, frozenset[str]] = {
         }
     ),
     "get-sys-utils-min": frozenset(),
+    "pull-git-repo": frozenset(),
     "run-python": frozenset(),
+    "set-sqlite-dir": frozenset(
+        {
+            "MLC_SQLITE_PATH",
+        }
+    ),
+    "set-venv": frozenset(),
     "tar-my-folder": frozenset(
         {
             "MLC_TAR_OUTFILE",

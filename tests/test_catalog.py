@@ -11,9 +11,12 @@ import pytest
 import yaml
 
 from cairn import kinds, report
+from cairn.dialect import MLC
 from cairn.errors import AlreadyExists, Ambiguous, CairnError, InvalidInput, MetaError, NotFound
 from cairn.home import Home
 from cairn.store.catalog import Catalog, Query, Target
+from cairn.store.repo import Repo
+from tests.mlc_fixtures import make_mlc_repo
 
 DATASET = kinds.resolve("dataset")
 UID_A = "aaaaaaaaaaaaaaaa"
@@ -375,3 +378,63 @@ def test_a_denied_write_names_the_meta_file_not_its_temporary_twin(
     r = cairn.access("update dataset d --meta.x=1")
     assert r["return"] == 1
     assert r["error"].startswith(f"Permission denied: {meta_file} (you may not change it")
+
+
+# -- MLCFlow repositories and names CM reads (issue 17) ------------------------------------------
+
+
+@pytest.fixture
+def mlc(catalog: Catalog, tmp_path: Path) -> Repo:
+    """An MLCFlow repository (``meta.yaml`` files) registered beside r1 and r2."""
+    path = make_mlc_repo(
+        tmp_path / "mlc", artifacts={"dataset/coco": ds("coco", "eeeeeeeeeeeeeeee", "images")}
+    )
+    return catalog.registry.register(path)
+
+
+def test_an_mlcflow_repository_s_artifacts_are_found_and_changed_in_meta_yaml(
+    catalog: Catalog, mlc: Repo
+) -> None:
+    coco = catalog.find_one(query("mlcommons@mini:coco"))
+    assert coco.repo.dialect is MLC and coco.tags == ("images",)
+    updated = catalog.update(coco, lambda m: {**m, "tags": ["images", "big"]})
+    assert updated.tags == ("images", "big")
+    assert sorted(p.name for p in coco.path.iterdir()) == ["meta.yaml"]
+
+
+def test_adding_into_an_mlcflow_repository_writes_meta_yaml(catalog: Catalog, mlc: Repo) -> None:
+    added = catalog.add(DATASET, Target(mlc, "kits", None), {"tags": ["med"]})
+    assert sorted(p.name for p in added.path.iterdir()) == ["meta.yaml"]
+    assert names(catalog.find(query(tags="med"))) == ["mlcommons@mini:kits"]
+    folder = mlc.root / "dataset" / "own"
+    folder.mkdir()
+    adopted = catalog.adopt(DATASET, folder, {"tags": ["own"]}, fmt="json")
+    assert sorted(p.name for p in adopted.path.iterdir()) == ["meta.json"]
+    here = catalog.here(DATASET, folder)
+    assert here.alias == "own"
+
+
+def test_copying_between_dialects_renames_the_meta_files(catalog: Catalog, mlc: Repo) -> None:
+    mnist = catalog.find_one(query("r1:mnist"))
+    copied = catalog.copy(mnist, Target(mlc, "mnist2", None), [])
+    assert sorted(p.name for p in copied.path.iterdir()) == ["meta.yaml"]
+    r1 = catalog.registry.one("r1")
+    coco = catalog.find_one(query("coco"))
+    moved = catalog.move(coco, Target(r1, None, None))
+    assert sorted(p.name for p in moved.path.iterdir()) == ["_cm.yaml"]
+    assert names(catalog.find(query("coco"))) == ["r1:coco"]
+
+
+def test_a_name_cm_reads_is_found_but_never_given(catalog: Catalog, tmp_path: Path) -> None:
+    r1 = catalog.registry.one("r1")
+    folder = r1.root / "dataset" / "spaced"
+    folder.mkdir()
+    (folder / "_cm.yaml").write_text(yaml.safe_dump(ds("Open Images", "ffffffffffffffff")))
+    found = catalog.find_one(query("Open Images"))
+    assert found.path == folder
+    with pytest.raises(InvalidInput, match="unsafe alias 'Open Images'") as info:
+        catalog.copy(found, Target(r1, None, None), [])
+    assert "give it a new name" in str(info.value)
+    assert catalog.copy(found, Target(r1, "open-images", None), []).alias == "open-images"
+    with pytest.raises(InvalidInput, match="unsafe alias"):
+        catalog.add(DATASET, Target(r1, "Open Images 2", None), {})

@@ -385,3 +385,24 @@ def test_split_list() -> None:
     assert ids.split_list("a, b,,c ") == ["a", "b", "c"]
     assert ids.split_list(["a", " ", "b "]) == ["a", "b"]
     assert ids.split_list("") == []
+
+
+@pytest.mark.parametrize("name", ["Grigori Fursin", "Grigori_Fursin", "José Ñ", "a:b,c", "-x"])
+def test_check_name_accepts_what_cm_reads(name: str) -> None:
+    assert ids.check_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "a\\b", "tab\there", "x" * 201])
+def test_check_name_refuses_what_no_folder_could_be_called(name: str) -> None:
+    with pytest.raises(InvalidName):
+        ids.check_name(name)
+
+
+def test_a_loose_identifier_reads_names_with_spaces_but_not_separators() -> None:
+    parsed = ids.parse_identifier("people:Grigori Fursin", strict=False)
+    assert parsed == ids.Identifier(ids.NamePart("Grigori Fursin"), ids.NamePart("people"))
+    assert ids.parse_identifier("Grigori*", strict=False).name.is_pattern
+    with pytest.raises(InvalidName, match="unsafe"):
+        ids.parse_identifier("Grigori Fursin")  # names cairn gives: the strict rule
+    with pytest.raises(InvalidName, match="unreadable"):
+        ids.parse_identifier("a/b", strict=False)

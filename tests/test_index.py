@@ -19,9 +19,12 @@ import pytest
 import yaml
 
 from cairn import kinds, report
+from cairn.dialect import CM, MLC
+from cairn.errors import CairnError
 from cairn.home import Home
 from cairn.store import index as index_mod
 from cairn.store.catalog import Catalog, Query
+from tests.mlc_fixtures import corpus_copy, make_mlc_repo, mlc_script
 
 DATASET = kinds.resolve("dataset")
 SCRIPT = kinds.resolve("script")
@@ -612,3 +615,167 @@ def test_an_artifact_naming_another_automation_is_warned_about(cli: Any, cairn_h
         assert f"ignoring {stray / '_cm.yaml'}: it names automation 'model'" in done.stderr
         assert "folder 'dataset'" in done.stderr
     assert "ignoring" not in cli("load", "dataset", "d1").stderr
+
+
+# --- MLCFlow repositories: meta.yaml everywhere (issue 17) ---------------------------------------
+
+MLC_SCRIPTS = {
+    "script/detect-os": mlc_script("detect-os", "863735b7db8c44fc", "detect-os", "detect", "os"),
+    "script/get-python3": mlc_script("get-python3", "d0b5dd74373f4a62", "get", "python3"),
+}
+
+
+def scripts(identifier: str | None = None, tags: Any = None) -> list[str]:
+    found = Catalog.open().find(Query.parse(SCRIPT, identifier, tags))
+    return [f"{a.repo.alias}:{a.alias}" for a in found if a.repo.alias != "builtin"]
+
+
+@pytest.fixture
+def mlc_repo(cairn_home: Path, tmp_path: Path) -> Path:
+    path = make_mlc_repo(tmp_path / "mlc", artifacts=MLC_SCRIPTS)
+    Catalog.open().registry.register(path)
+    return path
+
+
+def test_an_mlcflow_repository_s_scripts_are_found_by_tags_and_alias(mlc_repo: Path) -> None:
+    for _ in range(2):  # read from disk, then from the index
+        assert scripts(tags="detect,os") == ["mlcommons@mini:detect-os"]
+        assert scripts("get-python3") == ["mlcommons@mini:get-python3"]
+        assert scripts("mlcommons@mini:detect-os") == ["mlcommons@mini:detect-os"]
+    found = Catalog.open().find(Query.parse(SCRIPT, "detect-os"))
+    assert [a.repo.dialect for a in found if a.repo.alias != "builtin"] == [MLC]
+
+
+def test_an_mlcflow_repository_s_meta_files_are_watched(mlc_repo: Path) -> None:
+    assert scripts(tags="python3") == ["mlcommons@mini:get-python3"]
+    meta_file = mlc_repo / "script" / "get-python3" / "meta.yaml"
+    data = yaml.safe_load(meta_file.read_text())
+    meta_file.write_text(yaml.safe_dump({**data, "tags": ["get", "python"]}))
+    assert scripts(tags="python3") == []
+    assert scripts(tags="python") == ["mlcommons@mini:get-python3"]
+    (mlc_repo / "script" / "get-python3" / "meta.json").write_text('{"tags": ["py"]}')
+    assert scripts(tags="py") == ["mlcommons@mini:get-python3"]
+    odd = mlc_repo / "script" / "odd"
+    write_meta(odd, mlc_script("odd", "1234567812345678", "odd"))  # a _cm.yaml: not MLCFlow's
+    assert scripts(tags="odd") == []
+
+
+def test_the_index_keeps_each_repository_s_dialect(
+    mlc_repo: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_mod, "RACY_NS", 0)  # the files just written are trusted
+    scripts(tags="detect,os")
+    assert rows(cairn_home, "SELECT dialect FROM repos WHERE path = ?", str(mlc_repo)) == [("mlc",)]
+    again = Catalog.open().registry.one("mlcommons@mini")  # loaded from the index
+    assert again.dialect is MLC and again.meta_file == mlc_repo / "meta.yaml"
+    (mlc_repo / "cmr.yaml").write_text("alias: now-cm\nuid: '9cf241afa6074c00'\n")
+    assert Catalog.open().index.load_repo(mlc_repo).dialect is CM
+
+
+def test_a_folder_of_links_to_scripts_adds_nothing(mlc_repo: Path) -> None:
+    """mlperf-automations' ``script/by-category/<category>/<name>``: relative links (or, in a
+    copy that lost them, small text files) to script folders, and no meta of its own."""
+    links = mlc_repo / "script" / "by-category" / "os"
+    links.mkdir(parents=True)
+    (links / "detect-os").symlink_to(Path("..", "..", "detect-os"))
+    (links / "get-python3").write_text("../../get-python3")
+    (links.parent / "README.md").write_text("# by category\n")
+    for _ in range(2):
+        with report.using(report.Reporter()) as reporter:
+            assert scripts(tags="detect,os") == ["mlcommons@mini:detect-os"]
+            assert sorted(scripts()) == ["mlcommons@mini:detect-os", "mlcommons@mini:get-python3"]
+        assert reporter.warnings == []
+
+
+def test_a_read_only_home_reads_an_mlcflow_repository(
+    cli: Any, cli_read_only: Any, cairn_home: Path, tmp_path: Path
+) -> None:
+    path = make_mlc_repo(tmp_path / "mlc", artifacts=MLC_SCRIPTS)
+    assert cli("add", "repo", str(path)).returncode == 0
+    found = cli_read_only(cairn_home, "find", "script", "mlcommons@mini:*")
+    assert found.returncode == 0, found.stderr
+    assert sorted(found.stdout.split()) == [
+        str(path / "script" / "detect-os"),
+        str(path / "script" / "get-python3"),
+    ]
+
+
+def test_the_mlcflow_collection_registers_and_is_found(
+    cli: Any, cairn_home: Path, tmp_path: Path
+) -> None:
+    """The real mlperf-automations collection (370 scripts beside ``by-category`` and a folder
+    without meta), copied and registered."""
+    path = corpus_copy(tmp_path / "mlperf-automations")
+    added = cli("add", "repo", str(path))
+    assert added.returncode == 0, added.stderr
+    assert added.stderr == ""
+    for _ in range(2):
+        by_tags = cli("find", "script", "--tags=detect,os")
+        assert str(path / "script" / "detect-os") in by_tags.stdout.split()
+        assert by_tags.stderr == ""
+    by_alias = cli("find", "script", "mlcommons@mlperf-automations:get-python3")
+    assert by_alias.stdout.split() == [str(path / "script" / "get-python3")]
+    listed = cli("find", "script", "mlcommons@mlperf-automations:*")
+    assert len(listed.stdout.split()) == len(list(path.glob("script/*/meta.yaml"))) == 370
+    loaded = cli("load", "script", "mlcommons@mlperf-automations:get-python3", "--out=json")
+    assert json.loads(loaded.stdout)["meta"]["uid"] == "d0b5dd74373f4a62"
+
+
+# --- aliases CM reads but cairn would not give (issue 17) ---------------------------------------
+
+CONTRIBUTOR = kinds.resolve("contributor")
+
+
+def contributors(identifier: str | None = None) -> list[str | None]:
+    return [a.alias for a in Catalog.open().find(Query.parse(CONTRIBUTOR, identifier))]
+
+
+@pytest.fixture
+def people(cairn_home: Path, make_repo: Callable[..., Path]) -> Path:
+    """CM's contributors: ``alias: Grigori Fursin`` in ``contributor/grigori-fursin``."""
+    path = make_repo(
+        "people",
+        artifacts={
+            "contributor/grigori-fursin": {"alias": "Grigori Fursin", "uid": "0123456789abcdef"},
+            "contributor/Arjun Suresh": {"alias": "Arjun Suresh", "uid": "fedcba9876543210"},
+            "contributor/someone": {"alias": "someone", "uid": "1111222233334444"},
+        },
+    )
+    Catalog.open().registry.register(path)
+    return path
+
+
+def test_aliases_with_spaces_are_indexed_and_found(people: Path) -> None:
+    for _ in range(2):  # read from disk, then from the index
+        with report.using(report.Reporter()) as reporter:
+            assert contributors() == ["Arjun Suresh", "Grigori Fursin", "someone"]
+            assert contributors("Grigori Fursin") == ["Grigori Fursin"]
+            assert contributors("grigori fursin") == ["Grigori Fursin"]
+            assert contributors("people:Arjun Suresh") == ["Arjun Suresh"]
+            assert contributors("* Fursin") == ["Grigori Fursin"]
+        assert reporter.warnings == []
+
+
+def test_an_alias_with_spaces_is_found_and_loaded_by_the_cli(people: Path, cli: Any) -> None:
+    found = cli("find", "contributor", "Grigori Fursin")
+    assert found.stdout.split("\n")[0] == str(people / "contributor" / "grigori-fursin")
+    loaded = cli("load", "contributor", "Grigori Fursin", "--out=json")
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout)["meta"]["uid"] == "0123456789abcdef"
+
+
+def test_a_hook_looking_up_an_alias_with_spaces_gets_it(people: Path) -> None:
+    """What a repository's script does: ``cmind.access`` with the name it read somewhere."""
+    import cairn
+
+    found = cairn.access(
+        {"action": "find", "automation": "contributor", "artifact": "Grigori Fursin"}
+    )
+    assert found["return"] == 0, found
+    assert [str(a.path) for a in found["list"]] == [str(people / "contributor" / "grigori-fursin")]
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "tab\there"])
+def test_a_query_name_no_folder_could_have_is_refused(people: Path, name: str) -> None:
+    with pytest.raises(CairnError, match="unreadable name"):
+        contributors(name)

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cairn.dialect import CM, MLC
 from cairn.errors import AlreadyExists, InvalidInput, InvalidName, MetaError, NotFound
 from cairn.store import repo as repo_mod
+from tests.mlc_fixtures import make_mlc_repo
 
 
 def test_load_reads_identity_prefix_and_deps(make_repo: Callable[..., Path]) -> None:
@@ -94,3 +96,70 @@ def test_has_meta(tmp_path: Path) -> None:
     assert not repo_mod.has_meta(tmp_path)
     (tmp_path / "_cm.json").write_text("{}")
     assert repo_mod.has_meta(tmp_path)
+    assert not repo_mod.has_meta(tmp_path, "meta")
+    (tmp_path / "meta.yaml").write_text("{}")
+    assert repo_mod.has_meta(tmp_path, "meta")
+
+
+# -- MLCFlow repositories: meta.yaml at the top ---------------------------------------------
+
+
+def test_an_mlcflow_repository_is_read_in_its_dialect(tmp_path: Path) -> None:
+    path = make_mlc_repo(tmp_path / "mlc", alias="mlcommons@mlperf-automations")
+
+    loaded = repo_mod.load(path)
+
+    assert (loaded.alias, loaded.uid, loaded.dialect) == (
+        "mlcommons@mlperf-automations",
+        "9cf241afa6074c00",
+        MLC,
+    )
+    assert loaded.meta_file == path / "meta.yaml"
+    assert loaded.artifact_meta == "meta"
+    assert repo_mod.is_repo(path)
+
+
+def test_cmr_yaml_wins_over_meta_yaml(make_repo: Callable[..., Path]) -> None:
+    path = make_repo("r1")
+    (path / "meta.yaml").write_text("alias: other\nuid: '0011223344556677'\n")
+    loaded = repo_mod.load(path)
+    assert (loaded.alias, loaded.dialect, loaded.meta_file.name) == ("r1", CM, "cmr.yaml")
+
+
+def test_not_a_repository_names_both_dialects_files(tmp_path: Path) -> None:
+    with pytest.raises(NotFound) as info:
+        repo_mod.load(tmp_path)
+    assert "cmr.yaml (CM)" in str(info.value) and "meta.yaml (MLCFlow)" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("alias: r\n", "key 'uid' is missing"),
+        ("uid: '0011223344556677'\n", "key 'alias' is missing"),
+        ("tags: [a]\n", "key 'alias' is missing"),
+    ],
+)
+def test_a_meta_yaml_without_alias_or_uid_names_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "meta.yaml").write_text(text)
+    with pytest.raises(MetaError) as info:
+        repo_mod.load(tmp_path)
+    said = str(info.value)
+    assert str(tmp_path / "meta.yaml") in said and message in said
+    assert "MLCFlow repository" in said and "add 'alias: NAME'" in said
+
+
+def test_rename_keeps_an_mlcflow_repository_s_own_file(tmp_path: Path) -> None:
+    path = make_mlc_repo(tmp_path / "mlc")
+    renamed = repo_mod.rename(path, "renamed")
+    assert (renamed.alias, renamed.dialect) == ("renamed", MLC)
+    assert sorted(p.name for p in path.iterdir()) == ["meta.yaml"]
+    with pytest.raises(AlreadyExists, match=r"it has meta\.yaml"):
+        repo_mod.create(path, "other")
+
+
+def test_new_repositories_are_cm_ones(tmp_path: Path) -> None:
+    created = repo_mod.create(tmp_path / "new", "new")
+    assert created.dialect is CM and (tmp_path / "new" / "cmr.yaml").is_file()

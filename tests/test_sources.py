@@ -14,6 +14,7 @@ from cairn.store import archive, git
 from cairn.store.registry import Registry
 from cairn.store.sources import PullRequest, Sources, alias_for, url_for
 from tests.conftest import TOKEN, commit_change, sh_git
+from tests.mlc_fixtures import make_mlc_repo
 
 
 @pytest.fixture
@@ -252,3 +253,25 @@ def test_import_archive_over_the_size_limit_is_refused(
     with pytest.raises(InvalidInput, match="CAIRN_ARCHIVE_MAX_SIZE"):
         sources.import_archive(packed)
     assert not [p for p in (cairn_home / "repos").iterdir()]
+
+
+def test_an_mlcflow_repository_is_imported_as_it_is(
+    sources: Sources, tmp_path: Path, cairn_home: Path
+) -> None:
+    src = make_mlc_repo(tmp_path / "src", artifacts={"script/s": {"alias": "s", "tags": ["x"]}})
+    archive.pack(src, tmp_path / "mlc.zip")
+    result = sources.import_archive(tmp_path / "mlc.zip", alias="mine")
+    assert (result.repo.alias, result.repo.dialect.name) == ("mine", "mlc")
+    assert sorted(p.name for p in result.repo.path.iterdir()) == ["meta.yaml", "script"]
+
+
+def test_a_tree_without_either_repository_file_is_named_so(
+    sources: Sources, tmp_path: Path, cairn_home: Path
+) -> None:
+    src = tmp_path / "src"
+    (src / "x").mkdir(parents=True)
+    (src / "x" / "f").write_text("f")
+    archive.pack(src, tmp_path / "none.zip")
+    with pytest.raises(NotFound) as info:
+        sources.import_archive(tmp_path / "none.zip")
+    assert "no cmr.yaml (CM) nor meta.yaml (MLCFlow)" in str(info.value)

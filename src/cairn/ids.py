@@ -10,6 +10,14 @@ Grammar (compatible with CM's ``parse_cm_object`` and tag lists)::
     tags       := tag { "," tag }                     ("-tag" excludes, the others must all match)
 
 Every parsed value prints itself back with ``str()`` in the same grammar.
+
+The ``alias`` rule is the strict one, for names cairn creates (new artifacts and
+repositories, renames, copies). Reading accepts any name CM accepts in a meta file or
+folder name (``alias: Grigori Fursin``), so looking artifacts up uses the loose rule::
+
+    name       := any text without "/", "\\", control characters, ":" or ","
+                  (not "." or ".."; at most 200 characters; in a meta file ":" and ","
+                  are allowed too, though such a name can be found only by a pattern)
 """
 
 from __future__ import annotations
@@ -57,6 +65,25 @@ def check_alias(alias: str, what: str = "alias") -> str:
             hint="use letters, digits and _ . @ + - only, no '/', '..', ':', ',' or spaces",
         )
     return alias
+
+
+def check_name(name: str, what: str = "alias", *, separators: bool = True) -> str:
+    """Return ``name`` if a folder could be called so (the loose rule reading accepts: any
+    text without a path separator or control character), else raise :class:`InvalidName`.
+
+    With ``separators`` false (a name in a query), ``:`` and ``,`` are refused too: they
+    separate the parts of an identifier."""
+    if not name:
+        raise InvalidName(f"empty {what}")
+    if len(name) > _MAX_ALIAS:
+        raise InvalidName(f"{what} {name[:40]!r}... is longer than {_MAX_ALIAS} characters")
+    bad = "/\\" if separators else "/\\:,"
+    if name in (".", "..") or any(c in bad or not c.isprintable() for c in name):
+        raise InvalidName(
+            f"unreadable {what} {name!r}",
+            hint="a name has no '/', '\\' or control characters and is not '.' or '..'",
+        )
+    return name
 
 
 def check_uid(uid: str, what: str = "uid") -> str:
@@ -114,8 +141,9 @@ class Identifier(FrozenRecord):
         return f"{self.repo}:{self.name}" if self.repo else str(self.name)
 
 
-def parse_part(text: str, *, patterns: bool, what: str) -> NamePart:
-    """Parse ``alias``, ``uid``, ``alias,uid`` or ``uid,alias``."""
+def parse_part(text: str, *, patterns: bool, what: str, strict: bool = True) -> NamePart:
+    """Parse ``alias``, ``uid``, ``alias,uid`` or ``uid,alias``; aliases by the strict rule,
+    or with ``strict`` false by the loose one reading accepts (``Grigori Fursin``)."""
     pieces = [p.strip() for p in text.split(",")]
     if len(pieces) > 2 or any(not p for p in pieces):
         raise InvalidName(
@@ -129,11 +157,14 @@ def parse_part(text: str, *, patterns: bool, what: str) -> NamePart:
         raise InvalidName(f"{what} {text!r} has two aliases", hint="write ALIAS,UID")
     alias = aliases[0] if aliases else None
     if alias is not None:
-        _check_alias_or_pattern(alias, patterns=patterns, what=what)
+        _check_alias_or_pattern(alias, patterns=patterns, what=what, strict=strict)
     return NamePart(alias=alias, uid=uids[0].lower() if uids else None)
 
 
-def _check_alias_or_pattern(alias: str, *, patterns: bool, what: str) -> None:
+def _check_alias_or_pattern(alias: str, *, patterns: bool, what: str, strict: bool) -> None:
+    if not strict:
+        check_name(alias, what, separators=False)
+        return
     if patterns and has_wildcards(alias):
         if ".." in alias or not re.fullmatch(_PATTERN, alias):
             raise InvalidName(f"unsafe {what} pattern {alias!r}")
@@ -141,17 +172,22 @@ def _check_alias_or_pattern(alias: str, *, patterns: bool, what: str) -> None:
     check_alias(alias, what)
 
 
-def parse_identifier(text: str, *, patterns: bool = True) -> Identifier:
-    """Parse ``[repo:]name``; wildcards are allowed only when ``patterns`` is true."""
+def parse_identifier(text: str, *, patterns: bool = True, strict: bool = True) -> Identifier:
+    """Parse ``[repo:]name``; wildcards are allowed only when ``patterns`` is true, and with
+    ``strict`` false names follow the loose rule of reading (``Grigori Fursin``)."""
     text = text.strip()
     sides = text.split(":")
     if len(sides) > 2:
         raise InvalidName(f"identifier {text!r} is not recognized", hint="write [REPO:]NAME")
     repo = None
     if len(sides) == 2:
-        repo = parse_part(sides[0], patterns=patterns, what="repository") if sides[0] else None
+        repo = (
+            parse_part(sides[0], patterns=patterns, what="repository", strict=strict)
+            if sides[0]
+            else None
+        )
         text = sides[1]
-    name = parse_part(text, patterns=patterns, what="name") if text else NamePart()
+    name = parse_part(text, patterns=patterns, what="name", strict=strict) if text else NamePart()
     return Identifier(name=name, repo=repo)
 
 

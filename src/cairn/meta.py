@@ -61,8 +61,13 @@ def _short_repr(value: object) -> str:
 def _yaml_load(text: str, path: Path) -> Any:
     import yaml
 
+    from cairn import yaml_nodes
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        data = yaml_nodes.plain(text, YAML_DEPTH_LIMIT, YAML_NODE_LIMIT)  # plain data, fast
+        if data is not yaml_nodes.FALLBACK:
+            return data
         data = yaml.load(text, Loader=loader)  # a safe loader
     except yaml.YAMLError as exc:
         raise MetaError(f"malformed YAML in {path}: {_first_line(exc)}") from exc
@@ -274,8 +279,9 @@ def write_file(path: Path, meta: Meta) -> None:
     atomic.write_text(path, text)
 
 
-def write_dir(files: MetaFiles, meta: Meta) -> None:
-    """Replace the meta of a directory with ``meta``, keeping the formats it already uses.
+def write_dir(files: MetaFiles, meta: Meta, stem: str = ARTIFACT_META) -> None:
+    """Replace the meta of a directory with ``meta``, keeping the formats it already uses
+    (``stem.yaml`` when it has no meta file yet).
 
     With both files present, keys the JSON file already holds stay in JSON and every other
     key goes to YAML, so the merged result is exactly ``meta`` and no stale key survives.
@@ -287,7 +293,7 @@ def write_dir(files: MetaFiles, meta: Meta) -> None:
     elif files.json_path is not None:
         write_file(files.json_path, meta)
     else:
-        write_file(files.yaml_path or files.directory / f"{ARTIFACT_META}.yaml", meta)
+        write_file(files.yaml_path or files.directory / f"{stem}.yaml", meta)
 
 
 def require_str(meta: Meta, key: str, path: Path, *, required: bool = False) -> str | None:

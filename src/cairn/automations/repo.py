@@ -209,7 +209,8 @@ def _artifact_counts(repo: Repo) -> dict[str, int]:
     if not repo.root.is_dir():
         return counts
     for folder in sorted(p for p in repo.root.iterdir() if p.is_dir() and p.name[0] != "."):
-        n = sum(1 for d in folder.iterdir() if d.is_dir() and repo_mod.has_meta(d))
+        stem = repo.artifact_meta
+        n = sum(1 for d in folder.iterdir() if d.is_dir() and repo_mod.has_meta(d, stem))
         if n:
             counts[folder.name] = n
     return counts

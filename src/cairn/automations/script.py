@@ -356,15 +356,16 @@ def _watched(catalog: Any, script_dirs: list[Any], result: Any) -> list[Any]:
     """What a cache hit's answer depends on: the registry, every script meta (selection),
     the files of every script whose content entered the key, the cache entry, and the
     entries its outputs came from (removing one makes the hit a miss)."""
+    from cairn.dialect import DIALECTS
     from cairn.kinds import KNOWN
     from cairn.script import keys
 
     home = catalog.registry.home
     paths = [home.repos_file]
     for repo in catalog.registry.repos():
-        paths += [repo.path / "cmr.yaml", repo.path / "cmr.json"]
+        paths += [repo.path / f"{d.repo_meta}.{ext}" for d in DIALECTS for ext in ("yaml", "json")]
         for name in {KNOWN["script"].alias, KNOWN["script"].uid}:
-            paths += _folder_metas(repo.root / str(name))
+            paths += _folder_metas(repo.root / str(name), repo.artifact_meta)
     for script_dir in script_dirs:
         paths += keys.watched(script_dir)
     entry = result.entry
@@ -372,11 +373,11 @@ def _watched(catalog: Any, script_dirs: list[Any], result: Any) -> list[Any]:
     return [*paths, entry / "_cm.json", entry / "cm-cached-state.json"]
 
 
-def _folder_metas(folder: Any) -> list[Any]:
+def _folder_metas(folder: Any, stem: str) -> list[Any]:
     paths = [folder]
     if folder.is_dir():
         for sub in sorted(folder.iterdir()):
-            paths += [sub, sub / "_cm.yaml", sub / "_cm.json"]
+            paths += [sub, sub / f"{stem}.yaml", sub / f"{stem}.json"]
     return paths
 
 

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cairn.dialect import of_repo_dir
 from cairn.errors import CairnError, InvalidInput
 from cairn.experiment import results, tasks
 from cairn.experiment.tasks import PointOutcome, PointTask
@@ -144,7 +145,7 @@ def provision(home: Path, specs: Sequence[RepoSpec]) -> None:
 
 
 def _provide(home: Path, spec: RepoSpec) -> None:
-    seen = spec.path and any(Path(spec.path, f).is_file() for f in ("cmr.yaml", "cmr.json"))
+    seen = spec.path and of_repo_dir(Path(spec.path)) is not None  # CM's or MLCFlow's
     if seen:
         _cairn(home, "add", "repo", spec.path)
     elif spec.url:

@@ -282,8 +282,9 @@ def _with_tag(tags: ids.TagQuery, tag: str) -> ids.TagQuery:
 
 def _validated(artifact: Artifact) -> Candidate | None:
     """The artifact with its validated meta; a broken meta is warned about and skipped."""
-    yaml_path, json_path = meta_paths(artifact.path)
-    source = json_path or yaml_path or artifact.path / "_cm.yaml"
+    stem = artifact.repo.artifact_meta  # _cm (CM) or meta (MLCFlow)
+    yaml_path, json_path = meta_paths(artifact.path, stem)
+    source = json_path or yaml_path or artifact.path / f"{stem}.yaml"
     try:
         return Candidate(artifact, ScriptMeta.from_meta(artifact.meta, source))
     except MetaError as exc:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from packaging.version import Version as PepVersion
 
 
+from cairn.dialect import DIALECTS
 from cairn.errors import InvalidInput
 from cairn.record import Defaulted, FrozenRecord, field, init
 
@@ -316,7 +317,8 @@ def _same(version: str, listed: str) -> bool:
 
 VERSION_NAMES = (b"CM_VERSION", b"CM_DETECTED_VERSION", b"parse_version")
 """What a script's hooks or native scripts name when they can act on any version."""
-META_FILES = ("_cm.yaml", "_cm.json")
+META_FILES = tuple(f"{d.artifact_meta}.{ext}" for d in DIALECTS for ext in ("yaml", "json"))
+"""A script's meta files in either dialect (``_cm.yaml``, ``meta.yaml``, ...)."""
 
 
 def acts_on_any_version(script_dir: Path, files: Iterable[str]) -> bool:

@@ -1,7 +1,10 @@
-"""An artifact: a directory ``<repo root>/<automation>/<alias>/`` with ``_cm.yaml``/``_cm.json``.
+"""An artifact: a directory ``<repo root>/<automation>/<alias>/`` with ``_cm.yaml``/``_cm.json``
+(``meta.yaml``/``meta.json`` in an MLCFlow repository: the stem is the repository's dialect's).
 
 Its core meta keys (``alias``, ``uid``, ``automation_alias``, ``automation_uid``, ``tags``)
 are validated once when read; every other key belongs to the automation and is kept as is.
+An alias read is held to the loose rule of :func:`cairn.ids.check_name` (CM's contributors
+are called ``Grigori Fursin``); names cairn gives are held to the strict one elsewhere.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ def identity(data: dict[str, Any], source: Path) -> Identity:
     alias = values["alias"]
     if alias is not None:
         try:
-            ids.check_alias(alias)
+            ids.check_name(alias)
         except InvalidName as exc:
             raise MetaError(f"{source}: key 'alias': {exc}") from exc
     tags = tuple(meta.tag_list(data, source))
@@ -118,15 +121,16 @@ def identity(data: dict[str, Any], source: Path) -> Identity:
 
 def read(path: Path, repo: Repo, folder_kind: Kind) -> tuple[Artifact, Identity]:
     """Read the artifact in ``path``; the folder it sits in names its kind by default."""
-    data, ident = read_meta(path)
+    data, ident = read_meta(path, repo.artifact_meta)
     alias, uid = names(ident, path)
     artifact = Artifact(path, repo, folder_kind, alias, uid, ident.tags, data)
     return artifact, ident
 
 
-def read_meta(path: Path) -> tuple[meta.Meta, Identity]:
-    """Read and validate the merged meta of the artifact directory ``path``."""
-    files = meta.read_dir(path)
+def read_meta(path: Path, stem: str = meta.ARTIFACT_META) -> tuple[meta.Meta, Identity]:
+    """Read and validate the merged meta of the artifact directory ``path`` (``stem``: the
+    name of its meta files, ``_cm`` or ``meta``)."""
+    files = meta.read_dir(path, stem)
     return files.meta, identity(files.meta, files.paths[-1])
 
 

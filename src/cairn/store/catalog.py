@@ -6,6 +6,12 @@ uid>/*/`` against the disk before every answer, in repository search order; a br
 is reported as a warning naming the file and skipped, never allowed to hide its neighbours.
 Changes are made under a lock, in a temporary directory that is renamed into place, so a
 crash leaves the old artifact or the new one.
+
+An artifact's meta files are named by its repository's dialect (``_cm.yaml`` in CM's,
+``meta.yaml`` in MLCFlow's): an artifact added to an MLCFlow repository gets ``meta.yaml``, and
+one moved or copied into a repository of the other dialect has its meta files renamed.
+Names are looked up by the loose rule reading accepts (``Grigori Fursin``); a name cairn gives
+to a folder (add, adopt, move, copy) must pass the strict one (:mod:`cairn.ids`).
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ class Query(FrozenRecord):
 
     @classmethod
     def parse(cls, kind: Kind, identifier: str | None = None, tags: Any = None) -> Query:
-        ident = ids.parse_identifier(identifier) if identifier else None
+        ident = ids.parse_identifier(identifier, strict=False) if identifier else None
         name = ident.name if ident and (ident.name.alias or ident.name.uid) else None
         return cls(kind, name, ident.repo if ident else None, ids.parse_tags(tags))
 
@@ -147,9 +153,9 @@ class Catalog:
         )
 
     def _standing_in(self, directory: Path, repo: Repo, kind: Kind) -> Artifact:
-        if not repo_mod.has_meta(directory):
+        if not repo_mod.has_meta(directory, repo.artifact_meta):
             raise NotFound(
-                f"{directory} has no {meta.ARTIFACT_META}.yaml or .json: it is no artifact",
+                f"{directory} has no {repo.artifact_meta}.yaml or .json: it is no artifact",
                 hint=f"make it one with: cairn add {kind.alias} --path={directory}",
             )
         found, _ = art_mod.read(directory, repo, kind)
@@ -188,12 +194,13 @@ class Catalog:
         uid = target.uid or ids.new_uid()
         full = _identity_first(data, target.alias, uid, kind)
         folder = target.repo.root / kind.alias
-        art_mod.identity(full, folder / (target.alias or uid) / f"{meta.ARTIFACT_META}.{fmt}")
+        file_name = f"{target.repo.artifact_meta}.{fmt}"
+        art_mod.identity(full, folder / (target.alias or uid) / file_name)
         with self._lock(folder):
             self._check_free(kind, target.repo, target.alias, uid)
             final = folder / (target.alias or uid)
             with _staging(folder, final) as stage:
-                meta.write_file(stage / f"{meta.ARTIFACT_META}.{fmt}", full)
+                meta.write_file(stage / file_name, full)
         return self._reload(final, target.repo, kind)
 
     def adopt(self, kind: Kind, directory: Path, data: meta.Meta, fmt: str = "yaml") -> Artifact:
@@ -207,10 +214,10 @@ class Catalog:
         uid = target.uid or ids.new_uid()
         full = _identity_first(data, name, uid, kind)
         with self._lock(directory.parent):
-            if repo_mod.has_meta(directory):
+            if repo_mod.has_meta(directory, repo.artifact_meta):
                 raise AlreadyExists(f"{directory} already has a meta file; use: cairn update")
             self._check_free(kind, repo, name, uid, allow_path=directory)
-            meta.write_file(directory / f"{meta.ARTIFACT_META}.{fmt}", full)
+            meta.write_file(directory / f"{repo.artifact_meta}.{fmt}", full)
         return self._reload(directory, repo, kind)
 
     def _repo_holding(self, kind: Kind, directory: Path) -> Repo:
@@ -231,12 +238,13 @@ class Catalog:
         The meta is re-read inside the lock, so concurrent updates never lose each other.
         """
         _check_writable(artifact.repo)
+        stem = artifact.repo.artifact_meta
         with self._lock(artifact.path.parent):
-            files = meta.read_dir(artifact.path)
+            files = meta.read_dir(artifact.path, stem)
             new_meta = change(files.meta)
             _check_identity_kept(artifact, files.meta, new_meta)
             art_mod.identity(new_meta, artifact.path)
-            meta.write_dir(files, new_meta)
+            meta.write_dir(files, new_meta, stem)
         return self._reload(artifact.path, artifact.repo, artifact.kind)
 
     def remove(self, artifact: Artifact) -> None:
@@ -262,19 +270,20 @@ class Catalog:
         """Rename and/or move ``artifact`` into another repository."""
         _check_writable(artifact.repo)
         _check_writable(target.repo)
-        alias = target.alias or artifact.alias
+        alias = _given_name(target.alias or artifact.alias)
         uid = target.uid or artifact.uid or ids.new_uid()
         folder = target.repo.root / artifact.path.parent.name
         final = folder / (alias or uid)
         if final == artifact.path and uid == artifact.uid:
             raise InvalidInput(f"{artifact.qualified} is already there under that name")
+        stems = (artifact.repo.artifact_meta, target.repo.artifact_meta)
         with self._lock(folder):
             self._check_free(artifact.kind, target.repo, alias, uid, allow=artifact)
             if final.exists() and final != artifact.path:
                 raise AlreadyExists(f"{final} already exists")
             _move_dir(artifact.path, final)
             try:
-                _rename_meta(final, alias, uid)
+                _rename_meta(final, alias, uid, stems)
             except BaseException:
                 _move_dir(final, artifact.path)
                 raise
@@ -283,15 +292,16 @@ class Catalog:
     def copy(self, artifact: Artifact, target: Target, new_tags: list[str]) -> Artifact:
         """Copy ``artifact`` under a new uid (and alias), optionally adding tags."""
         _check_writable(target.repo)
-        alias = target.alias or artifact.alias
+        alias = _given_name(target.alias or artifact.alias)
         uid = target.uid or ids.new_uid()
         folder = target.repo.root / artifact.path.parent.name
         final = folder / (alias or uid)
+        stems = (artifact.repo.artifact_meta, target.repo.artifact_meta)
         with self._lock(folder):
             self._check_free(artifact.kind, target.repo, alias, uid)
             with _staging(folder, final) as stage:
                 _copy_tree(artifact.path, stage, final)
-                _rename_meta(stage, alias, uid, new_tags)
+                _rename_meta(stage, alias, uid, stems, new_tags)
         return self._reload(final, target.repo, artifact.kind)
 
     # -- helpers -------------------------------------------------------------------------
@@ -404,10 +414,28 @@ def _identity_first(data: meta.Meta, alias: str | None, uid: str, kind: Kind) ->
     return {**head, **rest}
 
 
+def _given_name(alias: str | None) -> str | None:
+    """A name cairn gives a folder must pass the strict rule (one read may not: ``a b``)."""
+    if alias is None:
+        return None
+    try:
+        return ids.check_alias(alias)
+    except errors.InvalidName as exc:
+        exc.hint = f"give it a new name; {exc.hint}" if exc.hint else "give it a new name"
+        raise
+
+
 def _rename_meta(
-    directory: Path, alias: str | None, uid: str, new_tags: Sequence[str] = ()
+    directory: Path,
+    alias: str | None,
+    uid: str,
+    stems: tuple[str, str],
+    new_tags: Sequence[str] = (),
 ) -> None:
-    files = meta.read_dir(directory)
+    """Give the meta in ``directory`` a new alias and uid (and tags); its files, named by the
+    stem of the repository it came from, take the stem of the one it goes to."""
+    _restem(directory, *stems)
+    files = meta.read_dir(directory, stems[1])
     data = dict(files.meta)
     if alias:
         data["alias"] = alias
@@ -416,7 +444,24 @@ def _rename_meta(
     data["tags"] = tags + [t for t in new_tags if t not in tags]
     if not data["tags"] and "tags" not in files.meta:
         del data["tags"]
-    meta.write_dir(files, data)
+    meta.write_dir(files, data, stems[1])
+
+
+def _restem(directory: Path, old: str, new: str) -> None:
+    """Rename ``old.yaml``/``old.json`` in ``directory`` to ``new.*`` (another dialect's)."""
+    if old == new:
+        return
+    pairs = [(directory / f"{old}{s}", directory / f"{new}{s}") for s in (".yaml", ".json")]
+    for source, dest in pairs:
+        if source.is_file() and dest.exists():
+            raise AlreadyExists(
+                f"{dest} is in the way: the meta file {source.name} takes that name in the "
+                "repository it goes to",
+                hint=f"rename or remove {dest.name} first",
+            )
+    for source, dest in pairs:
+        if source.is_file():
+            os.replace(source, dest)
 
 
 @contextlib.contextmanager

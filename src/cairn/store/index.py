@@ -9,12 +9,15 @@ Tables
                    transaction that changes those rows; ``NULL`` while a build is under way.
     ``artifacts``  one row per artifact directory of such a folder: alias, uid, the automation
                    alias/uid its meta names, the merged meta as JSON, the signatures of its
-                   ``_cm.yaml`` and ``_cm.json``, and the error text when the meta is broken.
+                   ``_cm.yaml`` and ``_cm.json`` (``meta.yaml``/``meta.json`` in an MLCFlow
+                   repository: the stem is the repository's dialect's), and the error text
+                   when the meta is broken.
                    Duplicate aliases are distinct rows. The view ``artifact_rows`` adds the
                    repository, the automation folder and the path to each artifact.
     ``tags``       ``(tag, artifact_id)``, keyed by tag.
-    ``repos``      the parsed ``cmr.yaml``/``cmr.json`` of each repository and their
-                   signatures, so that a query needs no YAML parser while they are unchanged.
+    ``repos``      the parsed ``cmr.yaml``/``cmr.json`` (MLCFlow: ``meta.yaml``/``meta.json``)
+                   of each repository, their signatures and its dialect, so that a query
+                   needs no YAML parser while they are unchanged.
 
 Freshness: the index is never stale
     A signature is ``hash((mtime_ns, ctime_ns, size, inode))`` of one ``stat``. Before it
@@ -62,6 +65,7 @@ import time
 from pathlib import Path
 
 from cairn import atomic, ids, meta, report
+from cairn.dialect import DIALECTS
 from cairn.errors import CairnError
 from cairn.home import may_write
 from cairn.record import FrozenRecord, Record, init
@@ -75,6 +79,7 @@ if MYPY:
     from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Any, TypeVar
 
+    from cairn.dialect import Dialect
     from cairn.home import Home
     from cairn.kinds import Kind
     from cairn.store.repo import Repo
@@ -83,7 +88,7 @@ if MYPY:
     SigRow = tuple[str, int | None, int | None]  # (artifact directory name, yaml sig, json sig)
     SigColumns = tuple[list[str], list[int | None], list[int | None]]  # the same, by column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RECHECK = -1  # a stored signature that matches nothing: read the file again next time
 RACY_NS = 2_000_000_000  # a file changed less than this before its stat is not trusted yet
 BATCH = 1000  # artifacts read and written per write transaction
@@ -95,8 +100,6 @@ BUSY_TIMEOUT_S = 60.0
 OK, BROKEN, EMPTY = 0, 1, 2  # artifacts.state: valid meta, broken meta, no meta file
 _CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
 _CORRUPT_TEXT = ("file is not a database", "malformed")
-_YAML = f"/{meta.ARTIFACT_META}.yaml"
-_JSON = f"/{meta.ARTIFACT_META}.json"
 _DIR_FD = (
     os.stat in os.supports_dir_fd
     and os.access in os.supports_dir_fd
@@ -108,7 +111,7 @@ _ROW_COLUMNS = (
 )
 _SCHEMA = (
     "CREATE TABLE repos(path TEXT PRIMARY KEY, yaml_sig INTEGER, json_sig INTEGER,"
-    " meta TEXT NOT NULL, source TEXT NOT NULL)",
+    " meta TEXT NOT NULL, source TEXT NOT NULL, dialect TEXT NOT NULL)",
     "CREATE TABLE folders(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE,"
     " repo_path TEXT NOT NULL, repo_alias TEXT NOT NULL, repo_uid TEXT NOT NULL,"
     " name TEXT NOT NULL, sig INTEGER NOT NULL, sigs BLOB)",
@@ -175,17 +178,23 @@ class Index:
         return found
 
     def load_repo(self, path: Path) -> Repo:
-        """The repository at ``path``, from the index while its ``cmr`` files are unchanged."""
+        """The repository at ``path``, from the index while its top files are unchanged
+        (``cmr.*``, else MLCFlow's ``meta.*``: the first dialect whose files are there)."""
         path = path.absolute()
         now = time.time_ns()
-        sigs = (_probe(None, f"{path}/cmr.yaml", now), _probe(None, f"{path}/cmr.json", now))
+        for dialect in DIALECTS:
+            stem = f"{path}/{dialect.repo_meta}"
+            sigs = (_probe(None, stem + ".yaml", now), _probe(None, stem + ".json", now))
+            if sigs != (None, None):
+                break
         if sigs == (None, None) or RECHECK in sigs:
             return repo_mod.load(path)
-        cached = self._guarded(functools.partial(self._cached_repo, path, sigs))
+        cached = self._guarded(functools.partial(self._cached_repo, path, sigs, dialect))
         if cached is not None:
             return cached
         loaded = repo_mod.load(path)
-        self._guarded(functools.partial(self._keep_repo, loaded, sigs))
+        if loaded.dialect is dialect:
+            self._guarded(functools.partial(self._keep_repo, loaded, sigs))
         return loaded
 
     def count(self) -> tuple[int, int]:
@@ -223,7 +232,7 @@ class Index:
     # -- one automation folder -----------------------------------------------------------
 
     def _folder(self, repo: Repo, folder: str, select: _Select | None) -> list[Artifact]:
-        view = _FolderView.open(os.path.join(str(repo.root), folder))
+        view = _FolderView.open(os.path.join(str(repo.root), folder), repo.artifact_meta)
         if view is None:
             self._forget_folder(os.path.join(str(repo.root), folder))
             return []
@@ -314,28 +323,32 @@ class Index:
 
     # -- repositories --------------------------------------------------------------------
 
-    def _cached_repo(self, path: Path, sigs: tuple[int | None, int | None]) -> Repo | None:
+    def _cached_repo(
+        self, path: Path, sigs: tuple[int | None, int | None], dialect: Dialect
+    ) -> Repo | None:
         row = (
             self._conn()
             .execute(
-                "SELECT yaml_sig, json_sig, meta, source FROM repos WHERE path = ?", (str(path),)
+                "SELECT yaml_sig, json_sig, meta, source, dialect FROM repos WHERE path = ?",
+                (str(path),),
             )
             .fetchone()
         )
-        if row is None or tuple(row[:2]) != sigs:
+        if row is None or tuple(row[:2]) != sigs or row[4] != dialect.name:
             return None
-        return repo_mod.from_meta(path, json.loads(row[2]), Path(row[3]))
+        return repo_mod.from_meta(path, json.loads(row[2]), Path(row[3]), dialect)
 
     def _keep_repo(self, repo: Repo, sigs: tuple[int | None, int | None]) -> None:
         text = _as_json(repo.meta)
         if text is None:
             return
-        source = repo.path / ("cmr.json" if sigs[1] is not None else "cmr.yaml")
+        suffix = ".json" if sigs[1] is not None else ".yaml"
+        source = repo.path / (repo.dialect.repo_meta + suffix)
         with self._transaction("IMMEDIATE") as db:
             db.execute(
-                "INSERT OR REPLACE INTO repos(path, yaml_sig, json_sig, meta, source)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (str(repo.path), *sigs, text, str(source)),
+                "INSERT OR REPLACE INTO repos(path, yaml_sig, json_sig, meta, source, dialect)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (str(repo.path), *sigs, text, str(source), repo.dialect.name),
             )
 
     # -- the database --------------------------------------------------------------------
@@ -480,26 +493,32 @@ class _Entry(FrozenRecord):
 class _FolderView:
     """An open automation folder: its signature, and cheap checks of its artifact directories."""
 
-    def __init__(self, path: str, fd: int | None, sig: int, now: int) -> None:
+    def __init__(self, path: str, fd: int | None, sig: int, now: int, stem: str) -> None:
         self.path = path
         self.name = os.path.basename(path)
         self.fd = fd
         self.sig = sig
         self.now = now
         self.prefix = "" if fd is not None else path + os.sep
+        self.stem = stem
+        self.yaml_tail = f"/{stem}.yaml"  # the repository's artifact meta files
+        self.json_tail = f"/{stem}.json"
 
     @classmethod
-    def open(cls, path: str) -> _FolderView | None:
-        """Open ``path``; ``None`` when it is missing or not a directory."""
+    def open(cls, path: str, stem: str) -> _FolderView | None:
+        """Open ``path`` (its artifacts' meta files called ``stem``); ``None`` when it is
+        missing or not a directory."""
         now = time.time_ns()
         try:
             if _DIR_FD:
                 fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-                return cls(path, fd, _settled_sig(os.fstat(fd), now), now)
+                return cls(path, fd, _settled_sig(os.fstat(fd), now), now, stem)
             st = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return cls(path, None, _settled_sig(st, now), now) if stat.S_ISDIR(st.st_mode) else None
+        if not stat.S_ISDIR(st.st_mode):
+            return None
+        return cls(path, None, _settled_sig(st, now), now, stem)
 
     def __enter__(self) -> _FolderView:
         return self
@@ -528,36 +547,39 @@ class _FolderView:
         """The artifacts whose meta files no longer have the signatures stored for them.
 
         This loop is the price of freshness (two system calls per artifact), so the common
-        shape -- a ``_cm.yaml`` and no ``_cm.json`` -- is checked inline.
+        shape -- a ``_cm.yaml`` (``meta.yaml``) and no ``_cm.json`` -- is checked inline.
         """
         fd, prefix, stat_, access, exists = self.fd, self.prefix, os.stat, os.access, os.F_OK
+        yaml_tail, json_tail = self.yaml_tail, self.json_tail
         stale: list[str] = []
         for name, yaml_sig, json_sig in known:
             base = prefix + name
             if yaml_sig is None or json_sig is not None:
-                if _changed(base + _YAML, yaml_sig, fd) or _changed(base + _JSON, json_sig, fd):
+                if _changed(base + yaml_tail, yaml_sig, fd) or _changed(
+                    base + json_tail, json_sig, fd
+                ):
                     stale.append(name)
                 continue
             try:
-                st = stat_(base + _YAML, dir_fd=fd)
+                st = stat_(base + yaml_tail, dir_fd=fd)
             except OSError:
                 stale.append(name)
                 continue
             sig = hash((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
-            if sig != yaml_sig or access(base + _JSON, exists, dir_fd=fd):
+            if sig != yaml_sig or access(base + json_tail, exists, dir_fd=fd):
                 stale.append(name)
         return stale
 
     def read(self, name: str) -> _Entry:
         """Read one artifact directory (its signatures first, then its meta)."""
-        yaml_sig = _probe(self.fd, self.prefix + name + _YAML, self.now)
-        json_sig = _probe(self.fd, self.prefix + name + _JSON, self.now)
+        yaml_tail, json_tail = self.yaml_tail, self.json_tail
+        yaml_sig = _probe(self.fd, self.prefix + name + yaml_tail, self.now)
+        json_sig = _probe(self.fd, self.prefix + name + json_tail, self.now)
         if yaml_sig is None and json_sig is None:
             return _Entry(name, EMPTY, None, None)
         path = os.path.join(self.path, name)
-        files = [
-            path + tail for tail, sig in ((_YAML, yaml_sig), (_JSON, json_sig)) if sig is not None
-        ]
+        pairs = ((yaml_tail, yaml_sig), (json_tail, json_sig))
+        files = [path + tail for tail, sig in pairs if sig is not None]
         try:
             data = _merged(files)
             ident = art_mod.identity(data, Path(files[-1]))
@@ -632,7 +654,7 @@ class _Select(FrozenRecord):
         if not self.accepts(found):
             return []
         if not self.owns(*entry.automation):
-            _warn_stray(path, view.name, entry.automation[0] or entry.automation[1])
+            _warn_stray(path, view, entry.automation[0] or entry.automation[1])
             return []
         return [found]
 
@@ -646,7 +668,7 @@ def _row_artifact(
         return []
     path = Path(view.path, name)
     if not select.owns(automation_alias, automation_uid):
-        _warn_stray(path, view.name, automation_alias or automation_uid)
+        _warn_stray(path, view, automation_alias or automation_uid)
         return []
     if text is None:
         try:
@@ -660,10 +682,11 @@ def _row_artifact(
     return [found] if select.accepts(found) else []
 
 
-def _warn_stray(path: Path, folder: str, named: str | None) -> None:
+def _warn_stray(path: Path, view: _FolderView, named: str | None) -> None:
     """Warn about an artifact that a query passed over because its meta names another
     automation than the folder it sits in (so no kind finds it)."""
-    yaml_path, json_path = meta.meta_paths(path)
+    folder = view.name
+    yaml_path, json_path = meta.meta_paths(path, view.stem)
     file = json_path or yaml_path or path
     report.warn(
         f"ignoring {file}: it names automation {named!r} but sits in the folder {folder!r}, "
@@ -747,7 +770,7 @@ def _start_worker(view: _FolderView, batches: list[list[str]]) -> subprocess.Pop
     )
     assert proc.stdin is not None
     with proc.stdin:
-        proc.stdin.write(pickle.dumps((view.path, view.now, batches)))
+        proc.stdin.write(pickle.dumps((view.path, view.now, view.stem, batches)))
     return proc
 
 
@@ -768,8 +791,8 @@ def serve_worker() -> None:
     """A worker process of :func:`_read_in_workers`: read its batches, send each back."""
     import pickle
 
-    path, now, batches = pickle.load(sys.stdin.buffer)
-    view = _FolderView(path, None, RECHECK, now)
+    path, now, stem, batches = pickle.load(sys.stdin.buffer)
+    view = _FolderView(path, None, RECHECK, now, stem)
     for names in batches:
         data = pickle.dumps([view.read(name) for name in names], pickle.HIGHEST_PROTOCOL)
         sys.stdout.buffer.write(len(data).to_bytes(8, "little") + data)

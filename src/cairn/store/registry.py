@@ -204,7 +204,8 @@ def _check_clash(new: Repo, other: Repo) -> None:
     if other.alias == new.alias:
         raise AlreadyExists(
             f"a repository with alias {new.alias!r} is already registered at {other.path}",
-            hint="change the alias in one cmr.yaml, or remove the other: cairn rm repo ALIAS",
+            hint=f"change the alias in {new.meta_file} or {other.meta_file}, or remove the "
+            "other: cairn rm repo ALIAS",
         )
     if other.uid == new.uid:
         raise AlreadyExists(

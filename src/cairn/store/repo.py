@@ -1,11 +1,16 @@
-"""A repository on disk: a directory with ``cmr.yaml`` (alias, uid, optional prefix, deps)."""
+"""A repository on disk: a directory with ``cmr.yaml`` (alias, uid, optional prefix, deps).
+
+A directory without ``cmr.yaml``/``cmr.json`` whose ``meta.yaml``/``meta.json`` holds the same
+keys is an MLCFlow repository (:mod:`cairn.dialect`): read as it is, its dialect kept on the
+:class:`Repo`. Repositories cairn creates are CM's.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from cairn import ids, meta
-from cairn.dialect import CM, Dialect
+from cairn.dialect import CM, MLC, Dialect, of_repo_dir
 from cairn.errors import AlreadyExists, InvalidInput, InvalidName, MetaError, NotFound
 from cairn.record import FrozenRecord, init
 
@@ -71,34 +76,53 @@ class Repo(FrozenRecord):
 
     @property
     def meta_file(self) -> Path:
-        yaml_path, json_path = meta.meta_paths(self.path, meta.REPO_META)
-        return yaml_path or json_path or self.path / f"{meta.REPO_META}.yaml"
+        """The repository's own meta file (``cmr.yaml`` in CM's dialect, ``meta.yaml`` in
+        MLCFlow's; the JSON one when there is no YAML one)."""
+        stem = self.dialect.repo_meta
+        yaml_path, json_path = meta.meta_paths(self.path, stem)
+        return yaml_path or json_path or self.path / f"{stem}.yaml"
+
+    @property
+    def artifact_meta(self) -> str:
+        """The stem of its artifacts' meta files: ``_cm`` (CM) or ``meta`` (MLCFlow)."""
+        return self.dialect.artifact_meta
 
     def __str__(self) -> str:
         return f"{self.alias},{self.uid}"
 
 
 def is_repo(path: Path) -> bool:
-    yaml_path, json_path = meta.meta_paths(path, meta.REPO_META)
-    return yaml_path is not None or json_path is not None
+    """Whether ``path`` has a repository file of either dialect (valid or not)."""
+    return of_repo_dir(path) is not None
 
 
 def load(path: Path) -> Repo:
-    """Load and validate the repository at ``path``."""
+    """Load and validate the repository at ``path``, in the dialect its top file tells."""
     path = path.absolute()
     if not path.is_dir():
         raise NotFound(f"repository directory {path} does not exist")
-    if not is_repo(path):
+    dialect = of_repo_dir(path)
+    if dialect is None:
         raise NotFound(
-            f"{path} is not a repository: it has no cmr.yaml",
-            hint=f"make it one with: cairn init repo {path}",
+            f"{path} is not a repository: it has no cmr.yaml (CM) nor meta.yaml (MLCFlow)",
+            hint=f"register the folder that holds one, or make this one a repository with: "
+            f"cairn init repo {path}",
         )
-    files = meta.read_dir(path, meta.REPO_META)
-    return from_meta(path, files.meta, files.paths[-1])
+    files = meta.read_dir(path, dialect.repo_meta)
+    return from_meta(path, files.meta, files.paths[-1], dialect)
 
 
-def from_meta(path: Path, data: dict[str, Any], source: Path) -> Repo:
-    """Build a :class:`Repo` from its meta, naming ``source`` in every error."""
+def from_meta(
+    path: Path, data: dict[str, Any], source: Path, dialect: Dialect | None = None
+) -> Repo:
+    """Build a :class:`Repo` from its meta, naming ``source`` in every error.
+
+    The dialect is ``dialect``, else told by the name of ``source`` (``meta.*``: MLCFlow).
+    """
+    if dialect is None:
+        dialect = MLC if source.stem == MLC.repo_meta else CM
+    if dialect is not CM:
+        _check_mlc_keys(data, source)
     alias = meta.require_str(data, "alias", source, required=True)
     uid = meta.require_str(data, "uid", source, required=True)
     assert alias is not None and uid is not None
@@ -110,7 +134,20 @@ def from_meta(path: Path, data: dict[str, Any], source: Path) -> Repo:
             f"{source}: prefix {prefix!r} must be a relative path inside the repository"
         )
     deps = tuple(_dep(d, source) for d in _dep_list(data, source))
-    return Repo(path=path, alias=alias, uid=uid, prefix=prefix, deps=deps, meta=data)
+    return Repo(path, alias, uid, prefix, deps, data, dialect)
+
+
+def _check_mlc_keys(data: dict[str, Any], source: Path) -> None:
+    """A ``meta.yaml`` at a folder's top without ``alias`` or ``uid`` is no repository file."""
+    missing = [key for key in ("alias", "uid") if data.get(key) is None]
+    if missing:
+        raise MetaError(
+            f"{source}: key {missing[0]!r} is missing: a folder with {source.name} and no "
+            "cmr.yaml is read as an MLCFlow repository, whose top meta file names its alias "
+            "and uid",
+            hint=f"add 'alias: NAME' and 'uid: 16 hex digits' to {source}, or register the "
+            "folder that holds the repository",
+        )
 
 
 def _checked(check: Any, source: Path) -> str:
@@ -144,7 +181,8 @@ def new(path: Path, alias: str, uid: str | None = None, prefix: str = "") -> Rep
     if path.exists() and not path.is_dir():
         raise InvalidInput(f"{path} is a file, not a directory")
     if is_repo(path):
-        raise AlreadyExists(f"{path} is already a repository (it has cmr.yaml)")
+        held = of_repo_dir(path) or CM
+        raise AlreadyExists(f"{path} is already a repository (it has {held.repo_meta}.yaml)")
     data: dict[str, Any] = {
         "alias": ids.check_alias(alias, "repository alias"),
         "uid": ids.check_uid(uid, "repository uid") if uid else ids.new_uid(),
@@ -172,13 +210,15 @@ def create(path: Path, alias: str, uid: str | None = None, prefix: str = "") -> 
 
 
 def rename(path: Path, alias: str) -> Repo:
-    """Give the repository at ``path`` the alias ``alias`` (its meta rewritten, formats kept)."""
-    files = meta.read_dir(path, meta.REPO_META)
+    """Give the repository at ``path`` the alias ``alias`` (its own meta file rewritten, formats
+    kept: an MLCFlow repository keeps its ``meta.yaml``)."""
+    stem = (of_repo_dir(path) or CM).repo_meta
+    files = meta.read_dir(path, stem)
     meta.write_dir(files, {**files.meta, "alias": ids.check_alias(alias, "repository alias")})
     return load(path)
 
 
-def has_meta(directory: Path) -> bool:
-    """Whether ``directory`` holds an artifact meta file."""
-    yaml_path, json_path = meta.meta_paths(directory)
+def has_meta(directory: Path, stem: str = meta.ARTIFACT_META) -> bool:
+    """Whether ``directory`` holds an artifact meta file (``stem``: the repository's)."""
+    yaml_path, json_path = meta.meta_paths(directory, stem)
     return yaml_path is not None or json_path is not None

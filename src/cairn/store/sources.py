@@ -1,8 +1,9 @@
 """Bringing repositories in and out: pull from Git, import and pack archives, freeze and restore.
 
 Every way in follows the same steps: fetch into a hidden staging directory under
-``$CAIRN_HOME/repos``, check it holds a valid ``cmr.yaml`` whose alias and uid are free and whose
-``deps`` do not conflict, rename it into place, register it, then pull its missing dependencies.
+``$CAIRN_HOME/repos``, check it holds a valid ``cmr.yaml`` (or, for an MLCFlow repository, a
+``meta.yaml`` naming its alias and uid) whose alias and uid are free and whose ``deps`` do not
+conflict, rename it into place, register it, then pull its missing dependencies.
 Any failure removes the staging directory and leaves ``repos.json`` unchanged.
 """
 
@@ -202,7 +203,11 @@ class Sources:
         bringing in one repository the first registers it and the others are told so.
         """
         if not repo_mod.is_repo(source):
-            raise NotFound(f"{origin} has no cmr.yaml at its top; it is not a cairn/CM repository")
+            raise NotFound(
+                f"{origin} has no cmr.yaml (CM) nor meta.yaml (MLCFlow) at its top; it is not a "
+                "cairn, CM or MLCFlow repository",
+                hint="bring in the repository itself, not a folder above or inside it",
+            )
         with atomic.lock(self.registry.home.repos_lock):
             candidate = _renamed(lambda: repo_mod.load(source), source, origin)
             self.registry.check_free(candidate)
@@ -251,7 +256,8 @@ class Sources:
 
     def import_archive(self, path: Path, alias: str | None = None) -> PullResult:
         """Unpack a repository archive under ``$CAIRN_HOME/repos`` and register it; ``alias``
-        names both the folder and the registered repository (the copy's ``cmr.yaml``)."""
+        names both the folder and the registered repository (the copy's ``cmr.yaml``, or an MLCFlow
+        repository's ``meta.yaml``)."""
         if not path.is_file():
             raise NotFound(f"archive {git.redact(str(path))} not found")
         dest = self.registry.home.repos_dir / (alias or alias_for(path.name))

@@ -490,7 +490,12 @@ def test_built_in_scripts_are_fallbacks() -> None:
     assert choice.candidate.handle == "r2:detect-os" and not choice.guessed
     assert choice.reason == "the only one of 2 matching scripts not built into cairn"
     lower = [candidate("x", -1, repo=builtin), candidate("y", repo=REPO_2)]
-    assert choose(lower, quiet=False).candidate.handle == "builtin:x"
+    assert choose(lower, quiet=False).candidate.handle == "r2:y"  # even with a lower sort
+    tie = [candidate("x", repo=builtin), candidate("a"), candidate("b", repo=REPO_2)]
+    asked: list[list[str]] = []
+    choose(tie, quiet=False, chooser=lambda c: asked.append([x.handle for x in c]) or 0)
+    assert asked == [["r1:a", "r2:b"]]  # a person is never offered the fallback
+    assert choose([candidate("x", repo=builtin)], quiet=True).candidate.handle == "builtin:x"
 
 
 def test_quiet_takes_the_lowest_sort_first_even_if_given_unordered() -> None:

@@ -94,7 +94,7 @@ class ScriptAutomation(CommonAutomation):
     @action(
         "run",
         summary="run a script (and its dependencies), or show its plan with --explain",
-        usage='cairn run script [ALIAS | "TAGS _VARIATION"] [--tags=a,b,_v] [--env.K=V] ...',
+        usage='cairn run script [ALIAS | "TAGS _VARIATION"] [ARTIFACT...] [--tags=a,b,_v] ...',
         example='cairn run script "get python3" --version_min=3.8 --out=json',
         flags=_RUN_FLAGS,
         any_flags=True,
@@ -261,7 +261,10 @@ def _run_input(call: Call) -> Any:
     from cairn.script.context import VERSION_FIELDS, RunInput
     from cairn.script.model import parse_dep_updates
 
-    name = " ".join(call.artifacts) if call.artifacts else None
+    name, extra = request_words(call.artifacts, named=bool(call.raw.get("artifact")))
+    inputs = {k: v for k, v in call.raw.items() if k not in _NOT_INPUTS}
+    if extra:
+        inputs["artifacts"] = extra
     source = "the command line"
     return RunInput(
         tags=call.flag("tags"),
@@ -270,7 +273,7 @@ def _run_input(call: Call) -> Any:
         state=dict(call.flag("state", {})),
         const=dict(call.flag("const", {})),
         const_state=dict(call.flag("const_state", {})),
-        inputs={k: v for k, v in call.raw.items() if k not in _NOT_INPUTS},
+        inputs=inputs,
         flags={k: v for k, v in call.raw.items() if k in _ENGINE_KEYS},
         versions={f: call.flag(f) for f in VERSION_FIELDS if call.flag(f)},
         add_deps=parse_dep_updates(call.flag("add_deps", {}), source, "add_deps"),
@@ -282,6 +285,18 @@ def _run_input(call: Call) -> Any:
         ignore_script_error=bool(call.flag("ignore_script_error")),
         fake_run=bool(call.flag("fake_run")),
     )
+
+
+def request_words(artifacts: list[str], *, named: bool = True) -> tuple[str | None, list[str]]:
+    """The request (the first positional word, with the later words that are variations:
+    ``ALIAS _v1 _-v2``) and the other words, artifacts for the script (CM's
+    ``i['input']['artifacts']``: ``cairn run script "set venv" tvenv2``). Without ``named``
+    (an API input with ``artifacts`` but no ``artifact``) every word is for the script."""
+    if not named or not artifacts:
+        return None, list(artifacts)
+    variations = [w for w in artifacts[1:] if w.startswith("_")]
+    extra = [w for w in artifacts[1:] if not w.startswith("_")]
+    return " ".join([artifacts[0], *variations]), extra
 
 
 def _options(call: Call, said: list[str] | None = None) -> Any:

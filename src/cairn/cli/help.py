@@ -39,6 +39,8 @@ def general() -> str:
         f"  {'reindex':<34} rebuild the artifact index; remove what dead processes left",
         f"  {'serve [--host=H --port=P --token=T]':<34} a read-only web interface and JSON API "
         "(docs/serve.md)",
+        f"  {'mlcr TAGS [--flags] [-j]':<34} MLCFlow's mlcr: run script --tags=TAGS "
+        "(-j: --out=json; also cairn-mlcr)",
         f"  {'help [AUTOMATION]':<34} this page, or the actions of one automation",
         "",
         "Flags: --key=value, --key (true), --key- (false), --key,=a,b (list), --a.b=v (nested),",
@@ -118,7 +120,9 @@ def script_usage(action: str, automation_name: str, i: dict[str, Any]) -> str:
     names = [n for n in dict.fromkeys([i.get("artifact"), *(i.get("artifacts") or [])]) if n]
     if kind.alias != "script" or action.replace("-", "_") != "run" or not (names or i.get("tags")):
         return ""
+    from cairn.automations.script import request_words
     from cairn.script import usage
     from cairn.store.catalog import Catalog
 
-    return "\n\n" + usage.page(Catalog.open(), i.get("tags"), " ".join(names) or None)
+    request, _ = request_words(names, named=bool(i.get("artifact")))
+    return "\n\n" + usage.page(Catalog.open(), i.get("tags"), request)

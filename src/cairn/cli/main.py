@@ -22,6 +22,10 @@ FAST_VERSION = (["version"], ["--version"], ["-v"])
 
 def main(argv: list[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["mlcr"]:  # MLCFlow's words: cairn mlcr TAGS -j
+        from cairn.cli import mlcr
+
+        words = mlcr.expand(words[1:])
     if words in FAST_VERSION:
         from cairn import __version__
 

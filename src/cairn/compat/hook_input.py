@@ -129,7 +129,7 @@ class AutomationShim:
 
     def __init__(self, ctx: HookContext) -> None:
         self._ctx = ctx
-        from cairn.api import access
+        from cairn.compat.searches import access
 
         self.cmind = SimpleNamespace(
             access=access, x=access, logger=logging.getLogger("cairn.customize")

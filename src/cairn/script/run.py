@@ -394,7 +394,7 @@ class ScriptRun:
         self.session.checked_inputs = True
         version = self.meta.versions.get(self.constraints.version or "")
         mapped = inputs.taken(self.meta, self.resolution.steps, version)
-        generic = (*INPUT_FLAGS, "path")
+        generic = (*INPUT_FLAGS, "path", "artifacts")
         names = inputs.untaken(self.inp.inputs, mapped, self.scan().names, generic)
         options = self.session.options
         for text in inputs.check(self.alias, names, mapped, strict=options.strict):
@@ -455,6 +455,7 @@ class ScriptRun:
                 return self.from_entry(pending.existing, key)
             self.log = self.session.log_file(self.alias)
             result = self.fresh(pending.path, key, "miss")
+            self._tidy_moved(pending.path)
             if result.cache != "skipped":
                 self._keep_log(pending.path)
                 scoped = Scope.of(key, result.reads, self.view)
@@ -465,6 +466,21 @@ class ScriptRun:
                 result.key = entry.key
                 result.uses = (entry.uid, *result.uses)
         return result
+
+    def log_path(self) -> Path:
+        """This run's log: always under the session's work folder (copied into a new entry),
+        never where a hook moved the process (``os.chdir`` into the user's files)."""
+        if self.log is None:
+            self.log = self.session.log_file(self.alias)
+        return self.log
+
+    def _tidy_moved(self, entry: Path) -> None:
+        """A hook moved a cached run out of its entry: the files cairn wrote there for the
+        native script go (the entry keeps what it needs), unless ``--dirty``."""
+        if self.here != entry and not self.session.options.dirty:
+            from cairn.script import native
+
+            native.remove_own_files(self.here)
 
     def _note_removed(self, entry: Any, removed: list[str]) -> None:
         self.session.say(
@@ -502,7 +518,7 @@ class ScriptRun:
         self.env_with_const()
         pre = self.call_hook("preprocess")
         if pre.get("skip"):
-            return self.result(key, "skipped")
+            return self._skipped(key, pre.get("script"))
         self.run_deps("prehook_deps")
         self.clean_files()
         if isinstance(pre.get("script"), dict):
@@ -543,7 +559,17 @@ class ScriptRun:
             elif target.is_dir():
                 shutil.rmtree(target)
 
-    def run_instead(self, spec: dict[str, Any]) -> None:
+    def _skipped(self, key: str, script: Any) -> RunResult:
+        """``preprocess`` said ``skip``: nothing more runs here (no entry is made), unless it
+        also named a ``script``; that one then runs in this run's place with its env and
+        state, and its exports are this run's result, as in CM (get-github-cli has its
+        installer run this way)."""
+        if not isinstance(script, dict) or not script:
+            return self.result(key, "skipped")
+        child = self.run_instead(script)
+        return self._result(key, "skipped", dict(child.new_env), dict(child.new_state))
+
+    def run_instead(self, spec: dict[str, Any]) -> RunResult:
         """``preprocess`` returned ``script``: that script runs in place of the native one,
         with this run's env and state; its exports join this run's env."""
         inputs = {k: v for k, v in spec.items() if k not in ("tags", "artifact", "env", "state")}
@@ -562,6 +588,7 @@ class ScriptRun:
         result = self.session.run(child)
         self.results.append(result)
         self.absorb(result, {})
+        return result
 
     def apply_default_version(self) -> None:
         """``default_version`` applies only when no version was asked for (and on a miss)."""
@@ -774,7 +801,7 @@ class ScriptRun:
             ended = native.run(
                 wrapper,
                 self.here,
-                self.log or self.here / LOG_FILE,
+                self.log_path(),
                 script=str(path),
                 echo=self.session.options.output,
                 check=not self.inp.ignore_script_error,
@@ -810,7 +837,7 @@ class ScriptRun:
         executed = self.here / f"{path.stem}.executed{native.NOTEBOOK_SUFFIX}"
         if path.suffix != native.NOTEBOOK_SUFFIX or not executed.is_file():
             return ""
-        log = self.log or self.here / LOG_FILE
+        log = self.log_path()
         kept = log.with_name(f"{log.stem}.{executed.name}")
         shutil.copyfile(executed, kept)
         return f"\nthe partly executed notebook is kept in {kept}"
@@ -914,16 +941,23 @@ class ScriptRun:
             extra=(*self.inp.extra_cache_tags, *self.extra_tags),
             deps_tags=self._env_cache_tags(),
         )
-        dependent = self.eff.env.get("CM_GET_DEPENDENT_CACHED_PATH")
         return EntryFields(
             inputs=self.key_input,
             script_alias=self.alias,
             tags=tags,
             version=result.version,
-            dependent_cached_path=str(dependent) if dependent else None,
+            dependent_cached_path=self._dependent_folder(),
             scope=scoped,
             dep_entries=result.uses,
         )
+
+    def _dependent_folder(self) -> str | None:
+        """``GET_DEPENDENT_CACHED_PATH`` when it names an existing folder (as CM records it):
+        the entry is then dropped once that folder is gone; any other value is not recorded,
+        so it never costs the entry."""
+        value = self.eff.env.get(self.artifact.repo.dialect.var("GET_DEPENDENT_CACHED_PATH"))
+        text = str(value).strip() if value else ""
+        return text if text and Path(text).is_dir() else None
 
     def _env_cache_tags(self) -> tuple[str, ...]:
         tags = []

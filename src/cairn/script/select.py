@@ -24,10 +24,13 @@ Candidates (:func:`find_candidates`) are the scripts found by name or tags whose
 variation, ordered by ``sort`` (ascending), then the user's scripts before cairn's built-in
 ones (fallbacks), then repository search order, then path.
 
-The choice (:func:`choose`): the only candidate; else the one with the lowest ``sort`` if it
-is unique (a built-in script only ties when no other script has that ``sort``); else the
-terminal's answer when a chooser is given and not ``--quiet``; else the first in that order,
-with a reason naming the others and how to take one. Nothing here ever prompts or blocks.
+The choice (:func:`choose`): cairn's built-in scripts are fallbacks, dropped whenever a
+script of another repository is among the candidates, whatever its ``sort`` (so a
+repository's ``detect,os`` never meets the built-in one; naming ``builtin:detect-os`` or
+pinning a dependency to ``builtin`` still takes it). Then the only candidate; else the one
+with the lowest ``sort`` if it is unique; else the terminal's answer when a chooser is given
+and not ``--quiet``; else the first in that order, with a reason naming the others and how to
+take one. Nothing here ever prompts or blocks.
 """
 
 from __future__ import annotations
@@ -222,12 +225,23 @@ class Candidate(Defaulted):
     @property
     def builtin(self) -> bool:
         """Whether cairn ships this script (a fallback: the user's repositories come first)."""
-        from cairn.home import builtin_repo_path
-
-        return self.artifact.repo.path == builtin_repo_path()
+        return is_builtin(self.artifact)
 
     def describe(self, handle: str | None = None) -> str:
         return f"{handle or self.handle} (sort {self.sort}, {self.artifact.path})"
+
+
+def is_builtin(artifact: Artifact) -> bool:
+    """Whether ``artifact`` is in the repository cairn ships (its scripts are fallbacks)."""
+    from cairn.home import builtin_repo_path
+
+    return artifact.repo.path == builtin_repo_path()
+
+
+def without_fallbacks(artifacts: Sequence[Artifact]) -> list[Artifact]:
+    """``artifacts`` without cairn's built-in ones when any other is among them."""
+    own = [a for a in artifacts if not is_builtin(a)]
+    return own or list(artifacts)
 
 
 def find_candidates(catalog: Catalog, request: ScriptRequest) -> list[Candidate]:
@@ -385,32 +399,22 @@ def choose(
     unless ``quiet``, else the first is taken and the reason says so. Never prompts by itself."""
     if not candidates:
         raise ValueError("choose() needs at least one candidate")
-    ordered = _fallbacks_last(sorted(candidates, key=lambda c: c.sort))
+    own = [c for c in candidates if not c.builtin]
+    ordered = sorted(own or candidates, key=lambda c: c.sort)
     if len(ordered) == 1:
-        return Choice(ordered[0], "the only script that matches")
-    best = _best(ordered)
+        return Choice(ordered[0], _only(len(candidates), dropped=len(candidates) > 1))
+    best = [c for c in ordered if c.sort == ordered[0].sort]
     if len(best) == 1:
-        return Choice(best[0], _why_best(best[0], ordered))
+        return Choice(best[0], f"lowest sort ({best[0].sort}) of {len(ordered)} matching scripts")
     if chooser is not None and not quiet:
         return _ask(ordered, chooser)
     return _first(best, "--quiet" if quiet else "no terminal to ask")
 
 
-def _fallbacks_last(ordered: list[Candidate]) -> list[Candidate]:
-    """Within each ``sort`` value, the user's scripts before cairn's built-in ones."""
-    return sorted(ordered, key=lambda c: (c.sort, c.builtin))
-
-
-def _best(ordered: list[Candidate]) -> list[Candidate]:
-    """The candidates tied for first: lowest ``sort``, and not built-in when others are not."""
-    best = [c for c in ordered if c.sort == ordered[0].sort]
-    return [c for c in best if not c.builtin] or best
-
-
-def _why_best(chosen: Candidate, ordered: list[Candidate]) -> str:
-    if chosen.sort == ordered[1].sort:
-        return f"the only one of {len(ordered)} matching scripts not built into cairn"
-    return f"lowest sort ({chosen.sort}) of {len(ordered)} matching scripts"
+def _only(count: int, *, dropped: bool) -> str:
+    if dropped:
+        return f"the only one of {count} matching scripts not built into cairn"
+    return "the only script that matches"
 
 
 def _ask(ordered: list[Candidate], chooser: Chooser) -> Choice:

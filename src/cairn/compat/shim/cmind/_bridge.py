@@ -29,11 +29,12 @@ def ensure_cairn() -> None:
 
 
 def cairn_access(i: Any) -> dict[str, Any]:
-    """``cairn.access(i)``, with found artifacts as CM's objects (see :func:`as_cm_artifact`)."""
+    """``cairn.access(i)``, with found artifacts as CM's objects (see :func:`as_cm_artifact`);
+    a script search leaves out built-in fallbacks (:mod:`cairn.compat.searches`)."""
     ensure_cairn()
-    from cairn.api import access
+    from cairn.compat.searches import access
 
-    result: dict[str, Any] = access(i)
+    result = access(i)
     if isinstance(result.get("list"), list):
         result["list"] = [as_cm_artifact(a) for a in result["list"]]
     return result

@@ -19,16 +19,17 @@ from cairn.store.catalog import Query
 
 ENV = Flag("env", "bool", "also show the env each entry exports (its new_env)")
 ALL = Flag("all", "bool", "delete every cache entry (needs -f)")
+EXPIRED = Flag("expired", "bool", "delete the entries past their cache_expiration (no -f needed)")
 
 
 class CacheAutomation(CommonAutomation):
     """Cache entries: find, show and remove the saved outputs of script runs."""
 
-    summary = "saved outputs of cached script runs: show, find, rm (--all)"
+    summary = "saved outputs of cached script runs: show, find, rm (--all, --expired)"
 
     @action(
         "show",
-        summary="show cache entries: tags, path, version, script (and env with --env)",
+        summary="show cache entries: tags, path, version, script, expiry (and env with --env)",
         usage='cairn show cache [UID | "TAG TAG..."] [--tags=a,b,-c] [--env]',
         example="cairn show cache --tags=get,python --env",
         flags=(TAGS, ENV),
@@ -52,12 +53,14 @@ class CacheAutomation(CommonAutomation):
     @action(
         "rm",
         aliases=("delete", "remove"),
-        summary="delete cache entries (needs a uid, tags or --all, and -f)",
-        usage='cairn rm cache [UID | "TAG TAG..."] [--tags=a,b] [--all] -f',
-        example="cairn rm cache --tags=get,python -f",
-        flags=(TAGS, FORCE, ALL),
+        summary="delete cache entries (needs a uid, tags or --all, and -f; or --expired)",
+        usage='cairn rm cache [UID | "TAG TAG..."] [--tags=a,b] [--all] -f | --expired',
+        example="cairn rm cache --expired",
+        flags=(TAGS, FORCE, ALL, EXPIRED),
     )
     def rm(self, call: Call) -> Outcome:
+        if call.flag("expired"):
+            return self._rm_expired(call)
         if not call.flag("all"):
             return super().rm(call)
         if not self._query(call).is_empty:
@@ -128,6 +131,19 @@ class CacheAutomation(CommonAutomation):
             raise CairnError("\n".join(lines), hint="the other entries were imported")
         return Outcome(data, lines)
 
+    def _rm_expired(self, call: Call) -> Outcome:
+        """Delete the entries (matching the name or tags, if given) whose expiry has passed."""
+        from cairn.script import expiry  # the engine's module, loaded on use
+
+        if call.flag("all"):
+            raise InvalidInput("--expired deletes the expired entries: leave out --all")
+        found = [a for a in self.catalog.find(self._query(call)) if expiry.is_expired(a.meta)]
+        lines = [f"Deleted {a.path} (expired {_text(a.meta, 'expires')})" for a in found]
+        for artifact in found:
+            self.catalog.remove(artifact)
+        deleted = [str(a.path) for a in found]
+        return Outcome({"deleted_list": deleted}, lines or ["no expired cache entries"])
+
     def _query(self, call: Call, *, required: bool = False) -> Query:
         """A name with spaces is a list of tags (CM's ``cm show cache "get python"``)."""
         text = call.artifacts[0] if call.artifacts else None
@@ -158,6 +174,8 @@ def _described(found: Artifact, *, with_env: bool) -> dict[str, Any]:
         "script": _text(found.meta, "associated_script_artifact"),
         "key": _text(found.meta, "cairn_key"),
     }
+    if _text(found.meta, "expires"):
+        row["expires"] = _text(found.meta, "expires")
     if with_env:
         row["new_env"] = _new_env(found)
     return row
@@ -186,10 +204,18 @@ def _shown(row: dict[str, Any]) -> list[str]:
         f"  Version: {row['version'] or ''}",
         f"  Script: {row['script'] or ''}",
     ]
+    if row.get("expires"):
+        lines.append(f"  Expires: {row['expires']}{_expired_note(row['expires'])}")
     if "new_env" in row:
         lines.append("  New env:")
         lines += [f"    {k}={_value(v)}" for k, v in sorted(row["new_env"].items())]
     return lines
+
+
+def _expired_note(stamp: str) -> str:
+    from cairn.script import expiry
+
+    return " (expired)" if expiry.is_expired({expiry.EXPIRES_KEY: stamp}) else ""
 
 
 def _value(value: Any) -> str:

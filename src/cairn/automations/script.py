@@ -144,6 +144,78 @@ class ScriptAutomation(CommonAutomation):
             outcome.extra["replay"] = {"watched": watched, "notes": said, **recorder.template}
         return outcome
 
+    @action(
+        "test",
+        summary="run a script's own tests (the 'tests' of its meta): each declared input "
+        "combination, pass/fail per case; exits non-zero if any case fails",
+        usage="cairn test script NAME [--quiet] [--silent]",
+        example="cairn test script detect-os",
+        flags=(
+            Flag("quiet", "bool", "never ask; pick by the documented rules"),
+            Flag("silent", "bool", "no progress lines", aliases=("s",)),
+        ),
+    )
+    def test(self, call: Call) -> Outcome:
+        from cairn.script import selftest
+
+        candidate = _one_script(self.catalog, call)
+        cases = selftest.cases(candidate.meta)
+        rows = [_test_case(self.catalog, call, candidate, case) for case in cases]
+        lines = [_case_line(row) for row in rows]
+        counts = {s: sum(r["status"] == s for r in rows) for s in ("pass", "fail", "skip")}
+        summary = f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped"
+        lines.append(f"{candidate.artifact.alias}: {summary}")
+        if counts["fail"]:
+            from cairn.errors import CairnError
+
+            raise CairnError("\n".join(lines), hint="the failing cases are marked FAIL")
+        return Outcome({"cases": rows, **counts}, lines)
+
+
+def _one_script(catalog: Any, call: Call) -> Any:
+    """The script ``cairn test script NAME`` names (one, never asked about)."""
+    from cairn.errors import InvalidInput
+    from cairn.script import select
+
+    if len(call.artifacts) != 1:
+        raise InvalidInput("which script? cairn test script NAME")
+    request = select.split_request(None, call.artifacts[0])
+    found = select.find_candidates(catalog, request)
+    return select.choose(found, quiet=True, chooser=None).candidate
+
+
+def _test_case(catalog: Any, call: Call, candidate: Any, case: Any) -> dict[str, Any]:
+    """Run one case; its row: variations, where it is declared, status, and the error."""
+    from cairn.errors import CairnError
+    from cairn.script import run
+    from cairn.script.context import RunInput
+
+    row: dict[str, Any] = {"case": case.label, "where": case.where, "status": "skip"}
+    if case.skip:
+        return {**row, "reason": case.skip}
+    artifact = candidate.artifact
+    inp = RunInput(
+        name=artifact.uid or artifact.alias,
+        tags=",".join(f"_{v}" for v in case.variations) or None,
+        env=dict(case.env),
+        inputs=dict(case.inputs),
+    )
+    session = run.Session(catalog, _options(call))
+    try:
+        session.run(inp)
+    except CairnError as exc:
+        session.keep()
+        return {**row, "status": "fail", "error": str(exc)}
+    session.finish()
+    return {**row, "status": "pass"}
+
+
+def _case_line(row: dict[str, Any]) -> str:
+    head = f"{row['status'].upper()} {row['case']} [{row['where']}]"
+    if row["status"] == "fail":
+        return f"{head}: {row['error']}"
+    return f"{head} ({row['reason']})" if row["status"] == "skip" else head
+
 
 class _Pinned:
     """``--locked=FILE``: what of the lock cannot be honoured, before the run (refused unless

@@ -26,7 +26,9 @@ Storage (CM's format)
     ``associated_script_artifact[_uid]``, ``dependent_cached_path``) plus ``cairn_key`` and
     ``cairn_inputs`` (the key input, so a user can see why two entries differ), and
     ``cairn_dep_entries``: the uids of the entries its outputs came from (every cached
-    dependency below it, however deep). ``cm-cached-state.json`` holds
+    dependency below it, however deep), and ``expires`` when the script says how long its
+    entries stay good (an expired entry is a miss, made again in its place).
+    ``cm-cached-state.json`` holds
     ``{new_env, new_state, deps, version}``.
 
 Removed dependencies
@@ -65,6 +67,7 @@ from cairn import atomic, meta, report, staging
 from cairn.errors import CairnError, MetaError
 from cairn.kinds import KNOWN
 from cairn.record import Defaulted, FrozenRecord, MutableDefaulted, field, init
+from cairn.script import expiry
 from cairn.script import reads as reads_mod
 from cairn.store.registry import Registry
 
@@ -265,6 +268,8 @@ class EntryFields(Defaulted):
     """The reads that scope the entry's key (None: the key is :func:`key_of` the inputs)."""
     dep_entries: tuple[str, ...] = ()
     """The uids of the cache entries the outputs came from (the cached dependencies)."""
+    expires: str | None = None
+    """When the entry stops being used (MLCFlow's ``cache_expiration``; :mod:`.expiry`)."""
 
     def to_meta(self, uid: str, key: str) -> meta.Meta:
         """The ``_cm.json`` of the entry, identity keys first (no alias, as in CM)."""
@@ -287,6 +292,8 @@ class EntryFields(Defaulted):
             data["cairn_reads"] = self.scope.to_json()
         if self.dep_entries:
             data["cairn_dep_entries"] = list(self.dep_entries)
+        if self.expires is not None:
+            data[expiry.EXPIRES_KEY] = self.expires
         return data
 
     def key(self) -> str:
@@ -372,6 +379,8 @@ def _entry_from(path: Path, key: str) -> Entry | None:
         return None  # made by another key scheme: a miss, never served
     if depends and not Path(depends).exists():
         return None
+    if expiry.is_expired(data):
+        return None  # too old: the run makes it again in its place
     return Entry(path, path.name, key, tags, version, data)
 
 

@@ -3,8 +3,10 @@
 CM's order (cm-script.md §2.1 step 10, §1.5): the caller's env and the dependency-local env,
 then ``default_env`` (only where missing), ``env`` (overwrites), ``input_mapping`` (into env
 *and* const), then each variation payload in resolution order, then the version fields and
-``versions[v]``, then the ``add_deps``/``add_deps_recursive`` updates from the request, then
-``<<<KEY>>>`` substitution. Dependency lists are merged CM's way (:func:`append_deps`).
+``versions[v]``, then MLCFlow's ``update_meta_if_env`` entries (the script's, then those its
+payloads brought, each applied once when the env then matches its conditions), then the
+``add_deps``/``add_deps_recursive`` updates from the request, then ``<<<KEY>>>`` substitution.
+Dependency lists are merged CM's way (:func:`append_deps`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from cairn import report
 from cairn.errors import InvalidInput
 from cairn.record import MutableDefaulted, field, replace
 from cairn.script import env as env_mod
-from cairn.script.model import DEP_LISTS, Dep, Payload, ScriptMeta
+from cairn.script.model import DEP_LISTS, Dep, MetaUpdate, Payload, ScriptMeta
 
 DepLists = dict[str, list[Dep]]
 
@@ -39,6 +41,10 @@ class Effective(MutableDefaulted):
     default_version: str | None = None
     required_disk_space: int = 0
     """Megabytes the variations say the run needs (their ``required_disk_space`` summed)."""
+    cache_expiration: int | None = None
+    """Seconds the run's cache entry stays good (MLCFlow's ``cache_expiration``)."""
+    updates: list[MetaUpdate] = field(default_factory=list)
+    """The ``update_meta_if_env`` entries met so far, in order."""
 
 
 def start(meta: ScriptMeta, caller: Mapping[str, Any], local: Mapping[str, Any]) -> Effective:
@@ -61,6 +67,8 @@ def start(meta: ScriptMeta, caller: Mapping[str, Any], local: Mapping[str, Any])
         warnings=list(meta.warnings),
         cache=meta.cache,
         default_version=meta.default_version,
+        cache_expiration=meta.cache_expiration,
+        updates=list(meta.update_meta_if_env),
     )
 
 
@@ -82,6 +90,7 @@ def apply_payload(eff: Effective, payload: Payload, inputs: Mapping[str, Any]) -
     for name in DEP_LISTS:
         append_deps(eff.deps[name], getattr(payload, name))
     update_deps(eff.deps, payload.add_deps, strict=True, where="add_deps")
+    update_deps(eff.deps, payload.add_deps_tags, strict=False, where="add_deps_tags")
     eff.adr = merge_updates(eff.adr, payload.add_deps_recursive)
     map_inputs(eff, payload.input_mapping, inputs)
     eff.docker = env_mod.merge_state(eff.docker, payload.docker)
@@ -100,6 +109,31 @@ def _apply_scalars(eff: Effective, payload: Payload) -> None:
     if payload.default_version is not None:
         eff.default_version = payload.default_version
     eff.required_disk_space += payload.required_disk_space or 0
+    if payload.cache_expiration is not None:
+        eff.cache_expiration = payload.cache_expiration
+    eff.updates += payload.update_meta_if_env
+
+
+def apply_env_updates(eff: Effective, inputs: Mapping[str, Any]) -> None:
+    """MLCFlow's ``update_meta_if_env``: each entry met (in order, including those an
+    applied entry brings) is applied once, when the env matches its conditions then."""
+    index = 0
+    while index < len(eff.updates):
+        update = eff.updates[index]
+        if _holds(update, eff.env):
+            apply_payload(eff, update.payload, inputs)
+        index += 1
+
+
+def _holds(update: MetaUpdate, env: Mapping[str, Any]) -> bool:
+    """An entry's conditions, read as a dependency's are."""
+    if update.enable_if_env and not env_mod.matches_env(update.enable_if_env, env):
+        return False
+    if update.enable_if_any_env and not env_mod.matches_env(update.enable_if_any_env, env, True):
+        return False
+    if update.skip_if_env and env_mod.matches_env(update.skip_if_env, env):
+        return False
+    return not (update.skip_if_any_env and env_mod.matches_env(update.skip_if_any_env, env, True))
 
 
 def append_deps(target: list[Dep], new: Iterable[Dep]) -> None:

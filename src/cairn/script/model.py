@@ -13,7 +13,12 @@
 
 Flags (``cache``, ``force_cache``, ...) accept booleans and the strings true/yes/on/1 and
 false/no/off/0; numbers where a string is expected (an unquoted YAML ``version: 3.10`` reads
-as ``3.1``) are errors. Env values stay as in the meta: strings, numbers, booleans, or lists
+as ``3.1``) are errors -- except in MLCFlow's metas (``meta.yaml``, read *loosely*), whose
+engine accepts such values: there a number where text is expected is read as its text
+(``version_max: 2.9`` as ``'2.9'``), a flag with stray punctuation as its word
+(``default: 'true,'`` as true), and an ``add_deps``/``adr`` entry that is not a mapping (a
+note, not an update) is left out, each with one warning per file naming the key.
+Env values stay as in the meta: strings, numbers, booleans, or lists
 of those (the ``+KEY`` lists). Records are frozen; mapping and list values inside them are
 private copies of the meta's and must be treated as read-only.
 """
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from cairn import report
+from cairn.dialect import MLC
 from cairn.errors import MetaError
 from cairn.record import Defaulted, field
 from cairn.store.artifact import IDENTITY_KEYS, identity
@@ -79,6 +85,9 @@ class Dep(Defaulted):
     skip_if_fake_run: bool = False
     force_new_env_keys: tuple[str, ...] | None = None
     skip_inside_docker: bool = False
+    inherit_cache_expiration: bool = False
+    """MLCFlow's: the dependency's cache entry expires as its parent's does, when it has no
+    ``cache_expiration`` of its own."""
     repo: str | None = None
     """cairn's own: the repository (alias or uid) whose script must serve this dependency
     (``--adr.NAME.repo=ALIAS`` pins it from the command line)."""
@@ -112,6 +121,37 @@ class Payload(Defaulted):
     input_mapping: Mapping[str, str] = field(default_factory=dict)
     cache: bool | None = None
     default_version: str | None = None
+    cache_expiration: int | None = None
+    """MLCFlow's: seconds a cache entry of the run stays good (:mod:`cairn.script.expiry`)."""
+    update_meta_if_env: tuple[MetaUpdate, ...] = ()
+    """MLCFlow's: payloads applied when the env matches their conditions."""
+    add_deps_tags: Mapping[str, Dep] = field(default_factory=dict)
+    """CM's and MLCFlow's: tags added to this script's dependencies, by name (like
+    ``add_deps``, but a name no dependency has is ignored)."""
+
+
+class MetaUpdate(Defaulted):
+    """One ``update_meta_if_env`` entry: env conditions and the payload merged when they hold.
+
+    As a dependency's conditions: every ``enable_if_env`` key matches, some
+    ``enable_if_any_env`` key matches, no ``skip_if_env`` match of all keys, no
+    ``skip_if_any_env`` key matches.
+    """
+
+    enable_if_env: Conditions = field(default_factory=dict)
+    enable_if_any_env: Conditions = field(default_factory=dict)
+    skip_if_env: Conditions = field(default_factory=dict)
+    skip_if_any_env: Conditions = field(default_factory=dict)
+    payload: Payload = field(default_factory=Payload)
+
+
+class CompatNeed(Defaulted):
+    """One ``mlc_compat`` entry: the MLCFlow level a script needs, and what it says if not."""
+
+    min_version: str
+    message: str = ""
+    fail: bool = False
+    """Refuse to run below ``min_version`` (else only warn)."""
 
 
 class Variation(Defaulted):
@@ -231,6 +271,25 @@ class ScriptMeta(Defaulted):
     tags_help: str | None = None
     developers: str | None = None
     gui: Mapping[str, Json] = field(default_factory=dict)
+    private: bool = False
+    cache_expiration: int | None = None
+    """MLCFlow's: seconds a cache entry stays good (:mod:`cairn.script.expiry`)."""
+    predeps: bool = True
+    """MLCFlow's: whether ``customize.py``'s ``predeps(i)`` hook runs before the deps."""
+    update_meta_if_env: tuple[MetaUpdate, ...] = ()
+    sudo_install: bool = False
+    """MLCFlow's: the script installs with ``sudo``; without a terminal cairn never lets
+    ``sudo`` prompt (:mod:`cairn.script.sudo`)."""
+    min_mlc_version: str | None = None
+    mlc_compat: tuple[CompatNeed, ...] = ()
+    file_path_env_keys: tuple[str, ...] = ()
+    """MLCFlow's: env keys whose values are paths of files (made absolute, checked)."""
+    folder_path_env_keys: tuple[str, ...] = ()
+    """MLCFlow's: env keys whose values are paths of folders (made absolute, checked)."""
+    variation_tags_alias: Mapping[str, str] = field(default_factory=dict)
+    """MLCFlow's: a request word (``set``) standing for variations (``_set``)."""
+    tests: Mapping[str, Json] = field(default_factory=dict)
+    """MLCFlow's: the cases ``cairn test script`` runs (:mod:`cairn.script.selftest`)."""
 
     @property
     def display_name(self) -> str:
@@ -238,9 +297,13 @@ class ScriptMeta(Defaulted):
         return self.alias or self.uid or self.source.parent.name
 
     @classmethod
-    def from_meta(cls, meta: Mapping[str, Json], source: Path) -> ScriptMeta:
-        """Validate the merged meta ``meta`` read from ``source`` (the file errors name)."""
-        reader = _Reader(source)
+    def from_meta(
+        cls, meta: Mapping[str, Json], source: Path, *, loose: bool | None = None
+    ) -> ScriptMeta:
+        """Validate the merged meta ``meta`` read from ``source`` (the file errors name);
+        ``loose`` reads MLCFlow's loosely typed values (default: when ``source`` is
+        MLCFlow's ``meta.yaml``/``meta.json``)."""
+        reader = _Reader(source, source.stem == MLC.artifact_meta if loose is None else loose)
         ident = identity(dict(meta), source)
         rest = {k: v for k, v in meta.items() if k not in _NOT_FIELDS}
         values = reader.fields("", rest, _TOP_KEYS, on_unknown=reader.unknown_key)
@@ -299,9 +362,15 @@ KeyTable = Mapping[str, tuple[str, Parser]]
 class _Reader:
     """Validation context of one meta file: its path, and the unknown keys seen in it."""
 
-    def __init__(self, source: Path) -> None:
+    def __init__(self, source: Path, loose: bool = False) -> None:
         self.source = source
+        self.loose = loose
         self.unknown: list[str] = []
+        self.loosely: list[str] = []
+
+    def read_loosely(self, key: str, value: object, read_as: object) -> None:
+        """Note a loosely typed value and what it was read as (MLCFlow's reading)."""
+        self.loosely.append(f"{key} {value!r} as {read_as!r}")
 
     def fail(self, key: str, expected: str, value: object, hint: str = "") -> NoReturn:
         self.error(f"key '{key}' must be {expected}, not {_describe(value)}", hint)
@@ -339,6 +408,11 @@ class _Reader:
     def report(self) -> None:
         if self.unknown:
             report.warn(f"{self.source}: unknown meta keys (typos?): {', '.join(self.unknown)}")
+        if self.loosely:
+            report.warn(
+                f"{self.source}: loosely typed values read as MLCFlow reads them: "
+                f"{'; '.join(self.loosely)} (quote or correct them to say so)"
+            )
 
 
 def _store(values: dict[str, Any], name: str, value: Any) -> None:
@@ -372,6 +446,9 @@ def _is_number(value: object) -> bool:
 def _text(r: _Reader, key: str, value: Any) -> str:
     if isinstance(value, str):
         return value
+    if r.loose and _is_number(value):
+        r.read_loosely(key, value, str(value))
+        return str(value)
     hint = "quote the value in YAML, e.g. '3.10'" if _is_number(value) else ""
     r.fail(key, "a string", value, hint)
 
@@ -382,6 +459,10 @@ def _flag(r: _Reader, key: str, value: Any) -> bool:
     word = value.strip().lower() if isinstance(value, str) else None
     if word in TRUE_WORDS or word in FALSE_WORDS:
         return word in TRUE_WORDS
+    bare = word.strip(" ,;.") if word is not None and r.loose else None
+    if bare in TRUE_WORDS or bare in FALSE_WORDS:
+        r.read_loosely(key, value, bare in TRUE_WORDS)
+        return bare in TRUE_WORDS
     r.fail(key, "true or false (or the strings yes/no, on/off, 1/0)", value)
 
 
@@ -426,11 +507,21 @@ def _combinations(r: _Reader, key: str, value: Any) -> tuple[tuple[str, ...], ..
 def _mapping(r: _Reader, key: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         r.fail(key, "a mapping", value)
-    for name in value:
+    found: dict[Any, Any] = value
+    if r.loose and any(_is_number(name) for name in found):
+        found = _text_keys(r, key, found)
+    for name in found:
         if not isinstance(name, str):
             hint = "quote it in YAML, e.g. '3.10':" if _is_number(name) else ""
             r.error(f"key '{key}' holds the key {_describe(name)}; keys must be strings", hint)
-    return value
+    return found
+
+
+def _text_keys(r: _Reader, key: str, value: dict[Any, Any]) -> dict[str, Any]:
+    """MLCFlow's reading of number keys (``versions: {5.2: ...}``): their text."""
+    for name in filter(_is_number, value):
+        r.read_loosely(f"{key} key", name, str(name))
+    return {str(k) if _is_number(k) else k: v for k, v in value.items()}
 
 
 def _json_map(r: _Reader, key: str, value: Any) -> dict[str, Json]:
@@ -474,6 +565,9 @@ def _condition_word(r: _Reader, key: str, value: Any) -> str:
 
 
 def _condition_values(r: _Reader, key: str, value: Any) -> tuple[str, ...]:
+    if r.loose and isinstance(value, dict):
+        r.read_loosely(key, value, "a condition that never holds")
+        return ()
     items = value if isinstance(value, list) else [value]
     return tuple(_condition_word(r, f"{key}[{i}]", item) for i, item in enumerate(items))
 
@@ -506,7 +600,68 @@ def _deps(r: _Reader, key: str, value: Any) -> tuple[Dep, ...]:
 
 def _dep_updates(r: _Reader, key: str, value: Any) -> dict[str, Dep]:
     """``add_deps``/``add_deps_recursive``: ``{name: dependency keys to update}``."""
-    return {k: _dep(r, f"{key}.{k}", v) for k, v in _mapping(r, key, value).items()}
+    items = _mapping(r, key, value).items()
+    if r.loose:
+        for k, v in items:
+            if not isinstance(v, dict):
+                r.read_loosely(f"{key}.{k}", v, "no update")
+        items = {k: v for k, v in items if isinstance(v, dict)}.items()
+    return {k: _dep(r, f"{key}.{k}", v) for k, v in items}
+
+
+def _deps_tags(r: _Reader, key: str, value: Any) -> dict[str, Dep]:
+    """``add_deps_tags``: ``{name: {tags: ...}}``, or ``{name: "tags"}`` (CM's first form)."""
+    items = _mapping(r, key, value).items()
+    return {k: _dep(r, f"{key}.{k}", {"tags": v} if isinstance(v, str) else v) for k, v in items}
+
+
+def _duration(r: _Reader, key: str, value: Any) -> int:
+    """``cache_expiration``: a duration (``1h``, ``5d``; :mod:`cairn.script.expiry`)."""
+    from cairn.script import expiry
+
+    try:
+        return expiry.parse(_text(r, key, value))
+    except ValueError as exc:
+        r.error(f"key '{key}': {exc}", hint="units: s, m, h, d, w")
+
+
+def _meta_update(r: _Reader, key: str, value: Any) -> MetaUpdate:
+    raw = _mapping(r, key, value)
+    conditions = {k: v for k, v in raw.items() if k in _CONDITION_KEYS}
+    rest = {k: v for k, v in raw.items() if k not in _CONDITION_KEYS}
+    table: KeyTable = _same(dict.fromkeys(_CONDITION_KEYS, _conditions))
+    values = r.fields(key, conditions, table, on_unknown=r.unknown_key)
+    payload = Payload(**r.fields(key, rest, _PAYLOAD_KEYS, on_unknown=r.unknown_key))
+    return MetaUpdate(**values, payload=payload)
+
+
+def _meta_updates(r: _Reader, key: str, value: Any) -> tuple[MetaUpdate, ...]:
+    if not isinstance(value, list):
+        r.fail(key, "a list of {enable_if_env: ..., env: ...} entries", value)
+    return tuple(_meta_update(r, f"{key}[{i}]", item) for i, item in enumerate(value))
+
+
+def _compat_need(r: _Reader, key: str, value: Any) -> CompatNeed:
+    raw = _mapping(r, key, value)
+    table: KeyTable = _same({"min_version": _text, "message": _text, "fail": _flag})
+    values = r.fields(key, raw, table, on_unknown=r.unknown_key)
+    if "min_version" not in values:
+        r.error(f"key '{key}' needs 'min_version': the MLCFlow version the script needs")
+    return CompatNeed(**values)
+
+
+def _compat(r: _Reader, key: str, value: Any) -> tuple[CompatNeed, ...]:
+    if not isinstance(value, list):
+        r.fail(key, "a list of {min_version: V, message: TEXT, fail: BOOL} entries", value)
+    return tuple(_compat_need(r, f"{key}[{i}]", item) for i, item in enumerate(value))
+
+
+def _tests(r: _Reader, key: str, value: Any) -> dict[str, Json]:
+    """``tests``: checked when ``cairn test script`` runs them (:mod:`cairn.script.selftest`)."""
+    return _json_map(r, key, value)
+
+
+_CONDITION_KEYS = ("enable_if_env", "enable_if_any_env", "skip_if_env", "skip_if_any_env")
 
 
 _PAYLOAD_FIELDS = frozenset(Payload._fields)
@@ -585,9 +740,7 @@ def _same(parsers: Mapping[str, Parser]) -> dict[str, tuple[str, Parser]]:
     return {key: (key, parse) for key, parse in parsers.items()}
 
 
-_NOT_FIELDS = frozenset(
-    {*IDENTITY_KEYS, "tags", "tests", "min_cm_version", "repo_to_report_errors"}
-)
+_NOT_FIELDS = frozenset({*IDENTITY_KEYS, "tags", "min_cm_version", "repo_to_report_errors"})
 """Identity keys (checked by :func:`identity`) and cm4mlops keys with no meaning for a run."""
 
 _VERSION_KEYS = ("version", "version_min", "version_max", "version_max_usable")
@@ -617,6 +770,7 @@ _DEP_KEYS: KeyTable = _same(
         "skip_if_fake_run": _flag,
         "force_new_env_keys": _texts,
         "skip_inside_docker": _flag,
+        "inherit_cache_expiration": _flag,
         "repo": _text,
     }
 )
@@ -638,6 +792,9 @@ _PAYLOAD_KEYS: KeyTable = {
             "input_mapping": _text_map,
             "cache": _flag,
             "default_version": _text,
+            "cache_expiration": _duration,
+            "update_meta_if_env": _meta_updates,
+            "add_deps_tags": _deps_tags,
         }
     ),
     "add_deps": ("add_deps", _dep_updates),
@@ -703,5 +860,16 @@ _TOP_KEYS: KeyTable = _same(
         "tags_help": _text,
         "developers": _developers,
         "gui": _json_map,
+        "private": _flag,
+        "cache_expiration": _duration,
+        "predeps": _flag,
+        "update_meta_if_env": _meta_updates,
+        "sudo_install": _flag,
+        "min_mlc_version": _text,
+        "mlc_compat": _compat,
+        "file_path_env_keys": _texts,
+        "folder_path_env_keys": _texts,
+        "variation_tags_alias": _text_map,
+        "tests": _tests,
     }
 )

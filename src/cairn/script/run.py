@@ -27,7 +27,7 @@ from cairn.home import WORK_KEPT, WORK_PREFIX
 from cairn.record import replace
 from cairn.script import deps as deps_mod
 from cairn.script import env as env_mod
-from cairn.script import layers, scope, select, variations, versions
+from cairn.script import expiry, layers, mlc_compat, pathkeys, scope, select, variations, versions
 from cairn.script import reads as reads_mod
 from cairn.script.cache import (
     Cache,
@@ -285,6 +285,8 @@ class ScriptRun:
         self.dir = self.artifact.path
         self.alias = self.artifact.alias or self.artifact.uid or self.dir.name
         self.uid = self.artifact.uid or self.alias
+        mlc_compat.check(self.meta, self.alias)
+        self.request = select.with_tag_aliases(self.request, self.meta)
 
     def resolve(self) -> None:
         """Which variations are on, and why."""
@@ -306,11 +308,14 @@ class ScriptRun:
         payload = self.meta.versions.get(self.constraints.version or "")
         if payload is not None:
             layers.apply_payload(eff, payload, mappable)
+        layers.apply_env_updates(eff, mappable)
         layers.update_deps(eff.deps, self.inp.add_deps, strict=True, where="add_deps")
         eff.adr = layers.merge_updates(eff.adr, self.inp.adr)
         layers.update_deps(eff.deps, eff.adr, strict=False, where="add_deps_recursive")
         eff.env.update(self._input_env())
         layers.finish(eff)
+        for values in (eff.env, eff.const):  # an input_mapping sets both
+            pathkeys.resolve(values, self.meta, self.session.cwd)
         self.eff = eff
 
     def check_listed_version(self) -> None:
@@ -508,10 +513,16 @@ class ScriptRun:
         self.check_disk_space()
         if self.eff.docker:
             self.eff.state["docker"] = dict(self.eff.docker)
-        self.run_deps("deps")
+        if self.meta.sudo_install and not self.inp.fake_run:
+            from cairn.script import sudo
+
+            sudo.check(self.alias)
         from cairn.script.hooks import Hooks
 
-        self.hooks = Hooks.load(self.dir)
+        self.hooks = Hooks.load(self.dir)  # before the deps, as CM and MLCFlow load it
+        if self.meta.predeps and not self.inp.fake_run:
+            self.call_hook("predeps")
+        self.run_deps("deps")
         if self.inp.fake_run:
             self.run_deps("prehook_deps")
             return self.result(key, status)
@@ -949,6 +960,7 @@ class ScriptRun:
             dependent_cached_path=self._dependent_folder(),
             scope=scoped,
             dep_entries=result.uses,
+            expires=self._expires(),
         )
 
     def _dependent_folder(self) -> str | None:
@@ -958,6 +970,11 @@ class ScriptRun:
         value = self.eff.env.get(self.artifact.repo.dialect.var("GET_DEPENDENT_CACHED_PATH"))
         text = str(value).strip() if value else ""
         return text if text and Path(text).is_dir() else None
+
+    def _expires(self) -> str | None:
+        """When the new entry expires (``cache_expiration``), or ``None``: never."""
+        lifetime = self.eff.cache_expiration
+        return expiry.expires_at(lifetime) if lifetime else None
 
     def _env_cache_tags(self) -> tuple[str, ...]:
         tags = []

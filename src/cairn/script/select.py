@@ -39,10 +39,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from cairn import ids, report
+from cairn.dialect import MLC
 from cairn.errors import InvalidInput, InvalidName, MetaError, NotFound
 from cairn.kinds import KNOWN
 from cairn.meta import meta_paths
 from cairn.record import Defaulted, field
+from cairn.record import replace as with_
 from cairn.script.model import ScriptMeta
 from cairn.script.variations import find_variation
 from cairn.store.artifact import Artifact
@@ -248,6 +250,8 @@ def find_candidates(catalog: Catalog, request: ScriptRequest) -> list[Candidate]
     """The scripts that fit ``request``, in order (``sort``, repository order, path)."""
     found, by_tag = _search(catalog, request)
     scripts = [c for c in (_validated(a) for a in found) if c is not None]
+    if not scripts and not found:
+        scripts = _by_tag_aliases(catalog, request)
     if not scripts:
         raise _nothing_found(catalog, request, by_tag, broken=len(found))
     fitting = [c for c in scripts if not _missing_variations(c.meta, request)]
@@ -290,6 +294,37 @@ def _search(catalog: Catalog, request: ScriptRequest) -> tuple[list[Artifact], b
     return catalog.find(Query(SCRIPT, tags=_with_tag(request.tags, str(name)))), True
 
 
+def _by_tag_aliases(catalog: Catalog, request: ScriptRequest) -> list[Candidate]:
+    """MLCFlow's ``variation_tags_alias``: the scripts whose tags are the request's known tags,
+    and whose aliases cover the words no script has as a tag (``isolate,set``)."""
+    include = request.tags.include
+    if len(include) < 2:
+        return []
+    unknown = {t for t in include if not catalog.find(Query(SCRIPT, tags=ids.TagQuery((t,))))}
+    known = tuple(t for t in include if t not in unknown)
+    if not unknown or not known:
+        return []
+    narrowed = with_(request, tags=ids.TagQuery(known, request.tags.exclude))
+    found, _ = _search(catalog, narrowed)
+    scripts = [c for c in (_validated(a) for a in found) if c is not None]
+    return [c for c in scripts if unknown <= set(c.meta.variation_tags_alias)]
+
+
+def with_tag_aliases(request: ScriptRequest, meta: ScriptMeta) -> ScriptRequest:
+    """The request with words the chosen script's ``variation_tags_alias`` names (and that
+    are not its tags) read as the variations they stand for (``set`` -> ``_set``)."""
+    aliases = meta.variation_tags_alias
+    words = [t for t in request.tags.include if t in aliases and t not in meta.tags]
+    if not words:
+        return request
+    extra = [v.strip()[1:] for w in words for v in aliases[w].split(",") if v.strip()[:1] == "_"]
+    tags = ids.TagQuery(
+        tuple(t for t in request.tags.include if t not in words), request.tags.exclude
+    )
+    added = tuple(v for v in extra if v not in request.variations)
+    return with_(request, tags=tags, variations=(*request.variations, *added))
+
+
 def _with_tag(tags: ids.TagQuery, tag: str) -> ids.TagQuery:
     return ids.TagQuery((tag, *(t for t in tags.include if t != tag)), tags.exclude)
 
@@ -300,7 +335,8 @@ def _validated(artifact: Artifact) -> Candidate | None:
     yaml_path, json_path = meta_paths(artifact.path, stem)
     source = json_path or yaml_path or artifact.path / f"{stem}.yaml"
     try:
-        return Candidate(artifact, ScriptMeta.from_meta(artifact.meta, source))
+        loose = artifact.repo.dialect is MLC  # MLCFlow's engine accepts loosely typed values
+        return Candidate(artifact, ScriptMeta.from_meta(artifact.meta, source, loose=loose))
     except MetaError as exc:
         report.warn(f"skipping script {artifact.qualified}: {exc}")
         return None

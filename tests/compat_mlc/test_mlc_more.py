@@ -71,7 +71,7 @@ def test_pull_git_repo_fast_forwards_a_checkout(mlc: Mlc, tmp_path: Path) -> Non
     bare = bare_upstream(tmp_path)
     clone = tmp_path / "clone"
     git("clone", "-q", str(bare), str(clone), cwd=tmp_path)
-    work = tmp_path / "work"
+    work = tmp_path / "pusher"
     git("clone", "-q", str(bare), str(work), cwd=tmp_path)
     (work / "b.txt").write_text("second\n")
     git("add", "b.txt", cwd=work)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import struct
@@ -81,3 +82,13 @@ def test_get_sys_utils_min_is_cached_and_needs_nothing_on_linux(mlc: Mlc) -> Non
     second = mlc.run("get,sys-utils-min", alias="get-sys-utils-min")
     assert second.result["cache"] == "hit"
     assert second.result["cache_entry"] == first.result["cache_entry"]
+
+
+def test_cairn_mlcr_takes_mlcflows_words(mlc: Mlc) -> None:
+    """``cairn mlcr "detect os" -j`` is ``mlcr "detect os" -j``: the collection's script, JSON."""
+    proc = mlc("mlcr", "detect os", "-j", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads(proc.stdout)
+    assert result["path"] == str(mlc.script("detect-os"))
+    assert result["new_env"]["MLC_HOST_OS_TYPE"] == "linux"
+    assert result["new_env"]["MLC_HOST_OS_MACHINE"] == platform.machine()

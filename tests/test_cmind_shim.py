@@ -257,13 +257,15 @@ def test_download_file_tls_verification_switch(monkeypatch: pytest.MonkeyPatch) 
     with importing.active():
         from cmind import utils
 
-        monkeypatch.delenv("CM_UTILS_DOWNLOAD_VERIFY_SSL", raising=False)
-        assert utils._verify_tls({}) and utils._verify_tls({"verify": "yes"})
-        assert not utils._verify_tls({"verify": False}) and not utils._verify_tls({"verify": "no"})
-        monkeypatch.setenv("CM_UTILS_DOWNLOAD_VERIFY_SSL", "no")
-        assert not utils._verify_tls({"verify": True})
-        monkeypatch.setenv("CM_UTILS_DOWNLOAD_VERIFY_SSL", "yes")
-        assert utils._verify_tls({"verify": False})
+        key = "CM_UTILS_DOWNLOAD_VERIFY_SSL"
+        monkeypatch.delenv(key, raising=False)
+        assert utils._verify_tls({}, key) and utils._verify_tls({"verify": "yes"}, key)
+        assert not utils._verify_tls({"verify": False}, key)
+        assert not utils._verify_tls({"verify": "no"}, key)
+        monkeypatch.setenv(key, "no")
+        assert not utils._verify_tls({"verify": True}, key)
+        monkeypatch.setenv(key, "yes")
+        assert utils._verify_tls({"verify": False}, key)
 
 
 def test_gen_uid_returns_cms_result_dict() -> None:

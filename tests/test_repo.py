@@ -163,3 +163,10 @@ def test_rename_keeps_an_mlcflow_repository_s_own_file(tmp_path: Path) -> None:
 def test_new_repositories_are_cm_ones(tmp_path: Path) -> None:
     created = repo_mod.create(tmp_path / "new", "new")
     assert created.dialect is CM and (tmp_path / "new" / "cmr.yaml").is_file()
+
+
+def test_a_project_s_own_meta_yaml_does_not_make_it_a_repository(tmp_path: Path) -> None:
+    (tmp_path / "meta.yaml").write_text("title: my project\n")
+    assert not repo_mod.is_repo(tmp_path)
+    created = repo_mod.create(tmp_path, "proj")
+    assert created.dialect is CM and repo_mod.load(tmp_path).alias == "proj"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from cairn.engine_vars import CM_VARS, MLC_VARS
 from cairn.errors import InvalidInput
 from cairn.script.env import (
-    LOCAL_ENV_KEYS,
     filter_new,
     hide_local,
     matches_env,
@@ -181,6 +181,9 @@ def test_empty_conditions() -> None:
 # --- hide_local ------------------------------------------------------------------------------
 
 
+LOCAL_ENV_KEYS = CM_VARS.local
+
+
 def test_builtin_local_keys_are_cms_list() -> None:
     assert set(LOCAL_ENV_KEYS) == {
         "CM_VERSION",
@@ -196,6 +199,13 @@ def test_builtin_local_keys_are_cms_list() -> None:
         "CM_GIT_*",
         "CM_RENEW_CACHE_ENTRY",
     }
+
+
+def test_an_mlc_scripts_local_keys_are_the_same_list_with_its_prefix() -> None:
+    assert {k.replace("MLC_", "CM_", 1) for k in MLC_VARS.local} == set(CM_VARS.local)
+    visible, hidden = hide_local({"MLC_VERSION": "1", "CM_VERSION": "2"}, MLC_VARS.local)
+    assert visible == {"CM_VERSION": "2"}
+    assert hidden == {"MLC_VERSION": "1"}
 
 
 def test_hide_local_hides_builtin_and_wildcard_keys() -> None:

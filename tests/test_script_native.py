@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from cairn import report
+from cairn.engine_vars import CM_VARS
 from cairn.errors import InvalidInput, InvalidName, MetaError
 from cairn.script import native
 from cairn.script.native import HostOS, NativeScriptFailed
@@ -220,8 +221,8 @@ def test_windows_uses_only_the_bat_file(tmp_path: Path) -> None:
 
 def test_host_os_from_env() -> None:
     env = {"CM_HOST_OS_FLAVOR": "ubuntu", "CM_HOST_OS_VERSION": 22, "CM_HOST_PLATFORM_FLAVOR": "x"}
-    assert HostOS.from_env(env, windows=False) == HostOS("ubuntu", "22", "x", False)
-    assert HostOS.from_env({}, windows=True) == HostOS(windows=True)
+    assert HostOS.from_env(env, CM_VARS, windows=False) == HostOS("ubuntu", "22", "x", False)
+    assert HostOS.from_env({}, CM_VARS, windows=True) == HostOS(windows=True)
 
 
 @pytest.mark.parametrize("name", ["../evil", "a/b", "", ".."])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cairn.engine_vars import CM_VARS, MLC_VARS
 from cairn.script import reads, scope
 from cairn.script.cache import Manifest, Scope
 
@@ -78,7 +79,9 @@ def test_differing_names_changed_added_and_removed_values() -> None:
 
 def test_scope_final_drops_unscoped_keys_and_child_caller_reads_become_env() -> None:
     items = ["env:CM_TMP_CURRENT_PATH", "env:CM_QUIET", "env:KEEP", "env:CM_TMP_*", "state:x"]
-    assert scope.final(items) == ("env:CM_TMP_*", "env:KEEP", "state:x")
+    assert scope.final(items, CM_VARS) == ("env:CM_TMP_*", "env:KEEP", "state:x")
+    mlc = ["env:MLC_TMP_CURRENT_PATH", "env:MLC_QUIET", "env:CM_QUIET"]
+    assert scope.final(mlc, MLC_VARS) == ("env:CM_QUIET",)
     assert scope.from_child(["caller:X", "env:Y"]) == {"env:X", "env:Y"}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from cairn.engine_vars import CM_VARS, MLC_VARS
 from cairn.errors import InvalidInput
 from cairn.script.model import ScriptMeta
 from cairn.script.versions import Constraints, Version, compare, parse_version
@@ -326,4 +327,21 @@ def test_acts_on_any_version(tmp_path: Path, files: dict[str, str], acts: bool) 
 
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    assert acts_on_any_version(tmp_path, list(files)) is acts
+    assert acts_on_any_version(tmp_path, list(files), CM_VARS) is acts
+
+
+def test_an_mlc_script_acts_on_any_version_by_its_own_names(tmp_path: Path) -> None:
+    from cairn.script.versions import acts_on_any_version
+
+    (tmp_path / "meta.yaml").write_text("env: {URL: 'x-<<<MLC_VERSION>>>'}\n")
+    (tmp_path / "run.sh").write_text('wget "x-$CM_VERSION.tgz"\n')
+    assert acts_on_any_version(tmp_path, ["meta.yaml"], MLC_VARS)
+    assert not acts_on_any_version(tmp_path, ["run.sh"], MLC_VARS)
+    assert acts_on_any_version(tmp_path, ["run.sh"], CM_VARS)
+
+
+def test_mlc_constraints_come_from_and_go_to_mlc_keys() -> None:
+    env = {"MLC_VERSION_MIN": "3.8", "CM_VERSION_MAX": "3.9"}
+    constraints = Constraints.from_sources({}, env, script(), MLC_VARS)
+    assert constraints == Constraints(version_min="3.8")
+    assert constraints.env(MLC_VARS) == {"MLC_VERSION_MIN": "3.8"}

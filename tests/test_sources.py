@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cairn.errors import AlreadyExists, CairnError, InvalidInput, NotFound, Refused
+from cairn.errors import AlreadyExists, CairnError, InvalidInput, MetaError, NotFound, Refused
 from cairn.home import Home
 from cairn.store import archive, git
 from cairn.store.registry import Registry
@@ -275,3 +275,16 @@ def test_a_tree_without_either_repository_file_is_named_so(
     with pytest.raises(NotFound) as info:
         sources.import_archive(tmp_path / "none.zip")
     assert "no cmr.yaml (CM) nor meta.yaml (MLCFlow)" in str(info.value)
+
+
+def test_a_meta_yaml_without_uid_is_named_when_imported(
+    sources: Sources, tmp_path: Path, cairn_home: Path
+) -> None:
+    src = tmp_path / "src"
+    (src / "script").mkdir(parents=True)
+    (src / "meta.yaml").write_text("alias: half\n")
+    archive.pack(src, tmp_path / "half.zip")
+    with pytest.raises(MetaError) as info:
+        sources.import_archive(tmp_path / "half.zip")
+    assert "meta.yaml: key 'uid' is missing" in str(info.value)
+    assert not [p for p in (cairn_home / "repos").iterdir()]

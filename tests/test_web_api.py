@@ -111,8 +111,9 @@ def test_errors_are_json_with_an_http_status(client: TestClient, make_repo: Any)
     missing = client.get("/api/load/dataset/nothing-here")
     assert missing.status_code == 404 and missing.json()["return"] == 16
     assert "nothing-here" in missing.json()["error"]
-    bad = client.get("/api/load/dataset/bad..name")
+    bad = client.get("/api/load/dataset/a,b,c")  # no identifier: three parts
     assert bad.status_code == 400 and bad.json()["return"] == 1
+    assert client.get("/api/load/dataset/odd..name").status_code == 404  # a name CM reads
     several = client.get("/api/load/dataset/web:*")
     assert several.status_code == 409 and "2 artifacts match" in several.json()["error"]
     bad_filter = client.get("/api/experiment/bench", params={"filter": "Result >>> 3"})

@@ -68,8 +68,11 @@ def test_an_artifact_page_shows_meta_files_and_readme_escaped(client: TestClient
 def test_a_missing_artifact_is_a_404_page(client: TestClient) -> None:
     page = client.get("/a/dataset/nothing-here")
     assert page.status_code == 404 and "no artifact matches" in page.text
-    hostile = client.get("/a/dataset/" + "%3Cb%3Ex")
-    assert hostile.status_code == 400 and "<b>x" not in hostile.text
+    hostile = client.get("/a/dataset/" + "%3Cb%3Ex")  # a name CM could read: looked up
+    assert hostile.status_code == 404 and "<b>x" not in hostile.text
+    assert "&lt;b&gt;x" in hostile.text
+    bad = client.get("/a/dataset/" + "%3Cb%3E,x,y")  # no identifier
+    assert bad.status_code == 400 and "<b>" not in bad.text
 
 
 def test_a_script_page_shows_its_usage(client: TestClient) -> None:

@@ -1,4 +1,5 @@
-"""Meta files: read, merge, validate and atomically write ``_cm.yaml``/``_cm.json``/``cmr.yaml``.
+"""Meta files: read, merge, validate and atomically write ``_cm.yaml``/``_cm.json``/``cmr.yaml``
+(and MLCFlow's ``meta.yaml``/``meta.json``: the stem is a parameter, the repository's dialect's).
 
 A meta directory may hold ``NAME.yaml`` and/or ``NAME.json``. The YAML file is read first
 and the JSON file is merged over it (a shallow update, as CM does). YAML is always loaded

@@ -60,7 +60,7 @@ class RepoAutomation(RepoSourceActions):
     @action(
         "add",
         aliases=("register",),
-        summary="register an existing repository directory (one with cmr.yaml)",
+        summary="register an existing repository directory (with cmr.yaml, or MLCFlow's meta.yaml)",
         usage="cairn add repo PATH",
         example="cairn add repo ~/src/my-cm-repo",
         flags=(Flag("path", "str", "the directory (same as the PATH argument)"),),

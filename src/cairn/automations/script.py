@@ -65,12 +65,12 @@ _RUN_FLAGS = (
         "env names or patterns every script of the run counts as read (widens cache keys)",
     ),
     *remote.FLAGS,
-    Flag("name", "str", "CM_NAME for the script"),
-    Flag("input", "str", "CM_INPUT for the script"),
-    Flag("output", "str", "CM_OUTPUT for the script"),
+    Flag("name", "str", "the script's NAME key (CM_NAME, MLC_NAME)"),
+    Flag("input", "str", "the script's INPUT key (CM_INPUT, MLC_INPUT)"),
+    Flag("output", "str", "the script's OUTPUT key (CM_OUTPUT, MLC_OUTPUT)"),
 )
 _SCRIPT_INPUTS = {"name", "input", "output"}
-"""Flags that are also inputs a script sees (``CM_NAME``, ``CM_INPUT``, ``CM_OUTPUT``)."""
+"""Flags that are also inputs a script sees (its dialect's ``NAME``, ``INPUT``, ``OUTPUT``)."""
 _ENGINE_KEYS = (
     {f.name for f in _RUN_FLAGS} | {a for f in _RUN_FLAGS for a in f.aliases}
 ) - _SCRIPT_INPUTS

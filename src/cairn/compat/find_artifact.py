@@ -1,16 +1,17 @@
 """CM's ``i['automation'].find_artifact``: find a tool's file on the search path.
 
-Where to look: the file ``env['CM_INPUT']`` alone when it is set; else every folder of
-``env['CM_TMP_PATH']`` (``--path``; each must exist unless
-``CM_TMP_PATH_IGNORE_NON_EXISTANT=yes``); else the folders of the process environment's
-``default_path_env_key`` (usually ``PATH``). In each folder the file name is tried as it is and
-with version-like suffixes (``python3.11``, ``gcc-12``...); the same file reached twice counts
-once. With ``detect_version`` every candidate is tried: ``env[env_path_key]`` is set to it, the
-script's native script and its ``detect_version(i)`` hook run, and only candidates whose version
-satisfies the run's constraints stay. Several left: the first one is taken (cairn never asks).
-None: return 16. Found: ``env[env_path_key]`` is the file, its folder is prepended to
-``env['+<default_path_env_key>']`` unless it is a default folder, and the result carries
-``found_path``, ``found_file_path``, ``found_file_name`` and ``default_path_list``.
+Where to look (the keys in the script's dialect, :mod:`cairn.engine_vars`): the file
+``env[INPUT]`` alone when it is set; else every folder of ``env[TMP_PATH]`` (``--path``; each
+must exist unless ``TMP_PATH_IGNORE_NON_EXISTANT=yes``); else the folders of the process
+environment's ``default_path_env_key`` (usually ``PATH``). In each folder the file name is
+tried as it is and with version-like suffixes (``python3.11``, ``gcc-12``...); the same file
+reached twice counts once. With ``detect_version`` every candidate is tried:
+``env[env_path_key]`` is set to it, the script's native script and its ``detect_version(i)``
+hook run, and only candidates whose version satisfies the run's constraints stay. Several left:
+the first one is taken (cairn never asks). None: return 16. Found: ``env[env_path_key]`` is the
+file, its folder is prepended to ``env['+<default_path_env_key>']`` unless it is a default
+folder, and the result carries ``found_path``, ``found_file_path``, ``found_file_name`` and
+``default_path_list``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import glob
 import os
 from collections.abc import Callable
 from typing import Any
+
+from cairn.engine_vars import EngineVars
 
 Result = dict[str, Any]
 SUFFIXES = (
@@ -36,14 +39,16 @@ SUFFIXES = (
 )
 
 
-def search_folders(i: dict[str, Any], env: dict[str, Any]) -> tuple[list[str], str | None]:
+def search_folders(
+    i: dict[str, Any], env: dict[str, Any], names: EngineVars
+) -> tuple[list[str], str | None]:
     """The folders to search (or an error text)."""
-    given = str(env.get("CM_TMP_PATH") or "")
+    given = str(env.get(names.tmp_path) or "")
     default_key = str(i.get("default_path_env_key") or "PATH")
     if not given:
         return [p for p in os.environ.get(default_key, "").split(os.pathsep) if p], None
     folders = [p for p in given.split(os.pathsep) if p]
-    ignore = str(env.get("CM_TMP_PATH_IGNORE_NON_EXISTANT", "")).lower() in ("yes", "true", "1")
+    ignore = str(env.get(names.tmp_path_ignore_non_existant, "")).lower() in ("yes", "true", "1")
     missing = [p for p in folders if not os.path.isdir(p)]
     if missing and not ignore:
         return [], f"path {missing[0]} given by --path does not exist"
@@ -68,17 +73,18 @@ def find_artifact(
     i: dict[str, Any],
     env: dict[str, Any],
     probe: Callable[[str], str | None] | None,
+    names: EngineVars,
 ) -> Result:
     """CM's ``find_artifact``; ``probe(path)`` returns why a candidate's version is unusable
     (or None) after detecting it; it is given only when ``i['detect_version']`` is set."""
     name = str(i.get("file_name") or "")
     if not name:
         return {"return": 1, "error": "find_artifact needs file_name"}
-    forced = str(env.get("CM_INPUT") or "")
+    forced = str(env.get(names.input) or "")
     if forced:
         found = [forced] if os.path.isfile(forced) else []
     else:
-        folders, error = search_folders(i, env)
+        folders, error = search_folders(i, env, names)
         if error:
             return {"return": 1, "error": error}
         found = candidates(name, folders)

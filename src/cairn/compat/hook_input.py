@@ -4,6 +4,10 @@ The engine fills a :class:`HookContext`; this module turns it into the dict CM s
 (cm-script.md §2.2): ``env``, ``state``, ``meta``, ``input``, ``os_info``, ``run_script_input``,
 ``automation``, ``artifact``, ``script_tags``, ``variation_tags``, ``customize``. ``env``,
 ``state`` and ``meta`` are the live dicts: what a hook writes there is what the run uses.
+
+The engine keys the helpers read and write are the script's dialect's (``names``, see
+:mod:`cairn.engine_vars`). An MLCFlow script's hooks also get ``i['const']`` and MLCFlow's
+automation object (:mod:`cairn.compat.mlc_automation`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from cairn.dialect import MLC
+from cairn.engine_vars import CM_VARS, EngineVars
 from cairn.errors import CairnError
 from cairn.record import MutableDefaulted, field
 
@@ -47,15 +53,17 @@ class HookContext(MutableDefaulted):
     run_native: NativeRunner
     call_hook: HookCaller | None = None
     check_version: VersionCheck | None = None
+    names: EngineVars = CM_VARS
+    """The engine variables in the script's dialect."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def os_info() -> dict[str, Any]:
+def os_info(names: EngineVars = CM_VARS) -> dict[str, Any]:
     """CM's ``os_info`` for the host (Linux/macOS values; Windows ones on Windows)."""
     bits = "64" if sys.maxsize > 2**32 else "32"
     common = {"bits": bits, "python_bits": str(struct.calcsize("P") * 8), "env": {}}
     if os.name == "nt":
-        return {**common, **_WINDOWS, "env": {"CM_WINDOWS": "yes"}}
+        return {**common, **_WINDOWS, "env": {names.windows: "yes"}}
     platform = "darwin" if sys.platform == "darwin" else "linux"
     return {**common, **_POSIX, "platform": platform}
 
@@ -85,16 +93,17 @@ _WINDOWS = {
 
 def build(ctx: HookContext) -> dict[str, Any]:
     """The ``i`` dict of ``preprocess``/``postprocess``/``detect_version``."""
-    info = os_info()
+    info = os_info(ctx.names)
     run_input = _run_script_input(ctx, info)
-    return {
+    mlc = ctx.names.dialect == MLC
+    i = {
         "env": ctx.env,
         "state": ctx.state,
         "meta": ctx.meta,
         "input": dict(ctx.input),
         "os_info": info,
         "run_script_input": run_input,
-        "automation": AutomationShim(ctx),
+        "automation": _automation(ctx) if mlc else AutomationShim(ctx),
         "artifact": SimpleNamespace(path=str(ctx.script_path), meta=ctx.artifact_meta),
         "script_tags": list(ctx.script_tags),
         "variation_tags": list(ctx.variation_tags),
@@ -102,6 +111,15 @@ def build(ctx: HookContext) -> dict[str, Any]:
         "recursion_spaces": "",
         **ctx.extra,
     }
+    if mlc:
+        i["const"] = ctx.const
+    return i
+
+
+def _automation(ctx: HookContext) -> AutomationShim:
+    from cairn.compat.mlc_automation import MLCAutomation
+
+    return MLCAutomation(ctx)
 
 
 def _run_script_input(ctx: HookContext, info: dict[str, Any]) -> dict[str, Any]:
@@ -146,11 +164,11 @@ class AutomationShim:
         def probe(path: str) -> str | None:
             if key:
                 env[key] = path
-            env.pop("CM_DETECTED_VERSION", None)
+            env.pop(self._ctx.names.detected_version, None)
             found = self.detect_version_using_script({"env": env, **i})
             return None if found["return"] == 0 else str(found.get("error"))
 
-        return find_artifact(i, env, probe)
+        return find_artifact(i, env, probe, self._ctx.names)
 
     def get_default_path_list(self, i: dict[str, Any]) -> list[str]:
         """The folders of the process environment's ``default_path_env_key`` (e.g. ``PATH``)."""
@@ -183,12 +201,13 @@ class AutomationShim:
         env = i.get("env", self._ctx.env)
         if i.get("env_key"):
             env[str(i["env_key"])] = version
-        env["CM_DETECTED_VERSION"] = version
+        env[self._ctx.names.detected_version] = version
         return {"return": 0, "version": version, "string": text}
 
     def clean_some_tmp_files(self, i: dict[str, Any]) -> Result:
         """Remove ``tmp-run.bat`` and ``tmp-state.json`` from the run's work directory."""
-        work = Path(str(i.get("env", self._ctx.env).get("CM_TMP_CURRENT_SCRIPT_WORK_PATH") or ""))
+        env = i.get("env", self._ctx.env)
+        work = Path(str(env.get(self._ctx.names.tmp_current_script_work_path) or ""))
         if work.parts:
             for name in ("tmp-run.bat", "tmp-state.json"):
                 (work / name).unlink(missing_ok=True)
@@ -216,7 +235,7 @@ class AutomationShim:
             found = self._ctx.call_hook("detect_version") if self._ctx.call_hook else {}
         except CairnError as exc:
             return {"return": 16, "error": f"version was not detected: {exc}"}
-        version = str(found.get("version") or env.get("CM_DETECTED_VERSION") or "")
+        version = str(found.get("version") or env.get(self._ctx.names.detected_version) or "")
         if not version:
             return {"return": 16, "error": "version was not detected"}
         why = self._ctx.check_version(version) if self._ctx.check_version else None

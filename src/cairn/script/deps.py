@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cairn.engine_vars import EngineVars
 from cairn.script import env as env_mod
 from cairn.script.context import VERSION_FIELDS, RunInput
 from cairn.script.layers import merge_updates
 from cairn.script.model import Dep
-
-VERSION_KEYS = ("CM_VERSION", "CM_VERSION_MIN", "CM_VERSION_MAX", "CM_VERSION_MAX_USABLE")
 
 
 def enabled(dep: Dep, env: Mapping[str, Any], *, fake_run: bool, cached: bool) -> bool:
@@ -69,11 +68,12 @@ def _inherited(dep: Dep, parent_variations: Variations) -> list[str]:
 
 
 def visible_env(
-    dep: Dep, env: Mapping[str, Any], local_keys: Sequence[str]
+    dep: Dep, env: Mapping[str, Any], local_keys: Sequence[str], names: EngineVars
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split the parent's env into what the child sees and what is hidden from it."""
-    force = [*dep.force_env_keys, *(VERSION_KEYS if dep.reuse_version else ())]
-    return env_mod.hide_local(env, [*env_mod.LOCAL_ENV_KEYS, *local_keys], force)
+    """Split the parent's env into what the child sees and what is hidden from it (the
+    parent's dialect says which engine keys are local: ``names``)."""
+    force = [*dep.force_env_keys, *(names.version_keys if dep.reuse_version else ())]
+    return env_mod.hide_local(env, [*names.local, *local_keys], force)
 
 
 def child_input(

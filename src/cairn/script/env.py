@@ -27,21 +27,6 @@ from cairn.errors import InvalidInput
 
 Env = dict[str, Any]
 
-LOCAL_ENV_KEYS: tuple[str, ...] = (
-    "CM_VERSION",
-    "CM_VERSION_MIN",
-    "CM_VERSION_MAX",
-    "CM_VERSION_MAX_USABLE",
-    "CM_DETECTED_VERSION",
-    "CM_INPUT",
-    "CM_OUTPUT",
-    "CM_NAME",
-    "CM_EXTRA_CACHE_TAGS",
-    "CM_TMP_*",
-    "CM_GIT_*",
-    "CM_RENEW_CACHE_ENTRY",
-)
-"""Keys every script hides from its ``deps``/``prehook_deps``/``posthook_deps`` (CM's list)."""
 
 TRUE_WORDS = frozenset({"yes", "on", "true", "1"})
 FALSE_WORDS = frozenset({"no", "off", "false", "0"})
@@ -219,10 +204,11 @@ def hide_local(
 ) -> tuple[Env, Env]:
     """Split ``env`` into (what a dependency may see, what is hidden from it).
 
-    Hidden: keys matching ``patterns`` (exact names or wildcards; callers pass
-    :data:`LOCAL_ENV_KEYS` plus the script's ``local_env_keys``) and every key whose value
-    still contains an unresolved ``<<<`` placeholder. Keys matching ``force``
-    (``force_env_keys``, or ``CM_VERSION*`` for ``reuse_version``) stay visible anyway.
+    Hidden: keys matching ``patterns`` (exact names or wildcards; callers pass the dialect's
+    local keys, :attr:`cairn.engine_vars.EngineVars.local`, plus the script's
+    ``local_env_keys``) and every key whose value still contains an unresolved ``<<<``
+    placeholder. Keys matching ``force`` (``force_env_keys``, or the version keys for
+    ``reuse_version``) stay visible anyway.
     """
     patterns, force = list(patterns), list(force)
     visible: Env = {}
@@ -251,9 +237,9 @@ def filter_new(
     """Keep the entries of ``values`` selected by ``new_env_keys``/``new_state_keys`` patterns.
 
     A pattern is an exact name (``+PATH`` selects the ``+PATH`` list), an ``fnmatch`` wildcard
-    (``CM_GCC_*``, case-sensitive), or ``<<<VAR>>>``: the entry whose *name* is the value of
-    ``VAR`` in ``names_from`` (default: ``values`` itself), so ``<<<CM_ENV_KEY>>>`` with
-    ``CM_ENV_KEY=CM_X`` exports ``CM_X``. The result keeps the order of ``values``.
+    (``X_GCC_*``, case-sensitive), or ``<<<VAR>>>``: the entry whose *name* is the value of
+    ``VAR`` in ``names_from`` (default: ``values`` itself), so ``<<<X_ENV_KEY>>>`` with
+    ``X_ENV_KEY=X_Y`` exports ``X_Y``. The result keeps the order of ``values``.
     """
     names = values if names_from is None else names_from
     exact: set[str] = set()

@@ -2,7 +2,8 @@
 
 The module is compiled from its source each time (never cached in ``sys.modules``, and no
 ``__pycache__`` is written next to it: a script's directory is never written to), with the
-``cmind`` shim importable (:mod:`cairn.compat.shim`). Hooks run with the work directory as
+``cmind`` and ``mlc`` shims importable (:mod:`cairn.compat.importing`; MLCFlow's hooks also
+get its top-level ``utils``). Hooks run with the work directory as
 the current directory, as in CM (scripts read ``tmp-ver.out`` by its relative name). An
 exception in it, at import or in a hook, becomes a :class:`HookError` carrying the file and
 the traceback; a hook that returns ``{"return": N, "error": ...}`` with N != 0 becomes a
@@ -20,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from cairn.compat import importing, prompts
+from cairn.dialect import CM, Dialect
 from cairn.errors import CairnError, ReportedFailure
 from cairn.record import Defaulted
 
@@ -40,23 +42,25 @@ class Hooks(Defaulted):
 
     path: Path
     module: ModuleType
+    dialect: Dialect = CM
 
     @classmethod
-    def load(cls, script_dir: Path) -> Hooks | None:
-        """Execute ``customize.py`` from ``script_dir``, if there is one."""
+    def load(cls, script_dir: Path, dialect: Dialect = CM) -> Hooks | None:
+        """Execute ``customize.py`` from ``script_dir``, if there is one, with the modules
+        of the script's ``dialect`` importable."""
         path = script_dir / HOOK_FILE
         if not path.is_file():
             return None
         digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
         module = ModuleType(f"cairn_customize_{digest}")
         module.__file__ = str(path)
-        with importing.active():
+        with importing.active(dialect):
             try:
                 code = compile(path.read_bytes(), str(path), "exec")
                 exec(code, module.__dict__)
             except (Exception, SystemExit) as exc:
                 raise HookError(_crash_message(path, "import", exc)) from exc
-        return cls(path, module)
+        return cls(path, module, dialect)
 
     def has(self, name: str) -> bool:
         return callable(getattr(self.module, name, None))
@@ -68,7 +72,7 @@ class Hooks(Defaulted):
         if not callable(func):
             return {"return": 0}, cwd
         answered = prompts.answers_without_terminal(self.path)
-        with importing.active(), _working_in(cwd) as left, answered:
+        with importing.active(self.dialect), _working_in(cwd) as left, answered:
             try:
                 result = func(i)
             except (Exception, SystemExit) as exc:

@@ -3,10 +3,10 @@
 A run's inputs (``--epochs=50``) reach a script through ``input_mapping`` (of its meta, of a
 variation that is on, of its version) or through ``customize.py`` reading ``i['input']``;
 CM's generic inputs (``--input``, ``--output``, ``--name``, ``--path``, ...) become
-``CM_*`` env values. Inputs are not passed to dependencies, so only the top script can take
-them. An input it does not take is most likely a typo (``--epoch=50``): the run warns,
-naming it and the closest input the script does take; with ``--strict`` it is an error and
-nothing runs.
+the engine's env values in the script's dialect (``CM_NAME``, ``MLC_NAME``). Inputs are not
+passed to dependencies, so only the top script can take them. An input it does not take is
+most likely a typo (``--epoch=50``): the run warns, naming it and the closest input the
+script does take; with ``--strict`` it is an error and nothing runs.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from cairn import report
+from cairn.engine_vars import EngineVars
 from cairn.errors import CairnError, InvalidInput, InvalidName, MetaError, NotFound
 from cairn.record import Defaulted
 from cairn.script.env import check_plus_lists, text
@@ -99,7 +100,8 @@ def _describe_exit(outcome: NativeRun) -> str:
 
 
 class HostOS(Defaulted):
-    """What selects an OS-specific native script: CM's ``CM_HOST_*`` keys and the platform."""
+    """What selects an OS-specific native script: the dialect's ``HOST_*`` keys
+    (:attr:`cairn.engine_vars.EngineVars.native_reads`) and the platform."""
 
     flavor: str = ""
     version: str = ""
@@ -107,16 +109,19 @@ class HostOS(Defaulted):
     windows: bool = False
 
     @classmethod
-    def from_env(cls, env: Mapping[str, Any], *, windows: bool | None = None) -> HostOS:
-        """Read ``CM_HOST_OS_FLAVOR``/``CM_HOST_OS_VERSION``/``CM_HOST_PLATFORM_FLAVOR``.
+    def from_env(
+        cls, env: Mapping[str, Any], names: EngineVars, *, windows: bool | None = None
+    ) -> HostOS:
+        """Read ``HOST_OS_FLAVOR``/``HOST_OS_VERSION``/``HOST_PLATFORM_FLAVOR`` in the
+        script's dialect (``names``: ``CM_HOST_OS_FLAVOR`` or ``MLC_HOST_OS_FLAVOR``).
 
         These keys exist only once ``detect-os`` ran in the same env; missing ones are empty.
         ``windows`` defaults to the platform cairn runs on.
         """
         return cls(
-            flavor=text(env.get("CM_HOST_OS_FLAVOR", "")),
-            version=text(env.get("CM_HOST_OS_VERSION", "")),
-            platform_flavor=text(env.get("CM_HOST_PLATFORM_FLAVOR", "")),
+            flavor=text(env.get(names.host_os_flavor, "")),
+            version=text(env.get(names.host_os_version, "")),
+            platform_flavor=text(env.get(names.host_platform_flavor, "")),
             windows=os.name == "nt" if windows is None else windows,
         )
 

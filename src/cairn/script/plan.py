@@ -291,7 +291,7 @@ def _before_list(run: ScriptRun, name: str) -> set[str]:
     """What the steps of the run itself before dependency list ``name`` may change."""
     from cairn.script.hooks import Hooks
 
-    hooks = Hooks.load(run.dir)
+    hooks = Hooks.load(run.dir, run.names.dialect)
     has = hooks.has if hooks is not None else (lambda _name: False)
     everything = {reads_mod.ENV + "*", reads_mod.STATE + "*"}
     if name == "prehook_deps" and has("preprocess"):
@@ -307,7 +307,10 @@ def _has_native(run: ScriptRun) -> bool:
     from cairn.script import native
 
     name = run.eff.script_name or "run"
-    return native.pick_script(run.dir, name, native.HostOS.from_env(run.eff.env)) is not None
+    return (
+        native.pick_script(run.dir, name, native.HostOS.from_env(run.eff.env, run.names))
+        is not None
+    )
 
 
 def _condition_names(dep: Dep) -> set[str]:

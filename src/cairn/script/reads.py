@@ -7,7 +7,7 @@ Bazel's declared inputs). A :class:`ReadSet` names those values; each item is on
     the env value ``NAME`` (its const value too: ``--const``/``input_mapping`` force it, and
     the ``+NAME`` lists that extend it in a native script's environment);
 ``env:PATTERN``, ``env:PATTERN!A,B``
-    every env key matching an ``fnmatch`` pattern (``env:CM_PYTHON_*``, from ``new_env_keys``),
+    every env key matching an ``fnmatch`` pattern (``env:X_PYTHON_*``, from ``new_env_keys``),
     except the keys after ``!`` (those the run wrote itself);
 ``env:#keys``
     the set of env key names (a hook iterated the env); ``env:*`` is the whole env;

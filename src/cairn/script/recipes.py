@@ -1,6 +1,7 @@
 """Helpers shared by the ``customize.py`` of the scripts cairn ships (``builtin/script/*``).
 
-CM-style hooks return dicts; these keep the shipped ones short and alike.
+CM-style hooks return dicts; these keep the shipped ones short and alike. The shipped
+scripts are CM scripts, so they speak CM's dialect (:data:`cairn.engine_vars.CM_VARS`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from cairn.engine_vars import CM_VARS
 
 
 def fail(message: str) -> dict[str, Any]:
@@ -22,7 +25,7 @@ def result_dir(env: Mapping[str, Any]) -> str:
     work = os.getcwd()
     if os.path.basename(os.path.dirname(work)) == "cache":
         return work
-    return str(env.get("CM_TMP_CURRENT_PATH") or work)
+    return str(env.get(CM_VARS.tmp_current_path) or work)
 
 
 def satisfies(version: str, wanted: Mapping[str, str]) -> bool:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cairn import report, staging
+from cairn import engine_vars, report, staging
 from cairn.errors import CairnError, InvalidInput, NotFound
 from cairn.home import WORK_KEPT, WORK_PREFIX
 from cairn.record import replace
@@ -59,10 +59,8 @@ INPUT_FLAGS = (
     "gh_token",
     "hf_token",
 )
-"""Run inputs CM also exposes to a script as ``CM_<NAME>`` (``--path`` is ``CM_TMP_PATH``)."""
-VOLATILE_KEYS = scope.UNSCOPED
-"""Env keys left out of cache keys and cycle checks (:data:`cairn.script.scope.UNSCOPED`).
-Any other ``CM_TMP_*`` a caller sets is an input like the others."""
+"""Run inputs CM also exposes to a script as ``<PREFIX><NAME>`` (``CM_NAME``, ``MLC_NAME``;
+``--path`` is ``TMP_PATH``): :meth:`cairn.engine_vars.EngineVars.flag`."""
 LOG_FILE = "cairn-run.log"
 MAX_REENTRIES = 8
 """How often one script with the same variations may be re-entered below itself (with
@@ -135,11 +133,13 @@ class Session:
         may depend on itself with other variations (``get-generic-python-lib _pip``), or be
         reached again with another env that makes it skip the dependency that led back to it
         (get-compiler-flags -> get-gcc -> get-compiler-flags, whose compiler dependency is
-        skipped once ``CM_C_COMPILER_BIN`` is set). The same script, variations and env again
-        would recurse for ever; so would more than ``MAX_REENTRIES`` re-entries of one script.
+        skipped once the compiler's ``C_COMPILER_BIN`` key is set). The same script, variations
+        and env again would recurse for ever; so would more than ``MAX_REENTRIES`` re-entries
+        of one script.
         """
         inp = run.inp
-        env = {k: v for k, v in inp.env.items() if not env_mod.matches_any(k, VOLATILE_KEYS)}
+        volatile = run.names.unscoped  # left out of keys, and of cycle checks
+        env = {k: v for k, v in inp.env.items() if not env_mod.matches_any(k, volatile)}
         given = canonical([env, inp.local_env, inp.inputs, inp.versions])
         frame = (run.uid, run.resolution.variations, run.label, given)
         same = [f for f in self.stack if f[:2] == frame[:2]]
@@ -283,6 +283,7 @@ class ScriptRun:
         self.artifact = choice.candidate.artifact
         self.meta: ScriptMeta = choice.candidate.meta
         self.dir = self.artifact.path
+        self.names = engine_vars.of(self.artifact.repo.dialect)  # the script's own dialect
         self.alias = self.artifact.alias or self.artifact.uid or self.dir.name
         self.uid = self.artifact.uid or self.alias
         mlc_compat.check(self.meta, self.alias)
@@ -302,9 +303,11 @@ class ScriptRun:
         layers.map_inputs(eff, self.meta.input_mapping, mappable)
         for step in self.resolution.steps:
             layers.apply_payload(eff, step.payload, mappable)
-        self.constraints = versions.Constraints.from_sources(self.inp.versions, eff.env, self.meta)
+        self.constraints = versions.Constraints.from_sources(
+            self.inp.versions, eff.env, self.meta, self.names
+        )
         self.check_listed_version()
-        eff.env.update(self.constraints.env())
+        eff.env.update(self.constraints.env(self.names))
         payload = self.meta.versions.get(self.constraints.version or "")
         if payload is not None:
             layers.apply_payload(eff, payload, mappable)
@@ -323,7 +326,7 @@ class ScriptRun:
         refused (:func:`cairn.script.versions.acts_on_any_version`)."""
         known = list(self.meta.versions)
         asked = self.constraints.unlisted(known)
-        if asked is None or versions.acts_on_any_version(self.dir, self.scan().files):
+        if asked is None or versions.acts_on_any_version(self.dir, self.scan().files, self.names):
             return
         default = f" (default {self.meta.default_version})" if self.meta.default_version else ""
         raise InvalidInput(
@@ -332,21 +335,22 @@ class ScriptRun:
         )
 
     def _input_env(self) -> dict[str, Any]:
+        names = self.names
         values = {
-            "CM_TMP_CURRENT_PATH": str(self.session.cwd),
-            "CM_TMP_CURRENT_SCRIPT_PATH": str(self.dir),
+            names.tmp_current_path: str(self.session.cwd),
+            names.tmp_current_script_path: str(self.dir),
         }
         for flag in INPUT_FLAGS:
             if self.inp.inputs.get(flag):
-                values[f"CM_{flag.upper()}"] = _flag_text(self.inp.inputs[flag])
+                values[names.flag(flag)] = _flag_text(self.inp.inputs[flag])
         if self.inp.extra_cache_tags:
-            values["CM_EXTRA_CACHE_TAGS"] = ",".join(self.inp.extra_cache_tags)
+            values[names.extra_cache_tags] = ",".join(self.inp.extra_cache_tags)
         if self.inp.inputs.get("path"):
-            values["CM_TMP_PATH"] = _flag_text(self.inp.inputs["path"])
+            values[names.tmp_path] = _flag_text(self.inp.inputs["path"])
         if self.session.options.quiet:
-            values["CM_QUIET"] = "yes"
+            values[names.quiet] = "yes"
         if self.session.options.verbose:
-            values["CM_VERBOSE"] = "yes"
+            values[names.verbose] = "yes"
         return values
 
     @property
@@ -380,12 +384,12 @@ class ScriptRun:
         self.key_input = KeyInput(
             script_uid=self.uid,
             variations=self.resolution.variations,
-            version=json.dumps(self.constraints.env(), sort_keys=True),
+            version=json.dumps(self.constraints.env(self.names), sort_keys=True),
             inputs=json.loads(canonical(inputs)),  # objects an API caller passed: as text
         )
         self.view = reads_mod.View(self.eff.env, self.eff.const, self.eff.state, self.inp.env)
         self.reads: set[str] = scope.static_reads(
-            self.scan(), self.eff, self.meta, self.view, self.inp.force_new_env_keys
+            self.scan(), self.eff, self.meta, self.view, self.names, self.inp.force_new_env_keys
         )
         self.reads |= {reads_mod.ENV + k for k in self.session.options.cache_key_env}
         return key_of(self.key_input)
@@ -451,7 +455,7 @@ class ScriptRun:
 
     def _created(self, cache: Cache, key: str) -> RunResult:
         """Run into a new entry (under the static key's lock), unless one appeared."""
-        slot = slot_key(key, self.view, VOLATILE_KEYS)
+        slot = slot_key(key, self.view, self.names.unscoped)
         if self.inp.new:
             slot = cache.renewal_slot(slot)
         recheck = None if self.inp.new else (lambda: cache.find(key, self.view))
@@ -519,7 +523,8 @@ class ScriptRun:
             sudo.check(self.alias)
         from cairn.script.hooks import Hooks
 
-        self.hooks = Hooks.load(self.dir)  # before the deps, as CM and MLCFlow load it
+        # before the deps, as CM and MLCFlow load it
+        self.hooks = Hooks.load(self.dir, self.names.dialect)
         if self.meta.predeps and not self.inp.fake_run:
             self.call_hook("predeps")
         self.run_deps("deps")
@@ -608,18 +613,18 @@ class ScriptRun:
         version = self.constraints.clamp_default(self.eff.default_version)
         if version is None:
             return
-        self.eff.env["CM_VERSION"] = version
+        self.eff.env[self.names.version] = version
         payload = self.meta.versions.get(version)
         if payload is not None:
             layers.apply_payload(self.eff, payload, self.inp.inputs)
             layers.finish(self.eff)
 
     def set_pip_version(self) -> None:
-        """CM's ``CM_TMP_PIP_VERSION_STRING`` (``==v``, ``>=min,<=max``, ...) for pip installs."""
-        version = self.eff.env.get("CM_VERSION")
+        """CM's ``TMP_PIP_VERSION_STRING`` (``==v``, ``>=min,<=max``, ...) for pip installs."""
+        version = self.eff.env.get(self.names.version)
         spec = f"=={version}" if version else self.constraints.pip_spec()
         if spec:
-            self.eff.env[versions.PIP_ENV_KEY] = spec
+            self.eff.env[self.names.tmp_pip_version_string] = spec
 
     def env_with_const(self) -> None:
         self.eff.env.update(self.eff.const)
@@ -650,12 +655,12 @@ class ScriptRun:
 
         Every list hides CM's local keys and ``local_env_keys``; ``post_deps`` also hide
         ``clean_env_keys_post_deps`` (CM hides only those there, leaking the parent's
-        ``CM_VERSION``/``CM_TMP_*``/``CM_GIT_*`` into its post deps; cairn does not).
+        ``VERSION``/``TMP_*``/``GIT_*`` keys into its post deps; cairn does not).
         """
         local = self.meta.local_env_keys
         if list_name == "post_deps":
             local = (*local, *self.meta.clean_env_keys_post_deps)
-        visible, hidden = deps_mod.visible_env(dep, self.eff.env, local)
+        visible, hidden = deps_mod.visible_env(dep, self.eff.env, local, self.names)
         parent = [(v, self.resolution.group_of.get(v)) for v in self.resolution.variations]
         tags = deps_mod.child_tags(dep, self.eff.env, parent)
         child = deps_mod.child_input(dep, tags, self._as_parent(), visible, self.eff.state)
@@ -750,13 +755,14 @@ class ScriptRun:
             run_native=self._run_named_native,
             call_hook=self.call_hook,
             check_version=self._version_problem,
+            names=self.names,
         )
 
     def _take_hook_result(self, result: dict[str, Any], run_input: dict[str, Any]) -> None:
         """CM's return keys: ``version``, ``add_extra_cache_tags``; and the native script a
         hook chose by setting ``i['run_script_input']['script_name']``."""
         if result.get("version"):
-            self.eff.env["CM_DETECTED_VERSION"] = str(result["version"])
+            self.eff.env[self.names.detected_version] = str(result["version"])
         script_name = run_input.get("script_name") or result.get("script_name")
         if script_name:
             self.eff.script_name = str(script_name)
@@ -769,7 +775,7 @@ class ScriptRun:
         from cairn.script import native
 
         name = self.eff.script_name or "run"
-        path = native.pick_script(self.dir, name, native.HostOS.from_env(self.eff.env))
+        path = native.pick_script(self.dir, name, native.HostOS.from_env(self.eff.env, self.names))
         if path is None:
             if self.eff.script_name:
                 raise NotFound(
@@ -782,7 +788,7 @@ class ScriptRun:
     def _run_named_native(self, name: str, env: dict[str, Any]) -> int:
         from cairn.script import native
 
-        host = native.HostOS.from_env(reads_mod.plain(env))  # the engine's choice: no hook read
+        host = native.HostOS.from_env(reads_mod.plain(env), self.names)  # the engine's: no read
         path = native.pick_script(self.dir, name, host)
         if path is None:
             raise NotFound(f"script {self.alias}: native script {name!r} not found in {self.dir}")
@@ -795,10 +801,10 @@ class ScriptRun:
         state file, the whole state."""
         from cairn.script import native
 
-        self.reads |= scope.native_reads(self.scan(), name)
+        self.reads |= scope.native_reads(self.scan(), name, self.names)
         env.update(reads_mod.plain(self.eff.const))
         outer, env = env, reads_mod.plain(env)
-        env["CM_TMP_CURRENT_SCRIPT_WORK_PATH"] = str(self.here)
+        env[self.names.tmp_current_script_work_path] = str(self.here)
         native.clear_outputs(self.here)
         state = reads_mod.plain(self.eff.state)  # what the files may read is already a read
         (self.here / native.STATE_IN).write_text(json.dumps(state, default=str))
@@ -881,7 +887,7 @@ class ScriptRun:
     @property
     def version(self) -> str | None:
         env = self.eff.env
-        found = env.get("CM_DETECTED_VERSION") or env.get("CM_VERSION")
+        found = env.get(self.names.detected_version) or env.get(self.names.version)
         return str(found) if found else None
 
     # -- results ----------------------------------------------------------------------------
@@ -912,7 +918,7 @@ class ScriptRun:
             deps=self.results,
             work=getattr(self, "work", None),
             key=key,
-            reads=(reads := scope.final(self.reads)),
+            reads=(reads := scope.final(self.reads, self.names)),
             read_values=reads_mod.values(reads, self.view),
             static_key=key_of(self.key_input),
             where=self.where,
@@ -967,7 +973,7 @@ class ScriptRun:
         """``GET_DEPENDENT_CACHED_PATH`` when it names an existing folder (as CM records it):
         the entry is then dropped once that folder is gone; any other value is not recorded,
         so it never costs the entry."""
-        value = self.eff.env.get(self.artifact.repo.dialect.var("GET_DEPENDENT_CACHED_PATH"))
+        value = self.eff.env.get(self.names.get_dependent_cached_path)
         text = str(value).strip() if value else ""
         return text if text and Path(text).is_dir() else None
 

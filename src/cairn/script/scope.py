@@ -17,25 +17,16 @@ collects (see docs/scripts.md, "What goes into a cache key"):
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from cairn.engine_vars import EngineVars
 from cairn.script import reads as reads_mod
 from cairn.script.model import DEP_LISTS, dep_to_dict
 
-ENGINE_ENV_KEYS = (
-    "CM_VERSION",
-    "CM_VERSION_MIN",
-    "CM_VERSION_MAX",
-    "CM_VERSION_MAX_USABLE",
-    "CM_DETECTED_VERSION",
-    "CM_GET_DEPENDENT_CACHED_PATH",
-)
-"""Env keys the engine itself reads for every script (versions, dependent paths)."""
-NATIVE_ENV_KEYS = ("CM_HOST_OS_FLAVOR", "CM_HOST_OS_VERSION", "CM_HOST_PLATFORM_FLAVOR")
-"""Env keys that choose which native script file runs."""
 PROCESS_ENV_KEYS = (
     "PATH",
     "LD_LIBRARY_PATH",
@@ -57,28 +48,24 @@ PROCESS_ENV_KEYS = (
 )
 """What every native program may read without naming it: the search paths, the compiler
 variables, thread and device counts (each with the ``+NAME`` lists that extend it)."""
-UNSCOPED = (
-    "CM_TMP_CURRENT_PATH",
-    "CM_TMP_CURRENT_SCRIPT_*",
-    "CM_TMP_PIP_VERSION_STRING",
-    "CM_QUIET",
-    "CM_VERBOSE",
-    "CM_TMP_SILENT",
-)
-"""Env keys never part of a key: where the run happens and how chatty it is, and what the
-engine derives from the key's own parts (pip's version string); not what a run computes."""
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLACEHOLDER = re.compile(r"<<<(.*?)>>>")
 
 
 def static_reads(
-    scan: Any, eff: Any, meta: Any, view: reads_mod.View, exports: Iterable[str] | None = None
+    scan: Any,
+    eff: Any,
+    meta: Any,
+    view: reads_mod.View,
+    names: EngineVars,
+    exports: Iterable[str] | None = None,
 ) -> set[str]:
-    """What a run reads before any hook runs: names in its files, the engine's uses.
-    ``exports`` replaces the export filter (a dependency's ``force_new_env_keys``)."""
+    """What a run reads before any hook runs: names in its files, the engine's uses (in the
+    script's dialect, ``names``). ``exports`` replaces the export filter (a dependency's
+    ``force_new_env_keys``)."""
     env = reads_mod.ENV
     items = {env + name for name in scan.env_names}
-    items.update(env + k for k in ENGINE_ENV_KEYS)
+    items.update(env + k for k in names.engine_reads)
     for name in DEP_LISTS:
         for dep in eff.deps[name]:
             items.update(env + n for n in _NAME.findall(repr(dep_to_dict(dep))))
@@ -96,8 +83,8 @@ def export_pattern_reads(
     """What an export filter's wildcard patterns read, known once the run is done: the
     caller's values of the matching keys the run did *not* write, since those pass through
     into its exports. A key the run created or changed is its own output (a function of
-    what it read), so the caller's value of it is left out: ``env:CM_HOST_OS_*!CM_HOST_OS_TYPE``
-    reads every ``CM_HOST_OS_*`` key except ``CM_HOST_OS_TYPE``."""
+    what it read), so the caller's value of it is left out: ``env:X_HOST_OS_*!X_HOST_OS_TYPE``
+    reads every ``X_HOST_OS_*`` key except ``X_HOST_OS_TYPE``."""
     items = set()
     for pattern in patterns:
         if not reads_mod.is_pattern(pattern) or _PLACEHOLDER.fullmatch(pattern):
@@ -144,7 +131,7 @@ def _filter_reads(space: str, patterns: Iterable[str], view: reads_mod.View) -> 
     return items
 
 
-def native_reads(scan: Any, name: str) -> set[str]:
+def native_reads(scan: Any, name: str, names: EngineVars) -> set[str]:
     """What running native script ``name`` reads besides the names in its files: the process
     env every program may read (:data:`PROCESS_ENV_KEYS`), the host OS keys when they choose
     among OS-specific files, the state's ``script_prefix`` lines, and the whole state when
@@ -152,7 +139,7 @@ def native_reads(scan: Any, name: str) -> set[str]:
     items = {reads_mod.STATE + "script_prefix"}
     items.update(reads_mod.ENV + k for k in PROCESS_ENV_KEYS)
     if scan.has_os_variants(name):
-        items.update(reads_mod.ENV + k for k in NATIVE_ENV_KEYS)
+        items.update(reads_mod.ENV + k for k in names.native_reads)
     if scan.reads_state:
         items.add(reads_mod.STATE + reads_mod.ALL)
     return items
@@ -185,24 +172,26 @@ def from_child(items: Iterable[str]) -> set[str]:
     return out
 
 
-def final(items: Iterable[str]) -> tuple[str, ...]:
-    """The sorted read items of a run, without the keys that are never part of a key."""
+def final(items: Iterable[str], names: EngineVars) -> tuple[str, ...]:
+    """The sorted read items of a run, without the keys that are never part of a key (the
+    dialect's :attr:`~cairn.engine_vars.EngineVars.unscoped`)."""
     env = reads_mod.ENV
+    exact, prefixes = _unscoped(names)
     kept = []
     for item in items:
         name = item[len(env) :] if item.startswith(env) else None
-        if name is not None and not reads_mod.is_pattern(name) and _unscoped(name):
+        unscoped = name is not None and (name in exact or name.startswith(prefixes))
+        if unscoped and not reads_mod.is_pattern(name or ""):
             continue
         kept.append(item)
     return tuple(sorted(set(kept)))
 
 
-def _unscoped(name: str) -> bool:
-    return name in _UNSCOPED_NAMES or name.startswith(_UNSCOPED_PREFIXES)
-
-
-_UNSCOPED_NAMES = frozenset(p for p in UNSCOPED if not p.endswith("*"))
-_UNSCOPED_PREFIXES = tuple(p[:-1] for p in UNSCOPED if p.endswith("*"))
+@functools.cache
+def _unscoped(names: EngineVars) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The unscoped keys of a dialect as exact names and prefixes (once per dialect)."""
+    exact = frozenset(p for p in names.unscoped if not p.endswith("*"))
+    return exact, tuple(p[:-1] for p in names.unscoped if p.endswith("*"))
 
 
 def entry_reads(entry: Any) -> tuple[str, ...]:

@@ -25,14 +25,16 @@ Comparison (:func:`compare`, and the operators of :class:`Version`)
 Constraints (:class:`Constraints`, cm-script.md §1.1 and §2.1 step 10)
     ``version`` (exact), ``version_min``, ``version_max`` (inclusive bounds) and
     ``version_max_usable`` (only used to clamp ``default_version``). Each field is taken from
-    the run input, else ``env["CM_VERSION*"]``, else the script meta, as CM does. Unlike CM,
+    the run input, else the env's version key in the script's dialect (``CM_VERSION*`` or
+    ``MLC_VERSION*``), else the script meta, as CM does. Unlike CM,
     an exact version outside the bounds, or a minimum above the maximum, is an error at once.
 
 Listed versions (:meth:`Constraints.unlisted`, :func:`acts_on_any_version`)
     A script whose meta lists ``versions`` knows those. An exact version asked for by the run
     (not by the script's own meta) that is none of them is refused -- unless the script can act
-    on another version: its files name ``CM_VERSION`` or detect a version
-    (``CM_DETECTED_VERSION``, ``parse_version``), or its meta substitutes ``<<<CM_VERSION``.
+    on another version: its files name the ``VERSION`` key or detect a version
+    (``DETECTED_VERSION``, ``parse_version``), or its meta substitutes ``<<<`` + the
+    ``VERSION`` key (each in the script's dialect: ``CM_VERSION``, ``MLC_VERSION``).
     CM accepts it silently and runs the script as if no version were asked for.
 """
 
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from packaging.version import Version as PepVersion
 
 
-from cairn.dialect import DIALECTS
+from cairn.engine_vars import CM_VARS, EngineVars
 from cairn.errors import InvalidInput
 from cairn.record import Defaulted, FrozenRecord, field, init
 
@@ -62,13 +64,8 @@ _TOKEN_RE = re.compile(r"\d+|[^\W\d_]+")
 _LEADING_V_RE = re.compile(r"^[vV](?=\d)")
 
 FIELDS = ("version", "version_min", "version_max", "version_max_usable")
-ENV_KEYS = {
-    "version": "CM_VERSION",
-    "version_min": "CM_VERSION_MIN",
-    "version_max": "CM_VERSION_MAX",
-    "version_max_usable": "CM_VERSION_MAX_USABLE",
-}
-PIP_ENV_KEY = "CM_TMP_PIP_VERSION_STRING"
+"""The constraint fields; their env keys are the dialect's
+(:attr:`cairn.engine_vars.EngineVars.versions`)."""
 
 
 # --- one version --------------------------------------------------------------------------
@@ -207,13 +204,18 @@ class Constraints(Defaulted):
 
     @classmethod
     def from_sources(
-        cls, input: Mapping[str, Any], env: Mapping[str, Any], meta: VersionFields
+        cls,
+        input: Mapping[str, Any],
+        env: Mapping[str, Any],
+        meta: VersionFields,
+        names: EngineVars = CM_VARS,
     ) -> Constraints:
-        """Each field from the run input, else ``env["CM_VERSION*"]``, else the meta."""
+        """Each field from the run input, else the env's version key in the dialect of
+        ``names`` (``CM_VERSION_MIN``), else the meta."""
         values: dict[str, str | None] = {}
         origins: dict[str, str] = {}
         for name in FIELDS:
-            found = _first_given(name, input, env, meta)
+            found = _first_given(name, input, env, meta, names.versions[name])
             values[name] = found[0] if found else None
             if found:
                 origins[name] = found[1]
@@ -257,12 +259,13 @@ class Constraints(Defaulted):
             high is None or compare(version, high) <= 0
         )
 
-    def env(self) -> dict[str, str]:
-        """The ``CM_VERSION*`` env keys of the fields that are set."""
-        return {ENV_KEYS[name]: value for name, value in self._given().items()}
+    def env(self, names: EngineVars = CM_VARS) -> dict[str, str]:
+        """The version env keys (in the dialect of ``names``) of the fields that are set."""
+        return {names.versions[name]: value for name, value in self._given().items()}
 
     def pip_spec(self) -> str:
-        """CM's ``CM_TMP_PIP_VERSION_STRING``: ``==v``, ``>=min,<=max``, ``>=min``, ``<=max``."""
+        """pip's version string (``TMP_PIP_VERSION_STRING``): ``==v``, ``>=min,<=max``,
+        ``>=min``, ``<=max``."""
         if self.version is not None:
             return f"=={self.version}"
         bounds = [f">={self.version_min}" if self.version_min is not None else ""]
@@ -315,36 +318,38 @@ def _same(version: str, listed: str) -> bool:
         return version == listed
 
 
-VERSION_NAMES = (b"CM_VERSION", b"CM_DETECTED_VERSION", b"parse_version")
-"""What a script's hooks or native scripts name when they can act on any version."""
-META_FILES = tuple(f"{d.artifact_meta}.{ext}" for d in DIALECTS for ext in ("yaml", "json"))
-"""A script's meta files in either dialect (``_cm.yaml``, ``meta.yaml``, ...)."""
-
-
-def acts_on_any_version(script_dir: Path, files: Iterable[str]) -> bool:
+def acts_on_any_version(script_dir: Path, files: Iterable[str], names: EngineVars) -> bool:
     """Whether a script can act on a version its ``versions`` does not list: a file other
-    than its meta names one of :data:`VERSION_NAMES`, or its meta substitutes
-    ``<<<CM_VERSION``. Read only when such a version is asked for."""
+    than its meta names the ``VERSION`` or ``DETECTED_VERSION`` key of its dialect
+    (``names``) or ``parse_version``, or its meta substitutes ``<<<`` + the ``VERSION`` key.
+    Read only when such a version is asked for."""
+    wanted = _version_names(names)
+    metas = {f"{names.dialect.artifact_meta}.{ext}" for ext in ("yaml", "json")}
     for rel in files:
         try:
             data = (script_dir / rel).read_bytes()
         except OSError:
             continue
-        if rel in META_FILES:
-            if b"<<<CM_VERSION" in data:
+        if rel in metas:
+            if b"<<<" + wanted[0] in data:
                 return True
-        elif any(name in data for name in VERSION_NAMES):
+        elif any(name in data for name in wanted):
             return True
     return False
 
 
+def _version_names(names: EngineVars) -> tuple[bytes, ...]:
+    """What a script's hooks or native scripts name when they can act on any version."""
+    return (names.version.encode(), names.detected_version.encode(), b"parse_version")
+
+
 def _first_given(
-    name: str, input: Mapping[str, Any], env: Mapping[str, Any], meta: VersionFields
+    name: str, input: Mapping[str, Any], env: Mapping[str, Any], meta: VersionFields, key: str
 ) -> tuple[str, str] | None:
-    """The first non-empty value of field ``name`` and where it came from."""
+    """The first non-empty value of field ``name`` (env key ``key``) and where it came from."""
     sources = (
         (input.get(name), f"--{name}"),
-        (env.get(ENV_KEYS[name]), f"env {ENV_KEYS[name]}"),
+        (env.get(key), f"env {key}"),
         (getattr(meta, name), _meta_origin(meta)),
     )
     for raw, origin in sources:

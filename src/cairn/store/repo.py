@@ -92,8 +92,17 @@ class Repo(FrozenRecord):
 
 
 def is_repo(path: Path) -> bool:
-    """Whether ``path`` has a repository file of either dialect (valid or not)."""
-    return of_repo_dir(path) is not None
+    """Whether ``path`` is a repository: it has ``cmr.yaml``/``cmr.json`` (valid or not), or
+    MLCFlow's ``meta.yaml``/``meta.json`` naming an alias and a uid (a project's own
+    ``meta.yaml`` without them does not make its folder a repository)."""
+    found = of_repo_dir(path)
+    if found is None or found is CM:
+        return found is CM
+    try:
+        data = meta.read_dir(path, found.repo_meta).meta
+    except MetaError:
+        return False
+    return "alias" in data and "uid" in data
 
 
 def load(path: Path) -> Repo:

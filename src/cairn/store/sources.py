@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn import atomic, errors, report, staging
+from cairn.dialect import of_repo_dir
 from cairn.errors import AlreadyExists, CairnError, InvalidInput, MetaError, NotFound, Refused
 from cairn.store import archive, git
 from cairn.store import repo as repo_mod
@@ -202,7 +203,7 @@ class Sources:
         One lock covers the checks, the move and the registration, so of several processes
         bringing in one repository the first registers it and the others are told so.
         """
-        if not repo_mod.is_repo(source):
+        if of_repo_dir(source) is None:  # a meta.yaml without alias or uid: load says so
             raise NotFound(
                 f"{origin} has no cmr.yaml (CM) nor meta.yaml (MLCFlow) at its top; it is not a "
                 "cairn, CM or MLCFlow repository",

@@ -214,20 +214,37 @@ def debug_here(
 ) -> Any:
     """CM's remote-debugging hook: listen with ``debugpy`` when debugging is asked for.
 
-    Asked for means: no ``env_debug_uid`` given, or it equals ``env['CM_TMP_DEBUG_UID']``.
+    Asked for means: no ``env_debug_uid`` given, or it equals ``env[TMP_DEBUG_UID]`` (CM's
+    name, ``CM_TMP_DEBUG_UID``, or MLCFlow's when ``env`` holds that one).
     Without ``debugpy`` (or when not asked for), ``.breakpoint()`` of the result does nothing.
     """
+    from ._bridge import ensure_cairn
     from .debugging import Debugger
 
-    wanted = not env_debug_uid or (env or {}).get("CM_TMP_DEBUG_UID", "") == env_debug_uid
+    ensure_cairn()
+    from cairn.engine_vars import CM_VARS, MLC_VARS
+
+    given = env or {}
+    key = next((v.tmp_debug_uid for v in (CM_VARS, MLC_VARS) if v.tmp_debug_uid in given), "")
+    wanted = not env_debug_uid or given.get(key, "") == env_debug_uid
     return Debugger.start(module_path, host, port, text) if wanted else Debugger(None)
 
 
 def download_file(i: dict[str, Any]) -> Result:
     """CM's ``download_file``: ``url`` into ``path`` (default: the current folder) as
     ``filename`` (default: the URL's last part); ``verify`` false (or the process env
-    ``CM_UTILS_DOWNLOAD_VERIFY_SSL=no``) skips TLS verification. Returns ``filename``,
-    ``path`` (the file) and ``size``."""
+    ``UTILS_DOWNLOAD_VERIFY_SSL=no`` in CM's dialect) skips TLS verification. Returns
+    ``filename``, ``path`` (the file) and ``size``."""
+    from ._bridge import ensure_cairn
+
+    ensure_cairn()
+    from cairn.engine_vars import CM_VARS
+
+    return download_file_with(i, CM_VARS.utils_download_verify_ssl)
+
+
+def download_file_with(i: dict[str, Any], verify_key: str) -> Result:
+    """``download_file``, the process env's ``verify_key`` having the last say on TLS checks."""
     from ._bridge import ensure_cairn
 
     ensure_cairn()
@@ -241,16 +258,17 @@ def download_file(i: dict[str, Any]) -> Result:
     target = Path(i.get("path") or os.getcwd()) / name
     print(f"Downloading to {target}")
     try:
-        size = fetch.download(url, target, verify_tls=_verify_tls(i), progress=_progress(i))
+        verify = _verify_tls(i, verify_key)
+        size = fetch.download(url, target, verify_tls=verify, progress=_progress(i))
     except CairnError as exc:
         return _fail(str(exc))
     print()
     return {"return": 0, "filename": name, "path": str(target), "size": size}
 
 
-def _verify_tls(i: dict[str, Any]) -> bool:
-    if "CM_UTILS_DOWNLOAD_VERIFY_SSL" in os.environ:
-        return os.environ["CM_UTILS_DOWNLOAD_VERIFY_SSL"] == "yes"
+def _verify_tls(i: dict[str, Any], key: str) -> bool:
+    if key in os.environ:
+        return os.environ[key] == "yes"
     return str(i.get("verify", True)).strip().lower() not in ("false", "no", "off", "0")
 
 

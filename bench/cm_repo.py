@@ -378,13 +378,13 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["bench/cm_repo.py", *(sys.argv[1:] if argv is None else argv)])
     chain.write_scripts_md(section(markdown, command, args.runs, tools, loads), SECTION)
     if not args.no_mlcflow:
-        beside_mlcflow(args.mlc_runs)
+        beside_mlcflow(args.mlc_runs, command)
     return 0
 
 
-def beside_mlcflow(runs: int) -> None:
+def beside_mlcflow(runs: int, command: str = "") -> None:
     """cairn and mlcflow on MLCFlow's collection, printed after the cmind table."""
-    markdown, text = mlc_repo.measure_all(runs)
+    markdown, text = mlc_repo.measure_all(runs, command)
     print(f"\n{mlc_repo.SECTION}\n\n{markdown}", end="")
     if text:
         chain.write_scripts_md(text, mlc_repo.SECTION)

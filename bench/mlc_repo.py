@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import measure
 import script_chain as chain
 from script_chain import Unavailable
 
@@ -263,7 +264,7 @@ def set_up(source: Path, names: tuple[str, ...]) -> tuple[list[Tool], dict[str, 
     return tools, cells
 
 
-def measure(tools: list[Tool], cells: dict[str, dict[str, str]], runs: int) -> None:
+def measure_tasks(tools: list[Tool], cells: dict[str, dict[str, str]], runs: int) -> None:
     """Cached runs first (registering again empties the home), then registering."""
     order = [task for task in TASKS if task != REGISTER] + [REGISTER]
     for task in order:
@@ -300,30 +301,40 @@ def table(cells: dict[str, dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def shown(path: Path) -> str:
+    """``path`` relative to the checkout when inside it."""
+    return str(path.relative_to(chain.ROOT)) if path.is_relative_to(chain.ROOT) else str(path)
+
+
+def load() -> str:
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def section(markdown: str, command: str, runs: int, tools: list[Tool], source: Path) -> str:
     versions = "; ".join(f"{tool.name} {tool.version()}" for tool in tools) or "none"
     return (
         f"{SECTION}\n\n"
-        f"- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; command: `{command}` "
-        "(or `make bench-cm`).\n"
-        f"- Tools: {versions}; each with its own copy of {source} (see bench/mlc_repo.py for "
-        "what registering means for each).\n"
+        f"- Machine: {measure.machine()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"load average (1/5/15 min) at the end {load()}.\n"
+        f"- Command: `{command}` (or `make bench-cm`).\n"
+        f"- Tools: {versions}; each with its own copy of {shown(source)} (see "
+        "bench/mlc_repo.py for what registering means for each).\n"
         f"- Figures: median of {runs} whole processes, tools interleaved; every sample checked.\n"
         f"\n{markdown}"
     )
 
 
-def measure_all(runs: int, names: tuple[str, ...] = TOOLS) -> tuple[str, str]:
+def measure_all(runs: int, command: str = "") -> tuple[str, str]:
     """The markdown table and the SCRIPTS.md section (used by cm_repo.py too)."""
     try:
         source = corpus()
     except Unavailable as failure:
         cells = {name: dict.fromkeys(TASKS, f"not measured: {failure}") for name in TOOLS}
         return table(cells), ""
-    tools, cells = set_up(source, names)
-    measure(tools, cells, runs)
+    tools, cells = set_up(source, TOOLS)
+    measure_tasks(tools, cells, runs)
     markdown = table(cells)
-    command = " ".join(["bench/mlc_repo.py", f"--runs {runs}"])
+    command = command or f"bench/mlc_repo.py --runs {runs}"
     return markdown, section(markdown, command, runs, tools, source)
 
 

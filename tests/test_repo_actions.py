@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import cairn
+from tests.mlc_fixtures import make_mlc_repo
 
 
 def run(**i: Any) -> dict[str, Any]:
@@ -134,3 +135,14 @@ def test_rm_by_path_forgets_a_broken_registration(make_repo: Callable[..., Path]
     assert "warnings" not in run(action="list")
     assert run(action="rm", artifact=str(good))["return"] == 0
     assert aliases() == ["local", "builtin"]
+
+
+def test_info_and_list_tell_an_mlcflow_repository_s_dialect(tmp_path: Path) -> None:
+    path = make_mlc_repo(
+        tmp_path / "mlc", artifacts={"script/s": {"alias": "s", "automation_alias": "script"}}
+    )
+    assert run(action="add", artifact=str(path))["return"] == 0
+    info = run(action="info", artifact="mlcommons@mini")
+    assert info["dialect"] == "mlc" and info["artifacts"] == {"script": 1}
+    dialects = {r["alias"]: r["dialect"] for r in run(action="find")["list"]}
+    assert dialects["mlcommons@mini"] == "mlc" and dialects["local"] == "cm"

@@ -288,3 +288,20 @@ def test_a_meta_yaml_without_uid_is_named_when_imported(
         sources.import_archive(tmp_path / "half.zip")
     assert "meta.yaml: key 'uid' is missing" in str(info.value)
     assert not [p for p in (cairn_home / "repos").iterdir()]
+
+
+def test_an_mlcflow_repository_is_cloned_as_it_is(
+    sources: Sources, tmp_path: Path, cairn_home: Path
+) -> None:
+    work = make_mlc_repo(
+        tmp_path / "work" / "mlc",
+        alias="mlcommons@mini",
+        artifacts={"script/s": {"alias": "s", "automation_alias": "script", "tags": ["x"]}},
+    )
+    sh_git("init", "-q", "-b", "main", cwd=work)
+    sh_git("add", "-A", cwd=work)
+    sh_git("commit", "-q", "-m", "mlc", cwd=work)
+    [result] = sources.pull(PullRequest(url=f"file://{work}"))
+    assert result.action == "cloned"
+    assert (result.repo.alias, result.repo.dialect.name) == ("mlcommons@mini", "mlc")
+    assert not (result.repo.path / "cmr.yaml").exists()

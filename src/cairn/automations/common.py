@@ -33,7 +33,7 @@ class CommonAutomation(Automation):
         flags=(
             TAGS,
             META,
-            Flag("json", "bool", "write _cm.json instead of _cm.yaml"),
+            Flag("json", "bool", "write _cm.json instead of _cm.yaml (meta.json in MLCFlow's)"),
             Flag("path", "str", "make this existing REPO/KIND/NAME folder an artifact in place"),
         ),
     )

@@ -78,13 +78,15 @@ def alias_for(url: str) -> str:
 
 
 def describe(repo: Repo) -> dict[str, Any]:
-    """Identity, path, origin URL (credentials redacted) and checked-out commit of a repository."""
+    """Identity, path, dialect (``cm`` or ``mlc``), origin URL (credentials redacted) and
+    checked-out commit of a repository."""
     origin = git.origin(repo.path)
     return {
         "alias": repo.alias,
         "uid": repo.uid,
         "path": str(repo.path),
         "prefix": repo.prefix,
+        "dialect": repo.dialect.name,
         "url": git.redact(origin) if origin else None,
         "commit": git.head(repo.path),
     }

@@ -96,6 +96,31 @@ def test_a_variation_sets_its_own_expiration(repo: ScriptRepo, cairn_home: Path)
     assert left > 400 * 86400
 
 
+def test_a_dependency_can_inherit_its_parents_expiration(
+    repo: ScriptRepo, cairn_home: Path
+) -> None:
+    repo.add("fetch", {"cache": True}, run="true\n")
+    repo.add("plain", {"cache": True}, run="true\n")
+    repo.add(
+        "unpack",
+        {
+            "cache": True,
+            "cache_expiration": "2d",
+            "deps": [{"tags": "fetch", "inherit_cache_expiration": True}, {"tags": "plain"}],
+        },
+        run="true\n",
+    )
+    ok("unpack")
+    expires = {
+        e["associated_script_artifact"].split(",")[0]: e.get("expires")
+        for e in cache_entries(cairn_home)
+    }
+    fetch, unpack = (expiry.read_stamp(expires[k]) for k in ("fetch", "unpack"))
+    assert fetch is not None and unpack is not None and abs(fetch - unpack) < 600
+    assert fetch - expiry.read_stamp(expiry.stamp(0)) > 86400  # two days, not never
+    assert expires["plain"] is None
+
+
 def test_rm_expired_removes_only_expired_entries_and_says_so(
     repo: ScriptRepo, cairn_home: Path, cli: Any
 ) -> None:
@@ -156,6 +181,17 @@ def test_predeps_false_turns_the_hook_off(repo: ScriptRepo) -> None:
         run="true\n",
     )
     assert ok("parent")["new_env"] == {"CHILD_SAW": "none"}
+
+
+def test_the_plan_leaves_deps_after_a_predeps_hook_to_the_run(repo: ScriptRepo) -> None:
+    repo.add("cached-child", {"cache": True}, run="true\n")
+    repo.add("parent", {"deps": [{"tags": "cached-child"}]}, customize=PREDEPS, run="true\n")
+    ok("parent")
+    [child] = ok("parent", explain=True)["plan"]["deps"]
+    assert child["cache"] == "decided at run time"
+    repo.add("quiet", {"predeps": False, "deps": [{"tags": "cached-child"}]}, customize=PREDEPS)
+    [child] = ok("quiet", explain=True)["plan"]["deps"]
+    assert child["cache"] == "hit"
 
 
 # --- update_meta_if_env, add_deps_tags, variation_tags_alias ---------------------------------
@@ -243,6 +279,7 @@ def test_variation_tags_alias_reads_a_word_as_variations(repo: ScriptRepo) -> No
         },
         run="true\n",
     )
+    repo.add("setter", {"new_env_keys": ["ACTION"]}, tags=["set"], run="true\n")
     assert ok("isolate,set")["new_env"] == {"ACTION": "set"}
     assert ok(tags="isolate,off")["new_env"] == {"ACTION": "unset"}
     assert "no script" in fails("isolate,sideways")["error"]

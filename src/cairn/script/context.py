@@ -54,6 +54,9 @@ class RunInput(MutableDefaulted):
     ignore_script_error: bool = False
     fake_run: bool = False
     force_new_env_keys: tuple[str, ...] | None = None
+    cache_expiration: int | None = None
+    """Seconds the parent's entries live, for a dependency with ``inherit_cache_expiration``
+    (used when the child's meta gives none)."""
     parent: str = ""
     parent_repo: Path | None = None
     """The repository of the script whose dependency this is: preferred among equal choices."""

@@ -294,6 +294,8 @@ def _before_list(run: ScriptRun, name: str) -> set[str]:
     hooks = Hooks.load(run.dir, run.names.dialect)
     has = hooks.has if hooks is not None else (lambda _name: False)
     everything = {reads_mod.ENV + "*", reads_mod.STATE + "*"}
+    if name == "deps" and run.meta.predeps and has("predeps"):
+        return everything  # MLCFlow's predeps hook runs before the deps
     if name == "prehook_deps" and has("preprocess"):
         return everything
     if name == "posthook_deps" and (has("preprocess") or _has_native(run)):

@@ -312,6 +312,8 @@ class ScriptRun:
         if payload is not None:
             layers.apply_payload(eff, payload, mappable)
         layers.apply_env_updates(eff, mappable)
+        if eff.cache_expiration is None:
+            eff.cache_expiration = self.inp.cache_expiration  # inherit_cache_expiration
         layers.update_deps(eff.deps, self.inp.add_deps, strict=True, where="add_deps")
         eff.adr = layers.merge_updates(eff.adr, self.inp.adr)
         layers.update_deps(eff.deps, eff.adr, strict=False, where="add_deps_recursive")
@@ -664,6 +666,8 @@ class ScriptRun:
         parent = [(v, self.resolution.group_of.get(v)) for v in self.resolution.variations]
         tags = deps_mod.child_tags(dep, self.eff.env, parent)
         child = deps_mod.child_input(dep, tags, self._as_parent(), visible, self.eff.state)
+        if dep.inherit_cache_expiration:
+            child.cache_expiration = self.eff.cache_expiration
         return child, hidden
 
     def _as_parent(self) -> RunInput:

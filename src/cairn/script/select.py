@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 from cairn import ids, report
 from cairn.dialect import MLC
@@ -295,19 +296,26 @@ def _search(catalog: Catalog, request: ScriptRequest) -> tuple[list[Artifact], b
 
 
 def _by_tag_aliases(catalog: Catalog, request: ScriptRequest) -> list[Candidate]:
-    """MLCFlow's ``variation_tags_alias``: the scripts whose tags are the request's known tags,
-    and whose aliases cover the words no script has as a tag (``isolate,set``)."""
+    """MLCFlow's ``variation_tags_alias``: the scripts having some of the request's tags whose
+    aliases name the others (``isolate,set``); searched only when nothing else matched."""
     include = request.tags.include
-    if len(include) < 2:
+    if len(include) < 2 or request.name is not None:
         return []
-    unknown = {t for t in include if not catalog.find(Query(SCRIPT, tags=ids.TagQuery((t,))))}
-    known = tuple(t for t in include if t not in unknown)
-    if not unknown or not known:
-        return []
-    narrowed = with_(request, tags=ids.TagQuery(known, request.tags.exclude))
-    found, _ = _search(catalog, narrowed)
-    scripts = [c for c in (_validated(a) for a in found) if c is not None]
-    return [c for c in scripts if unknown <= set(c.meta.variation_tags_alias)]
+    found: dict[Path, Artifact] = {}
+    for tag in include:
+        for artifact in catalog.find(
+            Query(SCRIPT, tags=ids.TagQuery((tag,), request.tags.exclude))
+        ):
+            found.setdefault(artifact.path, artifact)
+    scripts = [c for c in (_validated(a) for a in found.values()) if c is not None]
+    return [c for c in scripts if _aliases_cover(c.meta, include)]
+
+
+def _aliases_cover(meta: ScriptMeta, words: Sequence[str]) -> bool:
+    """Whether every word is a tag of the script or one of its aliases, and one an alias."""
+    aliases = meta.variation_tags_alias
+    aliased = [w for w in words if w in aliases and w not in meta.tags]
+    return bool(aliased) and all(w in meta.tags or w in aliases for w in words)
 
 
 def with_tag_aliases(request: ScriptRequest, meta: ScriptMeta) -> ScriptRequest:

@@ -113,5 +113,5 @@ def _yes(value: Any) -> bool:
 def _bad(meta: ScriptMeta, key: str, expected: str) -> NoReturn:
     raise InvalidInput(
         f"{meta.source}: key '{key}' must be {expected}",
-        hint="see cairn help test script for the shape of 'tests'",
+        hint="docs/scripts.md shows the shape of 'tests'",
     )

@@ -182,6 +182,7 @@ class Mlc:
     env: dict[str, str]
     cwd: Path
     import_log: Path
+    runs: int = 0
 
     def __call__(
         self, *argv: str, timeout: float = 300, cwd: Path | None = None
@@ -207,6 +208,7 @@ class Mlc:
         env holds only keys its ``new_env_keys`` let through."""
         argv = ("run", "script", f"--tags={tags}", *args, "--quiet", "--out=json")
         proc = self(*argv, cwd=cwd)
+        self.runs += 1
         if ok:
             assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr[-4000:]}"
         run = Run(proc, json.loads(proc.stdout) if proc.stdout.strip() else {})
@@ -254,6 +256,8 @@ def mlc(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mlc]
     package = cairn_package()
     foreign = [(n, o) for n, o in tool.imports() if not Path(o).resolve().is_relative_to(package)]
     assert not foreign, f"imported from outside cairn ({package}): {foreign}"
+    if tool.runs:  # the collection's hooks do `from mlc import utils`: the check saw them
+        assert any(name == "mlc" for name, _ in tool.imports()), tool.imports()
 
 
 def which(tool: str, env: dict[str, str] | None = None) -> str:

@@ -18,7 +18,11 @@ made. Every sample is checked: ``CM_HOST_OS_TYPE`` and
 ``CM_HOST_OS_PACKAGE_MANAGER_INSTALL_CMD`` (which cairn's built-in ``detect-os`` does not set) in
 the JSON output; the Python path and version of the first run; no new cache entry.
 
-    .venv/bin/python bench/cm_repo.py [--runs N]      # or: make bench-cm
+The same run then measures cairn beside mlcflow on MLCFlow's collection (``bench/mlc_repo.py``:
+registering it, cached runs of everyday scripts), with ``--mlc-runs`` samples per figure (mlcflow
+takes seconds a run); ``--no-mlcflow`` leaves that part out.
+
+    .venv/bin/python bench/cm_repo.py [--runs N] [--mlc-runs N] [--no-mlcflow]   # make bench-cm
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import measure
+import mlc_repo
 import script_chain as chain
 from script_chain import Unavailable
 
@@ -342,9 +347,13 @@ def section(markdown: str, command: str, runs: int, tools: list[Tool], loads: st
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
+    parser.add_argument(
+        "--mlc-runs", type=int, default=3, help="runs per figure beside mlcflow (median)"
+    )
+    parser.add_argument("--no-mlcflow", action="store_true", help="leave mlcflow out")
     args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    if args.runs < 1 or args.mlc_runs < 1:
+        parser.error("--runs and --mlc-runs must be at least 1")
     return args
 
 
@@ -354,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         repo = unpacked_repo()
     except Unavailable as failure:
         print(f"cm_repo: {failure}", file=sys.stderr)
+        if not args.no_mlcflow:
+            beside_mlcflow(args.mlc_runs)
         return 1
     loads = load()
     tools, cells = set_up(repo)
@@ -366,7 +377,17 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.write_text(markdown)
     command = " ".join(["bench/cm_repo.py", *(sys.argv[1:] if argv is None else argv)])
     chain.write_scripts_md(section(markdown, command, args.runs, tools, loads), SECTION)
+    if not args.no_mlcflow:
+        beside_mlcflow(args.mlc_runs, command)
     return 0
+
+
+def beside_mlcflow(runs: int, command: str = "") -> None:
+    """cairn and mlcflow on MLCFlow's collection, printed after the cmind table."""
+    markdown, text = mlc_repo.measure_all(runs, command)
+    print(f"\n{mlc_repo.SECTION}\n\n{markdown}", end="")
+    if text:
+        chain.write_scripts_md(text, mlc_repo.SECTION)
 
 
 if __name__ == "__main__":

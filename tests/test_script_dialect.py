@@ -222,3 +222,23 @@ def test_mlc_input_dicts_become_cairns() -> None:
     assert as_cairn_input(asked) == {"action": "find", "automation": "script", "tags": "detect,os"}
     kept = {"action": "run", "automation": "script", "target": "cache"}
     assert as_cairn_input(kept) == {"action": "run", "automation": "script"}
+
+
+@pytest.mark.parametrize("dialect", ["mlc", "cm"])
+def test_a_mapped_input_is_const_in_cm_only(
+    dialect: str, mlc_repo: ScriptRepo, cm_repo: ScriptRepo
+) -> None:
+    repo = mlc_repo if dialect == "mlc" else cm_repo
+    hook = """
+    def postprocess(i):
+        i['env']['WHERE_PATH'] = 'chosen-by-the-hook'
+        return {'return': 0}
+    """
+    repo.add(
+        f"{dialect}-mapped",
+        {"input_mapping": {"path": "WHERE_PATH"}, "new_env_keys": ["WHERE_PATH"]},
+        customize=hook,
+    )
+    r = ok(f"{dialect}-mapped", path="given")
+    # mlcflow 1.3.8 lets a hook replace a mapped input (set-sqlite-dir); CM forces it
+    assert r["new_env"]["WHERE_PATH"] == ("chosen-by-the-hook" if dialect == "mlc" else "given")

@@ -14,7 +14,12 @@ repository     ``cmr.yaml``       ``meta.yaml``
 artifact meta  ``_cm.yaml``       ``meta.yaml``
 hook module    ``cmind``          ``mlc``
 engine vars    ``CM_*``           ``MLC_*``
+mapped inputs  env and const      env only
 =============  =================  ======================
+
+*Mapped inputs*: a flag an ``input_mapping`` maps sets its env key in both; CM also forces it
+as a ``const`` (a hook cannot change it), mlcflow 1.3.8 does not (set-sqlite-dir's
+postprocess replaces its ``--path`` with the entry's folder).
 """
 
 from __future__ import annotations
@@ -27,18 +32,25 @@ from cairn.record import FrozenRecord, init
 class Dialect(FrozenRecord):
     """One dialect: its name, engine-variable prefix, meta file stems and hook module."""
 
-    _fields = ("name", "prefix", "repo_meta", "artifact_meta", "module")
+    _fields = ("name", "prefix", "repo_meta", "artifact_meta", "module", "inputs_const")
     __slots__ = _fields
     name: str
     prefix: str
     repo_meta: str
     artifact_meta: str
     module: str
+    inputs_const: bool
 
     def __init__(
-        self, name: str, prefix: str, repo_meta: str, artifact_meta: str, module: str
+        self,
+        name: str,
+        prefix: str,
+        repo_meta: str,
+        artifact_meta: str,
+        module: str,
+        inputs_const: bool,
     ) -> None:
-        init(self, name, prefix, repo_meta, artifact_meta, module)
+        init(self, name, prefix, repo_meta, artifact_meta, module, inputs_const)
 
     def var(self, suffix: str) -> str:
         """The engine variable ``suffix`` in this dialect: ``VERSION`` -> ``MLC_VERSION``."""
@@ -48,8 +60,8 @@ class Dialect(FrozenRecord):
         return self.name
 
 
-CM = Dialect("cm", "CM_", "cmr", "_cm", "cmind")
-MLC = Dialect("mlc", "MLC_", "meta", "meta", "mlc")
+CM = Dialect("cm", "CM_", "cmr", "_cm", "cmind", inputs_const=True)
+MLC = Dialect("mlc", "MLC_", "meta", "meta", "mlc", inputs_const=False)
 DIALECTS = (CM, MLC)
 """In the order a repository's top file is looked for: ``cmr.*`` wins over ``meta.*``."""
 

@@ -45,6 +45,8 @@ class Effective(MutableDefaulted):
     """Seconds the run's cache entry stays good (MLCFlow's ``cache_expiration``)."""
     updates: list[MetaUpdate] = field(default_factory=list)
     """The ``update_meta_if_env`` entries met so far, in order."""
+    inputs_const: bool = True
+    """Mapped inputs are also forced as ``const`` (CM; not MLCFlow: :mod:`cairn.dialect`)."""
 
 
 def start(meta: ScriptMeta, caller: Mapping[str, Any], local: Mapping[str, Any]) -> Effective:
@@ -73,11 +75,13 @@ def start(meta: ScriptMeta, caller: Mapping[str, Any], local: Mapping[str, Any])
 
 
 def map_inputs(eff: Effective, mapping: Mapping[str, str], inputs: Mapping[str, Any]) -> None:
-    """``input_mapping``: a given input ``flag`` sets ``env[KEY]`` and forces ``const[KEY]``."""
+    """``input_mapping``: a given input ``flag`` sets ``env[KEY]`` and (in CM's dialect)
+    forces ``const[KEY]``."""
     for flag, key in mapping.items():
         if flag in inputs and inputs[flag] is not None:
             eff.env[key] = inputs[flag]
-            eff.const[key] = inputs[flag]
+            if eff.inputs_const:
+                eff.const[key] = inputs[flag]
 
 
 def apply_payload(eff: Effective, payload: Payload, inputs: Mapping[str, Any]) -> None:

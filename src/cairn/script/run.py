@@ -296,6 +296,7 @@ class ScriptRun:
     def layer(self) -> None:
         """The effective meta and env, in CM's layer order."""
         eff = layers.start(self.meta, self.inp.env, self.inp.local_env)
+        eff.inputs_const = self.names.dialect.inputs_const
         eff.state = env_mod.merge_state(self.inp.state, self.meta.state)
         eff.const = {**self.meta.const, **self.inp.const}
         eff.const_state = env_mod.merge_state(self.meta.const_state, self.inp.const_state)

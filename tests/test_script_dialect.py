@@ -242,3 +242,11 @@ def test_a_mapped_input_is_const_in_cm_only(
     r = ok(f"{dialect}-mapped", path="given")
     # mlcflow 1.3.8 lets a hook replace a mapped input (set-sqlite-dir); CM forces it
     assert r["new_env"]["WHERE_PATH"] == ("chosen-by-the-hook" if dialect == "mlc" else "given")
+
+
+def test_an_mlc_hooks_log_lines_are_shown(mlc_repo: ScriptRepo, capsys: Any) -> None:
+    add_hello(mlc_repo)
+    ok("mlc-hello")
+    err = capsys.readouterr().err
+    assert "cairn: preprocess of an MLC script" in err
+    assert "cairn: through the action object too" in err

@@ -20,12 +20,37 @@ from cairn.compat.hook_input import AutomationShim, HookContext, Result
 LOGGER = "cairn.customize"
 
 
+class _Stderr(logging.Handler):
+    """Writes to ``sys.stderr`` as it is when a record comes (it may be replaced meanwhile)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        import sys
+
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except (OSError, ValueError):
+            self.handleError(record)
+
+
+def hook_logger() -> logging.Logger:
+    """The logger MLCFlow hooks write to: INFO and above on stderr (``cairn: message``), as
+    mlcflow prints them; set up once, never passed to the root logger."""
+    logger = logging.getLogger(LOGGER)
+    if not logger.handlers:
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("cairn: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
 class MLCAutomation(AutomationShim):
     """The automation object MLCFlow hooks get."""
 
     def __init__(self, ctx: HookContext) -> None:
         super().__init__(ctx)
-        self.logger = logging.getLogger(LOGGER)
+        self.logger = hook_logger()
         self.action_object = SimpleNamespace(
             access=_mlc_access,
             logger=self.logger,

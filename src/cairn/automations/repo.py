@@ -205,12 +205,19 @@ def _repo_outcome(repo: Repo, line: str) -> Outcome:
 
 
 def _artifact_counts(repo: Repo) -> dict[str, int]:
+    """Artifacts per kind folder: sub-folders holding a meta file (one ``stat`` each, mostly:
+    ``cairn serve``'s home page counts every repository)."""
     counts: dict[str, int] = {}
     if not repo.root.is_dir():
         return counts
+    names = (f"{repo.artifact_meta}.yaml", f"{repo.artifact_meta}.json")
     for folder in sorted(p for p in repo.root.iterdir() if p.is_dir() and p.name[0] != "."):
-        stem = repo.artifact_meta
-        n = sum(1 for d in folder.iterdir() if d.is_dir() and repo_mod.has_meta(d, stem))
+        n = sum(1 for d in _subfolders(folder) if any(os.path.isfile(f"{d}/{m}") for m in names))
         if n:
             counts[folder.name] = n
     return counts
+
+
+def _subfolders(folder: Path) -> list[str]:
+    with os.scandir(folder) as entries:
+        return [e.path for e in entries if e.is_dir()]

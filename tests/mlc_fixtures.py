@@ -7,6 +7,7 @@ scripts are ``script/<alias>/meta.yaml``. :func:`make_mlc_repo` writes one;
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,30 @@ import pytest
 import yaml
 
 SCRIPT_UID = "5b4e0237da074764"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "mlperf-automations"
+CORPUS_ENV = "CAIRN_MLC_CORPUS"
+CHECKOUT = Path(__file__).resolve().parents[1]
+IN_TESTS = CHECKOUT / "tests" / "data" / "mlperf-automations"
+BESIDE = CHECKOUT.parent / "shared" / "corpora" / "mlperf-automations"
+
+
+def is_collection(path: Path) -> bool:
+    return (path / "meta.yaml").is_file() and (path / "script").is_dir()
+
+
+def find_corpus() -> Path | None:
+    """``$CAIRN_MLC_CORPUS``, else the copy in tests/data, else the shared one beside us."""
+    given = os.environ.get(CORPUS_ENV)
+    if given:
+        path = Path(given)
+        if not is_collection(path):
+            pytest.fail(f"{CORPUS_ENV}={given}: not an MLCFlow collection (meta.yaml, script/)")
+        return path
+    for path in (IN_TESTS, BESIDE):
+        if is_collection(path):
+            return path
+    return None
+
+
 """The MLCFlow collection beside the checkout (``../shared/corpora``), read-only."""
 
 
@@ -47,9 +71,9 @@ def make_mlc_repo(
 
 def corpus_copy(dest: Path) -> Path:
     """A writable copy of the mlperf-automations collection at ``dest``."""
-    source = Path(CORPUS)
-    if not (source / "meta.yaml").is_file():
-        pytest.skip(f"the MLCFlow collection is not at {source} (../shared/corpora)")
+    source = find_corpus()
+    if source is None:
+        pytest.skip(f"the MLCFlow collection is neither at {IN_TESTS} nor at {BESIDE}")
     shutil.copytree(source, dest, symlinks=True)
     for item in [dest, *dest.rglob("*")]:
         if not item.is_symlink():

@@ -18,8 +18,6 @@ from cairn.script import expiry, mlc_compat
 from cairn.script.model import ScriptMeta
 from tests.script_fixtures import ScriptRepo, cache_entries, fails, ok
 
-CORPUS = Path("/work/shared/corpora/mlperf-automations/script")
-
 
 @pytest.fixture
 def repo(tmp_path: Path) -> ScriptRepo:
@@ -468,13 +466,16 @@ def test_cm_metas_still_refuse_loose_values(tmp_path: Path) -> None:
         _warnings({"variations": {"p": {"default": "true,"}}}, tmp_path / "meta.yaml", loose=False)
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the MLCFlow collection is not here")
 def test_every_meta_of_the_mlcflow_collection_is_read(tmp_path: Path) -> None:
     from cairn import meta as meta_mod
+    from tests.mlc_fixtures import find_corpus
 
+    corpus = find_corpus()
+    if corpus is None:
+        pytest.skip("the MLCFlow collection is neither in tests/data nor in ../shared/corpora")
     failed = []
     with report.using(report.Reporter()):
-        for path in sorted(CORPUS.glob("*/meta.yaml")):
+        for path in sorted((corpus / "script").glob("*/meta.yaml")):
             try:
                 ScriptMeta.from_meta(meta_mod.load_file(path), path)
             except MetaError as exc:

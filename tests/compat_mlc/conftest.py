@@ -38,11 +38,8 @@ import yaml
 
 from tests.compat.conftest import Run, guarded_env
 from tests.compat_mlc import reference
+from tests.mlc_fixtures import BESIDE, CORPUS_ENV, IN_TESTS, find_corpus
 
-CORPUS_ENV = "CAIRN_MLC_CORPUS"
-CHECKOUT = Path(__file__).resolve().parents[2]
-IN_TESTS = CHECKOUT / "tests" / "data" / "mlperf-automations"
-BESIDE = CHECKOUT.parent / "shared" / "corpora" / "mlperf-automations"
 WATCHED = ("mlc", "mlcflow", "cmind")
 BLOCKED_TOOLS = ("apt-get", "apt", "sudo", "yum", "dnf", "zypper", "brew", "snap")
 
@@ -76,24 +73,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.compat)
-
-
-def is_collection(path: Path) -> bool:
-    return (path / "meta.yaml").is_file() and (path / "script").is_dir()
-
-
-def find_corpus() -> Path | None:
-    """``$CAIRN_MLC_CORPUS``, else the copy in tests/data, else the shared one beside us."""
-    given = os.environ.get(CORPUS_ENV)
-    if given:
-        path = Path(given)
-        if not is_collection(path):
-            pytest.fail(f"{CORPUS_ENV}={given}: not an MLCFlow collection (meta.yaml, script/)")
-        return path
-    for path in (IN_TESTS, BESIDE):
-        if is_collection(path):
-            return path
-    return None
 
 
 @pytest.fixture(scope="session")

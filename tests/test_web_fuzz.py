@@ -20,7 +20,7 @@ import schemathesis
 from cairn.web.app import build_app
 from tests.test_web_api import make_home
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", build_app())
+schema = schemathesis.openapi.from_asgi("/openapi.json", build_app(cache=True))
 
 
 @pytest.fixture

@@ -100,5 +100,30 @@ DOCUMENT: dict[str, Any] = {
             [AUTOMATION, NAME, _path_param("path", "the file's path inside the artifact")],
             media="text/plain",
         ),
+        "/repos/{alias}/cairn-repo.json": _get(
+            "a registered repository's export listing (cairn pull repo URL reads it)",
+            [_path_param("alias", "the repository's alias", AUTOMATION_PATTERN)],
+        ),
+        "/repos/{alias}/objects/{head}/{tail}": _get(
+            "a file of the repository by its sha256 (2 + 62 hex digits)",
+            [
+                _path_param("alias", "the repository's alias", AUTOMATION_PATTERN),
+                _path_param("head", "the first 2 hex digits of the sha256"),
+                _path_param("tail", "the other 62"),
+            ],
+            media="application/octet-stream",
+        ),
+        "/cache/keys/{name}": _get(
+            "the cache entries of one static key, newest first (serve --cache only)",
+            [_path_param("name", "STATIC-KEY.json")],
+        ),
+        "/cache/entries/{name}": _get(
+            "one cache entry's listing (serve --cache only)", [_path_param("name", "UID.json")]
+        ),
+        "/cache/entries/{uid}/{path}": _get(
+            "a file of a cache entry that its listing names (serve --cache only)",
+            [_path_param("uid", "the entry's uid"), _path_param("path", "the file's path")],
+            media="application/octet-stream",
+        ),
     },
 }

@@ -102,9 +102,10 @@ def find(request: Request) -> dict[str, Any]:
 
 
 def not_found(request: Request, exc: Exception) -> Response:
-    """A page or endpoint that does not exist: JSON under ``/api/``, else a page."""
+    """A page or endpoint that does not exist: JSON under ``/api/``, ``/repos/`` and
+    ``/cache/`` (what programs read), else a page."""
     error = f"nothing at {request.url.path}"
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith(("/api/", "/repos/", "/cache/")):
         from starlette.responses import JSONResponse
 
         return JSONResponse({"return": 16, "error": error}, status_code=404)

@@ -200,6 +200,11 @@ def test_the_openapi_description_names_every_endpoint(client: TestClient) -> Non
         "/api/repos",
         "/api/experiment/{name}",
         "/api/file/{automation}/{name}/{path}",
+        "/repos/{alias}/cairn-repo.json",
+        "/repos/{alias}/objects/{head}/{tail}",
+        "/cache/keys/{name}",
+        "/cache/entries/{name}",
+        "/cache/entries/{uid}/{path}",
     }
     find = document["paths"]["/api/find/{automation}"]["get"]
     assert {p["name"] for p in find["parameters"]} == {"automation", "tags", "name"}

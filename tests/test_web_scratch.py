@@ -15,11 +15,23 @@ from cairn.web import app, scratch
 from tests.test_web_api import as_json, make_home
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes() if p.is_file() else b"<dir>"
-        for p in sorted(root.rglob("*"))
-    }
+def snapshot(root: Path) -> dict[str, Any]:
+    """The home's files; its SQLite index by content (rows), not bytes: when the last
+    connection of this process closes (at a garbage collection), SQLite folds the write-ahead
+    log into the main file, which changes bytes but no row."""
+    import gc
+    import sqlite3
+
+    gc.collect()
+    files: dict[str, Any] = {}
+    for p in sorted(root.rglob("*")):
+        name = str(p.relative_to(root))
+        if name.startswith("index.sqlite"):
+            continue
+        files[name] = p.read_bytes() if p.is_file() else b"<dir>"
+    with sqlite3.connect(f"file:{root / 'index.sqlite'}?mode=ro", uri=True) as db:
+        files["index rows"] = list(db.iterdump())
+    return files
 
 
 def test_a_scratch_home_answers_as_the_real_one_and_leaves_it_alone(

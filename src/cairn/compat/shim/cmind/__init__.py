@@ -8,36 +8,14 @@ module then loads it in its own place.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import logging
-import os
-import sys
 from typing import Any
 
+from _cairn_handover import hand_over, real_package  # type: ignore[import-not-found]  # the shim folder, on sys.path
 
-def _serving_a_hook() -> bool:
-    importing = sys.modules.get("cairn.compat.importing")
-    return bool(importing is not None and importing.in_hook())
-
-
-def _real_cmind() -> importlib.machinery.ModuleSpec | None:
-    here = os.path.realpath(os.path.dirname(os.path.dirname(__file__)))
-    others = [p for p in sys.path if os.path.realpath(p or os.curdir) != here]
-    return importlib.machinery.PathFinder.find_spec("cmind", others)
-
-
-def _hand_over(spec: importlib.machinery.ModuleSpec) -> None:
-    """Replace this module by the real ``cmind`` (``import`` returns ``sys.modules['cmind']``)."""
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["cmind"] = module
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-
-
-_spec = None if _serving_a_hook() else _real_cmind()
+_spec = real_package("cmind")
 if _spec is not None:
-    _hand_over(_spec)
+    hand_over("cmind", _spec)
 else:
     from . import utils
 

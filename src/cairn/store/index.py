@@ -18,6 +18,9 @@ Tables
     ``repos``      the parsed ``cmr.yaml``/``cmr.json`` (MLCFlow: ``meta.yaml``/``meta.json``)
                    of each repository, their signatures and its dialect, so that a query
                    needs no YAML parser while they are unchanged.
+    ``watched``    per automation folder, the watcher's ``(session, gen)`` at which the walk
+                   that last wrote the folder's rows began, and a random ``stamp`` that every
+                   write of those rows changes (see below).
 
 Freshness: the index is never stale
     A signature is ``hash((mtime_ns, ctime_ns, size, inode))`` of one ``stat``. Before it
@@ -33,6 +36,16 @@ Freshness: the index is never stale
     less than ``RACY_NS`` after the file last changed is stored as ``RECHECK`` (timestamps are
     coarse: a second edit in the same clock tick would keep the signature), so a stored
     signature never vouches for content older than the file.
+
+With a watcher (``cairn daemon``, ``watcher.py``)
+    Before checking a folder, a query asks the watcher (which drains its inotify queue first)
+    for the generation of the last change under it. A walk stores the generation it began
+    at, only if no other process wrote the folder's rows between its checking snapshot and
+    its last write (the ``stamp`` is still the one it saw; any other write clears the
+    token). While the watcher says nothing changed after that generation, in the same
+    session, and the folder is still the same directory (device and inode), the folder's
+    rows are used as stored: no ``stat`` at all. Any doubt (no watcher, an error, a new
+    session after a queue overflow, a folder it does not watch whole) means the walk above.
 
 Concurrency
     WAL mode: readers never wait. A query checks rows and selects its answer in one read

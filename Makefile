@@ -47,6 +47,10 @@ bench-pareto: $(BIN)/cairn
 bench-dask: $(BIN)/cairn
 	$(BIN)/python bench/dask_overhead.py
 
+.PHONY: bench-watch
+bench-watch: $(BIN)/cairn
+	$(BIN)/python bench/watch.py
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
 

@@ -161,6 +161,10 @@ def run(
         return Outcome({"version": __version__}, [__version__])
     if request.action == "reindex" and not request.automation:
         return _reindex()
+    if request.action == "daemon":
+        from cairn.store import daemon
+
+        return Outcome(*daemon.command(request.automation or "status"))
     if request.action == "serve" and not request.automation:
         from cairn.web.app import serve_command  # the `web` extra, imported only to serve
 

@@ -18,6 +18,9 @@ Tables
     ``repos``      the parsed ``cmr.yaml``/``cmr.json`` (MLCFlow: ``meta.yaml``/``meta.json``)
                    of each repository, their signatures and its dialect, so that a query
                    needs no YAML parser while they are unchanged.
+    ``watched``    per automation folder, the watcher's ``(session, gen)`` at which the walk
+                   that last wrote the folder's rows began, and a random ``stamp`` that every
+                   write of those rows changes (see below).
 
 Freshness: the index is never stale
     A signature is ``hash((mtime_ns, ctime_ns, size, inode))`` of one ``stat``. Before it
@@ -33,6 +36,16 @@ Freshness: the index is never stale
     less than ``RACY_NS`` after the file last changed is stored as ``RECHECK`` (timestamps are
     coarse: a second edit in the same clock tick would keep the signature), so a stored
     signature never vouches for content older than the file.
+
+With a watcher (``cairn daemon``, ``watcher.py``)
+    Before checking a folder, a query asks the watcher (which drains its inotify queue first)
+    for the generation of the last change under it. A walk stores the generation it began
+    at, only if no other process wrote the folder's rows between its checking snapshot and
+    its last write (the ``stamp`` is still the one it saw; any other write clears the
+    token). While the watcher says nothing changed after that generation, in the same
+    session, and the folder is still the same directory (device and inode), the folder's
+    rows are used as stored: no ``stat`` at all. Any doubt (no watcher, an error, a new
+    session after a queue overflow, a folder it does not watch whole) means the walk above.
 
 Concurrency
     WAL mode: readers never wait. A query checks rows and selects its answer in one read
@@ -71,6 +84,7 @@ from cairn.home import may_write
 from cairn.record import FrozenRecord, Record, init
 from cairn.store import artifact as art_mod
 from cairn.store import repo as repo_mod
+from cairn.store import watch_client
 from cairn.store.artifact import Artifact
 
 MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
@@ -88,7 +102,7 @@ if MYPY:
     SigRow = tuple[str, int | None, int | None]  # (artifact directory name, yaml sig, json sig)
     SigColumns = tuple[list[str], list[int | None], list[int | None]]  # the same, by column
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RECHECK = -1  # a stored signature that matches nothing: read the file again next time
 RACY_NS = 2_000_000_000  # a file changed less than this before its stat is not trusted yet
 BATCH = 1000  # artifacts read and written per write transaction
@@ -126,6 +140,8 @@ _SCHEMA = (
     "CREATE TABLE tags(tag TEXT NOT NULL, artifact_id INTEGER NOT NULL,"
     " PRIMARY KEY(tag, artifact_id)) WITHOUT ROWID",
     "CREATE INDEX tags_artifact ON tags(artifact_id)",
+    "CREATE TABLE watched(path TEXT PRIMARY KEY, session TEXT, gen INTEGER,"
+    " stamp INTEGER NOT NULL)",
     "CREATE VIEW artifact_rows AS SELECT a.id, f.repo_path, f.repo_alias, f.repo_uid,"
     " f.name AS folder, a.automation_alias, a.automation_uid, a.alias, a.uid,"
     " f.path || '/' || a.name AS path, a.state, a.meta, a.error, a.yaml_sig, a.json_sig"
@@ -134,7 +150,7 @@ _SCHEMA = (
 )
 _DROP = (
     "DROP VIEW IF EXISTS artifact_rows",
-    *(f"DROP TABLE IF EXISTS {t}" for t in ("repos", "folders", "artifacts", "tags")),
+    *(f"DROP TABLE IF EXISTS {t}" for t in ("repos", "folders", "artifacts", "tags", "watched")),
 )
 
 
@@ -148,10 +164,15 @@ class Index:
 
     def __init__(self, home: Home) -> None:
         self.file = home.index_file
+        self.home_root = str(home.root)
+        self._watch: watch_client.Client | None = None
         self.lock_file = self.file.with_name(self.file.name + ".lock")
         self._db: sqlite3.Connection | None = None
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -237,8 +258,9 @@ class Index:
             self._forget_folder(os.path.join(str(repo.root), folder))
             return []
         with view:
-            plan, rows, broken = self._check(view, repo, select)
-            fresh = self._read_changes(view, repo, plan, select)
+            watch = _Watch(self._ask(view.path))
+            plan, rows, broken = self._check(view, repo, select, watch)
+            fresh = self._read_changes(view, repo, plan, select, watch)
         touched = plan.touched
         _warn_broken(error for name, error in broken if name not in touched)
         kept = [
@@ -249,18 +271,29 @@ class Index:
         ]
         return [found for _, found in sorted(kept + fresh, key=lambda pair: pair[0])]
 
+    def _ask(self, folder: str) -> watch_client.Answer | None:
+        """The watcher's word on ``folder`` (``None``: no watcher, or it failed)."""
+        if self._watch is None:
+            self._watch = watch_client.Client(self.home_root)
+        return self._watch.ask(folder)
+
     def _check(
-        self, view: _FolderView, repo: Repo, select: _Select | None
+        self, view: _FolderView, repo: Repo, select: _Select | None, watch: _Watch
     ) -> tuple[_Plan, list[tuple[Any, ...]], list[tuple[str, str]]]:
-        """In one snapshot: what changed on disk, and the stored answer for ``select``."""
+        """In one snapshot: what changed on disk (nothing, when the watcher vouches for the
+        folder since the walk that stored it), and the stored answer for ``select``."""
         with self._transaction("DEFERRED") as db:
             head = db.execute(
                 "SELECT id, sig, repo_path, repo_alias, repo_uid, sigs FROM folders WHERE path = ?",
                 (view.path,),
             ).fetchone()
+            watch.seen(db.execute(_WATCHED, (view.path,)).fetchone())
             if head is None:
                 return view.plan(None, []), [], []
-            plan = view.plan(head[1], _known(db, head[0], head[5]))
+            if watch.vouched(view):
+                plan = _Plan([], [], sig_changed=False)
+            else:
+                plan = view.plan(head[1], _known(db, head[0], head[5]))
             plan.identity_changed = tuple(head[2:5]) != (str(repo.path), repo.alias, repo.uid)
             rows = select.rows(db, head[0]) if select is not None else []
             broken = db.execute(
@@ -271,25 +304,39 @@ class Index:
         return plan, rows, broken
 
     def _read_changes(
-        self, view: _FolderView, repo: Repo, plan: _Plan, select: _Select | None
+        self,
+        view: _FolderView,
+        repo: Repo,
+        plan: _Plan,
+        select: _Select | None,
+        watch: _Watch,
     ) -> list[tuple[str, Artifact]]:
         """Read what changed, store it in batches, and keep what ``select`` accepts."""
         accepted: list[tuple[str, Artifact]] = []
         batches = [plan.reread[i : i + BATCH] for i in range(0, len(plan.reread), BATCH)]
         if not batches and plan.needs_write:
             batches = [[]]
+        if not batches and watch.worth_keeping():
+            self._keep_token(view.path, watch)
         for number, entries in enumerate(_read_batches(view, batches), start=1):
             last = number == len(batches)
-            self._store(view, repo, entries, plan.removed if last else [], last)
+            self._store(view, repo, entries, plan.removed if last else [], last, watch)
             _warn_broken(e.error for e in entries if e.error is not None)
             if select is not None:
                 accepted += [(e.name, a) for e in entries for a in select.fresh(e, view, repo)]
         return accepted
 
     def _store(
-        self, view: _FolderView, repo: Repo, entries: list[_Entry], removed: list[str], last: bool
+        self,
+        view: _FolderView,
+        repo: Repo,
+        entries: list[_Entry],
+        removed: list[str],
+        last: bool,
+        watch: _Watch,
     ) -> None:
         with self._transaction("IMMEDIATE") as db:
+            watch.stamp(db, view.path, last)
             db.execute(
                 "INSERT INTO folders(path, repo_path, repo_alias, repo_uid, name, sig)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET"
@@ -312,11 +359,17 @@ class Index:
             if sigs != blob:  # a young file read again keeps RECHECK: nothing to rewrite
                 db.execute("UPDATE folders SET sigs = ? WHERE id = ?", (sigs, fid))
 
+    def _keep_token(self, path: str, watch: _Watch) -> None:
+        """After a walk that changed nothing: the watcher's generation it began at."""
+        with self._transaction("IMMEDIATE") as db:
+            watch.stamp(db, path, True)
+
     def _forget_folder(self, path: str) -> None:
         db = self._conn()
         if db.execute("SELECT 1 FROM folders WHERE path = ?", (path,)).fetchone() is None:
             return
         with self._transaction("IMMEDIATE") as db:
+            _Watch(None).stamp(db, path, True)
             row = db.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
             if row is not None:
                 _delete_folder(db, row[0])
@@ -429,6 +482,61 @@ class _Plan(Record):
         return bool(self.reread or self.removed or self.sig_changed or self.identity_changed)
 
 
+_WATCHED = "SELECT session, gen, stamp FROM watched WHERE path = ?"
+
+
+class _Watch:
+    """The watcher's token of one folder during one query.
+
+    ``watched`` keeps, per folder, the ``(session, gen)`` the watcher had when the walk that
+    last wrote the folder's rows began, and a random ``stamp`` that every write of those
+    rows changes. A walk stores its token only when the stamp is still the one it saw in
+    its checking snapshot (no other process wrote the folder meanwhile, so every row was
+    checked or read after ``gen``); any other write clears the token. A later query skips
+    the walk only when the watcher says nothing under the folder changed after ``gen``.
+    """
+
+    __slots__ = ("answer", "expected", "gen", "session", "trusted")
+
+    def __init__(self, answer: watch_client.Answer | None) -> None:
+        self.answer = answer
+        self.expected: int | None = None  # the stamp this query's writes may follow
+        self.session: str | None = None
+        self.gen: int | None = None
+        self.trusted = False
+
+    def seen(self, row: tuple[Any, ...] | None) -> None:
+        self.session, self.gen, self.expected = row if row is not None else (None, None, None)
+
+    def vouched(self, view: _FolderView) -> bool:
+        answer = self.answer
+        self.trusted = answer is not None and answer.vouches(
+            self.session, self.gen, view.dev, view.ino
+        )
+        return self.trusted
+
+    def worth_keeping(self) -> bool:
+        """Whether a walk that changed nothing should store its token (a new one)."""
+        answer = self.answer
+        if answer is None or answer.changed is None or self.trusted:
+            return False
+        return (answer.session, answer.gen) != (self.session, self.gen)
+
+    def stamp(self, db: sqlite3.Connection, path: str, last: bool) -> None:
+        """Inside a write of ``path``'s rows: a new stamp, and the token or none."""
+        row = db.execute("SELECT stamp FROM watched WHERE path = ?", (path,)).fetchone()
+        ours = (row[0] if row is not None else None) == self.expected
+        stamp = int.from_bytes(os.urandom(8), "little") >> 1
+        answer = self.answer
+        keep = ours and last and answer is not None and answer.changed is not None
+        token = (answer.session, answer.gen) if keep and answer is not None else (None, None)
+        db.execute(
+            "INSERT OR REPLACE INTO watched(path, session, gen, stamp) VALUES (?, ?, ?, ?)",
+            (path, *token, stamp),
+        )
+        self.expected = stamp if ours else -1
+
+
 class _Entry(FrozenRecord):
     """One artifact directory as read from disk, ready to be stored."""
 
@@ -493,8 +601,11 @@ class _Entry(FrozenRecord):
 class _FolderView:
     """An open automation folder: its signature, and cheap checks of its artifact directories."""
 
-    def __init__(self, path: str, fd: int | None, sig: int, now: int, stem: str) -> None:
+    def __init__(
+        self, path: str, fd: int | None, sig: int, now: int, stem: str, ident: tuple[int, int]
+    ) -> None:
         self.path = path
+        self.dev, self.ino = ident  # the folder's (st_dev, st_ino), for the watcher's word
         self.name = os.path.basename(path)
         self.fd = fd
         self.sig = sig
@@ -512,13 +623,14 @@ class _FolderView:
         try:
             if _DIR_FD:
                 fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-                return cls(path, fd, _settled_sig(os.fstat(fd), now), now, stem)
+                st = os.fstat(fd)
+                return cls(path, fd, _settled_sig(st, now), now, stem, (st.st_dev, st.st_ino))
             st = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             return None
         if not stat.S_ISDIR(st.st_mode):
             return None
-        return cls(path, None, _settled_sig(st, now), now, stem)
+        return cls(path, None, _settled_sig(st, now), now, stem, (st.st_dev, st.st_ino))
 
     def __enter__(self) -> _FolderView:
         return self
@@ -792,7 +904,7 @@ def serve_worker() -> None:
     import pickle
 
     path, now, stem, batches = pickle.load(sys.stdin.buffer)
-    view = _FolderView(path, None, RECHECK, now, stem)
+    view = _FolderView(path, None, RECHECK, now, stem, (-1, -1))
     for names in batches:
         data = pickle.dumps([view.read(name) for name in names], pickle.HIGHEST_PROTOCOL)
         sys.stdout.buffer.write(len(data).to_bytes(8, "little") + data)

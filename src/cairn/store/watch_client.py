@@ -1,0 +1,116 @@
+"""The query side of the watcher: ask it, over its Unix socket, whether a folder changed.
+
+Protocol (one JSON object per line, each way, on ``$CAIRN_HOME/watch.sock``)
+    ``{"op": "ask", "path": FOLDER}``  answered, after the watcher drained its inotify
+        queue, with ``{"session": S, "gen": G}`` plus, when it watches ``FOLDER`` whole,
+        ``"changed": C, "dev": D, "ino": I``: the generation of the last change seen under it
+        (the folder, its artifact directories, their files) and the folder's identity.
+    ``{"op": "status"}``  ``{"session", "gen", "pid", "folders", "watches", "limited"}``.
+    ``{"op": "stop"}``    ``{"stopping": true}``; the watcher then exits.
+
+A generation only grows within a session; a new session (a restart, a queue overflow)
+vouches for nothing an older one saw. Any failure here (no watcher, a refused or slow
+socket, a malformed answer) is ``None``: the caller falls back to the stat walk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from typing import Any
+
+SOCKET_NAME = "watch.sock"
+TIMEOUT_S = 2.0  # longer than any drain; a watcher still setting up is simply not asked
+
+
+class Answer:
+    """What the watcher said about one folder."""
+
+    __slots__ = ("changed", "dev", "gen", "ino", "session")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.session: str = str(data["session"])
+        self.gen: int = int(data["gen"])
+        changed = data.get("changed")
+        self.changed: int | None = None if changed is None else int(changed)
+        self.dev: int = int(data.get("dev", -1))
+        self.ino: int = int(data.get("ino", -1))
+
+    def vouches(self, session: str | None, gen: int | None, dev: int, ino: int) -> bool:
+        """Whether nothing under the folder changed since a walk that began at ``gen``."""
+        if self.changed is None or session != self.session or gen is None:
+            return False
+        return self.changed <= gen and (self.dev, self.ino) == (dev, ino)
+
+
+class Client:
+    """One connection to the watcher of a home, opened on first use; dead after a failure."""
+
+    def __init__(self, home_root: str) -> None:
+        self.path = os.path.join(home_root, SOCKET_NAME)
+        self._sock: Any = None  # a bare ``_socket.socket``: ``socket`` costs ~7 ms to import
+        self._pending = b""
+        self._dead = False
+
+    def ask(self, folder: str) -> Answer | None:
+        """The watcher's answer about ``folder``; ``None`` when it cannot be had."""
+        reply = self.request({"op": "ask", "path": folder})
+        if reply is None:
+            return None
+        try:
+            return Answer(reply)
+        except (KeyError, TypeError, ValueError):
+            self.close()
+            return None
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        if self._dead or (self._sock is None and not self._connect()):
+            return None
+        try:
+            self._sock.sendall(json.dumps(message).encode() + b"\n")
+            reply = json.loads(self._line())
+        except (OSError, ValueError):
+            reply = None
+        if not isinstance(reply, dict):
+            self.close()
+            return None
+        return reply
+
+    def _line(self) -> bytes:
+        """One answer line (an empty one when the watcher closed the connection)."""
+        while b"\n" not in self._pending:
+            data = self._sock.recv(65536)
+            if not data:
+                return b""
+            self._pending += data
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line
+
+    def _connect(self) -> bool:
+        if not os.path.exists(self.path):
+            self._dead = True
+            return False
+        import _socket
+
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        sock.settimeout(TIMEOUT_S)
+        try:
+            sock.connect(self.path)
+        except OSError:
+            sock.close()
+            self._dead = True
+            return False
+        self._sock = sock
+        return True
+
+    def close(self) -> None:
+        """Close the connection; this client asks nothing more."""
+        self._dead = True
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._sock = None

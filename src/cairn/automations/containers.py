@@ -19,7 +19,7 @@ FLAGS = (
     Flag("wheel", "str", "the cairn wheel to install (default: built from the running cairn)"),
     Flag("build", "bool", "build the image with podman or docker"),
     Flag("run", "bool", "build and run the image: its input read-only, --result_dir writable"),
-    Flag("tag", "str", "the image name (default: cairn-ALIAS)"),
+    Flag("tag", "str", "the image name (default: localhost/cairn-ALIAS)"),
     Flag("engine", "str", "podman or docker (default: the first installed)"),
     Flag("network", "str", "the run's network, passed through (none, host, ...)"),
     Flag("result_dir", "str", "with --run: the host folder for result.json (default: TO/out)"),
@@ -32,7 +32,9 @@ _NOT_RUN = {"lock", "locked", "allow_drift", "explain", "save_env"}
 
 def run_flags(flags: tuple[Flag, ...]) -> tuple[Flag, ...]:
     """``run script``'s flags that pass into the image's run."""
-    return tuple(f for f in flags if f.name not in _NOT_RUN | NAMES)
+    from cairn.automations import remote
+
+    return tuple(f for f in flags if f.name not in _NOT_RUN | NAMES | remote.NAMES)
 
 
 def script_input(raw: dict[str, Any]) -> dict[str, Any]:

@@ -89,7 +89,7 @@ _NOT_SENT = remote.NAMES | {"cmd", "unparsed_cmd", "out", "lock", "locked"}
 class ScriptAutomation(CommonAutomation):
     """Scripts: cached automation recipes with dependencies, variations and versions."""
 
-    summary = "portable automation recipes: run with deps, variations, versions and cache"
+    summary = "portable automation recipes: run with deps, variations, versions and cache; docker"
 
     def _added(self, artifact: Any) -> list[str]:
         """A new script gets a small template: ``run.sh`` and a commented ``customize.py``."""

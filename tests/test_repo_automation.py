@@ -136,12 +136,12 @@ def test_cairns_own_kinds_are_never_handed_to_a_repository_module(repo: Path) ->
         """
         from cmind.automation import Automation
         class CAutomation(Automation):
-            def docker(self, i):
+            def dockerfile(self, i):
                 return {'return': 0, 'ran': 'repository module'}
         """,
     )
-    r = cairn.access({"action": "docker", "automation": "script"})
-    assert r["return"] == 4 and "'docker' not found in automation 'script'" in r["error"]
+    r = cairn.access({"action": "dockerfile", "automation": "script"})
+    assert r["return"] == 4 and "'dockerfile' not found in automation 'script'" in r["error"]
 
 
 def test_utils_actions_cairn_knows_win_over_the_repository_module(

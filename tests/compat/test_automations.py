@@ -48,9 +48,9 @@ def test_utils_download_file_is_cairns_own(cairn: Cairn, tmp_path: Path) -> None
 
 
 def test_cairns_script_automation_is_never_replaced(cairn: Cairn) -> None:
-    done = cairn("docker", "script", "detect-os")
+    done = cairn("dockerfile", "script", "detect-os")
     assert done.returncode == 4
-    assert "'docker' not found in automation 'script'" in done.stderr
+    assert "'dockerfile' not found in automation 'script'" in done.stderr
 
 
 def test_json2yaml_of_the_repositorys_utils_module(cairn: Cairn, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from cairn.automations import remote
+from cairn.automations import containers, remote
 from cairn.automations.common import CommonAutomation
 from cairn.automations.contract import (
     COMMON_NAMES,
@@ -89,7 +89,7 @@ _NOT_SENT = remote.NAMES | {"cmd", "unparsed_cmd", "out", "lock", "locked"}
 class ScriptAutomation(CommonAutomation):
     """Scripts: cached automation recipes with dependencies, variations and versions."""
 
-    summary = "portable automation recipes: run with deps, variations, versions and cache"
+    summary = "portable automation recipes: run with deps, variations, versions and cache; docker"
 
     def _added(self, artifact: Any) -> list[str]:
         """A new script gets a small template: ``run.sh`` and a commented ``customize.py``."""
@@ -149,6 +149,20 @@ class ScriptAutomation(CommonAutomation):
             watched = _watched(self.catalog, session.fingerprints.dirs(), result)
             outcome.extra["replay"] = {"watched": watched, "notes": said, **recorder.template}
         return outcome
+
+    @action(
+        "docker",
+        summary="write a script's container build context (Dockerfile, cairn's wheel, the "
+        "repositories at their commits, an entrypoint); --build and --run it with podman or docker",
+        usage='cairn docker script "TAGS _VARIATION" --to=DIR [--base=IMAGE] [--lock=FILE] '
+        "[--build] [--run] [--network=NAME]",
+        example='cairn docker script "detect os" --to=ctx --base=debian:bookworm --build --run',
+        flags=(*containers.FLAGS, *containers.run_flags(_RUN_FLAGS)),
+        any_flags=True,
+    )
+    def docker(self, call: Call) -> Outcome:
+        inner = Call(call.artifacts, call.opts, containers.script_input(call.raw))
+        return containers.docker(self.catalog, call, _run_input(inner), _options(inner))
 
     @action(
         "test",

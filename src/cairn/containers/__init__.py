@@ -1,0 +1,2 @@
+"""Containers from a script: a build context (``dockerfile.py``, ``context.py``) and the engine
+that builds and runs it (``engine.py``)."""

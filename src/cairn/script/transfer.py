@@ -23,7 +23,6 @@ import is done exactly once.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -37,6 +36,7 @@ from cairn import atomic, meta
 from cairn.errors import CairnError, InvalidInput
 from cairn.record import Defaulted, field
 from cairn.script import cache as cache_mod
+from cairn.store.export import sha256_of
 
 FORMAT = 1
 LISTING = "cairn-cache-export.json"
@@ -97,16 +97,8 @@ def digests(folder: Path) -> dict[str, str]:
         if path.is_symlink():
             found[relative] = "link:" + os.readlink(path)
         elif path.is_file():
-            found[relative] = _sha256(path)
+            found[relative] = sha256_of(path)
     return found
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _tar(folder: Path, target: Path) -> None:

@@ -53,6 +53,7 @@ _HEX = frozenset("0123456789abcdef")
 
 
 def sha256_of(path: Path) -> str:
+    """The hex sha256 of the file ``path``, read in blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

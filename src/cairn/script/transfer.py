@@ -36,7 +36,6 @@ from cairn import atomic, meta
 from cairn.errors import CairnError, InvalidInput
 from cairn.record import Defaulted, field
 from cairn.script import cache as cache_mod
-from cairn.store.export import sha256_of
 
 FORMAT = 1
 LISTING = "cairn-cache-export.json"
@@ -91,6 +90,8 @@ def _export_dir(cache: cache_mod.Cache, entries: list[Path], target: Path) -> li
 
 
 def digests(folder: Path) -> dict[str, str]:
+    from cairn.store.export import sha256_of  # it imports the archive code: not at start-up
+
     found = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()

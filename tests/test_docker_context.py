@@ -68,11 +68,13 @@ def test_the_context_holds_dockerfile_wheel_input_and_repositories(
     ctx = tmp_path / "ctx"
     r = made("hello", who="bob", to=str(ctx), base="debian:bookworm")
     text = (ctx / "Dockerfile").read_text()
-    assert text.splitlines()[2] == "FROM debian:bookworm"
+    pinned = f"@{r['base_digest']}" if r["base_digest"] else ""
+    assert text.splitlines()[2] == f"FROM debian:bookworm{pinned}"
     assert "apt-get install" in text and " file " in text
     assert f'LABEL cairn.version="{cairn.__version__}"' in text
     assert "cairn add repo /cairn/repos/t" in text
-    assert text.rstrip().endswith('ENTRYPOINT ["/cairn/entrypoint.sh"]')
+    assert 'ENTRYPOINT ["/cairn/entrypoint.sh"]' in text
+    assert text.splitlines()[-1].startswith("LABEL ")  # labels last: other images share layers
     instructions = [line.split()[0] for line in text.splitlines() if not line.startswith("#")]
     assert "ARG" not in instructions and "pull" not in text
     assert json.loads((ctx / "input.json").read_text()) == {"artifact": "hello", "who": "bob"}
@@ -191,6 +193,95 @@ def test_build_without_an_engine_says_so(
     error = failed("hello", to=str(tmp_path / "ctx"), build=True)
     assert "no container engine is installed" in error and "podman build" in error
     assert (tmp_path / "ctx/Dockerfile").is_file()
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> ScriptRepo:
+    """``top`` -> ``mid`` (cached) -> ``leaf`` (cached); ``top`` has a variation ``_gpu``
+    whose ``docker`` meta is merged over the script's."""
+    repo = ScriptRepo(tmp_path / "chain")
+    repo.add(
+        "leaf", {"cache": True, "new_env_keys": ["LEAF"]}, run='echo "LEAF=1" > tmp-run-env.out\n'
+    )
+    repo.add("mid", {"cache": True, "new_env_keys": ["MID"], "deps": [{"tags": "leaf"}]})
+    repo.add(
+        "top",
+        {
+            "deps": [{"tags": "mid"}],
+            "docker": {"os_packages": ["file"], "input_paths": ["data"]},
+            "variations": {
+                "gpu": {"docker": {"base_image": "ubuntu:22.04", "os_packages": ["pciutils"]}}
+            },
+        },
+    )
+    return repo
+
+
+def test_cached_dependencies_get_a_layer_each_with_the_secret_mounted(
+    chain: ScriptRepo, tmp_path: Path
+) -> None:
+    secret = tmp_path / "token.txt"
+    secret.write_text("TOKEN-VALUE-123")
+    ok("top")  # the dependencies are hits here; the image still pre-runs them
+    ctx = tmp_path / "ctx"
+    r = made("top", to=str(ctx), secret=f"tok={secret}")
+    assert r["prerun"] == 2 and r["secrets"] == ["tok"]
+    first = json.loads((ctx / "prerun/1.json").read_text())
+    second = json.loads((ctx / "prerun/2.json").read_text())
+    assert (first["tags"], second["tags"]) == ("leaf", "mid")  # a dependency before its parent
+    text = (ctx / "Dockerfile").read_text()
+    for n in (1, 2):
+        assert f"RUN --mount=type=secret,id=tok cairn run script @/cairn/prerun/{n}.json" in text
+    assert b"TOKEN-VALUE-123" not in all_bytes(ctx)
+    instructions = [line.split()[0] for line in text.splitlines() if not line.startswith("#")]
+    assert "ARG" not in instructions and "tok" not in " ".join(
+        line for line in text.splitlines() if line.startswith("ENV")
+    )
+
+
+def test_a_script_without_cached_dependencies_has_no_pre_run_layer(
+    repo: ScriptRepo, tmp_path: Path
+) -> None:
+    r = made("hello", to=str(tmp_path / "ctx"))
+    assert r["prerun"] == 0
+    assert "prerun" not in (tmp_path / "ctx/Dockerfile").read_text()
+
+
+def test_variations_docker_meta_is_merged_over_the_scripts(
+    chain: ScriptRepo, tmp_path: Path
+) -> None:
+    plain = made("top", to=str(tmp_path / "plain"))
+    assert (plain["base"], plain["os_packages"]) == ("debian:bookworm", ["file"])
+    gpu = made("top _gpu", to=str(tmp_path / "gpu"))
+    assert (gpu["base"], gpu["os_packages"]) == ("ubuntu:22.04", ["file", "pciutils"])
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ("tok", "is not ID=FILE"),
+        ("tok=/no/such/file", "no such file"),
+        ("a b=/etc/hostname", "is not a secret id"),
+        ("tok=env:CAIRN_TEST_UNSET_VARIABLE", "is not set"),
+    ],
+)
+def test_a_bad_secret_is_refused_before_anything_is_written(
+    repo: ScriptRepo, tmp_path: Path, given: str, says: str
+) -> None:
+    assert says in failed("hello", to=str(tmp_path / "ctx"), secret=given)
+    assert not (tmp_path / "ctx").exists()
+
+
+def test_inspect_of_an_image_that_is_not_there_says_so(
+    repo: ScriptRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("podman") is None and shutil.which("docker") is None:
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        assert "no container engine" in failed("hello", inspect="localhost/x")
+        return
+    assert "no image localhost/cairn-no-such-image" in failed(
+        "hello", inspect="localhost/cairn-no-such-image"
+    )
 
 
 # --- a real build and run (podman, a local Debian base image; docs/containers.md) ---

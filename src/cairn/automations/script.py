@@ -71,6 +71,7 @@ _RUN_FLAGS = (
         " separated (default: $CAIRN_CACHE_FROM)",
     ),
     *remote.FLAGS,
+    containers.DOCKER_FLAG,
     Flag("name", "str", "the script's NAME key (CM_NAME, MLC_NAME)"),
     Flag("input", "str", "the script's INPUT key (CM_INPUT, MLC_INPUT)"),
     Flag("output", "str", "the script's OUTPUT key (CM_OUTPUT, MLC_OUTPUT)"),
@@ -111,6 +112,9 @@ class ScriptAutomation(CommonAutomation):
         if (call.flag("executor") or "local") != "local":
             wanted = {k: v for k, v in call.raw.items() if k not in _NOT_SENT}
             return remote.run_script(call, self.catalog, wanted)
+        if call.flag("docker"):
+            inner = Call(call.artifacts, call.opts, containers.script_input(call.raw))
+            return containers.run_script(self.catalog, call, _run_input(inner), _options(inner))
         inp = _run_input(call)
         said: list[str] = []
         options = _options(call, said)

@@ -6,6 +6,8 @@ Its layout::
     DIR/wheels/cairn-*.whl   the running cairn, made from its own package folder (or --wheel)
     DIR/repos/FOLDER/        each repository the plan uses: ``git archive`` at the locked (or
                              checked-out) commit, or the folder of a non-Git repository; no .git
+    DIR/prerun/N.json        the dependencies run while building, one layer each
+                             (:mod:`cairn.containers.prerun`)
     DIR/input.json           the run's input (``cairn run script @input.json``)
     DIR/entrypoint.sh        runs it, ``--out=json``, into /cairn/out/result.json
     DIR/cairn-context.json   what went in: script, base, repositories and commits, lock digest
@@ -46,16 +48,22 @@ _SKIPPED_REPOS = ("builtin", "local")
 
 
 class Plan:
-    """What goes into a context: the run's input, the script's docker meta and the
-    repositories its plan uses (alias -> ``Repo``)."""
+    """What goes into a context: the run's input, the script's docker meta, the
+    repositories its plan uses (alias -> ``Repo``) and the dependency requests to pre-run."""
 
     def __init__(
-        self, alias: str, inputs: dict[str, Any], docker: dict[str, Any], repos: dict[str, Any]
+        self,
+        alias: str,
+        inputs: dict[str, Any],
+        docker: dict[str, Any],
+        repos: dict[str, Any],
+        prerun: list[dict[str, Any]] | None = None,
     ) -> None:
         self.alias = alias
         self.inputs = inputs
         self.docker = docker
         self.repos = repos
+        self.prerun = prerun or []
 
 
 def write(
@@ -65,15 +73,19 @@ def write(
     base: str | None = None,
     lock: Path | None = None,
     wheel: Path | None = None,
+    digest: str | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Write the build context of ``plan`` into the new or empty folder ``to``; what went in."""
+    """Write the build context of ``plan`` into the new or empty folder ``to``; what went in.
+    ``digest`` pins the base image; ``secrets`` are the ids the pre-run layers mount."""
     image = dockerfile.base_image(plan.docker, base)
     packages = dockerfile.os_packages(plan.docker)
-    _refuse_credentials(plan.inputs)
+    _refuse_credentials({"input": plan.inputs, "prerun": plan.prerun})
     locked = _locked_commits(lock) if lock else None
     stage = _prepare(to)
     try:
-        manifest = _fill(stage, plan, image, packages, lock, wheel, locked)
+        extra = {"digest": digest, "secrets": [dockerfile.check_secret_id(s) for s in secrets]}
+        manifest = _fill(stage, plan, (image, packages), (lock, wheel, locked), extra)
         stage.replace(to)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -82,27 +94,33 @@ def write(
 
 
 def _fill(
-    stage: Path,
-    plan: Plan,
-    image: str,
-    packages: list[str],
-    lock: Path | None,
-    wheel: Path | None,
-    locked: dict[str, str | None] | None,
+    stage: Path, plan: Plan, system: tuple[str, list[str]], sources: Any, extra: dict[str, Any]
 ) -> dict[str, Any]:
+    (image, packages), (lock, wheel, locked) = system, sources
     built = _wheel(stage / "wheels", wheel)
     repos = _copy_repos(plan.repos, stage / "repos", locked)
     manifest = {
         "script": plan.alias,
         "base": image,
+        "base_digest": extra["digest"],
         "os_packages": packages,
         "cairn": cairn.__version__,
         "wheel": built.name,
         "repos": repos,
         "lock_sha256": _digest(lock) if lock else None,
+        "prerun": len(plan.prerun),
+        "secrets": extra["secrets"],
     }
-    labels = _labels(manifest)
-    text = dockerfile.render(image, packages, built.name, [r["folder"] for r in repos], labels)
+    _write_prerun(stage / "prerun", plan.prerun)
+    text = dockerfile.render(
+        dockerfile.pinned(image, extra["digest"]),
+        packages,
+        built.name,
+        [r["folder"] for r in repos],
+        _labels(manifest),
+        prerun=len(plan.prerun),
+        secrets=extra["secrets"],
+    )
     _write_text(stage / "Dockerfile", text)
     _write_text(stage / "input.json", json.dumps(plan.inputs, indent=1, sort_keys=True) + "\n")
     _write_text(stage / "entrypoint.sh", ENTRYPOINT, mode=0o755)
@@ -110,8 +128,27 @@ def _fill(
     return manifest
 
 
+def _write_prerun(folder: Path, requests: list[dict[str, Any]]) -> None:
+    if not requests:
+        return
+    folder.mkdir()
+    for number, request in enumerate(requests, start=1):
+        text = json.dumps(request, indent=1, sort_keys=True) + "\n"
+        _write_text(folder / f"{number}.json", text)
+
+
 def _labels(manifest: dict[str, Any]) -> dict[str, str]:
-    labels = {"cairn.version": manifest["cairn"], "cairn.script": manifest["script"]}
+    """The image's labels: what it was built from (``cairn docker script --inspect``)."""
+    labels = {
+        "cairn.version": manifest["cairn"],
+        "cairn.script": manifest["script"],
+        "cairn.base": manifest["base"],
+        "cairn.repos": " ".join(
+            f"{r['alias']}={r['commit'] or 'folder'}" for r in manifest["repos"]
+        ),
+    }
+    if manifest["base_digest"]:
+        labels["cairn.base.digest"] = manifest["base_digest"]
     if manifest["lock_sha256"]:
         labels["cairn.lock.sha256"] = manifest["lock_sha256"]
     return labels

@@ -50,7 +50,6 @@ def repo(tmp_path: Path) -> ScriptRepo:
             "new_env_keys": ["GREETING"],
             "deps": [{"tags": "dep1"}],
             "input_mapping": {"who": "WHO"},
-            "docker": {"os_packages": ["file"]},
         },
         run='echo "GREETING=hi-$WHO-$DEP" > tmp-run-env.out\n',
     )
@@ -70,7 +69,7 @@ def test_the_context_holds_dockerfile_wheel_input_and_repositories(
     text = (ctx / "Dockerfile").read_text()
     pinned = f"@{r['base_digest']}" if r["base_digest"] else ""
     assert text.splitlines()[2] == f"FROM debian:bookworm{pinned}"
-    assert "apt-get install" in text and " file " in text
+    assert "apt-get install" in text  # only when the base lacks Python (no os_packages)
     assert f'LABEL cairn.version="{cairn.__version__}"' in text
     assert "cairn add repo /cairn/repos/t" in text
     assert 'ENTRYPOINT ["/cairn/entrypoint.sh"]' in text
@@ -108,6 +107,20 @@ def test_the_wheel_is_the_running_cairn_and_pip_installs_it(
     assert done.returncode == 0, done.stderr
     assert (target / "cairn/containers/wheel.py").is_file()
     assert (target / "bin/cairn").is_file()
+
+
+def test_the_same_code_makes_the_same_wheel_and_context_files_have_one_date(
+    repo: ScriptRepo, tmp_path: Path
+) -> None:
+    """A cached image layer is reused only when what it copies looks the same: member dates
+    (the RECORD's too) and file times are fixed."""
+    ctx = tmp_path / "ctx"
+    made("hello", to=str(ctx))
+    [wheel] = (ctx / "wheels").iterdir()
+    with zipfile.ZipFile(wheel) as zf:
+        assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    times = {p.stat().st_mtime for p in ctx.rglob("*")}
+    assert times == {946684800}
 
 
 def test_repositories_are_copied_at_the_locked_commit_not_the_newer_one(
@@ -252,6 +265,8 @@ def test_variations_docker_meta_is_merged_over_the_scripts(
 ) -> None:
     plain = made("top", to=str(tmp_path / "plain"))
     assert (plain["base"], plain["os_packages"]) == ("debian:bookworm", ["file"])
+    text = (tmp_path / "plain/Dockerfile").read_text()
+    assert "apt-get install" in text and " file " in text
     gpu = made("top _gpu", to=str(tmp_path / "gpu"))
     assert (gpu["base"], gpu["os_packages"]) == ("ubuntu:22.04", ["file", "pciutils"])
 

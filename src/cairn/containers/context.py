@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -42,6 +43,8 @@ cairn run script @/cairn/input.json --quiet --out=json "$@" > "$out/result.json"
 cat "$out/result.json"
 exit $status
 """
+MTIME = 946684800
+"""The time every file of a context carries (2000-01-01), whatever its source's."""
 _SAFE_FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SKIPPED_REPOS = ("builtin", "local")
 """Repositories never copied: the built-in one is in the wheel, the local one is the home's."""
@@ -125,7 +128,17 @@ def _fill(
     _write_text(stage / "input.json", json.dumps(plan.inputs, indent=1, sort_keys=True) + "\n")
     _write_text(stage / "entrypoint.sh", ENTRYPOINT, mode=0o755)
     _write_text(stage / "cairn-context.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    _fixed_times(stage)
     return manifest
+
+
+def _fixed_times(folder: Path) -> None:
+    """Every file of the context dated :data:`MTIME`: the engine's cache of a ``COPY`` layer
+    counts file times, so the same content must look the same to reuse a built layer."""
+    for parent, dirs, files in os.walk(folder, topdown=False):
+        for name in [*files, *dirs]:
+            os.utime(os.path.join(parent, name), (MTIME, MTIME), follow_symlinks=False)
+    os.utime(folder, (MTIME, MTIME))
 
 
 def _write_prerun(folder: Path, requests: list[dict[str, Any]]) -> None:

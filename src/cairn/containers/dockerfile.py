@@ -98,7 +98,7 @@ def render(
         f"FROM {base}",
         "ENV CAIRN_HOME=/cairn/home PATH=/cairn/venv/bin:$PATH",
         _system_layer(packages),
-        "COPY wheels/ /cairn/wheels/",
+        f"COPY wheels/{wheel} /cairn/wheels/{wheel}",
         "RUN python3 -m venv /cairn/venv"
         f" && /cairn/venv/bin/pip install --no-cache-dir /cairn/wheels/{wheel}",
         "COPY repos/ /cairn/repos/",

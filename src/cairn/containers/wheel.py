@@ -28,11 +28,17 @@ def build(folder: Path) -> Path:
     records: list[str] = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in _entries(info, version):
-            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+            zf.writestr(_dated(name), data)
             records.append(_record_line(name, data))
         records.append(f"{info}/RECORD,,")
-        zf.writestr(f"{info}/RECORD", "\n".join(records) + "\n")
+        zf.writestr(_dated(f"{info}/RECORD"), "\n".join(records) + "\n")
     return path
+
+
+def _dated(name: str) -> zipfile.ZipInfo:
+    """A member with a fixed date: the same code makes the same wheel (and the engine
+    reuses the layers built from it)."""
+    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
 
 
 def _entries(info: str, version: str) -> Iterator[tuple[str, bytes]]:

@@ -279,3 +279,27 @@ def test_the_output_folder_is_the_callers_when_not_root(tmp_path: Path, conf: No
     r = in_docker("plain", result_dir=str(out), tag=f"localhost/cairn-test-own-{os.getpid()}")
     assert r["return"] == 0, r.get("error")
     assert (out / "result.json").stat().st_uid == os.getuid()
+
+
+@pytest.mark.parametrize(
+    ("printed", "step"),
+    [
+        ("STEP 2/3: COPY a /a\n--> 0123abcd\nSTEP 3/3: RUN make\nboom\n", "3/3: RUN make"),
+        ("#5 [1/2] FROM base\n#6 [build 2/2] RUN make\n#6 ERROR: exit 1\n", "2/2: RUN make"),
+    ],
+)
+def test_a_failed_build_is_named_by_the_step_either_engine_printed(
+    tmp_path: Path, printed: str, step: str
+) -> None:
+    """The step a podman (``STEP n/m:``) or BuildKit (``#k [n/m]``) build stopped at."""
+    from cairn.containers import engine
+
+    fake = tmp_path / "podman"
+    (tmp_path / "out.txt").write_text(printed)
+    fake.write_text(f"#!/bin/sh\ncat {tmp_path / 'out.txt'}\nexit 7\n")
+    fake.chmod(0o755)
+    with pytest.raises(engine.BuildFailed) as caught:
+        engine.build(str(fake), tmp_path, "localhost/x", {})
+    assert f"failed at step {step} (exit 7)" in str(caught.value)
+    assert f"{fake} build -t localhost/x {tmp_path}" in str(caught.value)
+    assert ("podman run --rm -it 0123abcd sh" in str(caught.value)) == ("-->" in printed)

@@ -291,7 +291,10 @@ def inspect_image(call: Call) -> Outcome:
     if lock is not None:
         digest = hashlib.sha256(lock.read_bytes()).hexdigest()
         data["lock_matches"] = labels.get("cairn.lock.sha256") == digest
-        lines.append(f"built from {lock}: {'yes' if data['lock_matches'] else 'no'}")
+        said = "yes" if data["lock_matches"] else "no"
+        if "cairn.lock.sha256" not in labels:
+            said = "no (the image was built without --lock)"
+        lines.append(f"built from {lock}: {said}")
     return Outcome(data, lines)
 
 

@@ -355,3 +355,31 @@ def test_a_real_image_runs_the_script_like_a_local_run(
         assert label.stdout.strip() == cairn.__version__
     finally:
         subprocess.run(["podman", "rmi", "-f", tag], capture_output=True)
+
+
+def test_several_secrets_each_become_a_mount_of_every_dependency_layer(
+    chain: ScriptRepo, tmp_path: Path
+) -> None:
+    token = tmp_path / "t"
+    token.write_text("x")
+    r = made("top", to=str(tmp_path / "ctx"), secret=[f"a={token}", f"b={token},c={token}"])
+    assert r["secrets"] == ["a", "b", "c"]
+    text = (tmp_path / "ctx/Dockerfile").read_text()
+    mounts = "--mount=type=secret,id=a --mount=type=secret,id=b --mount=type=secret,id=c "
+    assert text.count(f"RUN {mounts}cairn run script @/cairn/prerun/") == 2
+
+
+def test_secret_repeated_on_the_command_line(chain: ScriptRepo, tmp_path: Path, cli: Any) -> None:
+    token = tmp_path / "t"
+    token.write_text("x")
+    done = cli(
+        "docker",
+        "script",
+        "top",
+        "--to=ctx",
+        f"--secret=a={token}",
+        f"--secret=b={token}",
+        "--out=json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["secrets"] == ["a", "b"]

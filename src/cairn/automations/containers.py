@@ -173,8 +173,7 @@ def secrets(call: Call) -> dict[str, str]:
     from cairn.containers.dockerfile import check_secret_id
     from cairn.errors import InvalidInput
 
-    given = call.flag("secret") or []
-    items = given.split(",") if isinstance(given, str) else [str(g) for g in given]
+    items = [part for value in call.repeated("secret") for part in value.split(",") if part]
     found: dict[str, str] = {}
     for item in items:
         ident, sep, spec = item.partition("=")

@@ -16,6 +16,7 @@ from cairn.automations.contract import (
     Outcome,
     action,
 )
+from cairn.runs.capture import Capture
 
 _RUN_FLAGS = (
     Flag("tags", "str", "script tags and variations: get,python3,_shared"),
@@ -46,6 +47,7 @@ _RUN_FLAGS = (
     Flag("verbose", "bool", "more progress lines", aliases=("v",)),
     Flag("print_env", "bool", "print the env passed to each native script"),
     Flag("print_deps", "bool", "print the dependency tree at the end"),
+    Flag("return_output", "bool", "return the run's output (scripts and hooks, bounded) as output"),
     Flag(
         "explain",
         "bool",
@@ -113,14 +115,15 @@ class ScriptAutomation(CommonAutomation):
             return remote.run_script(call, self.catalog, wanted)
         inp = _run_input(call)
         said: list[str] = []
-        options = _options(call, said)
+        capture = Capture()
+        options = _options(call, said, capture)
         if call.flag("explain"):
             from cairn.script import plan
 
             session = run.Session(self.catalog, options)
             node = plan.plan(session, inp)
             return Outcome({"plan": node.to_json()}, node.lines())
-        recorder = _Recorder(self.catalog, call)
+        recorder = _Recorder(self.catalog, call, capture)
         session = run.Session(self.catalog, options)
         try:
             pinned = _Pinned.check(call, run.Session(self.catalog, options), inp)
@@ -141,6 +144,8 @@ class ScriptAutomation(CommonAutomation):
             data["run_record"] = record_path.name
         if pinned.before or after:
             data["drift"] = [*pinned.before, *after]
+        if call.flag("return_output"):
+            data["output"] = capture.text()
         lines = _result_lines(result, bool(call.flag("print_deps")))
         if call.flag("save_env"):
             lines.append(f"Saved the exported env to {_save_env(result.new_env)}")
@@ -302,10 +307,11 @@ class _Recorder:
     """Leaves a run record for one ``run script`` (its failure too); a record that cannot be
     written is a warning, never a failed run."""
 
-    def __init__(self, catalog: Any, call: Call) -> None:
+    def __init__(self, catalog: Any, call: Call, capture: Capture) -> None:
         import time
 
         self.catalog = catalog
+        self.capture = capture
         self.command = {k: v for k, v in call.raw.items() if k not in ("out",)}
         self.started = time.time()
         self.clock = time.monotonic()
@@ -336,7 +342,9 @@ class _Recorder:
         from cairn.runs import records as runs
 
         seconds = time.monotonic() - self.clock
-        return runs.build(self.command, started=self.started, seconds=seconds, **what)
+        record = runs.build(self.command, started=self.started, seconds=seconds, **what)
+        record["output"] = self.capture.text()
+        return record
 
     def _save(self, record: dict[str, Any]) -> Any:
         from cairn import report
@@ -391,7 +399,7 @@ def request_words(artifacts: list[str], *, named: bool = True) -> tuple[str | No
     return " ".join([artifacts[0], *variations]), extra
 
 
-def _options(call: Call, said: list[str] | None = None) -> Any:
+def _options(call: Call, said: list[str] | None = None, capture: Capture | None = None) -> Any:
     from cairn.script.context import RunOptions
 
     out = call.raw.get("out")
@@ -410,7 +418,7 @@ def _options(call: Call, said: list[str] | None = None) -> Any:
         print_env=bool(call.flag("print_env")),
         chooser=_chooser(call),
         echo=echo if out in ("con", "json") else None,
-        output=_writer(out),
+        output=_writer(out) if capture is None else capture.tee(_writer(out)),
         cache_key_env=tuple(call.flag("cache_key_env", [])),
         cache_from=_cache_from(call),
         strict=bool(call.flag("strict")),

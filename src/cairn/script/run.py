@@ -964,7 +964,7 @@ class ScriptRun:
         result = self._result(entry.key, "hit", dict(state.new_env), dict(state.new_state))
         result.entry = entry.path
         result.version = state.version
-        result.uses = tuple(dict.fromkeys((entry.uid, *entry.dep_entries, *result.uses)))
+        result.uses = tuple(dict.fromkeys((entry.uid, *entry.came_from(), *result.uses)))
         return result
 
     def _reused(self, earlier: RunResult) -> RunResult:

@@ -357,8 +357,8 @@ class Entry(FrozenRecord):
 
     def removed_deps(self) -> list[str]:
         """The dependency entries it came from that are gone (their folder or ``_cm.json``):
-        those it lists, and those a path it exports points into (an entry made by CM, or by
-        a cairn that did not list them)."""
+        those it lists, and those a path it exports points into (an entry made by an older
+        cairn lists none)."""
         folder = self.path.parent
         return [u for u in self.came_from() if not (folder / u / META_FILE).is_file()]
 

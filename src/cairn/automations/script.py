@@ -16,6 +16,7 @@ from cairn.automations.contract import (
     Outcome,
     action,
 )
+from cairn.errors import InvalidInput
 from cairn.runs.capture import Capture
 
 _RUN_FLAGS = (
@@ -47,6 +48,9 @@ _RUN_FLAGS = (
     Flag("verbose", "bool", "more progress lines", aliases=("v",)),
     Flag("print_env", "bool", "print the env passed to each native script"),
     Flag("print_deps", "bool", "print the dependency tree at the end"),
+    Flag(
+        "pin", "dict", "serve requests by these tags from a repository: --pin.get,python3=builtin"
+    ),
     Flag("return_output", "bool", "return the run's output (scripts and hooks, bounded) as output"),
     Flag(
         "explain",
@@ -168,6 +172,57 @@ class ScriptAutomation(CommonAutomation):
     def docker(self, call: Call) -> Outcome:
         inner = Call(call.artifacts, call.opts, containers.script_input(call.raw))
         return containers.docker(self.catalog, call, _run_input(inner), _options(inner))
+
+    @action(
+        "pin",
+        summary="pin the repository whose script serves requests by these tags (list the "
+        "pins without TAGS; --remove unpins)",
+        usage="cairn pin script [TAGS [REPO]] [--remove]",
+        example="cairn pin script get,python3 builtin",
+        flags=(Flag("remove", "bool", "remove the pin of TAGS"),),
+    )
+    def pin(self, call: Call) -> Outcome:
+        from cairn.script import pins
+
+        root = self.catalog.registry.home.root
+        if not call.artifacts:
+            found = pins.read(root)
+            lines = [f"{tags} -> {repo}" for tags, repo in found.items()] or ["no pins"]
+            return Outcome({"pins": found}, lines)
+        tags = pins.key_of(call.artifacts[0])
+        if call.flag("remove"):
+            return self._unpin(tags)
+        if len(call.artifacts) != 2:
+            raise InvalidInput(
+                "pin to which repository? cairn pin script TAGS REPO",
+                hint="or --remove to unpin TAGS",
+            )
+        repo = pins.repo_of(call.artifacts[1], "cairn pin script")
+        known = self._repository(repo)
+        found = pins.change(root, tags, known)
+        return Outcome({"pins": found}, [f"Pinned {tags} -> {known}"])
+
+    def _unpin(self, tags: str) -> Outcome:
+        from cairn.script import pins
+
+        root = self.catalog.registry.home.root
+        if tags not in pins.read(root):
+            raise InvalidInput(f"{tags} is not pinned", hint="cairn pin script lists the pins")
+        return Outcome({"pins": pins.change(root, tags, None)}, [f"Unpinned {tags}"])
+
+    def _repository(self, given: str) -> str:
+        """The alias of the registered repository ``given`` names (alias or uid)."""
+        from cairn import ids
+
+        part = ids.parse_part(given, patterns=False, what="repository")
+        repos = self.catalog.registry.repos()
+        for repo in repos:
+            if part.matches(repo.alias, repo.uid):
+                return repo.alias
+        raise InvalidInput(
+            f"no registered repository {given}",
+            hint="the repositories: " + ", ".join(r.alias for r in repos),
+        )
 
     @action(
         "test",
@@ -400,6 +455,7 @@ def request_words(artifacts: list[str], *, named: bool = True) -> tuple[str | No
 
 
 def _options(call: Call, said: list[str] | None = None, capture: Capture | None = None) -> Any:
+    from cairn.script import pins
     from cairn.script.context import RunOptions
 
     out = call.raw.get("out")
@@ -422,6 +478,7 @@ def _options(call: Call, said: list[str] | None = None, capture: Capture | None 
         cache_key_env=tuple(call.flag("cache_key_env", [])),
         cache_from=_cache_from(call),
         strict=bool(call.flag("strict")),
+        pins=pins.from_flag(call.flag("pin", {})),
     )
 
 
@@ -483,7 +540,7 @@ def _watched(catalog: Any, script_dirs: list[Any], result: Any) -> list[Any]:
     from cairn.script import keys
 
     home = catalog.registry.home
-    paths = [home.repos_file]
+    paths = [home.repos_file, home.root / "pins.json"]
     for repo in catalog.registry.repos():
         paths += [repo.path / f"{d.repo_meta}.{ext}" for d in DIALECTS for ext in ("yaml", "json")]
         for name in {KNOWN["script"].alias, KNOWN["script"].uid}:

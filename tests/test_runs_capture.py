@@ -55,6 +55,18 @@ def test_a_failed_runs_record_keeps_what_it_printed(repo: ScriptRepo, cairn_home
     assert "hook: detected version 1.2\nnative: about to fail" in record["output"]
 
 
+def test_a_failed_run_returns_its_record_and_when_asked_its_output(
+    repo: ScriptRepo, cairn_home: Path
+) -> None:
+    plain = fails("loud-then-broken")
+    assert "output" not in plain
+    [record] = records(cairn_home)
+    assert plain["run_record"] == record["uid"]
+    asked = fails("loud-then-broken", return_output=True)
+    assert asked["output"].startswith("hook: detected version 1.2\nnative: about to fail\n")
+    assert "exit code 3" in asked["error"]
+
+
 def test_show_run_shows_the_last_lines_and_log_shows_all(repo: ScriptRepo, cli: Any) -> None:
     many = "".join(f"echo line {n}\n" for n in range(30))
     repo.add("chatty", {}, run=many)

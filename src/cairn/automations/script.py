@@ -16,7 +16,7 @@ from cairn.automations.contract import (
     Outcome,
     action,
 )
-from cairn.errors import InvalidInput
+from cairn.errors import CairnError, InvalidInput
 from cairn.runs.capture import Capture
 
 _RUN_FLAGS = (
@@ -134,7 +134,11 @@ class ScriptAutomation(CommonAutomation):
             result = session.run(inp)
         except BaseException as exc:
             session.keep()
-            recorder.failed(exc)
+            saved = recorder.failed(exc)
+            if isinstance(exc, CairnError):
+                exc.result.update({"run_record": saved.name} if saved is not None else {})
+                if call.flag("return_output"):
+                    exc.result["output"] = capture.text()
             raise
         session.finish()
         record = recorder.build(result, pinned.before)
@@ -387,9 +391,11 @@ class _Recorder:
     def save(self, record: dict[str, Any]) -> Any:
         return self._save(record)
 
-    def failed(self, error: BaseException) -> None:
+    def failed(self, error: BaseException) -> Any:
+        """The record of a failed run (its folder), or None."""
         if isinstance(error, Exception):
-            self._save(self._build(error=error))
+            return self._save(self._build(error=error))
+        return None
 
     def _build(self, **what: Any) -> dict[str, Any]:
         import time

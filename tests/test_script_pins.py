@@ -126,6 +126,15 @@ def test_a_broken_pins_file_is_an_error_naming_it(tmp_path: Path, cairn_home: Pa
     assert "a pin names a repository" in error
 
 
+def test_a_pin_covers_requests_for_some_of_its_tags(tmp_path: Path) -> None:
+    apps_and_mine(tmp_path)
+    wide = ok("app", pin={"print,hello,world": "builtin"})  # a script's whole tag set, say
+    assert dep_script(wide) == "print-hello-world"
+    assert dep_script(ok("app", pin={"hello": "builtin"})) == "my-greeter"  # covers too little
+    both = {"print,hello,world": "builtin", "print,hello": "mine"}
+    assert dep_script(ok("app", pin=both)) == "my-greeter"  # the narrowest pin wins
+
+
 def test_pin_keys_are_canonical() -> None:
     assert pins.key_of("python3 get") == pins.key_of(["get", "python3", "get"]) == "get,python3"
     with pytest.raises(InvalidInput, match="script tags only"):

@@ -179,8 +179,8 @@ class ScriptAutomation(CommonAutomation):
 
     @action(
         "pin",
-        summary="pin the repository whose script serves requests by these tags (list the "
-        "pins without TAGS; --remove unpins)",
+        summary="pin the repository whose script serves requests made of these tags (list "
+        "the pins without TAGS; --remove unpins)",
         usage="cairn pin script [TAGS [REPO]] [--remove]",
         example="cairn pin script get,python3 builtin",
         flags=(Flag("remove", "bool", "remove the pin of TAGS"),),

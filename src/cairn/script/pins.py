@@ -8,10 +8,13 @@ built-in one; :mod:`cairn.script.choices` says so once). A pin keeps the choice:
     REPO  := alias | uid        a registered repository
 
 A pin applies to every request (the top one or a dependency's, at any depth) that asks by
-tags for exactly those script tags -- ``get,python3`` and ``python3,get`` alike; variations
-and excluded tags do not matter -- unless the dependency names its own ``repo``. Only the
-pinned repository's scripts are candidates then, and when none matches the run fails naming
-the scripts that do. A request by name (``run script builtin:get-python3``) needs no pin.
+tags for script tags all among ``TAGS`` -- a pin ``get,get-python3,python,python3`` (a
+script's whole tag set) covers ``get,python3``, ``python3,get`` and ``get,python``;
+variations and excluded tags do not count -- unless the dependency names its own ``repo``.
+When several pins cover a request, the one with the fewest tags wins (then the first in
+order). Only the pinned repository's scripts are candidates then, and when none matches the
+run fails naming the scripts that do. A request by name (``run script builtin:get-python3``)
+needs no pin.
 
 Pins come from ``$CAIRN_HOME/pins.json`` (``{"format": 1, "pins": {"get,python3":
 "builtin"}}``), written by ``cairn pin script TAGS REPO`` (listed by ``cairn pin script``,
@@ -59,11 +62,22 @@ def from_flag(given: Mapping[str, Any]) -> dict[str, str]:
 
 
 def tags_of(request: Any) -> str | None:
-    """The ``TAGS`` a pin for a :class:`~cairn.script.select.ScriptRequest` would have (None
-    for a request by name: it needs no pin)."""
+    """The ``TAGS`` of a :class:`~cairn.script.select.ScriptRequest` (sorted, unique), the
+    smallest pin that covers it; None for a request by name (it needs no pin)."""
     if request.name is not None or not request.tags.include:
         return None
     return ",".join(sorted(set(request.tags.include)))
+
+
+def covering(pins: Mapping[str, str], request: Any) -> str | None:
+    """The pin (its ``TAGS``) that applies to ``request``: of those whose tags include all
+    the request's, the one with the fewest tags."""
+    wanted = tags_of(request)
+    if wanted is None or not pins:
+        return None
+    asked = set(wanted.split(","))
+    found = [k for k in pins if asked <= set(k.split(","))]
+    return min(found, key=lambda k: (k.count(","), k)) if found else None
 
 
 def read(home_root: Path) -> dict[str, str]:

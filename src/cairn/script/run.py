@@ -196,8 +196,8 @@ class Session:
             return repo, "its dependency entry pins it there"
         if self._pins is None:
             self._pins = {**pins.read(self.catalog.registry.home.root), **self.options.pins}
-        tags = pins.tags_of(request)
-        if tags is None or tags not in self._pins:
+        tags = pins.covering(self._pins, request)
+        if tags is None:
             return None, ""
         if tags in self.options.pins:
             return self._pins[tags], f"pinned by --pin.{tags}"

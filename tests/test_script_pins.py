@@ -155,7 +155,7 @@ def test_registering_a_repository_says_which_requests_it_takes_over(tmp_path: Pa
     assert said == [
         "mine:my-greeter now serves requests for hello,print that builtin:print-hello-world "
         "served (to keep it: cairn pin script hello,print builtin)",
-        "mine:other-greet and apps:greet both match requests for greet,hello: a run asks "
-        "which on a terminal, else takes apps:greet with a warning (cairn pin script "
-        "greet,hello REPO decides)",
+        "mine:other-greet and apps:greet both match requests for greet,hello: the lower sort "
+        "wins, a tie is asked on a terminal, else the first registered is taken with a "
+        "warning (cairn pin script greet,hello REPO decides)",
     ]

@@ -122,7 +122,7 @@ def _takeover(new: Any, old: Any, over_builtin: bool) -> str:
             f"(to keep it: cairn pin script {tags} {old.repo.alias})"
         )
     return (
-        f"{new.qualified} and {old.qualified} both match requests for {tags}: a run asks "
-        f"which on a terminal, else takes {old.qualified} with a warning (cairn pin script "
-        f"{tags} REPO decides)"
+        f"{new.qualified} and {old.qualified} both match requests for {tags}: the lower sort "
+        "wins, a tie is asked on a terminal, else the first registered is taken with a "
+        f"warning (cairn pin script {tags} REPO decides)"
     )

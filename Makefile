@@ -24,6 +24,11 @@ PYTEST_ARGS ?=
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The fast subset: no cmx4mlops wheel, browser, container engine or Dask cluster.
+.PHONY: test-fast
+test-fast: lint
+	$(BIN)/pytest -m "not compat and not browser and not containers and not cluster" $(PYTEST_ARGS)
+
 bench: $(BIN)/cairn
 	$(BIN)/python bench/run.py
 

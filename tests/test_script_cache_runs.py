@@ -483,3 +483,42 @@ def test_a_dependency_made_again_with_new_makes_its_dependants_run_again(
     again = ok("train")
     assert again["cache"] == "miss" and again["new_env"]["DATA_CSV"] == renewed
     assert ok("train")["cache"] == "hit" and count(trains) == 2
+
+
+def test_an_entry_whose_outputs_point_into_a_removed_entry_is_a_miss(
+    repo: ScriptRepo, tmp_path: Path, cairn_home: Path
+) -> None:
+    """An entry that does not list the entries it came from (made by CM, or by an older
+    cairn) is still no hit once a path it exports points into a removed entry."""
+    trains = add_data_and_train(repo, tmp_path)
+    first = ok("train")
+    [train_meta] = [m for m in cache_entries(cairn_home) if "train" in m["tags"]]
+    meta_file = Path(train_meta["path"]) / "_cm.json"
+    written = json.loads(meta_file.read_text())
+    del written["cairn_dep_entries"]
+    meta_file.write_text(json.dumps(written))
+    shutil.rmtree(Path(first["new_env"]["DATA_CSV"]).parent)
+    again = ok("train")
+    assert again["cache"] == "miss" and Path(again["new_env"]["DATA_CSV"]).is_file()
+    assert count(trains) == 2
+
+
+def test_rm_cache_names_the_dependants_it_invalidates(
+    repo: ScriptRepo, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    add_data_and_train(repo, tmp_path)
+    repo.add("plain", {"cache": True}, run="echo plain\n")
+    train = ok("train")
+    ok("plain")
+    removed = cli("rm", "cache", "--tags=get,data", "-f", "--out=json")
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(removed.stdout)["invalidated_list"] == [train["cache_entry"]]
+    shown = cli("show", "cache", "--tags=train")
+    assert "Invalidated: came from deleted entries" in shown.stdout
+    ok("train")
+    again = cli("rm", "cache", "--tags=get,data", "-f")
+    assert f"Invalidated {train['cache_entry']} (train): it came from a deleted entry" in (
+        again.stdout
+    )
+    quiet = cli("rm", "cache", "--tags=plain", "-f")
+    assert quiet.returncode == 0 and "Invalidated" not in quiet.stdout

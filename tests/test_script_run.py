@@ -467,7 +467,10 @@ def test_uncached_script_in_a_read_only_directory_is_refused(
     locked = tmp_path / "locked"
     locked.mkdir()
     monkeypatch.chdir(locked)
-    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked)
+    real = os.access  # the index asks it too (with dir_fd): only the locked folder lies
+    monkeypatch.setattr(
+        os, "access", lambda path, mode, **kw: Path(path) != locked and real(path, mode, **kw)
+    )
     r = fails("worker")
     assert f"cannot write in {locked}" in r["error"]
     assert "run it from a directory you can write to" in r["error"]

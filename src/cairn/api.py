@@ -48,7 +48,7 @@ def access(i: dict[str, Any] | str | list[str], out: str | None = None) -> dict[
             result: dict[str, Any] = {"return": 0, **outcome.data}
             _show(outcome.lines, result, out)
         except CairnError as exc:
-            result = {"return": exc.code, "error": str(exc)}
+            result = {**exc.result, "return": exc.code, "error": str(exc)}
         except OSError as exc:
             result = {"return": 1, "error": describe_os_error(exc)}
         except Exception as exc:  # a bug in cairn: reported, never raised (CM's contract)

@@ -37,6 +37,9 @@ class CairnError(Exception):
         self.hint = hint
         self.located = False
         """Whether the message already says where (e.g. in a script's dependency tree)."""
+        self.result: dict[str, object] = {}
+        """Keys the dict API returns beside ``return`` and ``error`` (a failed run's record
+        and, when asked, its output)."""
 
     def __str__(self) -> str:
         if self.hint:

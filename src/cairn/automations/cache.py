@@ -60,9 +60,9 @@ class CacheAutomation(CommonAutomation):
     )
     def rm(self, call: Call) -> Outcome:
         if call.flag("expired"):
-            return self._rm_expired(call)
+            return self._with_dependants(self._rm_expired(call))
         if not call.flag("all"):
-            return super().rm(call)
+            return self._with_dependants(super().rm(call))
         if not self._query(call).is_empty:
             raise InvalidInput("--all deletes every cache entry: leave out the name and --tags")
         found = self.catalog.find(Query(self.kind))
@@ -144,6 +144,22 @@ class CacheAutomation(CommonAutomation):
         deleted = [str(a.path) for a in found]
         return Outcome({"deleted_list": deleted}, lines or ["no expired cache entries"])
 
+    def _with_dependants(self, outcome: Outcome) -> Outcome:
+        """Name the entries left that came from a deleted one: they are no hits any more
+        (their outputs may point into it) and run again when next asked for."""
+        from pathlib import Path
+
+        gone = {Path(p).name for p in outcome.data.get("deleted_list", [])}
+        left = self.catalog.find(Query(self.kind)) if gone else []
+        hit = [a for a in left if gone & set(_dep_entries(a.meta))]
+        outcome.data["invalidated_list"] = [str(a.path) for a in hit]
+        outcome.lines += [
+            f"Invalidated {a.path} ({_script_name(a)}): "
+            "it came from a deleted entry and runs again when next needed"
+            for a in hit
+        ]
+        return outcome
+
     def _query(self, call: Call, *, required: bool = False) -> Query:
         """A name with spaces is a list of tags (CM's ``cm show cache "get python"``)."""
         text = call.artifacts[0] if call.artifacts else None
@@ -176,9 +192,26 @@ def _described(found: Artifact, *, with_env: bool) -> dict[str, Any]:
     }
     if _text(found.meta, "expires"):
         row["expires"] = _text(found.meta, "expires")
+    removed = [
+        u for u in _dep_entries(found.meta) if not (found.path.parent / u / "_cm.json").is_file()
+    ]
+    if removed:
+        row["removed_deps"] = removed
     if with_env:
         row["new_env"] = _new_env(found)
     return row
+
+
+def _script_name(found: Artifact) -> str:
+    """The alias of the script that made an entry (CM's ``alias,uid``), else the entry's uid."""
+    made_by = _text(found.meta, "associated_script_artifact")
+    return made_by.split(",")[0] if made_by else (found.uid or found.path.name)
+
+
+def _dep_entries(meta: dict[str, Any]) -> list[str]:
+    """The uids of the entries an entry's outputs came from (``cairn_dep_entries``)."""
+    found = meta.get("cairn_dep_entries")
+    return [u for u in found if isinstance(u, str)] if isinstance(found, list) else []
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:
@@ -206,6 +239,9 @@ def _shown(row: dict[str, Any]) -> list[str]:
     ]
     if row.get("expires"):
         lines.append(f"  Expires: {row['expires']}{_expired_note(row['expires'])}")
+    if row.get("removed_deps"):
+        gone = ", ".join(row["removed_deps"])
+        lines.append(f"  Invalidated: came from deleted entries ({gone}); runs again when needed")
     if "new_env" in row:
         lines.append("  New env:")
         lines += [f"    {k}={_value(v)}" for k, v in sorted(row["new_env"].items())]

@@ -70,7 +70,10 @@ class RepoAutomation(RepoSourceActions):
         if not where:
             raise InvalidInput("give the path of the repository to register: cairn add repo PATH")
         registered = self.catalog.registry.register(Path(where).expanduser())
-        return _repo_outcome(registered, f"Registered repository {registered} at {registered.path}")
+        outcome = _repo_outcome(
+            registered, f"Registered repository {registered} at {registered.path}"
+        )
+        return with_takeovers(self.catalog, outcome, [registered])
 
     @action(
         "find",
@@ -221,3 +224,16 @@ def _artifact_counts(repo: Repo) -> dict[str, int]:
 def _subfolders(folder: Path) -> list[str]:
     with os.scandir(folder) as entries:
         return [e.path for e in entries if e.is_dir()]
+
+
+def with_takeovers(catalog: Any, outcome: Outcome, repos: list[Repo]) -> Outcome:
+    """Warn about the scripts of newly registered ``repos`` that take requests over from
+    other repositories' scripts (:func:`cairn.script.choices.takeovers`); also in the result."""
+    from cairn import report
+    from cairn.script.choices import takeovers
+
+    found = [line for repo in repos for line in takeovers(catalog, repo)]
+    for line in found:
+        report.warn(line)
+    outcome.data["takeovers"] = found
+    return outcome

@@ -53,7 +53,7 @@ class RepoSourceActions(Automation):
         request = _pull_request(call)
         if request is None:
             return _pulled_all(sources.pull_all())
-        return _pulled(sources.pull(request))
+        return self._new(_pulled(sources.pull(request)))
 
     @action(
         "import",
@@ -66,7 +66,17 @@ class RepoSourceActions(Automation):
         if not call.artifacts:
             raise InvalidInput("give the archive to import: cairn import repo FILE.zip")
         path = Path(call.artifacts[0]).expanduser()
-        return _pulled([self._sources().import_archive(path, call.flag("alias"))])
+        return self._new(_pulled([self._sources().import_archive(path, call.flag("alias"))]))
+
+    def _new(self, outcome: Outcome) -> Outcome:
+        """Say which scripts of the repositories just registered take requests over."""
+        from cairn.automations.repo import with_takeovers
+
+        fresh = [
+            r["alias"] for r in outcome.data["list"] if r.get("action") in ("cloned", "imported")
+        ]
+        repos = [r for r in self.catalog.registry.repos() if r.alias in fresh]
+        return with_takeovers(self.catalog, outcome, repos)
 
     @action(
         "pack",

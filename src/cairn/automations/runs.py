@@ -23,6 +23,9 @@ OLDER = Flag("older_than", "str", "also remove records older than this many days
 TOLERANCE = Flag("tolerance", "str", "relative difference allowed for numbers: 5% or 0.05")
 KEYS = Flag("keys", "list", "the outputs to compare (default: every output naming no file)")
 CACHE = Flag("cache", "bool", "also show where a node's cache status differs (never counted)")
+LOG = Flag("log", "bool", "show the run's whole captured output, not only its last lines")
+OUTPUT_LINES = 20
+"""Lines of a run's captured output ``show run`` shows without ``--log``."""
 SIDES = ("A (the first run)", "B (the second run)")
 WHERE_SIDES = "a run record's uid (or the start of one), its folder, or a lock file"
 
@@ -34,15 +37,18 @@ class RunAutomation(CommonAutomation):
 
     @action(
         "show",
-        summary="show a run record (the newest without an ID): command, host, tree, outputs",
-        usage="cairn show run [ID] [--tags=a,b]",
-        example="cairn show run --tags=status-failed",
-        flags=(TAGS,),
+        summary="show a run record (the newest without an ID): command, host, tree, outputs, "
+        "the last lines of its output (--log: all of it)",
+        usage="cairn show run [ID] [--tags=a,b] [--log]",
+        example="cairn show run --tags=status-failed --log",
+        flags=(TAGS, LOG),
     )
     def show(self, call: Call) -> Outcome:
         path = self._one(call)
         record = records.load(path)
-        return Outcome({"record": record, "path": str(path)}, summary_lines(record, path))
+        lines = summary_lines(record, path)
+        lines += output_lines(record, None if call.flag("log") else OUTPUT_LINES)
+        return Outcome({"record": record, "path": str(path)}, lines)
 
     @action(
         "gc",
@@ -226,6 +232,18 @@ def summary_lines(record: dict[str, Any], path: Any) -> list[str]:
     for key, value in sorted(((record.get("outputs") or {}).get("new_env") or {}).items()):
         lines.append(f"  {key}={value}")
     return lines
+
+
+def output_lines(record: dict[str, Any], count: int | None) -> list[str]:
+    """The run's captured output (its last ``count`` lines), each line marked ``| ``."""
+    from cairn.runs.capture import last_lines
+
+    text = record.get("output")
+    if not isinstance(text, str) or not text:
+        return []
+    shown, before = last_lines(text, len(text) if count is None else count)
+    head = f"  output (last {len(shown)} lines; --log shows all):" if before else "  output:"
+    return [head, *(f"  | {line}" for line in shown)]
 
 
 def _tree_lines(node: dict[str, Any], depth: int) -> list[str]:

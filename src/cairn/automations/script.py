@@ -16,6 +16,8 @@ from cairn.automations.contract import (
     Outcome,
     action,
 )
+from cairn.errors import CairnError, InvalidInput
+from cairn.runs.capture import Capture
 
 _RUN_FLAGS = (
     Flag("tags", "str", "script tags and variations: get,python3,_shared"),
@@ -46,6 +48,10 @@ _RUN_FLAGS = (
     Flag("verbose", "bool", "more progress lines", aliases=("v",)),
     Flag("print_env", "bool", "print the env passed to each native script"),
     Flag("print_deps", "bool", "print the dependency tree at the end"),
+    Flag(
+        "pin", "dict", "serve requests by these tags from a repository: --pin.get,python3=builtin"
+    ),
+    Flag("return_output", "bool", "return the run's output (scripts and hooks, bounded) as output"),
     Flag(
         "explain",
         "bool",
@@ -117,21 +123,26 @@ class ScriptAutomation(CommonAutomation):
             return containers.run_script(self.catalog, call, _run_input(inner), _options(inner))
         inp = _run_input(call)
         said: list[str] = []
-        options = _options(call, said)
+        capture = Capture()
+        options = _options(call, said, capture)
         if call.flag("explain"):
             from cairn.script import plan
 
             session = run.Session(self.catalog, options)
             node = plan.plan(session, inp)
             return Outcome({"plan": node.to_json()}, node.lines())
-        recorder = _Recorder(self.catalog, call)
+        recorder = _Recorder(self.catalog, call, capture)
         session = run.Session(self.catalog, options)
         try:
             pinned = _Pinned.check(call, run.Session(self.catalog, options), inp)
             result = session.run(inp)
         except BaseException as exc:
             session.keep()
-            recorder.failed(exc)
+            saved = recorder.failed(exc)
+            if isinstance(exc, CairnError):
+                exc.result.update({"run_record": saved.name} if saved is not None else {})
+                if call.flag("return_output"):
+                    exc.result["output"] = capture.text()
             raise
         session.finish()
         record = recorder.build(result, pinned.before)
@@ -145,6 +156,8 @@ class ScriptAutomation(CommonAutomation):
             data["run_record"] = record_path.name
         if pinned.before or after:
             data["drift"] = [*pinned.before, *after]
+        if call.flag("return_output"):
+            data["output"] = capture.text()
         lines = _result_lines(result, bool(call.flag("print_deps")))
         if call.flag("save_env"):
             lines.append(f"Saved the exported env to {_save_env(result.new_env)}")
@@ -167,6 +180,57 @@ class ScriptAutomation(CommonAutomation):
     def docker(self, call: Call) -> Outcome:
         inner = Call(call.artifacts, call.opts, containers.script_input(call.raw))
         return containers.docker(self.catalog, call, _run_input(inner), _options(inner))
+
+    @action(
+        "pin",
+        summary="pin the repository whose script serves requests made of these tags (list "
+        "the pins without TAGS; --remove unpins)",
+        usage="cairn pin script [TAGS [REPO]] [--remove]",
+        example="cairn pin script get,python3 builtin",
+        flags=(Flag("remove", "bool", "remove the pin of TAGS"),),
+    )
+    def pin(self, call: Call) -> Outcome:
+        from cairn.script import pins
+
+        root = self.catalog.registry.home.root
+        if not call.artifacts:
+            found = pins.read(root)
+            lines = [f"{tags} -> {repo}" for tags, repo in found.items()] or ["no pins"]
+            return Outcome({"pins": found}, lines)
+        tags = pins.key_of(call.artifacts[0])
+        if call.flag("remove"):
+            return self._unpin(tags)
+        if len(call.artifacts) != 2:
+            raise InvalidInput(
+                "pin to which repository? cairn pin script TAGS REPO",
+                hint="or --remove to unpin TAGS",
+            )
+        repo = pins.repo_of(call.artifacts[1], "cairn pin script")
+        known = self._repository(repo)
+        found = pins.change(root, tags, known)
+        return Outcome({"pins": found}, [f"Pinned {tags} -> {known}"])
+
+    def _unpin(self, tags: str) -> Outcome:
+        from cairn.script import pins
+
+        root = self.catalog.registry.home.root
+        if tags not in pins.read(root):
+            raise InvalidInput(f"{tags} is not pinned", hint="cairn pin script lists the pins")
+        return Outcome({"pins": pins.change(root, tags, None)}, [f"Unpinned {tags}"])
+
+    def _repository(self, given: str) -> str:
+        """The alias of the registered repository ``given`` names (alias or uid)."""
+        from cairn import ids
+
+        part = ids.parse_part(given, patterns=False, what="repository")
+        repos = self.catalog.registry.repos()
+        for repo in repos:
+            if part.matches(repo.alias, repo.uid):
+                return repo.alias
+        raise InvalidInput(
+            f"no registered repository {given}",
+            hint="the repositories: " + ", ".join(r.alias for r in repos),
+        )
 
     @action(
         "test",
@@ -306,10 +370,11 @@ class _Recorder:
     """Leaves a run record for one ``run script`` (its failure too); a record that cannot be
     written is a warning, never a failed run."""
 
-    def __init__(self, catalog: Any, call: Call) -> None:
+    def __init__(self, catalog: Any, call: Call, capture: Capture) -> None:
         import time
 
         self.catalog = catalog
+        self.capture = capture
         self.command = {k: v for k, v in call.raw.items() if k not in ("out",)}
         self.started = time.time()
         self.clock = time.monotonic()
@@ -330,9 +395,11 @@ class _Recorder:
     def save(self, record: dict[str, Any]) -> Any:
         return self._save(record)
 
-    def failed(self, error: BaseException) -> None:
+    def failed(self, error: BaseException) -> Any:
+        """The record of a failed run (its folder), or None."""
         if isinstance(error, Exception):
-            self._save(self._build(error=error))
+            return self._save(self._build(error=error))
+        return None
 
     def _build(self, **what: Any) -> dict[str, Any]:
         import time
@@ -340,7 +407,9 @@ class _Recorder:
         from cairn.runs import records as runs
 
         seconds = time.monotonic() - self.clock
-        return runs.build(self.command, started=self.started, seconds=seconds, **what)
+        record = runs.build(self.command, started=self.started, seconds=seconds, **what)
+        record["output"] = self.capture.text()
+        return record
 
     def _save(self, record: dict[str, Any]) -> Any:
         from cairn import report
@@ -395,7 +464,8 @@ def request_words(artifacts: list[str], *, named: bool = True) -> tuple[str | No
     return " ".join([artifacts[0], *variations]), extra
 
 
-def _options(call: Call, said: list[str] | None = None) -> Any:
+def _options(call: Call, said: list[str] | None = None, capture: Capture | None = None) -> Any:
+    from cairn.script import pins
     from cairn.script.context import RunOptions
 
     out = call.raw.get("out")
@@ -414,10 +484,11 @@ def _options(call: Call, said: list[str] | None = None) -> Any:
         print_env=bool(call.flag("print_env")),
         chooser=_chooser(call),
         echo=echo if out in ("con", "json") else None,
-        output=_writer(out),
+        output=_writer(out) if capture is None else capture.tee(_writer(out)),
         cache_key_env=tuple(call.flag("cache_key_env", [])),
         cache_from=_cache_from(call),
         strict=bool(call.flag("strict")),
+        pins=pins.from_flag(call.flag("pin", {})),
     )
 
 
@@ -479,7 +550,7 @@ def _watched(catalog: Any, script_dirs: list[Any], result: Any) -> list[Any]:
     from cairn.script import keys
 
     home = catalog.registry.home
-    paths = [home.repos_file]
+    paths = [home.repos_file, home.root / "pins.json"]
     for repo in catalog.registry.repos():
         paths += [repo.path / f"{d.repo_meta}.{ext}" for d in DIALECTS for ext in ("yaml", "json")]
         for name in {KNOWN["script"].alias, KNOWN["script"].uid}:

@@ -356,8 +356,32 @@ class Entry(FrozenRecord):
         return tuple(u for u in found if isinstance(u, str) and len(u) == UID_DIGITS)
 
     def removed_deps(self) -> list[str]:
-        """The dependency entries it came from that are gone (their folder or ``_cm.json``)."""
-        return [u for u in self.dep_entries if not (self.path.parent / u / META_FILE).is_file()]
+        """The dependency entries it came from that are gone (their folder or ``_cm.json``):
+        those it lists, and those a path it exports points into (an entry made by an older
+        cairn lists none)."""
+        folder = self.path.parent
+        return [u for u in self.came_from() if not (folder / u / META_FILE).is_file()]
+
+    def came_from(self) -> tuple[str, ...]:
+        """The uids of the entries it lists, then of those its exported paths point into."""
+        return tuple(dict.fromkeys([*self.dep_entries, *self._entries_named()]))
+
+    def _entries_named(self) -> list[str]:
+        """The other entries of this cache that the paths of its ``new_env`` point into."""
+        root = str(self.path.parent) + os.sep
+        try:
+            env = self.new_env
+        except CairnError:
+            return []
+        texts = [
+            v for value in env.values() for v in (value if isinstance(value, list) else [value])
+        ]
+        named = [
+            t[len(root) :].split(os.sep, 1)[0]
+            for t in texts
+            if isinstance(t, str) and t.startswith(root)
+        ]
+        return [u for u in named if u != self.uid and len(u) == UID_DIGITS]
 
 
 def entry_at(path: Path, key: str) -> Entry | None:

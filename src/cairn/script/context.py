@@ -30,6 +30,8 @@ class RunOptions(Defaulted):
     """Env names or patterns every script of the run counts as read (widens cache keys)."""
     cache_from: tuple[str, ...] = ()
     """Shared caches (``cairn serve --cache`` URLs) a miss is taken from before running."""
+    pins: dict[str, str] = field(default_factory=dict)
+    """``--pin.TAGS=REPO``: repositories pinned for requests by tags (over the home's pins)."""
 
 
 class RunInput(MutableDefaulted):

@@ -27,7 +27,17 @@ from cairn.home import WORK_KEPT, WORK_PREFIX
 from cairn.record import replace
 from cairn.script import deps as deps_mod
 from cairn.script import env as env_mod
-from cairn.script import expiry, layers, mlc_compat, pathkeys, scope, select, variations, versions
+from cairn.script import (
+    expiry,
+    layers,
+    mlc_compat,
+    pathkeys,
+    pins,
+    scope,
+    select,
+    variations,
+    versions,
+)
 from cairn.script import reads as reads_mod
 from cairn.script.cache import (
     Cache,
@@ -86,6 +96,7 @@ class Session:
         self.checked_inputs = False
         self._found: dict[str, list[select.Candidate]] = {}
         self.choices = Choices(catalog.registry.home.root)
+        self._pins: dict[str, str] | None = None
 
     def run(self, inp: RunInput) -> RunResult:
         return ScriptRun(self, inp).execute()
@@ -178,10 +189,24 @@ class Session:
             self._found[key] = select.find_candidates(self.catalog, request)
         return self._found[key]
 
+    def pinned(self, request: select.ScriptRequest, repo: str | None) -> tuple[str | None, str]:
+        """The repository a request must be served from, and why: the dependency's own
+        ``repo``, else a pin of its tags (``--pin.TAGS=REPO``, then ``pins.json``)."""
+        if repo is not None:
+            return repo, "its dependency entry pins it there"
+        if self._pins is None:
+            self._pins = {**pins.read(self.catalog.registry.home.root), **self.options.pins}
+        tags = pins.covering(self._pins, request)
+        if tags is None:
+            return None, ""
+        if tags in self.options.pins:
+            return self._pins[tags], f"pinned by --pin.{tags}"
+        return self._pins[tags], f"pinned in {pins.FILE}: cairn pin script {tags} --remove unpins"
+
     def _select_for_key(self, tags: tuple[str, ...], parent_dir: Path, repo: str | None) -> Any:
         try:
             request = select.split_request(list(tags), None)
-            found = select.in_repo(self.candidates(request), repo, request)
+            found = select.in_repo(self.candidates(request), *self.pinned(request, repo), request)
             holding = [
                 c.artifact.repo.path
                 for c in found
@@ -269,7 +294,8 @@ class ScriptRun:
     def select(self) -> None:
         """Pick the script: by name or tags, variations checked, ambiguity never guessed."""
         self.request = select.split_request(self.inp.tags, self.inp.name)
-        found = select.in_repo(self.session.candidates(self.request), self.inp.repo, self.request)
+        repo, why = self.session.pinned(self.request, self.inp.repo)
+        found = select.in_repo(self.session.candidates(self.request), repo, why, self.request)
         found = _prefer_repo(found, self.inp.parent_repo)
         options = self.session.options
         choice = select.choose(found, quiet=options.quiet, chooser=options.chooser)
@@ -277,7 +303,9 @@ class ScriptRun:
         if choice.guessed:
             report.warn(f"{self.request}: {choice.reason}")
         asked = f"{self.request} from {self.inp.parent_repo}" if self.inp.parent_repo else ""
-        changed = self.session.choices.note(asked or str(self.request), choice.candidate, found)
+        changed = self.session.choices.note(
+            asked or str(self.request), choice.candidate, found, pins.tags_of(self.request)
+        )
         if changed:
             report.warn(changed)
         self.artifact = choice.candidate.artifact
@@ -964,7 +992,7 @@ class ScriptRun:
         result = self._result(entry.key, "hit", dict(state.new_env), dict(state.new_state))
         result.entry = entry.path
         result.version = state.version
-        result.uses = tuple(dict.fromkeys((entry.uid, *entry.dep_entries, *result.uses)))
+        result.uses = tuple(dict.fromkeys((entry.uid, *entry.came_from(), *result.uses)))
         return result
 
     def _reused(self, earlier: RunResult) -> RunResult:

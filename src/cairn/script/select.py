@@ -270,16 +270,19 @@ def find_candidates(catalog: Catalog, request: ScriptRequest) -> list[Candidate]
     )
 
 
-def in_repo(found: list[Candidate], repo: str | None, request: ScriptRequest) -> list[Candidate]:
-    """The candidates from repository ``repo`` (alias or uid; a dependency's pin), or all of
-    them without one; a pin that no candidate meets is an error naming them."""
+def in_repo(
+    found: list[Candidate], repo: str | None, why: str, request: ScriptRequest
+) -> list[Candidate]:
+    """The candidates from repository ``repo`` (alias or uid; a dependency's ``repo`` or a
+    pin, which ``why`` names), or all of them without one; a pin that no candidate meets is
+    an error naming them."""
     if repo is None:
         return found
     part = ids.parse_part(repo, patterns=False, what="repository")
     kept = [c for c in found if part.matches(c.artifact.repo.alias, c.artifact.repo.uid)]
     if not kept:
         raise NotFound(
-            f"no script for {request} in repository {repo} (its dependency entry pins it there)",
+            f"no script for {request} in repository {repo} ({why})",
             hint="the scripts that match: " + ", ".join(_handles(found)),
         )
     return kept

@@ -173,17 +173,31 @@ def test_the_same_sweep_locally_gives_the_same_table(
     cli: Cli, pipeline: Path, cluster: Cluster
 ) -> None:
     on_cluster = _rows(cli(*SWEEP, f"--scheduler={cluster.address}"))
-    local = _rows(cli(*[w for w in SWEEP if w != "--executor=dask"], "--jobs=2"))
+    local_sweep = [w for w in SWEEP if w != "--executor=dask"]
+    local = _rows(cli(*local_sweep, "--executor=local", "--jobs=2"))
+    assert len(local) == 12 and _table(on_cluster) == _table(local)
+    assert _table(local)[(2, 3)] == {
+        "batch_size": 2,
+        "threads": 3,
+        "THROUGHPUT": "60",
+        "LATENCY": "7",
+        "repeats": 1,
+        "status": "ok",
+    }
 
-    def table(rows: dict[tuple[int, int], dict[str, Any]]) -> dict[Any, Any]:
-        return {k: (r.get("THROUGHPUT"), r["status"]) for k, r in rows.items()}
 
-    assert table(on_cluster) == table(local)
+_BOOKKEEPING = {"point", "seconds", "error", "runs", "uid", "sweep", "worker"}
+
+
+def _table(rows: dict[tuple[int, int], dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """The result table without what differs from run to run (uids, times, where)."""
+    return {k: {c: v for c, v in r.items() if c not in _BOOKKEEPING} for k, r in rows.items()}
 
 
 def test_a_worker_killed_mid_sweep_loses_no_point(
-    cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
+    cli: Cli, tmp_path: Path, cluster: Cluster, cairn_home: Path
 ) -> None:
+    bench_pipeline(tmp_path / "slow", tmp_path / "slow-prepared.txt", sleep=1.5)
     sweep = subprocess.Popen(
         [sys.executable, "-m", "cairn", *SWEEP, f"--scheduler={cluster.address}", "--retries=2"],
         stdout=subprocess.PIPE,
@@ -191,19 +205,61 @@ def test_a_worker_killed_mid_sweep_loses_no_point(
         text=True,
         env={**os.environ, "CAIRN_HOME": str(cairn_home)},
     )
-    experiment = cairn_home / "local" / "experiment" / "dist"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = list(experiment.glob("*/cm-result.json"))
-        if found and len(json.loads(found[0].read_text() or "[]")) >= 2:
-            break
-        time.sleep(0.05)
-    cluster.kill("w1")
+    caught = _running_point(cluster.root / "w1", sweep)
+    cluster.kill("w1")  # while it runs that point
     out, err = sweep.communicate(timeout=180)
     assert sweep.returncode == 0, err
-    rows = json.loads(out)["rows"]
+    rows = {(r["batch_size"], r["threads"]): r for r in json.loads(out)["rows"]}
     assert len(rows) == 12
-    assert [r["status"] for r in rows].count("failed") == 1  # only the designed failure
+    assert [r["status"] for r in rows.values()].count("failed") == 1  # only the designed one
+    retried = rows[caught]
+    assert retried["worker"] == "worker w0"  # run again on the worker left, not lost
+    assert retried["status"] == ("failed" if caught == (4, 3) else "ok")
+
+
+def _running_point(worker: Path, sweep: subprocess.Popen[str]) -> tuple[int, int]:
+    """The values of a point running on the worker whose local directory is ``worker``."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and sweep.poll() is None:
+        for found in worker.rglob("points/point-*/cm-input.json"):
+            try:
+                values = json.loads(found.read_text())
+                return int(values["batch_size"]), int(values["threads"])
+            except (OSError, ValueError, KeyError):
+                continue
+        time.sleep(0.05)
+    raise AssertionError("no point ran on the worker")
+
+
+def test_a_point_that_kills_every_worker_is_failed_after_its_retries(cli: Cli) -> None:
+    _dask_or_skip()
+    code = (
+        "import json, os, signal, sys\n"
+        "n = int(sys.argv[1])\n"
+        "if n == 2: os.kill(os.getppid(), signal.SIGKILL)  # the worker running it\n"
+        "json.dump({'sq': n * n}, open('cm-output.json', 'w'))\n"
+    )
+    done = cli(
+        "run",
+        "experiment",
+        "killer",
+        "--explore.n=1..3",
+        "--executor=dask",
+        "--workers=2",
+        "--retries=1",
+        "--out=json",
+        "--",
+        sys.executable,
+        "-c",
+        code,
+        "{{n}}",
+        env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"},  # each kill is one try
+    )
+    assert done.returncode == 0, done.stderr  # a failed point: the sweep went on
+    rows = {r["n"]: r for r in json_out(done)["rows"]}
+    assert [rows[n]["status"] for n in (1, 2, 3)] == ["ok", "failed", "ok"]
+    assert rows[3]["sq"] == 9
+    assert "failed on the cluster after 2 tries" in rows[2]["error"]
 
 
 def test_a_local_cluster_started_by_cairn(cli: Cli, tmp_path: Path) -> None:
@@ -245,11 +301,13 @@ def test_dask_missing_or_misnamed_executor_is_a_clear_error(cli: Cli) -> None:
 def test_fetch_cache_brings_the_workers_entries_home(
     cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
 ) -> None:
-    rows = _rows(cli(*SWEEP, f"--scheduler={cluster.address}", "--fetch-cache"))
+    by_env = {"CAIRN_DASK_SCHEDULER": cluster.address}  # the scheduler named by the env
+    rows = _rows(cli(*SWEEP, "--fetch-cache", env=by_env))
     assert len(rows) == 12
     made_on_workers = len(pipeline.read_text().split())
+    assert made_on_workers == 2  # the same entry made on each worker...
     entries = json_out(cli("find", "cache", "--tags=prepare", "--out=json"))["list"]
-    assert 1 <= len(entries) <= made_on_workers
+    assert len(entries) == 1  # ...committed here exactly once
     here = cli("run", "script", "app bench", "--batch_size=1", "--threads=1", "--out=json")
     assert here.returncode == 0, here.stderr
     assert json_out(here)["deps"][0]["cache"] == "hit"  # served by an entry a worker made
@@ -319,6 +377,11 @@ def test_ctrl_c_stops_the_points_running_on_workers(tmp_path: Path, cairn_home: 
     assert sweep.wait(60) == 130
     time.sleep(0.5)
     assert _pids(marker) and not [pid for pid in _pids(marker) if process_alive(pid)]
+    (folder,) = (cairn_home / "local" / "experiment" / "stop").glob("*/cairn-sweep.json")
+    assert json.loads(folder.read_text())["status"] == "interrupted"
+    assert json.loads((folder.parent / "cm-result.json").read_text()) == []  # whole, empty
+    leftovers = [p.name for p in cairn_home.rglob("*") if p.name.startswith(".cairn-tmp")]
+    assert leftovers == []  # nothing half-written at home
 
 
 def _pids(path: Path) -> list[int]:
@@ -328,6 +391,9 @@ def _pids(path: Path) -> list[int]:
 def test_one_script_run_on_a_worker(
     cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
 ) -> None:
+    config = cluster.root / "dask-config"  # the scheduler named in Dask's own config file
+    config.mkdir()
+    (config / "cluster.yaml").write_text(f"scheduler-address: {cluster.address}\n")
     done = cli(
         "run",
         "script",
@@ -335,8 +401,8 @@ def test_one_script_run_on_a_worker(
         "--batch_size=2",
         "--threads=3",
         "--executor=dask",
-        f"--scheduler={cluster.address}",
         "--out=json",
+        env={"DASK_CONFIG": str(config)},
     )
     data = json_out(done)
     assert data["new_env"] == {"THROUGHPUT": "60", "LATENCY": "7"}

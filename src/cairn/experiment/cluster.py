@@ -1,9 +1,10 @@
 """Sweeps on a Dask cluster: the :class:`DaskExecutor` and what runs on each worker.
 
 Dask is an optional extra (``pip install 'cairn[dask]'``), imported only here and only
-when ``--executor=dask`` is asked for. With a scheduler address (``--scheduler=tcp://HOST:PORT``
-or ``CAIRN_DASK_SCHEDULER``) the points go to that cluster; without one a ``LocalCluster``
-of ``--workers`` processes starts on 127.0.0.1 and stops with the sweep.
+when ``--executor=dask`` is asked for. With a scheduler address (``--scheduler=tcp://HOST:PORT``,
+else ``CAIRN_DASK_SCHEDULER``, else ``scheduler-address`` in Dask's own configuration file)
+the points go to that cluster; without one a ``LocalCluster`` of ``--workers`` processes
+starts on 127.0.0.1 and stops with the sweep.
 
 Each worker runs points in its **own** cairn home (``<worker's local directory>/cairn-home``;
 never SQLite or file locks over a network file system), unless ``--shared_home`` says the
@@ -298,6 +299,15 @@ def slurm_cluster(options: dict[str, Any]) -> Any:
         ) from None
 
 
+def configured_scheduler() -> str | None:
+    """The scheduler named in Dask's own configuration (``scheduler-address`` in a YAML file
+    under ``~/.config/dask`` or ``$DASK_CONFIG``, or ``DASK_SCHEDULER_ADDRESS``), if any."""
+    import dask.config
+
+    found = dask.config.get("scheduler-address", default=None)
+    return str(found) if found else None
+
+
 class DaskExecutor:
     """Points on a Dask cluster: the scheduler at ``scheduler``, else a local one."""
 
@@ -398,8 +408,9 @@ class DaskExecutor:
     def _connection(self) -> Iterator[Any]:
         from distributed import Client, LocalCluster
 
-        if self.scheduler:
-            client = Client(self.scheduler, timeout="30s")
+        address = self.scheduler or configured_scheduler()
+        if address:
+            client = Client(address, timeout="30s")
             cluster = None
         elif self.make_cluster is not None:
             cluster = self.make_cluster()

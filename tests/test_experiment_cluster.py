@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -153,20 +154,59 @@ def _rows(done: subprocess.CompletedProcess[str]) -> dict[tuple[int, int], dict[
 def test_a_sweep_on_two_real_workers_brings_everything_home(
     cli: Cli, pipeline: Path, cluster: Cluster, cairn_home: Path
 ) -> None:
-    rows = _rows(cli(*SWEEP, f"--scheduler={cluster.address}"))
+    done, screen = _on_a_terminal(cairn_home, *SWEEP, f"--scheduler={cluster.address}")
+    rows = _rows(done)
     assert len(rows) == 12 and rows[(4, 3)]["status"] == "failed"
+    assert re.search(r"worker w[01]: 1 running, 0 done", screen)  # the live bar, per worker
+    final = [line for line in screen.split("\r") if "] 12/12" in line][-1]
+    counts = re.findall(r"worker (w[01]): 0 running, (\d+) done(?:, (\d) failed)?", final)
+    assert sum(int(n) for _, n, _ in counts) == 12 and "1 failed" in final
+    by_worker = {w: int(n) for w, n, _ in counts}
+    assert by_worker == {
+        w: [r["worker"] for r in rows.values()].count(f"worker {w}") for w in by_worker
+    }
     assert {r["worker"] for r in rows.values()} <= {"worker w0", "worker w1"}
     for row in rows.values():  # every record came home, under its own uid
         (run,) = row["runs"]
         record = json.loads((cairn_home / "local" / "run" / run / "cairn-run.json").read_text())
         assert record["status"] == row["status"]
     homes = pipeline.read_text().split()
-    assert len(homes) == len(set(homes)) <= 2  # the upstream entry: once per worker
+    workers = {r["worker"] for r in rows.values()}
+    assert len(homes) == len(set(homes)) == len(workers)  # the upstream entry: once per worker
     assert all(h.startswith(str(cluster.root)) for h in homes)  # in the workers' own homes
     folder = next((cairn_home / "local" / "experiment" / "dist").glob("*/cm-result.json")).parent
     logs = list(folder.glob("*/cairn-point.log"))
     locks = list(folder.glob("*/cairn-lock.json"))
     assert len(logs) == 12 and len(locks) == 11
+
+
+def _on_a_terminal(home: Path, *words: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run cairn with its stderr on a pseudo-terminal (so it draws its live bar)."""
+    import pty
+
+    main, side = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cairn", *words],
+        stdout=subprocess.PIPE,
+        stderr=side,
+        text=True,
+        env={**os.environ, "CAIRN_HOME": str(home)},
+    )
+    os.close(side)
+    screen = bytearray()
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(main)
+    out = proc.stdout.read() if proc.stdout else ""
+    proc.wait(60)
+    text = screen.decode("utf-8", "replace")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, text), text
 
 
 def test_the_same_sweep_locally_gives_the_same_table(

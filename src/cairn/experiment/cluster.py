@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from cairn.dialect import of_repo_dir
 from cairn.errors import CairnError, InvalidInput
 from cairn.experiment import results, tasks
+from cairn.experiment.executor import Started
 from cairn.experiment.tasks import PointOutcome, PointTask
 from cairn.record import Defaulted, replace
 
@@ -186,6 +187,7 @@ def run_on_worker(
 
     worker = get_worker()
     name = f"worker {worker.name}" if worker.name is not None else str(worker.address)
+    worker.log_event(started_topic(stop), {"key": worker.get_current_task(), "name": name})
     home = worker_home(shared_home)
     provision(home, specs)
     from cairn import staging
@@ -209,6 +211,11 @@ def run_on_worker(
     return replace(
         outcome, worker=name, files=files, run_record=record, log=None, cache_export=made
     )
+
+
+def started_topic(stop: str) -> str:
+    """The Dask event topic on which a sweep's workers say which point they start."""
+    return f"{stop}-started"
 
 
 def _made_entries(home: Path, record: dict[str, Any], scratch: Path) -> bytes | None:
@@ -336,13 +343,16 @@ class DaskExecutor:
         self.stop = f"cairn-stop-{uuid.uuid4().hex}"
         self._client: Any = None
 
-    def run(self, work: Sequence[tuple[K, PointTask]]) -> Iterator[tuple[K, PointOutcome]]:
+    def run(
+        self, work: Sequence[tuple[K, PointTask]], started: Started[K] | None = None
+    ) -> Iterator[tuple[K, PointOutcome]]:
         from distributed import as_completed
 
         finished = False
         with self._connected() as client:
             specs = client.scatter(self.specs, broadcast=True) if self.specs else []
             tries: dict[Any, tuple[K, PointTask, int]] = {}
+            self._listen(client, tries, started)
             pending = as_completed()
             for key, task in work:
                 future = self._submit(client, task, specs)
@@ -362,6 +372,22 @@ class DaskExecutor:
             finally:
                 if not finished:
                     self._cancel(client, list(tries))
+
+    def _listen(
+        self, client: Any, tries: dict[Any, tuple[K, PointTask, int]], started: Started[K] | None
+    ) -> None:
+        """Tell ``started`` which point each worker starts (the workers' events)."""
+        if started is None:
+            return
+        told = started
+
+        def heard(event: tuple[float, Any]) -> None:
+            message = event[1]
+            found = [k for f, (k, _, _) in list(tries.items()) if f.key == message.get("key")]
+            if found:
+                told(found[0], str(message.get("name") or ""))
+
+        client.subscribe_topic(started_topic(self.stop), heard)
 
     def _submit(self, client: Any, task: PointTask, specs: Any) -> Any:
         fetch = self.on_cache is not None and not self.shared_home

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import json_out, process_alive
-from tests.script_fixtures import bench_pipeline
+from tests.conftest import sh_git as git
+from tests.script_fixtures import ScriptRepo, bench_pipeline
 
 pytestmark = pytest.mark.cluster
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -459,3 +460,89 @@ def test_one_script_run_on_a_worker(
         f"--scheduler={cluster.address}",
     )
     assert failed.returncode == 1 and "the run on worker w" in failed.stderr
+
+
+def _hello(root: Path, word: str) -> ScriptRepo:
+    repo = ScriptRepo(root, alias="far")
+    repo.registered = True  # registered by the test where it should be
+    repo.add("hello", {"new_env_keys": ["WORD"]}, run=f'echo "WORD={word}" > tmp-run-env.out\n')
+    return repo
+
+
+def _said(home: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "cairn", "run", "script", "hello", "--out=json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CAIRN_HOME": str(home)},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return str(json.loads(done.stdout)["new_env"]["WORD"])
+
+
+def _elsewhere(spec: Any) -> Any:
+    """The spec as a worker on another machine gets it: the client's folder is not there."""
+    from cairn.record import replace
+
+    return replace(spec, path=str(Path("/nonexistent") / spec.alias))
+
+
+def test_a_worker_gets_a_repository_from_its_git_remote_at_the_clients_commit(
+    tmp_path: Path, cairn_home: Path
+) -> None:
+    from cairn.experiment import cluster
+    from cairn.home import Home
+    from cairn.store.registry import Registry
+
+    upstream = _hello(tmp_path / "upstream", "one").root
+    git("init", "-q", cwd=upstream)
+    git("add", "-A", cwd=upstream)
+    git("commit", "-qm", "one", cwd=upstream)
+    first = git("rev-parse", "HEAD", cwd=upstream)
+    (upstream / "script" / "hello" / "run.sh").write_text('echo "WORD=two" > tmp-run-env.out\n')
+    git("commit", "-qam", "two", cwd=upstream)
+    mine = tmp_path / "mine"
+    git("clone", "-q", str(upstream), str(mine), cwd=tmp_path)
+    git("checkout", "-q", first, cwd=mine)  # the client is at the first commit
+    assert cli_ok(cairn_home, "add", "repo", str(mine))
+    (spec,) = cluster.repo_specs(Registry(Home(cairn_home)))
+    assert (spec.url, spec.commit, spec.pack) == (str(upstream), first, None)
+    worker = tmp_path / "worker"
+    cluster.provision(worker, [_elsewhere(spec)])
+    assert _said(worker) == "one"  # pulled from the remote, at the client's commit
+    git("checkout", "-q", "-", cwd=mine)  # the client moved on
+    (spec,) = cluster.repo_specs(Registry(Home(cairn_home)))
+    cluster.provision(worker, [_elsewhere(spec)])
+    assert _said(worker) == "two"
+
+
+def test_a_worker_gets_a_packed_copy_of_a_repository_without_a_remote_and_a_new_one_when_it_changed(
+    tmp_path: Path, cairn_home: Path
+) -> None:
+    from cairn.experiment import cluster
+    from cairn.home import Home
+    from cairn.store.registry import Registry
+
+    mine = _hello(tmp_path / "mine", "one").root
+    assert cli_ok(cairn_home, "add", "repo", str(mine))
+    (spec,) = cluster.repo_specs(Registry(Home(cairn_home)))
+    assert spec.url is None and spec.pack is not None
+    worker = tmp_path / "worker"
+    cluster.provision(worker, [_elsewhere(spec)])
+    assert _said(worker) == "one"
+    (mine / "script" / "hello" / "run.sh").write_text('echo "WORD=edited" > tmp-run-env.out\n')
+    (spec,) = cluster.repo_specs(Registry(Home(cairn_home)))
+    cluster.provision(worker, [_elsewhere(spec)])
+    assert _said(worker) == "edited"  # not the stale copy of the first sweep
+
+
+def cli_ok(home: Path, *words: str) -> bool:
+    done = subprocess.run(
+        [sys.executable, "-m", "cairn", *words],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CAIRN_HOME": str(home)},
+        timeout=120,
+    )
+    return done.returncode == 0

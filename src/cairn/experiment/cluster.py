@@ -134,9 +134,8 @@ def provision(home: Path, specs: Sequence[RepoSpec]) -> None:
     """Make ``specs`` available in ``home``, once per set (a marker file records it)."""
     from cairn import atomic
 
-    digest = hashlib.sha256(
-        json.dumps([[s.alias, s.uid, s.path, s.url, s.commit] for s in specs]).encode()
-    ).hexdigest()[:16]
+    described = [[s.alias, s.uid, s.path, s.url, s.commit, _digest(s.pack)] for s in specs]
+    digest = hashlib.sha256(json.dumps(described).encode()).hexdigest()[:16]
     marker = home / f".cairn-provisioned-{digest}"
     with atomic.lock(home / "locks" / "provision.lock", timeout=600):
         if marker.exists():
@@ -153,12 +152,32 @@ def _provide(home: Path, spec: RepoSpec) -> None:
     elif spec.url:
         _cairn(home, "pull", "repo", f"--url={spec.url}", f"--checkout={spec.commit}")
     elif spec.pack is not None:
-        with tempfile.TemporaryDirectory(prefix="cairn-pack-") as tmp:
-            archive = Path(tmp) / f"{spec.alias}.zip"
-            archive.write_bytes(spec.pack)
-            _cairn(home, "import", "repo", str(archive))
+        _unpacked(home, spec.alias, spec.pack)
     else:
         raise CairnError(f"repository {spec.alias}: neither its folder, a Git remote nor a copy")
+
+
+def _digest(pack: bytes | None) -> str | None:
+    return hashlib.sha256(pack).hexdigest()[:16] if pack is not None else None
+
+
+def _unpacked(home: Path, alias: str, pack: bytes) -> None:
+    """A packed copy unpacked into a folder named by its digest and registered, in place of
+    an older copy (the client's repository changed since the last sweep)."""
+    from cairn.home import Home
+    from cairn.store import archive
+    from cairn.store.registry import Registry
+
+    folder = home / "packed" / f"{alias}-{_digest(pack)}"
+    if not folder.is_dir():
+        with tempfile.TemporaryDirectory(prefix="cairn-pack-") as tmp:
+            source = Path(tmp) / f"{alias}.zip"
+            source.write_bytes(pack)
+            archive.unpack_into(source, folder, strip=1)
+    for repo in Registry(Home(home)).repos():
+        if repo.alias == alias and repo.path != folder and repo.path.parent == folder.parent:
+            _cairn(home, "rm", "repo", alias)
+    _cairn(home, "add", "repo", str(folder))
 
 
 def _cairn(home: Path, *words: str) -> None:

@@ -546,3 +546,19 @@ def cli_ok(home: Path, *words: str) -> bool:
         timeout=120,
     )
     return done.returncode == 0
+
+
+def test_a_shared_home_is_used_by_every_worker(cli: Cli, pipeline: Path, cairn_home: Path) -> None:
+    _dask_or_skip()
+    sweep = [w for w in SWEEP if not w.startswith("--explore")]
+    small = ["--explore.batch_size=1,2", "--explore.threads=1,2", "--workers=2"]
+    rows = _rows(cli(*sweep, *small, "--shared_home"))
+    assert len(rows) == 4 and {r["status"] for r in rows.values()} == {"ok"}
+    assert pipeline.read_text().split() == [str(cairn_home)]  # built once, in this home
+    runs = [run for row in rows.values() for run in row["runs"]]
+    kept = [p.name for p in (cairn_home / "local" / "run").iterdir() if p.is_dir()]
+    assert sorted(kept) == sorted(runs)
+    for run in runs:  # each record once, whole
+        record = json.loads((cairn_home / "local" / "run" / run / "cairn-run.json").read_text())
+        assert record["status"] == "ok"
+    assert not list((cairn_home / "points").glob("point-*"))  # scratch folders cleared

@@ -330,13 +330,19 @@ def test_dask_missing_or_misnamed_executor_is_a_clear_error(cli: Cli) -> None:
     assert wrong.returncode == 1 and "--executor='slurm' is not known" in wrong.stderr
     if shutil.which("true") is None:
         return
-    code = "import sys; sys.modules['distributed'] = None; from cairn.cli.main import main; "
-    words = ["run", "experiment", "x", "--explore.n=1", "--executor=dask", "--", "true"]
-    code += f"sys.exit(main({words!r}))"
-    blocked = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
-    )
-    assert blocked.returncode == 1 and "pip install 'cairn[dask]'" in blocked.stderr
+    sweep = ["run", "experiment", "x", "--explore.n=1", "--", "true"]
+    assert _without_dask(sweep).returncode == 0  # a local sweep never imports Dask
+    on_dask = [*sweep[:4], "--executor=dask", *sweep[4:]]
+    for words in (on_dask, ["run", "script", "x", "--executor=dask"]):
+        blocked = _without_dask(words)
+        assert blocked.returncode == 1 and "pip install 'cairn[dask]'" in blocked.stderr
+
+
+def _without_dask(words: list[str]) -> subprocess.CompletedProcess[str]:
+    """cairn run as if Dask were not installed (importing it fails)."""
+    code = "import sys; sys.modules['distributed'] = sys.modules['dask'] = None; "
+    code += f"from cairn.cli.main import main; sys.exit(main({words!r}))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
 
 
 def test_fetch_cache_brings_the_workers_entries_home(

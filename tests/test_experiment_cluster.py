@@ -238,7 +238,7 @@ def _table(rows: dict[tuple[int, int], dict[str, Any]]) -> dict[Any, dict[str, A
 def test_a_worker_killed_mid_sweep_loses_no_point(
     cli: Cli, tmp_path: Path, cluster: Cluster, cairn_home: Path
 ) -> None:
-    bench_pipeline(tmp_path / "slow", tmp_path / "slow-prepared.txt", sleep=1.5)
+    bench_pipeline(tmp_path / "slow", tmp_path / "slow-prepared.txt", sleep=1.0)
     sweep = subprocess.Popen(
         [sys.executable, "-m", "cairn", *SWEEP, f"--scheduler={cluster.address}", "--retries=2"],
         stdout=subprocess.PIPE,

@@ -179,6 +179,13 @@ def test_a_sweep_on_two_real_workers_brings_everything_home(
     logs = list(folder.glob("*/cairn-point.log"))
     locks = list(folder.glob("*/cairn-lock.json"))
     assert len(logs) == 12 and len(locks) == 11
+    shown = cli("show", "experiment", "dist").stdout.splitlines()
+    header = shown[1].split()
+    assert "worker" in header  # the table says where each point ran
+    column = header.index("worker")
+    assert {line.split()[column] + " " + line.split()[column + 1] for line in shown[3:15]} == {
+        r["worker"] for r in rows.values()
+    }
 
 
 def _on_a_terminal(home: Path, *words: str) -> tuple[subprocess.CompletedProcess[str], str]:
@@ -273,6 +280,7 @@ def _running_point(worker: Path, sweep: subprocess.Popen[str]) -> tuple[int, int
 
 
 def test_a_point_that_kills_every_worker_is_failed_after_its_retries(cli: Cli) -> None:
+    """Also: a LocalCluster cairn starts (no scheduler given) runs the other points."""
     _dask_or_skip()
     code = (
         "import json, os, signal, sys\n"
@@ -299,30 +307,9 @@ def test_a_point_that_kills_every_worker_is_failed_after_its_retries(cli: Cli) -
     assert done.returncode == 0, done.stderr  # a failed point: the sweep went on
     rows = {r["n"]: r for r in json_out(done)["rows"]}
     assert [rows[n]["status"] for n in (1, 2, 3)] == ["ok", "failed", "ok"]
-    assert rows[3]["sq"] == 9
+    assert (rows[1]["sq"], rows[3]["sq"]) == (1, 9)  # on the LocalCluster cairn started
+    assert rows[1]["worker"].startswith("worker ") and rows[3]["worker"].startswith("worker ")
     assert "failed on the cluster after 2 tries" in rows[2]["error"]
-
-
-def test_a_local_cluster_started_by_cairn(cli: Cli, tmp_path: Path) -> None:
-    _dask_or_skip()
-    code = "import json, sys; json.dump({'sq': int(sys.argv[1]) ** 2}, open('cm-output.json', 'w'))"
-    done = cli(
-        "run",
-        "experiment",
-        "lc",
-        "--explore.n=1..4",
-        "--executor=dask",
-        "--workers=2",
-        "--out=json",
-        "--",
-        sys.executable,
-        "-c",
-        code,
-        "{{n}}",
-    )
-    assert done.returncode == 0, done.stderr
-    rows = json_out(done)["rows"]
-    assert [r["sq"] for r in rows] == [1, 4, 9, 16] and all(r["worker"] for r in rows)
 
 
 def test_dask_missing_or_misnamed_executor_is_a_clear_error(cli: Cli) -> None:

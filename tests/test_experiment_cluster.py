@@ -506,8 +506,12 @@ def test_a_worker_gets_a_repository_from_its_git_remote_at_the_clients_commit(
     assert _said(worker) == "one"  # pulled from the remote, at the client's commit
     git("checkout", "-q", "-", cwd=mine)  # the client moved on
     (spec,) = cluster.repo_specs(Registry(Home(cairn_home)))
+    second = spec.commit
     cluster.provision(worker, [_elsewhere(spec)])
     assert _said(worker) == "two"
+    git("checkout", "-q", first, cwd=mine)  # a folder at the client's path, at another commit:
+    cluster.provision(tmp_path / "other", [spec])  # not used; the remote at the commit is
+    assert spec.commit == second and _said(tmp_path / "other") == "two"
 
 
 def test_a_worker_gets_a_packed_copy_of_a_repository_without_a_remote_and_a_new_one_when_it_changed(
@@ -528,6 +532,9 @@ def test_a_worker_gets_a_packed_copy_of_a_repository_without_a_remote_and_a_new_
     (spec,) = cluster.repo_specs(Registry(Home(cairn_home)))
     cluster.provision(worker, [_elsewhere(spec)])
     assert _said(worker) == "edited"  # not the stale copy of the first sweep
+    (mine / "script" / "hello" / "run.sh").write_text('echo "WORD=other" > tmp-run-env.out\n')
+    cluster.provision(tmp_path / "other", [spec])  # the folder at that path is not the copy
+    assert _said(tmp_path / "other") == "edited"
 
 
 def cli_ok(home: Path, *words: str) -> bool:

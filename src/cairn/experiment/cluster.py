@@ -10,9 +10,10 @@ Each worker runs points in its **own** cairn home (``<worker's local directory>/
 never SQLite or file locks over a network file system), unless ``--shared_home`` says the
 client's home is on a file system every worker can safely use. Before its first point a
 worker makes the client's repositories available in its home, once (a marker per set of
-repositories): by path when the worker sees the same folder (the same machine, or a shared
-file system), else by cloning its Git remote at the client's commit, else from a packed copy
-sent by the client (:class:`RepoSpec`).
+repositories): by path when the worker sees the same folder at the client's commit (or with
+the same files), as on the same machine or a shared file system; else by cloning its Git
+remote at the client's commit; else from a packed copy sent by the client
+(:class:`RepoSpec`).
 
 A point runs in a scratch folder of the worker's home; its log, lock and result file come
 home in the :class:`~cairn.experiment.tasks.PointOutcome` (``files``), with its run record
@@ -146,15 +147,41 @@ def provision(home: Path, specs: Sequence[RepoSpec]) -> None:
 
 
 def _provide(home: Path, spec: RepoSpec) -> None:
-    seen = spec.path and of_repo_dir(Path(spec.path)) is not None  # CM's or MLCFlow's
-    if seen:
-        _cairn(home, "add", "repo", spec.path)
+    if _seen(spec):
+        _registered(home, spec.alias, Path(spec.path))
     elif spec.url:
         _cairn(home, "pull", "repo", f"--url={spec.url}", f"--checkout={spec.commit}")
     elif spec.pack is not None:
         _unpacked(home, spec.alias, spec.pack)
     else:
         raise CairnError(f"repository {spec.alias}: neither its folder, a Git remote nor a copy")
+
+
+def _seen(spec: RepoSpec) -> bool:
+    """Whether this machine has the client's repository as the client has it: its folder
+    (CM's or MLCFlow's) at the same path, at the same commit, or with the same files."""
+    path = Path(spec.path) if spec.path else None
+    if path is None or of_repo_dir(path) is None:
+        return False
+    if spec.commit:
+        from cairn.runs import gitstate
+
+        state = gitstate.state(path) or {}
+        return state.get("commit") == spec.commit and not state.get("dirty")
+    if spec.pack is not None:  # another machine's folder at the same path is not the same
+        return _digest(_packed(path)) == _digest(spec.pack)
+    return True
+
+
+def _registered(home: Path, alias: str, folder: Path) -> None:
+    """``folder`` registered in ``home`` as ``alias``, in place of another folder so named."""
+    from cairn.home import Home
+    from cairn.store.registry import Registry
+
+    for repo in Registry(Home(home)).repos():
+        if repo.alias == alias and repo.path != folder:
+            _cairn(home, "rm", "repo", alias)
+    _cairn(home, "add", "repo", str(folder))
 
 
 def _digest(pack: bytes | None) -> str | None:
@@ -164,9 +191,7 @@ def _digest(pack: bytes | None) -> str | None:
 def _unpacked(home: Path, alias: str, pack: bytes) -> None:
     """A packed copy unpacked into a folder named by its digest and registered, in place of
     an older copy (the client's repository changed since the last sweep)."""
-    from cairn.home import Home
     from cairn.store import archive
-    from cairn.store.registry import Registry
 
     folder = home / "packed" / f"{alias}-{_digest(pack)}"
     if not folder.is_dir():
@@ -174,10 +199,7 @@ def _unpacked(home: Path, alias: str, pack: bytes) -> None:
             source = Path(tmp) / f"{alias}.zip"
             source.write_bytes(pack)
             archive.unpack_into(source, folder, strip=1)
-    for repo in Registry(Home(home)).repos():
-        if repo.alias == alias and repo.path != folder and repo.path.parent == folder.parent:
-            _cairn(home, "rm", "repo", alias)
-    _cairn(home, "add", "repo", str(folder))
+    _registered(home, alias, folder)
 
 
 def _cairn(home: Path, *words: str) -> None:

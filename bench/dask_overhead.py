@@ -148,10 +148,13 @@ def main() -> None:
         f"{args.points} trivial points, median of {args.runs} runs, Python {sys.version.split()[0]}"
     )
     print()
-    print("| executor | sweep | per point |")
-    print("|---|---|---|")
+    print("| executor | sweep | per point | overhead per point vs local |")
+    print("|---|---|---|---|")
+    local = rows[0][1]
     for name, seconds in rows:
-        print(f"| {name} | {seconds:.2f} s | {seconds / args.points * 1000:.0f} ms |")
+        each = seconds / args.points * 1000
+        extra = (seconds - local) / args.points * 1000
+        print(f"| {name} | {seconds:.2f} s | {each:.1f} ms | {extra:+.1f} ms |")
     print()
     print("peers: cmind and mlcflow have no remote or parallel executor for experiments")
 

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.script_fixtures import ScriptRepo
+from tests.script_fixtures import ScriptRepo, bench_pipeline
 
 
-def _cairn(home: Path, *words: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CAIRN_HOME": str(home)}
+def _cairn(home: Path, *words: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CAIRN_HOME": str(home), **extra}
     return subprocess.run(
         [sys.executable, "-m", "cairn", *words],
         capture_output=True,
@@ -101,3 +101,21 @@ def test_an_entry_of_another_platform_and_a_non_export_are_refused(tmp_path: Pat
     assert "is not a cache export" in _cairn(two, "import", "cache", str(plain)).stderr
     nothing = _cairn(one, "export", "cache", f"--to={tmp_path / 'x'}")
     assert nothing.returncode == 1 and "which entries?" in nothing.stderr
+
+
+def test_an_entry_with_the_same_key_under_another_uid_is_not_imported_twice(
+    tmp_path: Path,
+) -> None:
+    bench_pipeline(tmp_path / "pipe", tmp_path / "prepared.txt")
+    one, two = tmp_path / "home1", tmp_path / "home2"
+    for n, home in enumerate((one, two), 1):  # the upstream entry made twice, as on two workers
+        assert _cairn(home, "add", "repo", str(tmp_path / "pipe")).returncode == 0
+        bench = ("run", "script", "app bench", f"--batch_size={n}", "--threads=1")
+        _json(_cairn(home, *bench, "--out=json"))
+    out = tmp_path / "entries.tar.gz"
+    assert _cairn(one, "export", "cache", "--all", f"--to={out}").returncode == 0
+    (made_here,) = _json(_cairn(two, "find", "cache", "--out=json"))["list"]
+    done = _json(_cairn(two, "import", "cache", str(out), "--out=json"))
+    (theirs,) = done["present"]
+    assert done["added"] == [] and theirs != made_here["uid"]
+    assert len(_json(_cairn(two, "find", "cache", "--out=json"))["list"]) == 1

@@ -13,7 +13,7 @@ import pytest
 from cairn.errors import CairnError, InvalidInput, NotFound
 from cairn.experiment import results, sweep, tasks
 from cairn.experiment.executor import LocalExecutor
-from cairn.experiment.sweep import PointSpec, SweepSpec
+from cairn.experiment.sweep import PointSpec, SweepSpec, Tally
 from cairn.experiment.target import Target
 
 # A command that writes its results (n squared) to cm-output.json; n == 3 fails.
@@ -94,7 +94,7 @@ class _Interrupted:
 
     cancelled = False
 
-    def run(self, work: Any) -> Any:
+    def run(self, work: Any, started: Any = None) -> Any:
         raise KeyboardInterrupt
         yield  # a generator, as executors are
 
@@ -205,3 +205,30 @@ def test_sweep_folders_are_named_as_cm_names_them(tmp_path: Path) -> None:
     first.mkdir()
     assert sweep.new_folder(tmp_path, now).name == "2026-12-03.14-05-09.123456.1"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d\.\d\d-\d\d-\d\d\.\d{6}", sweep.new_folder(tmp_path).name)
+
+
+def test_progress_counts_runs_running_done_and_failed_per_worker(tmp_path: Path) -> None:
+    folder = sweep.create(tmp_path / "e", command_spec([1, 2, 3, 4]))
+    seen: list[sweep.Progress] = []
+    sweep.run(folder, _TwoWorkers(), listener=seen.append)
+    running = [p.workers for p in seen if any(t.running for t in p.workers.values())]
+    assert running and running[0] == {"worker b": Tally(running=1)}  # the first start
+    assert seen[-1].workers == {
+        "worker a": Tally(done=2, failed=1),  # n == 3 failed there
+        "worker b": Tally(done=2),
+    }  # the run started on b and again on a (a retry) counts once, on a
+
+
+class _TwoWorkers:
+    """Runs each task here one at a time, telling the sweep it starts on worker a or b;
+    the first task starts on b, then (its worker died, say) again on a."""
+
+    def run(self, work: Any, started: Any = None) -> Any:
+        for n, (key, task) in enumerate(work):
+            if n == 0:
+                started(key, "worker b")
+            started(key, "worker a" if n % 2 == 0 else "worker b")
+            yield key, tasks.execute(task)
+
+    def cancel(self) -> None:
+        pass

@@ -7,7 +7,8 @@ import io
 from typing import Any
 
 from cairn.experiment import progress, table
-from cairn.experiment.sweep import Progress
+from cairn.experiment.sweep import Progress, Tally
+from cairn.record import replace
 
 
 def row(point: str, repeat: int, **values: Any) -> dict[str, Any]:
@@ -99,6 +100,23 @@ def test_progress_bar_and_lines() -> None:
     stream = io.StringIO()
     progress.Bar(stream)(done)
     assert stream.getvalue() == progress.line_text(done) + "\n"  # not a terminal: lines
+
+
+def test_progress_shows_each_workers_tally_and_a_start_adds_no_line() -> None:
+    tallies = {"": Tally(done=1), "worker w1": Tally(1, 2, 1), "worker w0": Tally(running=1)}
+    last = {"bs": 2, "point": "p", "status": "ok", "seconds": 1.5, "worker": "worker w1"}
+    now = Progress(total=6, done=3, failed=1, elapsed=3.0, last=last, workers=tallies)
+    assert progress.bar_text(now) == (
+        "[############------------] 3/6  1 failed  0:03 left"
+        "  | worker w0: 1 running, 0 done; worker w1: 1 running, 2 done, 1 failed"
+    )
+    assert progress.line_text(now).startswith("[3/6] ok bs=2 (1.50 s) on worker w1  1 failed")
+    assert progress.line_text(now).endswith("worker w1: 1 running, 2 done, 1 failed")
+    stream = io.StringIO()
+    bar = progress.Bar(stream)
+    bar(now)
+    bar(replace(now, workers={**tallies, "worker w0": Tally(running=2)}))  # a run started
+    assert stream.getvalue() == progress.line_text(now) + "\n"
 
 
 def test_eta_counts_only_runs_done_by_this_process() -> None:

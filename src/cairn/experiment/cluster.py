@@ -1,17 +1,19 @@
 """Sweeps on a Dask cluster: the :class:`DaskExecutor` and what runs on each worker.
 
 Dask is an optional extra (``pip install 'cairn[dask]'``), imported only here and only
-when ``--executor=dask`` is asked for. With a scheduler address (``--scheduler=tcp://HOST:PORT``
-or ``CAIRN_DASK_SCHEDULER``) the points go to that cluster; without one a ``LocalCluster``
-of ``--workers`` processes starts on 127.0.0.1 and stops with the sweep.
+when ``--executor=dask`` is asked for. With a scheduler address (``--scheduler=tcp://HOST:PORT``,
+else ``CAIRN_DASK_SCHEDULER``, else ``scheduler-address`` in Dask's own configuration file)
+the points go to that cluster; without one a ``LocalCluster`` of ``--workers`` processes
+starts on 127.0.0.1 and stops with the sweep.
 
 Each worker runs points in its **own** cairn home (``<worker's local directory>/cairn-home``;
 never SQLite or file locks over a network file system), unless ``--shared_home`` says the
 client's home is on a file system every worker can safely use. Before its first point a
 worker makes the client's repositories available in its home, once (a marker per set of
-repositories): by path when the worker sees the same folder (the same machine, or a shared
-file system), else by cloning its Git remote at the client's commit, else from a packed copy
-sent by the client (:class:`RepoSpec`).
+repositories): by path when the worker sees the same folder at the client's commit (or with
+the same files), as on the same machine or a shared file system; else by cloning its Git
+remote at the client's commit; else from a packed copy sent by the client
+(:class:`RepoSpec`).
 
 A point runs in a scratch folder of the worker's home; its log, lock and result file come
 home in the :class:`~cairn.experiment.tasks.PointOutcome` (``files``), with its run record
@@ -44,6 +46,7 @@ from typing import Any, TypeVar
 from cairn.dialect import of_repo_dir
 from cairn.errors import CairnError, InvalidInput
 from cairn.experiment import results, tasks
+from cairn.experiment.executor import Started
 from cairn.experiment.tasks import PointOutcome, PointTask
 from cairn.record import Defaulted, replace
 
@@ -132,9 +135,8 @@ def provision(home: Path, specs: Sequence[RepoSpec]) -> None:
     """Make ``specs`` available in ``home``, once per set (a marker file records it)."""
     from cairn import atomic
 
-    digest = hashlib.sha256(
-        json.dumps([[s.alias, s.uid, s.path, s.url, s.commit] for s in specs]).encode()
-    ).hexdigest()[:16]
+    described = [[s.alias, s.uid, s.path, s.url, s.commit, _digest(s.pack)] for s in specs]
+    digest = hashlib.sha256(json.dumps(described).encode()).hexdigest()[:16]
     marker = home / f".cairn-provisioned-{digest}"
     with atomic.lock(home / "locks" / "provision.lock", timeout=600):
         if marker.exists():
@@ -145,18 +147,59 @@ def provision(home: Path, specs: Sequence[RepoSpec]) -> None:
 
 
 def _provide(home: Path, spec: RepoSpec) -> None:
-    seen = spec.path and of_repo_dir(Path(spec.path)) is not None  # CM's or MLCFlow's
-    if seen:
-        _cairn(home, "add", "repo", spec.path)
+    if _seen(spec):
+        _registered(home, spec.alias, Path(spec.path))
     elif spec.url:
         _cairn(home, "pull", "repo", f"--url={spec.url}", f"--checkout={spec.commit}")
     elif spec.pack is not None:
-        with tempfile.TemporaryDirectory(prefix="cairn-pack-") as tmp:
-            archive = Path(tmp) / f"{spec.alias}.zip"
-            archive.write_bytes(spec.pack)
-            _cairn(home, "import", "repo", str(archive))
+        _unpacked(home, spec.alias, spec.pack)
     else:
         raise CairnError(f"repository {spec.alias}: neither its folder, a Git remote nor a copy")
+
+
+def _seen(spec: RepoSpec) -> bool:
+    """Whether this machine has the client's repository as the client has it: its folder
+    (CM's or MLCFlow's) at the same path, at the same commit, or with the same files."""
+    path = Path(spec.path) if spec.path else None
+    if path is None or of_repo_dir(path) is None:
+        return False
+    if spec.commit:
+        from cairn.runs import gitstate
+
+        state = gitstate.state(path) or {}
+        return state.get("commit") == spec.commit and not state.get("dirty")
+    if spec.pack is not None:  # another machine's folder at the same path is not the same
+        return _digest(_packed(path)) == _digest(spec.pack)
+    return True
+
+
+def _registered(home: Path, alias: str, folder: Path) -> None:
+    """``folder`` registered in ``home`` as ``alias``, in place of another folder so named."""
+    from cairn.home import Home
+    from cairn.store.registry import Registry
+
+    for repo in Registry(Home(home)).repos():
+        if repo.alias == alias and repo.path != folder:
+            _cairn(home, "rm", "repo", alias)
+    _cairn(home, "add", "repo", str(folder))
+
+
+def _digest(pack: bytes | None) -> str | None:
+    return hashlib.sha256(pack).hexdigest()[:16] if pack is not None else None
+
+
+def _unpacked(home: Path, alias: str, pack: bytes) -> None:
+    """A packed copy unpacked into a folder named by its digest and registered, in place of
+    an older copy (the client's repository changed since the last sweep)."""
+    from cairn.store import archive
+
+    folder = home / "packed" / f"{alias}-{_digest(pack)}"
+    if not folder.is_dir():
+        with tempfile.TemporaryDirectory(prefix="cairn-pack-") as tmp:
+            source = Path(tmp) / f"{alias}.zip"
+            source.write_bytes(pack)
+            archive.unpack_into(source, folder, strip=1)
+    _registered(home, alias, folder)
 
 
 def _cairn(home: Path, *words: str) -> None:
@@ -185,6 +228,7 @@ def run_on_worker(
 
     worker = get_worker()
     name = f"worker {worker.name}" if worker.name is not None else str(worker.address)
+    worker.log_event(started_topic(stop), {"key": worker.get_current_task(), "name": name})
     home = worker_home(shared_home)
     provision(home, specs)
     from cairn import staging
@@ -208,6 +252,11 @@ def run_on_worker(
     return replace(
         outcome, worker=name, files=files, run_record=record, log=None, cache_export=made
     )
+
+
+def started_topic(stop: str) -> str:
+    """The Dask event topic on which a sweep's workers say which point they start."""
+    return f"{stop}-started"
 
 
 def _made_entries(home: Path, record: dict[str, Any], scratch: Path) -> bytes | None:
@@ -298,6 +347,15 @@ def slurm_cluster(options: dict[str, Any]) -> Any:
         ) from None
 
 
+def configured_scheduler() -> str | None:
+    """The scheduler named in Dask's own configuration (``scheduler-address`` in a YAML file
+    under ``~/.config/dask`` or ``$DASK_CONFIG``, or ``DASK_SCHEDULER_ADDRESS``), if any."""
+    import dask.config
+
+    found = dask.config.get("scheduler-address", default=None)
+    return str(found) if found else None
+
+
 class DaskExecutor:
     """Points on a Dask cluster: the scheduler at ``scheduler``, else a local one."""
 
@@ -326,13 +384,16 @@ class DaskExecutor:
         self.stop = f"cairn-stop-{uuid.uuid4().hex}"
         self._client: Any = None
 
-    def run(self, work: Sequence[tuple[K, PointTask]]) -> Iterator[tuple[K, PointOutcome]]:
+    def run(
+        self, work: Sequence[tuple[K, PointTask]], started: Started[K] | None = None
+    ) -> Iterator[tuple[K, PointOutcome]]:
         from distributed import as_completed
 
         finished = False
         with self._connected() as client:
             specs = client.scatter(self.specs, broadcast=True) if self.specs else []
             tries: dict[Any, tuple[K, PointTask, int]] = {}
+            self._listen(client, tries, started)
             pending = as_completed()
             for key, task in work:
                 future = self._submit(client, task, specs)
@@ -352,6 +413,22 @@ class DaskExecutor:
             finally:
                 if not finished:
                     self._cancel(client, list(tries))
+
+    def _listen(
+        self, client: Any, tries: dict[Any, tuple[K, PointTask, int]], started: Started[K] | None
+    ) -> None:
+        """Tell ``started`` which point each worker starts (the workers' events)."""
+        if started is None:
+            return
+        told = started
+
+        def heard(event: tuple[float, Any]) -> None:
+            message = event[1]
+            found = [k for f, (k, _, _) in list(tries.items()) if f.key == message.get("key")]
+            if found:
+                told(found[0], str(message.get("name") or ""))
+
+        client.subscribe_topic(started_topic(self.stop), heard)
 
     def _submit(self, client: Any, task: PointTask, specs: Any) -> Any:
         fetch = self.on_cache is not None and not self.shared_home
@@ -398,8 +475,9 @@ class DaskExecutor:
     def _connection(self) -> Iterator[Any]:
         from distributed import Client, LocalCluster
 
-        if self.scheduler:
-            client = Client(self.scheduler, timeout="30s")
+        address = self.scheduler or configured_scheduler()
+        if address:
+            client = Client(address, timeout="30s")
             cluster = None
         elif self.make_cluster is not None:
             cluster = self.make_cluster()

@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -101,8 +102,17 @@ class SweepSpec(Defaulted):
         return list(seen)
 
 
+class Tally(Defaulted):
+    """One worker's share of a sweep: runs running there now, done (ok or failed), failed."""
+
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+
+
 class Progress(Defaulted):
-    """How far a sweep is: runs done (ok or failed) of the total, and the time left."""
+    """How far a sweep is: runs done (ok or failed) of the total, and the time left; on a
+    cluster, the tally of each worker (``""``: this machine)."""
 
     total: int
     done: int = 0
@@ -110,6 +120,7 @@ class Progress(Defaulted):
     skipped: int = 0  # done by an earlier (interrupted) process
     elapsed: float = 0.0
     last: dict[str, Any] = field(default_factory=dict)  # the row just recorded
+    workers: dict[str, Tally] = field(default_factory=dict)
 
     @property
     def eta(self) -> float | None:
@@ -218,33 +229,61 @@ class _Runner:
         self.records = records
         self.listener = listener or (lambda progress: None)
         self.experiment = folder.parent
+        self.guard = threading.Lock()  # executors tell of starts from their own threads
+        self.where: dict[str, str] = {}  # the worker each run in flight started on
+        self.progress = Progress(total=0)
+        self.started = 0.0
 
     def go(
         self, todo: list[tuple[PointSpec, int]], executor: Executor, progress: Progress
     ) -> Progress:
-        from cairn.record import replace
-
-        started = time.monotonic()
+        self.started = time.monotonic()
         self.spec.target.check(self.spec.keys)
         planned = [self._prepare(point, n, i) for i, (point, n) in enumerate(todo, 1)]
+        self.progress = progress
         try:
             self.listener(progress)
-            for key, outcome in executor.run([(k, t) for k, t in planned]):
-                row = self._record(key, outcome)
-                progress = replace(
-                    progress,
-                    done=progress.done + 1,
-                    failed=progress.failed + (row["status"] == results.FAILED),
-                    elapsed=time.monotonic() - started,
-                    last=row,
-                )
-                self.listener(progress)
+            for key, outcome in executor.run([(k, t) for k, t in planned], self._started):
+                self._finished(self._record(key, outcome), key[2])
         except BaseException:
             executor.cancel()
             self._set_status(INTERRUPTED)
             raise
-        self._set_status(DONE if progress.done == progress.total else INTERRUPTED)
-        return progress
+        done = self.progress.done == self.progress.total
+        self._set_status(DONE if done else INTERRUPTED)
+        return self.progress
+
+    def _started(self, key: tuple[PointSpec, int, str, str], worker: str) -> None:
+        """A run started on ``worker`` (called from the executor's threads)."""
+        with self.guard:
+            tallies = dict(self.progress.workers)
+            before = self.where.get(key[2])
+            if before is not None:  # started again elsewhere: its first worker died
+                tallies[before] = _tally(tallies, before, running=-1)
+            self.where[key[2]] = worker
+            tallies[worker] = _tally(tallies, worker, running=1)
+            self._show(workers=tallies)
+
+    def _finished(self, row: dict[str, Any], uid: str) -> None:
+        failed = int(row["status"] == results.FAILED)
+        with self.guard:
+            tallies = dict(self.progress.workers)
+            ran = self.where.pop(uid, None)
+            if ran is not None:
+                tallies[ran] = _tally(tallies, ran, running=-1, done=1, failed=failed)
+            self._show(
+                done=self.progress.done + 1,
+                failed=self.progress.failed + failed,
+                elapsed=time.monotonic() - self.started,
+                last=row,
+                workers=tallies,
+            )
+
+    def _show(self, **changes: Any) -> None:
+        from cairn.record import replace
+
+        self.progress = replace(self.progress, **changes)
+        self.listener(self.progress)
 
     def _prepare(
         self, point: PointSpec, repeat: int, number: int
@@ -281,6 +320,14 @@ class _Runner:
             _write_json(path, data)
         except (OSError, ValueError):
             pass
+
+
+def _tally(tallies: Mapping[str, Tally], worker: str, **more: int) -> Tally:
+    """``worker``'s tally with ``more`` added to its counts."""
+    from cairn.record import replace
+
+    now = tallies.get(worker, Tally())
+    return replace(now, **{k: max(0, getattr(now, k) + n) for k, n in more.items()})
 
 
 def make_row(

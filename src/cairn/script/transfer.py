@@ -17,8 +17,8 @@ values; entries keep their uids, so paths between imported entries stay right.
 An entry is imported only when every file's digest matches the listing (a tampered entry is
 refused, naming the file), no symbolic link in it points outside it, and it was made for this
 platform. It is staged beside the cache and renamed into place under the entry's lock, then
-listed in its manifest: an entry already here (same uid, complete) is left as it is, so an
-import is done exactly once.
+listed in its manifest: an entry already here (same uid, complete, or another uid with the
+same key, as two workers make) is left as it is, so an import is done exactly once.
 """
 
 from __future__ import annotations
@@ -140,10 +140,9 @@ def _import_dir(cache: cache_mod.Cache, source: Path) -> Imported:
         reason = _refused(source, item, listing)
         if reason:
             done.refused.append(Refusal(uid=uid, reason=reason))
-        elif _present(cache, uid):
+        elif _present(cache, uid) or not _install(cache, source / uid, str(listing["cache"])):
             done.present.append(uid)
         else:
-            _install(cache, source / uid, str(listing["cache"]))
             done.added.append(uid)
     return done
 
@@ -203,9 +202,10 @@ def _present(cache: cache_mod.Cache, uid: str) -> bool:
     return (cache.folder / uid / cache_mod.META_FILE).is_file()
 
 
-def _install(cache: cache_mod.Cache, folder: Path, old_cache: str) -> None:
+def _install(cache: cache_mod.Cache, folder: Path, old_cache: str) -> bool:
     """Rewrite the entry's paths for this home, recompute its keys, stage it, rename it into
-    place under its lock, and list it in its manifest."""
+    place under its lock, and list it in its manifest. False when an entry with the same key
+    (made elsewhere under another uid, e.g. by another worker) is here already."""
     new_cache = str(cache.folder)
     data = rewritten(meta.load_file(folder / cache_mod.META_FILE), old_cache, new_cache)
     state = rewritten(meta.load_file(folder / cache_mod.STATE_FILE), old_cache, new_cache)
@@ -213,6 +213,8 @@ def _install(cache: cache_mod.Cache, folder: Path, old_cache: str) -> None:
     static = cache_mod.key_of(inputs)
     reads = data.get("cairn_reads") or {"items": [], "values": {}}
     scope = cache_mod.Scope(static, reads["items"], reads["values"])
+    if any(twin.key == scope.key() for twin in cache.candidates(static)):
+        return False
     data["cairn_key"] = scope.key()
     cache.folder.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-import-", dir=cache.folder))
@@ -235,6 +237,7 @@ def _install(cache: cache_mod.Cache, folder: Path, old_cache: str) -> None:
         data,
     )
     cache.note(entry, scope)
+    return True
 
 
 def _key_fields(inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -32,8 +32,10 @@ def cell(source: str, *tags: str, outputs: list[Any] | None = None) -> dict[str,
 
 
 def notebook(*cells: dict[str, Any]) -> str:
+    """The notebook as Jupyter saves it: each cell's source a list of lines."""
     meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-    return json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": meta, "cells": list(cells)})
+    saved = [{**c, "source": c["source"].splitlines(keepends=True)} for c in cells]
+    return json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": meta, "cells": saved})
 
 
 TRAIN = [

@@ -44,7 +44,9 @@ def main(argv: list[str]) -> int:
     notebook, params, executed = (Path(a) for a in argv)
     data = nbfile.load(notebook)
     values = json.loads(params.read_text(encoding="utf-8"))
-    nb = nbformat.from_dict(nbfile.inject(data, values))
+    # Through nbformat's reader: a saved notebook's sources are lists of lines, as the
+    # client needs them joined (and an older minor version is upgraded).
+    nb = nbformat.reads(json.dumps(nbfile.inject(data, values)), as_version=4)
     _kernel_env(Path.cwd())
     client = nbclient.NotebookClient(
         nb,

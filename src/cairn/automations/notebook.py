@@ -25,7 +25,7 @@ from typing import Any
 from cairn.automations.common import TAGS, CommonAutomation
 from cairn.automations.contract import Call, Flag, Outcome, action
 from cairn.errors import CairnError, InvalidInput, NotFound
-from cairn.notebook import ENV_OUT, STATE_OUT, nbfile
+from cairn.notebook import ENV_OUT, STATE_OUT, extra, nbfile
 
 PREVIEW_CELLS = 3
 PREVIEW_LINES = 4
@@ -161,6 +161,7 @@ def _folder(given: str | None, home: Path, stem: str) -> Path:
 
 def execute(path: Path, folder: Path, params: dict[str, str]) -> Path:
     """Run the step module on ``path`` in ``folder``; the executed copy's path."""
+    extra.require(f"running notebook {path.name}")
     (folder / "tmp-notebook-params.json").write_text(json.dumps(params), encoding="utf-8")
     for name in (ENV_OUT, STATE_OUT):
         (folder / name).unlink(missing_ok=True)
@@ -181,11 +182,9 @@ def execute(path: Path, folder: Path, params: dict[str, str]) -> Path:
         env=dict(os.environ),
     )
     if done.returncode != 0:
+        said = done.stdout.strip() or "\n".join(done.stderr.strip().splitlines()[-20:])
         kept = f"\nthe partly executed notebook is kept in {executed}" if executed.is_file() else ""
-        raise CairnError(
-            f"notebook {path.name} failed:\n{done.stdout.strip()}{kept}",
-            hint="fix the cell and run it again",
-        )
+        raise CairnError(f"notebook {path.name} failed:\n{said}{kept}")
     return executed
 
 

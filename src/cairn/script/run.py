@@ -836,6 +836,10 @@ class ScriptRun:
         from cairn.compat import importing
 
         prefix = [*importing.native_prefix_lines(), *(self.eff.state.get("script_prefix") or [])]
+        if path.suffix == native.NOTEBOOK_SUFFIX:
+            from cairn.notebook import extra
+
+            extra.require(f"script {self.alias}: its notebook step {path.name}")
         wrapper = native.write_wrapper(self.here / native.WRAPPER, env, path, prefix)
         try:
             ended = native.run(

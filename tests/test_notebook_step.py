@@ -224,5 +224,8 @@ def test_scrapbook_glue_is_read_and_an_uncached_steps_copy_is_kept(
     record = json.loads(
         (cairn_home / "local" / "run" / done["run_record"] / "cairn-run.json").read_text()
     )
-    kept = Path(record["tree"]["notebook"])
-    assert kept.is_file() and kept == tmp_path / "run.executed.ipynb"  # where it ran
+    kept = Path(record["tree"]["notebook"])  # a copy in the record: the next run reuses cwd
+    assert kept.parent == cairn_home / "local" / "run" / done["run_record"]
+    assert kept.read_text() == (tmp_path / "run.executed.ipynb").read_text()  # where it ran
+    shown = cli("show", "run", done["run_record"]).stdout
+    assert f"  executed notebook: {kept}" in shown

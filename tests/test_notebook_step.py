@@ -169,6 +169,13 @@ def test_notebook_artifacts_are_added_loaded_and_run_with_parameters(
     assert done["new_env"] == {"PASSED": "False", "LABEL": "demo"}
     assert done["new_state"] == {"table": {"t": 0.9}}
     assert Path(done["executed"]).is_file() and Path(done["executed"]).parent == out
+    assert sorted(p.name for p in out.iterdir()) == ["report.executed.ipynb"]  # no tmp-* files
+    failed = cli("run", "notebook", "report", "--param.threshold=oops", f"--to={out}")
+    assert failed.returncode == 1
+    assert "cell 2 of the notebook failed: ValueError: could not convert" in failed.stderr
+    assert f"the partly executed notebook is kept in {out / 'report.executed.ipynb'}" in (
+        failed.stderr
+    )
     wrong = cli("add", "notebook", "bad", f"--file={tmp_path / 'missing.ipynb'}")
     assert wrong.returncode == 1 and "not a readable notebook" in wrong.stderr
 

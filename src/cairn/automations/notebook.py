@@ -159,28 +159,28 @@ def _folder(given: str | None, home: Path, stem: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"notebook-{stem}-", dir=home / "work"))
 
 
+PARAMS = "tmp-notebook-params.json"
+
+
 def execute(path: Path, folder: Path, params: dict[str, str]) -> Path:
     """Run the step module on ``path`` in ``folder``; the executed copy's path."""
     extra.require(f"running notebook {path.name}")
-    (folder / "tmp-notebook-params.json").write_text(json.dumps(params), encoding="utf-8")
     for name in (ENV_OUT, STATE_OUT):
         (folder / name).unlink(missing_ok=True)
-    executed = folder / f"{path.stem}.executed.ipynb"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cairn.notebook.step",
-            str(path),
-            "tmp-notebook-params.json",
-            executed.name,
-        ],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
+    (folder / PARAMS).write_text(json.dumps(params), encoding="utf-8")
+    executed = folder.resolve() / f"{path.stem}.executed.ipynb"
+    step = [sys.executable, "-m", "cairn.notebook.step", str(path), PARAMS, executed.name]
+    try:
+        done = subprocess.run(
+            step,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env=dict(os.environ),
+        )
+    finally:
+        (folder / PARAMS).unlink(missing_ok=True)
     if done.returncode != 0:
         said = done.stdout.strip() or "\n".join(done.stderr.strip().splitlines()[-20:])
         kept = f"\nthe partly executed notebook is kept in {executed}" if executed.is_file() else ""
@@ -189,8 +189,11 @@ def execute(path: Path, folder: Path, params: dict[str, str]) -> Path:
 
 
 def recorded(folder: Path) -> tuple[dict[str, str], dict[str, Any]]:
-    """What :func:`cairn.notebook.record` wrote in ``folder``."""
+    """What :func:`cairn.notebook.record` wrote in ``folder`` (the files are removed: the
+    folder keeps only the executed copy and what the notebook wrote)."""
     from cairn.script import native
 
     outputs = native.read_outputs(folder)
+    for name in (ENV_OUT, STATE_OUT):
+        (folder / name).unlink(missing_ok=True)
     return dict(outputs.env), dict(outputs.state)

@@ -1,6 +1,6 @@
 """The ``notebook`` automation on notebooks that live in a registered repository: found by
-tags, loaded with kernel, parameters and preview, and the errors a user can make. Nothing
-here starts a kernel."""
+tags, loaded with kernel, parameters and preview; and the notebook mistakes a user can make
+(here or in a script's ``run.ipynb``). Nothing here starts a kernel."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import json_out
+from tests.script_fixtures import ScriptRepo
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -93,3 +94,18 @@ def test_notebook_mistakes_are_named(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "not.ipynb").write_text('{"cells": 3}')
     bad = cli("add", "notebook", "y", f"--file={tmp_path / 'not.ipynb'}")
     assert bad.returncode == 1 and "not a notebook (no list of cells)" in bad.stderr
+
+
+def test_a_run_ipynb_that_is_no_notebook_is_named_without_a_traceback(
+    cli: Cli, tmp_path: Path
+) -> None:
+    repo = ScriptRepo(tmp_path / "repo")
+    folder = repo.add("corrupt", tags=["corrupt"])
+    (folder / "run.ipynb").write_text('{"cells": [')
+    done = cli("run", "script", "corrupt")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{folder / 'run.ipynb'}: not a readable notebook" in done.stderr
+    (folder / "run.ipynb").write_text('{"worksheets": [], "nbformat": 3}')
+    old = cli("run", "script", "corrupt")
+    assert "not a notebook (no list of cells)" in old.stderr
+    assert "open and save it" in old.stderr

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cairn.errors import CairnError
 from cairn.notebook import STEP_ENV, extra, nbfile
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -38,7 +39,11 @@ def main(argv: list[str]) -> int:
 
     warnings.filterwarnings("ignore", module="nbformat")  # old notebooks: cells without ids
     notebook, params, executed = (Path(a) for a in argv)
-    data = nbfile.load(notebook)
+    try:
+        data = nbfile.load(notebook)
+    except CairnError as exc:
+        print(f"cairn: {exc}")
+        return 1
     values = json.loads(params.read_text(encoding="utf-8"))
     _kernel_env(Path.cwd())
     failed = run(data, values, Path.cwd(), executed)

@@ -837,9 +837,10 @@ class ScriptRun:
 
         prefix = [*importing.native_prefix_lines(), *(self.eff.state.get("script_prefix") or [])]
         if path.suffix == native.NOTEBOOK_SUFFIX:
-            from cairn.notebook import extra
+            from cairn.notebook import extra, nbfile
 
             extra.require(f"script {self.alias}: its notebook step {path.name}")
+            nbfile.load(path)  # a file that is no notebook: said here, not in a traceback
         wrapper = native.write_wrapper(self.here / native.WRAPPER, env, path, prefix)
         try:
             ended = native.run(

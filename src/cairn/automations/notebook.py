@@ -88,7 +88,7 @@ class NotebookAutomation(CommonAutomation):
         example="cairn run notebook accuracy-report --param.threshold=0.9",
         flags=(
             TAGS,
-            Flag("param", "dict", "a parameter: --param.KEY=VALUE (as a string, as papermill)"),
+            Flag("param", "dict", "a parameter: --param.KEY=VALUE (a string, like a script's env)"),
             Flag("to", "str", "the folder to run in and keep the executed copy (default: new)"),
         ),
     )

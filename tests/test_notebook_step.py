@@ -234,5 +234,31 @@ def test_scrapbook_glue_is_read_and_an_uncached_steps_copy_is_kept(
     kept = Path(record["tree"]["notebook"])  # a copy in the record: the next run reuses cwd
     assert kept.parent == cairn_home / "local" / "run" / done["run_record"]
     assert kept.read_text() == (tmp_path / "run.executed.ipynb").read_text()  # where it ran
+    assert not list(tmp_path.glob("tmp-*"))  # cairn's own files are removed, as for run.sh
     shown = cli("show", "run", done["run_record"]).stdout
     assert f"  executed notebook: {kept}" in shown
+
+
+def test_script_name_picks_the_notebook_and_the_hooks_run_around_it(
+    cli: Cli, tmp_path: Path
+) -> None:
+    repo = ScriptRepo(tmp_path / "hooks")
+    folder = repo.add(
+        "hooked",
+        {"script_name": "analysis", "new_env_keys": ["OUT_*"]},
+        tags=["hooked"],
+        customize=(
+            "def preprocess(i):\n"
+            "    i['env']['GREETING'] = 'hi there'\n"
+            "    return {'return': 0}\n"
+            "def postprocess(i):\n"
+            "    i['env']['OUT_POST'] = i['env']['OUT_SAID'] + '!'\n"
+            "    return {'return': 0}\n"
+        ),
+    )
+    (folder / "analysis.ipynb").write_text(
+        notebook(cell("import cairn.notebook\ncairn.notebook.record(OUT_SAID=GREETING.upper())"))
+    )
+    done = json_out(cli("run", "script", "hooked", "--out=json"))
+    assert done["new_env"] == {"OUT_SAID": "HI THERE", "OUT_POST": "HI THERE!"}
+    assert (tmp_path / "analysis.executed.ipynb").is_file()

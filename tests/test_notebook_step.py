@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -262,3 +263,21 @@ def test_script_name_picks_the_notebook_and_the_hooks_run_around_it(
     done = json_out(cli("run", "script", "hooked", "--out=json"))
     assert done["new_env"] == {"OUT_SAID": "HI THERE", "OUT_POST": "HI THERE!"}
     assert (tmp_path / "analysis.executed.ipynb").is_file()
+
+
+def test_a_notebook_runs_on_the_kernel_its_spec_names(cli: Cli, tmp_path: Path) -> None:
+    """A kernel cairn does not know as ipykernel keeps Jupyter's default transport (TCP)."""
+    launch = "import runpy; runpy.run_module('ipyk' + 'ernel_launcher', run_name='__main__')"
+    spec = tmp_path / "jupyter" / "kernels" / "custom"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", launch, "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "language": "python"}))
+    source = tmp_path / "custom.ipynb"
+    body = json.loads(notebook(cell("import cairn.notebook, sys\ncairn.notebook.record(K=1)")))
+    body["metadata"]["kernelspec"] = {"name": "custom", "display_name": "Custom"}
+    source.write_text(json.dumps(body))
+    env = {"JUPYTER_PATH": str(tmp_path / "jupyter")}
+    assert cli("add", "notebook", "custom", f"--file={source}", env=env).returncode == 0
+    done = cli("run", "notebook", "custom", "--out=json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json_out(done)["new_env"] == {"K": "1"}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn.errors import CairnError
-from cairn.notebook import STEP_ENV, extra, nbfile
+from cairn.notebook import STEP_ENV, extra, kernel, nbfile
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SOURCE_LINES = 3
@@ -64,14 +64,14 @@ def run(data: dict[str, Any], values: dict[str, Any], work: Path, executed: Path
     # Through nbformat's reader: a saved notebook's sources are lists of lines, as the
     # client needs them joined (and an older minor version is upgraded).
     nb = nbformat.reads(json.dumps(nbfile.inject(data, values)), as_version=4)
-    kernel = nbfile.kernel_of(data)
+    name = nbfile.kernel_of(data)
     try:
-        _execute(nb, kernel, work)
+        _execute(nb, name, work)
     except (CellExecutionError, DeadKernelError) as exc:
         nbformat.write(nb, str(executed))
         return failure(nb, executed, exc)
     except _KernelNotStarted as exc:
-        return f"cairn: the notebook's kernel {kernel!r} did not start: {exc} ({exc.hint})"
+        return f"cairn: the notebook's kernel {name!r} did not start: {exc} ({exc.hint})"
     nbformat.write(nb, str(executed))
     glued = scraps(nb)
     if glued:
@@ -87,28 +87,30 @@ class _KernelNotStarted(Exception):
         self.hint = hint
 
 
-def _execute(nb: Any, kernel: str, work: Path) -> None:
-    """Run every cell of ``nb`` on ``kernel``. The kernel talks over Unix sockets in a
-    private folder (no TCP port, which ipykernel warns about), removed afterwards."""
+def _execute(nb: Any, name: str, work: Path) -> None:
+    """Run every cell of ``nb`` on kernel ``name``. An ipykernel talks over Unix sockets in a
+    private folder (no TCP port, which it warns about), removed afterwards; other kernels
+    keep Jupyter's default (not every kernel speaks IPC)."""
     import tempfile
 
     import nbclient
     from traitlets.config import Config
 
     with tempfile.TemporaryDirectory(prefix="cairn-kernel-") as sockets:
-        config = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/k"}})
+        ipc = {"transport": "ipc", "ip": f"{sockets}/k"}
+        is_ipykernel = any("ipykernel" in part for part in kernel.command(name))
         client = nbclient.NotebookClient(
             nb,
-            kernel_name=kernel,
+            kernel_name=name,
             resources={"metadata": {"path": str(work)}},
             timeout=None,
-            config=config,
+            config=Config({"KernelManager": ipc if is_ipykernel else {}}),
         )
-        _start(client, kernel)
+        _start(client, name)
         client.execute()
 
 
-def _start(client: Any, kernel: str) -> None:
+def _start(client: Any, name: str) -> None:
     """Start the kernel and connect to it before executing: nbclient leaves a clean-up
     behind that hangs at exit when its own start fails."""
     from jupyter_client.kernelspec import NoSuchKernel
@@ -117,12 +119,12 @@ def _start(client: Any, kernel: str) -> None:
     try:
         client.start_new_kernel()
     except NoSuchKernel:
-        hint = extra.kernel_hint(kernel)
+        hint = extra.kernel_hint(name)
         raise _KernelNotStarted("no kernel of that name is installed", hint) from None
     try:
         client.start_new_kernel_client()
     except RuntimeError as exc:  # "Kernel died before replying to kernel_info" (cleaned up)
-        raise _KernelNotStarted(str(exc), extra.kernel_hint(kernel)) from None
+        raise _KernelNotStarted(str(exc), extra.kernel_hint(name)) from None
 
 
 SCRAP_TYPES = ("application/scrapbook.scrap.json+json", "application/scrapbook.scrap.text+json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,10 @@ def cell(source: str, *tags: str, outputs: list[Any] | None = None) -> dict[str,
 
 
 def notebook(*cells: dict[str, Any]) -> str:
+    """The notebook as Jupyter saves it: each cell's source a list of lines."""
     meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-    return json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": meta, "cells": list(cells)})
+    saved = [{**c, "source": c["source"].splitlines(keepends=True)} for c in cells]
+    return json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": meta, "cells": saved})
 
 
 TRAIN = [
@@ -167,6 +170,13 @@ def test_notebook_artifacts_are_added_loaded_and_run_with_parameters(
     assert done["new_env"] == {"PASSED": "False", "LABEL": "demo"}
     assert done["new_state"] == {"table": {"t": 0.9}}
     assert Path(done["executed"]).is_file() and Path(done["executed"]).parent == out
+    assert sorted(p.name for p in out.iterdir()) == ["report.executed.ipynb"]  # no tmp-* files
+    failed = cli("run", "notebook", "report", "--param.threshold=oops", f"--to={out}")
+    assert failed.returncode == 1
+    assert "cell 2 of the notebook failed: ValueError: could not convert" in failed.stderr
+    assert f"the partly executed notebook is kept in {out / 'report.executed.ipynb'}" in (
+        failed.stderr
+    )
     wrong = cli("add", "notebook", "bad", f"--file={tmp_path / 'missing.ipynb'}")
     assert wrong.returncode == 1 and "not a readable notebook" in wrong.stderr
 
@@ -222,5 +232,52 @@ def test_scrapbook_glue_is_read_and_an_uncached_steps_copy_is_kept(
     record = json.loads(
         (cairn_home / "local" / "run" / done["run_record"] / "cairn-run.json").read_text()
     )
-    kept = Path(record["tree"]["notebook"])
-    assert kept.is_file() and kept == tmp_path / "run.executed.ipynb"  # where it ran
+    kept = Path(record["tree"]["notebook"])  # a copy in the record: the next run reuses cwd
+    assert kept.parent == cairn_home / "local" / "run" / done["run_record"]
+    assert kept.read_text() == (tmp_path / "run.executed.ipynb").read_text()  # where it ran
+    assert not list(tmp_path.glob("tmp-*"))  # cairn's own files are removed, as for run.sh
+    shown = cli("show", "run", done["run_record"]).stdout
+    assert f"  executed notebook: {kept}" in shown
+
+
+def test_script_name_picks_the_notebook_and_the_hooks_run_around_it(
+    cli: Cli, tmp_path: Path
+) -> None:
+    repo = ScriptRepo(tmp_path / "hooks")
+    folder = repo.add(
+        "hooked",
+        {"script_name": "analysis", "new_env_keys": ["OUT_*"]},
+        tags=["hooked"],
+        customize=(
+            "def preprocess(i):\n"
+            "    i['env']['GREETING'] = 'hi there'\n"
+            "    return {'return': 0}\n"
+            "def postprocess(i):\n"
+            "    i['env']['OUT_POST'] = i['env']['OUT_SAID'] + '!'\n"
+            "    return {'return': 0}\n"
+        ),
+    )
+    (folder / "analysis.ipynb").write_text(
+        notebook(cell("import cairn.notebook\ncairn.notebook.record(OUT_SAID=GREETING.upper())"))
+    )
+    done = json_out(cli("run", "script", "hooked", "--out=json"))
+    assert done["new_env"] == {"OUT_SAID": "HI THERE", "OUT_POST": "HI THERE!"}
+    assert (tmp_path / "analysis.executed.ipynb").is_file()
+
+
+def test_a_notebook_runs_on_the_kernel_its_spec_names(cli: Cli, tmp_path: Path) -> None:
+    """A kernel cairn does not know as ipykernel keeps Jupyter's default transport (TCP)."""
+    launch = "import runpy; runpy.run_module('ipyk' + 'ernel_launcher', run_name='__main__')"
+    spec = tmp_path / "jupyter" / "kernels" / "custom"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", launch, "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "language": "python"}))
+    source = tmp_path / "custom.ipynb"
+    body = json.loads(notebook(cell("import cairn.notebook, sys\ncairn.notebook.record(K=1)")))
+    body["metadata"]["kernelspec"] = {"name": "custom", "display_name": "Custom"}
+    source.write_text(json.dumps(body))
+    env = {"JUPYTER_PATH": str(tmp_path / "jupyter")}
+    assert cli("add", "notebook", "custom", f"--file={source}", env=env).returncode == 0
+    done = cli("run", "notebook", "custom", "--out=json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json_out(done)["new_env"] == {"K": "1"}

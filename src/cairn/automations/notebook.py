@@ -25,7 +25,7 @@ from typing import Any
 from cairn.automations.common import TAGS, CommonAutomation
 from cairn.automations.contract import Call, Flag, Outcome, action
 from cairn.errors import CairnError, InvalidInput, NotFound
-from cairn.notebook import ENV_OUT, STATE_OUT, nbfile
+from cairn.notebook import ENV_OUT, STATE_OUT, extra, nbfile
 
 PREVIEW_CELLS = 3
 PREVIEW_LINES = 4
@@ -88,7 +88,7 @@ class NotebookAutomation(CommonAutomation):
         example="cairn run notebook accuracy-report --param.threshold=0.9",
         flags=(
             TAGS,
-            Flag("param", "dict", "a parameter: --param.KEY=VALUE (as a string, as papermill)"),
+            Flag("param", "dict", "a parameter: --param.KEY=VALUE (a string, like a script's env)"),
             Flag("to", "str", "the folder to run in and keep the executed copy (default: new)"),
         ),
     )
@@ -159,39 +159,41 @@ def _folder(given: str | None, home: Path, stem: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"notebook-{stem}-", dir=home / "work"))
 
 
+PARAMS = "tmp-notebook-params.json"
+
+
 def execute(path: Path, folder: Path, params: dict[str, str]) -> Path:
     """Run the step module on ``path`` in ``folder``; the executed copy's path."""
-    (folder / "tmp-notebook-params.json").write_text(json.dumps(params), encoding="utf-8")
+    extra.require(f"running notebook {path.name}")
     for name in (ENV_OUT, STATE_OUT):
         (folder / name).unlink(missing_ok=True)
-    executed = folder / f"{path.stem}.executed.ipynb"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cairn.notebook.step",
-            str(path),
-            "tmp-notebook-params.json",
-            executed.name,
-        ],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
-    if done.returncode != 0:
-        kept = f"\nthe partly executed notebook is kept in {executed}" if executed.is_file() else ""
-        raise CairnError(
-            f"notebook {path.name} failed:\n{done.stdout.strip()}{kept}",
-            hint="fix the cell and run it again",
+    (folder / PARAMS).write_text(json.dumps(params), encoding="utf-8")
+    executed = folder.resolve() / f"{path.stem}.executed.ipynb"
+    step = [sys.executable, "-m", "cairn.notebook.step", str(path), PARAMS, executed.name]
+    try:
+        done = subprocess.run(
+            step,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env=dict(os.environ),
         )
+    finally:
+        (folder / PARAMS).unlink(missing_ok=True)
+    if done.returncode != 0:
+        said = done.stdout.strip() or "\n".join(done.stderr.strip().splitlines()[-20:])
+        kept = f"\nthe partly executed notebook is kept in {executed}" if executed.is_file() else ""
+        raise CairnError(f"notebook {path.name} failed:\n{said}{kept}")
     return executed
 
 
 def recorded(folder: Path) -> tuple[dict[str, str], dict[str, Any]]:
-    """What :func:`cairn.notebook.record` wrote in ``folder``."""
+    """What :func:`cairn.notebook.record` wrote in ``folder`` (the files are removed: the
+    folder keeps only the executed copy and what the notebook wrote)."""
     from cairn.script import native
 
     outputs = native.read_outputs(folder)
+    for name in (ENV_OUT, STATE_OUT):
+        (folder / name).unlink(missing_ok=True)
     return dict(outputs.env), dict(outputs.state)

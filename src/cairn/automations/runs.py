@@ -251,6 +251,8 @@ def _tree_lines(node: dict[str, Any], depth: int) -> list[str]:
     label = " ".join([str(script.get("alias")), *node.get("variations", [])])
     version = f" {node['version']}" if node.get("version") else ""
     out = [f"{'  ' * depth}{label}{version} ({node.get('cache')}, {node.get('seconds', 0):.3f} s)"]
+    if node.get("notebook"):
+        out.append(f"{'  ' * depth}  executed notebook: {node['notebook']}")
     for dep in node.get("deps") or []:
         out += _tree_lines(dep, depth + 1)
     return out

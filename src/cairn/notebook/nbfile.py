@@ -31,7 +31,10 @@ def load(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"{path}: not a readable notebook ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise InvalidInput(f"{path}: not a notebook (no list of cells)")
+        raise InvalidInput(
+            f"{path}: not a notebook (no list of cells)",
+            hint="a notebook of format 4, as Jupyter saves it (older ones: open and save it)",
+        )
     return data
 
 

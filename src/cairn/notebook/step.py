@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cairn.notebook import STEP_ENV, nbfile
+from cairn.errors import CairnError
+from cairn.notebook import STEP_ENV, extra, kernel, nbfile
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SOURCE_LINES = 3
@@ -30,42 +31,100 @@ def main(argv: list[str]) -> int:
     if len(argv) != 3:
         print("usage: python -m cairn.notebook.step NOTEBOOK PARAMS.json EXECUTED.ipynb")
         return 2
-    try:
-        import nbclient
-        import nbformat
-    except ImportError:
-        print(
-            "cairn: running a notebook needs nbclient and ipykernel: pip install 'cairn[notebook]'"
-        )
+    gone = extra.missing()
+    if gone:
+        print(f"cairn: running a notebook needs {', '.join(gone)}: {extra.HINT}")
         return 1
     import warnings
 
     warnings.filterwarnings("ignore", module="nbformat")  # old notebooks: cells without ids
     notebook, params, executed = (Path(a) for a in argv)
-    data = nbfile.load(notebook)
-    values = json.loads(params.read_text(encoding="utf-8"))
-    nb = nbformat.from_dict(nbfile.inject(data, values))
-    _kernel_env(Path.cwd())
-    client = nbclient.NotebookClient(
-        nb,
-        kernel_name=nbfile.kernel_of(data),
-        resources={"metadata": {"path": str(Path.cwd())}},
-        timeout=None,
-    )
     try:
-        client.execute()
-    except nbclient.exceptions.CellExecutionError:
-        nbformat.write(nb, str(executed))
-        print(failure(nb, executed))  # the engine says where the executed copy is kept
+        data = nbfile.load(notebook)
+    except CairnError as exc:
+        print(f"cairn: {exc}")
         return 1
+    values = json.loads(params.read_text(encoding="utf-8"))
+    _kernel_env(Path.cwd())
+    failed = run(data, values, Path.cwd(), executed)
+    if failed:
+        print(failed)  # the engine says where the executed copy is kept
+        return 1
+    print(f"cairn: executed {notebook.name}; the executed copy is {executed}")
+    return 0
+
+
+def run(data: dict[str, Any], values: dict[str, Any], work: Path, executed: Path) -> str:
+    """Execute ``data`` with ``values`` injected, in ``work``; write the executed copy (also
+    when a cell fails) and hand glued values to :func:`cairn.notebook.record`. Returns what
+    went wrong, or ``""``."""
+    import nbformat
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+    # Through nbformat's reader: a saved notebook's sources are lists of lines, as the
+    # client needs them joined (and an older minor version is upgraded).
+    nb = nbformat.reads(json.dumps(nbfile.inject(data, values)), as_version=4)
+    name = nbfile.kernel_of(data)
+    try:
+        _execute(nb, name, work)
+    except (CellExecutionError, DeadKernelError) as exc:
+        nbformat.write(nb, str(executed))
+        return failure(nb, executed, exc)
+    except _KernelNotStarted as exc:
+        return f"cairn: the notebook's kernel {name!r} did not start: {exc} ({exc.hint})"
     nbformat.write(nb, str(executed))
     glued = scraps(nb)
     if glued:
         from cairn.notebook import record
 
         record(**glued)
-    print(f"cairn: executed {notebook.name}; the executed copy is {executed}")
-    return 0
+    return ""
+
+
+class _KernelNotStarted(Exception):
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _execute(nb: Any, name: str, work: Path) -> None:
+    """Run every cell of ``nb`` on kernel ``name``. An ipykernel talks over Unix sockets in a
+    private folder (no TCP port, which it warns about), removed afterwards; other kernels
+    keep Jupyter's default (not every kernel speaks IPC)."""
+    import tempfile
+
+    import nbclient
+    from traitlets.config import Config
+
+    with tempfile.TemporaryDirectory(prefix="cairn-kernel-") as sockets:
+        ipc = {"transport": "ipc", "ip": f"{sockets}/k"}
+        is_ipykernel = any("ipykernel" in part for part in kernel.command(name))
+        client = nbclient.NotebookClient(
+            nb,
+            kernel_name=name,
+            resources={"metadata": {"path": str(work)}},
+            timeout=None,
+            config=Config({"KernelManager": ipc if is_ipykernel else {}}),
+        )
+        _start(client, name)
+        client.execute()
+
+
+def _start(client: Any, name: str) -> None:
+    """Start the kernel and connect to it before executing: nbclient leaves a clean-up
+    behind that hangs at exit when its own start fails."""
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    client.km = client.create_kernel_manager()
+    try:
+        client.start_new_kernel()
+    except NoSuchKernel:
+        hint = extra.kernel_hint(name)
+        raise _KernelNotStarted("no kernel of that name is installed", hint) from None
+    try:
+        client.start_new_kernel_client()
+    except RuntimeError as exc:  # "Kernel died before replying to kernel_info" (cleaned up)
+        raise _KernelNotStarted(str(exc), extra.kernel_hint(name)) from None
 
 
 SCRAP_TYPES = ("application/scrapbook.scrap.json+json", "application/scrapbook.scrap.text+json")
@@ -93,7 +152,7 @@ def _kernel_env(work: Path) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join([*paths, package_root])
 
 
-def failure(nb: Any, executed: Path) -> str:
+def failure(nb: Any, executed: Path, exc: Exception | None = None) -> str:
     """The failed cell: its number among the notebook's cells, its first lines, the error."""
     cells = [c for c in nb.cells if nbfile.INJECTED not in nbfile.tags(c)]
     for number, cell in enumerate(cells, 1):
@@ -108,7 +167,7 @@ def failure(nb: Any, executed: Path) -> str:
             lines += [f"  | {line}" for line in head]
             lines += [trace]
             return "\n".join(lines)
-    return f"cairn: the notebook failed; see its partly executed copy {executed.resolve()}"
+    return f"cairn: the notebook failed ({exc}); see its partly executed copy {executed.resolve()}"
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ The record (format 1): ``uid``, ``started`` (UTC, ISO 8601), ``seconds``, ``stat
 ``tree`` (one node per script run: where in the tree, script alias/uid/repository/content
 digest, variations, version, cache status and entry, the static and full keys, the env and
 state items read with their values, exports, seconds, and its dependencies) and ``outputs``
-(the top script's ``new_env``/``new_state``).
+(the top script's ``new_env``/``new_state``). A notebook step's node names its executed
+copy (``notebook``): in its cache entry, or for a step that is not cached, a copy kept in the
+record's folder.
 
 Records are kept up to a limit (:data:`KEEP`, or ``CAIRN_KEEP_RUNS``; 0 turns recording
 off); the oldest beyond it are removed when a record is written, and ``cairn gc run``
@@ -174,6 +176,7 @@ def save(
     stage = folder / f"{_TMP}{uid}"
     stage.mkdir()
     try:
+        _keep_notebooks(record, stage, folder / uid)
         text = json.dumps(record, indent=1, sort_keys=False, default=str)
         (stage / RECORD_FILE).write_text(text + "\n", encoding="utf-8")
         (stage / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -182,6 +185,25 @@ def save(
         shutil.rmtree(stage, ignore_errors=True)
     prune(folder, limit)
     return folder / uid
+
+
+def _keep_notebooks(record: dict[str, Any], stage: Path, final: Path) -> None:
+    """Copy the executed notebook of each step that is not cached into the record, and name
+    the copy in its node: the folder such a step ran in is the next run's too."""
+    tree = record.get("tree")
+    if not isinstance(tree, dict):
+        return
+    for number, item in enumerate(walk_json(tree)):
+        executed = item.get("notebook")
+        if not executed or item.get("entry"):
+            continue
+        alias = (item.get("script") or {}).get("alias") or "step"
+        name = f"{number}-{alias}.{Path(executed).name}"
+        try:
+            shutil.copyfile(executed, stage / name)
+        except OSError:
+            continue
+        item["notebook"] = str(final / name)
 
 
 def keep_limit() -> int:

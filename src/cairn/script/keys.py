@@ -107,18 +107,19 @@ NOTEBOOK_SUFFIX = ".ipynb"
 
 
 def notebook_code(path: Path) -> bytes:
-    """What of a notebook enters its script's key: the code cells without their outputs,
-    its kernel, and the Python that runs it (the kernel of a ``python3`` notebook)."""
-    import sys
-
+    """What of a notebook enters its script's key: the code cells without their outputs, its
+    kernel, and what that kernel runs on (:func:`cairn.notebook.kernel.fingerprint`: its
+    command, and for a Python kernel the interpreter and the packages installed for it)."""
     from cairn.errors import InvalidInput
-    from cairn.notebook import nbfile
+    from cairn.notebook import kernel, nbfile
 
     try:
-        code = nbfile.code_of(nbfile.load(path))
+        data = nbfile.load(path)
     except InvalidInput:
         return path.read_bytes()  # not a notebook: its bytes, as any file
-    return f"{code}\npython:{sys.executable}:{sys.version}".encode("utf-8", "surrogateescape")
+    code = nbfile.code_of(data)
+    environment = kernel.fingerprint(nbfile.kernel_of(data))
+    return f"{code}\n{environment}".encode("utf-8", "surrogateescape")
 
 
 def _files(root: Path) -> Iterable[tuple[str, Path]]:
@@ -136,13 +137,31 @@ def _files(root: Path) -> Iterable[tuple[str, Path]]:
 
 
 def watched(root: Path) -> list[Path]:
-    """The directories and files whose change changes :func:`content_digest` of ``root``."""
+    """The directories and files whose change changes :func:`content_digest` of ``root``
+    (for a notebook, also its kernel's spec and the folders its Python imports from)."""
     dirs = {root}
     files = []
     for _rel, path in _files(root):
         files.append(path)
         dirs.update(p for p in path.parents if p == root or root in p.parents)
-    return [*sorted(dirs), *files]
+    kernels = [p for p in files if p.suffix == NOTEBOOK_SUFFIX]
+    return [*sorted(dirs), *files, *_kernel_paths(kernels)]
+
+
+def _kernel_paths(notebooks: list[Path]) -> list[Path]:
+    """What the keys of ``notebooks`` take from their kernels' installations."""
+    if not notebooks:
+        return []
+    from cairn.errors import InvalidInput
+    from cairn.notebook import kernel, nbfile
+
+    names = set()
+    for path in notebooks:
+        try:
+            names.add(nbfile.kernel_of(nbfile.load(path)))
+        except InvalidInput:
+            continue
+    return [p for name in sorted(names) for p in kernel.watched(name)]
 
 
 Selector = Callable[

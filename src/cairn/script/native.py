@@ -50,7 +50,7 @@ NOTEBOOK_PARAMS = "tmp-notebook-params.json"
 ENV_OUT = "tmp-run-env.out"
 STATE_OUT = "tmp-run-state.json"
 STATE_IN = "tmp-state.json"
-OWN_FILES = (WRAPPER, STATE_IN, ENV_OUT, STATE_OUT)
+OWN_FILES = (WRAPPER, STATE_IN, ENV_OUT, STATE_OUT, NOTEBOOK_PARAMS)
 """The files cairn writes and reads around a native script in the folder it runs in."""
 TAIL_LINES = 20
 

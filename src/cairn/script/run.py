@@ -864,6 +864,8 @@ class ScriptRun:
         from cairn.compat import importing
 
         prefix = [*importing.native_prefix_lines(), *(self.eff.state.get("script_prefix") or [])]
+        if path.suffix == native.NOTEBOOK_SUFFIX:
+            self._check_notebook(path)
         wrapper = native.write_wrapper(self.here / native.WRAPPER, env, path, prefix)
         try:
             ended = native.run(
@@ -886,6 +888,14 @@ class ScriptRun:
         merged = env_mod.merge_state(state, outputs.state)
         dict.clear(self.eff.state)  # in place: a hook that ran this script holds the same dict
         dict.update(self.eff.state, merged)
+
+    def _check_notebook(self, path: Path) -> None:
+        """Before a notebook step: the extra is installed and the file is a notebook (said
+        here, not in a traceback of the step)."""
+        from cairn.notebook import extra, nbfile
+
+        extra.require(f"script {self.alias}: its notebook step {path.name}")
+        nbfile.load(path)
 
     def _executed_notebook(self, path: Path) -> str | None:
         """A notebook step's executed copy, where the step ran: its cache entry, or for a

@@ -244,6 +244,14 @@ def test_unknown_action_and_flags() -> None:
     assert "'frob'" in error and "add, copy, find" in error
     assert "needs an automation" in fails(4, action="find")
     assert "unknown action" in fails(4, action="frob")
+
+
+def test_a_misspelt_action_gets_a_did_you_mean() -> None:
+    assert "; did you mean find?" in fails(4, action="fnd", automation="dataset")
+    assert "; did you mean load?" in fails(4, action="lod", automation="script")
+    assert "; did you mean run?" in fails(4, action="runn", automation="script")
+    assert "; did you mean find?" in fails(4, action="fnd")  # no automation named
+    assert "did you mean" not in fails(4, action="zzzzzz", automation="dataset")
     r = cairn.access({"action": "find", "automation": "dataset", "tagz": "a"})
     assert r["return"] == 0 and "unknown flag --tagz" in r["warnings"][0]
     assert "--tags" in fails(1, action="find", automation="dataset", tags=True)

@@ -192,8 +192,21 @@ def test_parallel_imports_of_one_archive_register_it_once(
     for code, (_, err) in results:
         if code:
             assert b"is already registered" in err, err
+            assert b".cairn-tmp" not in err and b"--alias=NEW" in err, err
     assert cli("find", "dataset", "d4").stdout.strip().endswith("/repos/race/dataset/d4")
     _no_leftovers(cairn_home)
+
+
+def test_a_clone_whose_alias_is_taken_never_names_its_staging_copy(
+    cli: Any, remote: Any, make_repo: Callable[..., Path]
+) -> None:
+    assert cli("add", "repo", str(make_repo("taken"))).returncode == 0
+    url, _ = remote("other", uid="0123456789abcdef", cmr={"alias": "taken"})
+    done = cli("pull", "repo", f"--url={url}")
+    assert done.returncode == 8, done.stderr
+    assert "a repository with alias 'taken' is already registered" in done.stderr
+    assert "remove the other: cairn rm repo taken" in done.stderr
+    assert ".cairn-tmp" not in done.stderr and "--alias" not in done.stderr
 
 
 def test_a_bad_dependency_url_names_the_repository_that_wants_it(cli: Any, tmp_path: Path) -> None:

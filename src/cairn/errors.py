@@ -26,6 +26,18 @@ def failure_code(returned: int) -> int:
     return returned if returned in CM_CODES else 1
 
 
+def did_you_mean(word: str, choices: object, cutoff: float = 0.75) -> str:
+    """``; did you mean find?`` for the choice closest to a misspelt ``word``, or ``""``
+    (also when ``word`` is itself one of ``choices``: the mistake is elsewhere)."""
+    import difflib  # only on error paths
+
+    names = sorted({str(c) for c in choices})  # type: ignore[attr-defined]
+    if word in names:
+        return ""
+    close = difflib.get_close_matches(word, names, n=1, cutoff=cutoff)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 class CairnError(Exception):
     """Base of every error cairn reports to a user (code 1: generic failure)."""
 

@@ -423,6 +423,22 @@ def test_dot_names_the_artifact_of_the_current_directory(
     bad(cli("load", "model", ".", cwd=here), 1, "REPO/model/NAME")
 
 
+def test_dot_runs_the_script_of_the_current_directory(cli: Cli, tmp_path: Path) -> None:
+    from tests.script_fixtures import ScriptRepo
+
+    repo = ScriptRepo(tmp_path / "repo")
+    here = repo.add(
+        "greet", {"new_env_keys": ["GREETING"]}, run="echo GREETING=hi$1 > tmp-run-env.out\n"
+    )
+    ScriptRepo(tmp_path / "other", alias="other").add("greet", {}, run="exit 1\n")
+    done = json_out(cli("run", "script", ".", "--out=json", cwd=here))
+    assert done["new_env"] == {"GREETING": "hi"}
+    explained = good(cli("run", "script", ".", "--explain", cwd=here))
+    assert "greet" in explained
+    assert f"path: {here}" in good(cli("run", "script", ".", "--help", cwd=here))
+    bad(cli("run", "script", ".", cwd=tmp_path), 1, "'.' names the script artifact")
+
+
 def test_a_path_an_uncached_script_returns_still_exists(cli: Cli, tmp_path: Path) -> None:
     """CM's download-file writes into the current directory and returns the path."""
     from tests.script_fixtures import ScriptRepo

@@ -301,3 +301,18 @@ def test_update_refuses_to_turn_a_list_into_a_mapping(cli: Any, cairn_home: Path
     replaced = cli("update", "dataset", "d", "--meta.x.y=1", "--replace_lists")
     assert replaced.returncode == 0, replaced.stderr
     assert read_yaml(meta_file)["x"] == {"y": "1"}
+
+
+def test_update_refuses_to_turn_a_mapping_into_a_list(cli: Any, cairn_home: Path) -> None:
+    ok(action="add", automation="dataset", artifact="d", meta={"m": {"a": 1}})
+    meta_file = cairn_home / "local" / "dataset" / "d" / "_cm.yaml"
+    before = meta_file.read_text()
+    done = cli("update", "dataset", "d", "--meta.m,=x")
+    assert done.returncode == 1
+    assert "meta key 'm' is a mapping ({'a': 1}): a list given for it would drop its keys" in (
+        done.stderr
+    )
+    assert "--meta.m.KEY=VALUE" in done.stderr and "--replace_lists" in done.stderr
+    assert meta_file.read_text() == before
+    assert cli("update", "dataset", "d", "--meta.m,=x", "--replace_lists").returncode == 0
+    assert read_yaml(meta_file)["m"] == ["x"]

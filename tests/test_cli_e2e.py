@@ -476,6 +476,19 @@ def test_a_misspelt_automation_gets_a_did_you_mean(cli: Cli) -> None:
     assert quiet.returncode == 0 and quiet.stderr == ""
 
 
+def test_a_misspelt_kind_is_guessed_when_nothing_is_found_or_a_first_one_added(
+    cli: Cli, local: Path
+) -> None:
+    kind_said = "no repository has artifacts of kind 'scrpt'; did you mean script?"
+    for action in ("load", "info", "update", "rm"):
+        bad(cli(action, "scrpt", "hello", "-f"), 16, "no artifact matches", kind_said)
+    added = cli("add", "scrpt", "hello")
+    assert added.returncode == 0 and kind_said in added.stderr  # added all the same
+    assert (local / "scrpt" / "hello").is_dir()
+    assert "did you mean" not in cli("load", "scrpt", "hello").stderr  # the kind exists now
+    assert cli("add", "dataset", "d1").stderr == ""
+
+
 def test_add_script_in_a_repository_folder_adds_there_with_a_template(
     cli: Cli, tmp_path: Path, local: Path
 ) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cairn import ids, meta, report
 from cairn.automations.base import Automation
-from cairn.automations.contract import Call, Flag, Outcome, action
+from cairn.automations.contract import ActionSpec, Call, Flag, Outcome, action
 from cairn.errors import Ambiguous, InvalidInput, NotFound, Refused
 from cairn.store.artifact import IDENTITY_KEYS, Artifact
 from cairn.store.catalog import Query, Target
@@ -38,6 +38,9 @@ class CommonAutomation(Automation):
         ),
     )
     def add(self, call: Call) -> Outcome:
+        said = self._kind_guess()  # a new kind is made, but it may be a typo
+        if said:
+            report.warn(f"{said} (a new kind is made all the same)")
         ident = _identifier(call, 0, required=False)
         repo = self.catalog.registry.one(str(ident.repo)) if ident.repo else None
         here = None if repo else self._repo_here()
@@ -90,19 +93,29 @@ class CommonAutomation(Automation):
     )
     def find(self, call: Call) -> Outcome:
         found = self.catalog.find(self._query(call))
-        if not found:
-            self._guess_kind()
+        said = "" if found else self._kind_guess()
+        if said:
+            report.warn(said)
         return Outcome({"list": found}, [str(a.path) for a in found])
 
-    def _guess_kind(self) -> None:
-        """Nothing found: when the kind is unknown and close to a known one, say which."""
+    def _kind_guess(self) -> str:
+        """When the kind is unknown and close to a known one, a sentence saying which."""
         from cairn.automations import registry
 
         guess = registry.close_kind(self.kind.alias, self.catalog)
-        if guess is not None:
-            report.warn(
-                f"no repository has artifacts of kind {self.kind.alias!r}; did you mean {guess}?"
-            )
+        if guess is None:
+            return ""
+        return f"no repository has artifacts of kind {self.kind.alias!r}; did you mean {guess}?"
+
+    def invoke(self, spec: ActionSpec, call: Call) -> Outcome:
+        """Run the action; nothing found of a kind no repository has gets the kind guessed."""
+        try:
+            return super().invoke(spec, call)
+        except NotFound as exc:
+            said = "" if "; did you mean" in exc.message else self._kind_guess()
+            if said:
+                exc.message += f"; {said}"
+            raise
 
     @action(
         "load",

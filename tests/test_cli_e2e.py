@@ -423,6 +423,30 @@ def test_dot_names_the_artifact_of_the_current_directory(
     bad(cli("load", "model", ".", cwd=here), 1, "REPO/model/NAME")
 
 
+def test_dot_colon_names_the_repository_of_the_current_directory(
+    cli: Cli, tmp_path: Path, local: Path
+) -> None:
+    """CM's smoke sequence: cm init repo, then cm add script .:name2 from inside it."""
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    good(cli("init", "repo", ".", "--alias=project", cwd=project))
+    good(cli("add", "dataset", "d1"))  # a namesake in local
+    added = good(cli("add", "dataset", ".:d1", cwd=project / "docs"))
+    assert f"at {project / 'dataset' / 'd1'}" in added
+    found = good(cli("find", "dataset", ".:d1", cwd=project / "docs")).split()
+    assert found == [str(project / "dataset" / "d1")]
+    good(cli("add", "script", ".:name2", cwd=project))
+    assert (project / "script" / "name2" / "run.sh").is_file()
+    ran = good(cli("run", "script", ".:name2", cwd=project))
+    assert "name2: hello from" in ran
+    assert f"path: {project / 'script' / 'name2'}" in good(
+        cli("run", "script", ".:name2", "--help", cwd=project)
+    )
+    good(cli("copy", "dataset", ".:d1", ".:d2", cwd=project))
+    assert (project / "dataset" / "d2" / "_cm.yaml").is_file()
+    bad(cli("load", "dataset", ".:d1", cwd=tmp_path), 1, "'.:d1'", "no registered repository")
+
+
 def test_dot_runs_the_script_of_the_current_directory(cli: Cli, tmp_path: Path) -> None:
     from tests.script_fixtures import ScriptRepo
 

@@ -121,6 +121,8 @@ def script_usage(action: str, automation_name: str, i: dict[str, Any]) -> str:
     names = [n for n in dict.fromkeys([i.get("artifact"), *(i.get("artifacts") or [])]) if n]
     if kind.alias != "script" or action.replace("-", "_") != "run" or not (names or i.get("tags")):
         return ""
+    from cairn.automations.common import in_repo_here
+    from cairn.automations.contract import Call
     from cairn.automations.script import here_name, request_words
     from cairn.script import usage
     from cairn.store.catalog import Catalog
@@ -128,5 +130,6 @@ def script_usage(action: str, automation_name: str, i: dict[str, Any]) -> str:
     catalog = Catalog.open()
     if names[:1] == ["."]:  # the script whose folder is the current directory
         names[0] = here_name(catalog, kind)
+    names = in_repo_here(catalog, Call(names, {}, {})).artifacts  # CM's .:NAME
     request, _ = request_words(names, named=bool(i.get("artifact")))
     return "\n\n" + usage.page(catalog, i.get("tags"), request)

@@ -500,6 +500,14 @@ def test_a_misspelt_automation_gets_a_did_you_mean(cli: Cli) -> None:
     assert quiet.returncode == 0 and quiet.stderr == ""
 
 
+def test_help_of_a_misspelt_kind_and_an_action_without_automation_guess(cli: Cli) -> None:
+    page = good(cli("help", "scrpt"))
+    assert "no repository has artifacts of kind 'scrpt'; did you mean script?" in page
+    assert "did you mean" not in good(cli("help", "dataset"))
+    bad(cli("run"), 4, "action 'run' needs an automation", "e.g. cairn run script")
+    bad(cli("find"), 4, "e.g. cairn find dataset")
+
+
 def test_a_misspelt_kind_is_guessed_when_nothing_is_found_or_a_first_one_added(
     cli: Cli, local: Path
 ) -> None:

@@ -123,9 +123,13 @@ def _no_automation(action: str) -> NoReturn:
     if action.replace("-", "_") not in known:
         guess = did_you_mean(action.replace("-", "_"), known | set(_OWN_COMMANDS))
         raise ActionNotFound(f"unknown action {action!r}{guess}", hint="see: cairn help")
+    having = [
+        n for n, cls in registry.listing().items() if action.replace("-", "_") in cls.actions()
+    ]
+    example = "dataset" if "*" in having else having[0]  # `run` is script's, not every kind's
     raise AutomationNotFound(
         f"action {action!r} needs an automation",
-        hint=f"e.g. cairn {action} dataset; see: cairn help",
+        hint=f"e.g. cairn {action} {example}; see: cairn help",
     )
 
 

@@ -60,8 +60,19 @@ def automation(name: str) -> str:
     lines = [f"automation {kind}: {cls.summary}", "", "Actions:"]
     lines += _action_lines(cls)
     lines += _repository_action_lines(kind) if registry.builtin(kind.alias) is None else []
-    lines += ["", f"Details: cairn ACTION {kind.alias} --help"]
+    lines += ["", f"Details: cairn ACTION {kind.alias} --help", *_kind_guess(kind.alias)]
     return "\n".join(lines)
+
+
+def _kind_guess(name: str) -> list[str]:
+    """A line guessing the known kind a misspelt one was meant to be (``scrpt``)."""
+    from cairn.automations import registry
+    from cairn.store.catalog import Catalog
+
+    guess = registry.close_kind(name, Catalog.open())
+    if guess is None:
+        return []
+    return [f"Note: no repository has artifacts of kind {name!r}; did you mean {guess}?"]
 
 
 def _repository_action_lines(kind: Any) -> list[str]:

@@ -222,6 +222,21 @@ def test_a_bad_dependency_url_names_the_repository_that_wants_it(cli: Any, tmp_p
     assert "/repos/withdep/cmr.yaml) needs repository other, which cannot be pulled" in done.stderr
 
 
+def test_add_repo_names_a_dependency_that_is_not_registered(
+    cli: Any, make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = make_repo("needy")
+    cmr = (
+        "alias: needy\nuid: 'cccccccccccccccc'\ndeps:\n- alias: other\n  url: https://h/other.git\n"
+    )
+    (path / "cmr.yaml").write_text(cmr + "- alias: local\n- alias: gone\n  conflict: true\n")
+    done = cli("add", "repo", str(path))
+    assert done.returncode == 0, done.stderr
+    said = f"repository needy ({path / 'cmr.yaml'}) needs repository other, which is not registered"
+    assert said in done.stderr and "cairn pull repo --url=https://h/other.git" in done.stderr
+    assert "local" not in done.stderr and "gone" not in done.stderr
+
+
 def test_import_with_alias_registers_that_alias(
     cli: Any, make_repo: Callable[..., Path], tmp_path: Path
 ) -> None:

@@ -193,6 +193,8 @@ def test_parallel_imports_of_one_archive_register_it_once(
         if code:
             assert b"is already registered" in err, err
             assert b".cairn-tmp" not in err and b"--alias=NEW" in err, err
+    again = cli("import", "repo", packed)
+    assert again.returncode == 8 and "remove it first (cairn rm repo race)" in again.stderr
     assert cli("find", "dataset", "d4").stdout.strip().endswith("/repos/race/dataset/d4")
     _no_leftovers(cairn_home)
 

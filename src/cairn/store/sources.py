@@ -236,7 +236,8 @@ class Sources:
             if repo.path == dest:
                 raise AlreadyExists(
                     f"repository {repo.alias!r} is already registered at {dest}",
-                    hint="pass --alias=NEW to bring in another copy",
+                    hint=f"to bring it in again, remove it first (cairn rm repo {repo.alias}); "
+                    "--alias=NEW brings a different repository into another folder",
                 )
         raise AlreadyExists(
             f"{dest} already exists but is not a registered repository",

@@ -202,6 +202,12 @@ def _load_or_warn(path: Path, load: Callable[[Path], Repo]) -> Repo | None:
 def _check_clash(new: Repo, other: Repo, alias_hint: str) -> None:
     if other.path == new.path:
         raise AlreadyExists(f"repository {new.path} is already registered as {other.alias!r}")
+    if (other.alias, other.uid) == (new.alias, new.uid):
+        raise AlreadyExists(
+            f"repository {new.alias!r} (uid {new.uid}) is already registered at {other.path}",
+            hint="the same alias and uid: to bring in this copy instead, remove the other "
+            f"first: cairn rm repo {other.alias}",
+        )
     if other.alias == new.alias:
         raise AlreadyExists(
             f"a repository with alias {new.alias!r} is already registered at {other.path}",

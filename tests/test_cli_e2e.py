@@ -423,6 +423,46 @@ def test_dot_names_the_artifact_of_the_current_directory(
     bad(cli("load", "model", ".", cwd=here), 1, "REPO/model/NAME")
 
 
+def test_dot_colon_names_the_repository_of_the_current_directory(
+    cli: Cli, tmp_path: Path, local: Path
+) -> None:
+    """CM's smoke sequence: cm init repo, then cm add script .:name2 from inside it."""
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    good(cli("init", "repo", ".", "--alias=project", cwd=project))
+    good(cli("add", "dataset", "d1"))  # a namesake in local
+    added = good(cli("add", "dataset", ".:d1", cwd=project / "docs"))
+    assert f"at {project / 'dataset' / 'd1'}" in added
+    found = good(cli("find", "dataset", ".:d1", cwd=project / "docs")).split()
+    assert found == [str(project / "dataset" / "d1")]
+    good(cli("add", "script", ".:name2", cwd=project))
+    assert (project / "script" / "name2" / "run.sh").is_file()
+    ran = good(cli("run", "script", ".:name2", cwd=project))
+    assert "name2: hello from" in ran
+    assert f"path: {project / 'script' / 'name2'}" in good(
+        cli("run", "script", ".:name2", "--help", cwd=project)
+    )
+    good(cli("copy", "dataset", ".:d1", ".:d2", cwd=project))
+    assert (project / "dataset" / "d2" / "_cm.yaml").is_file()
+    bad(cli("load", "dataset", ".:d1", cwd=tmp_path), 1, "'.:d1'", "no registered repository")
+
+
+def test_dot_runs_the_script_of_the_current_directory(cli: Cli, tmp_path: Path) -> None:
+    from tests.script_fixtures import ScriptRepo
+
+    repo = ScriptRepo(tmp_path / "repo")
+    here = repo.add(
+        "greet", {"new_env_keys": ["GREETING"]}, run="echo GREETING=hi$1 > tmp-run-env.out\n"
+    )
+    ScriptRepo(tmp_path / "other", alias="other").add("greet", {}, run="exit 1\n")
+    done = json_out(cli("run", "script", ".", "--out=json", cwd=here))
+    assert done["new_env"] == {"GREETING": "hi"}
+    explained = good(cli("run", "script", ".", "--explain", cwd=here))
+    assert "greet" in explained
+    assert f"path: {here}" in good(cli("run", "script", ".", "--help", cwd=here))
+    bad(cli("run", "script", ".", cwd=tmp_path), 1, "'.' names the script artifact")
+
+
 def test_a_path_an_uncached_script_returns_still_exists(cli: Cli, tmp_path: Path) -> None:
     """CM's download-file writes into the current directory and returns the path."""
     from tests.script_fixtures import ScriptRepo
@@ -458,6 +498,27 @@ def test_a_misspelt_automation_gets_a_did_you_mean(cli: Cli) -> None:
     bad(cli("run", "scrpt", "hello"), 4, "did you mean script?")
     quiet = cli("find", "dataset")  # a kind with no artifacts yet, and no close name
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_help_of_a_misspelt_kind_and_an_action_without_automation_guess(cli: Cli) -> None:
+    page = good(cli("help", "scrpt"))
+    assert "no repository has artifacts of kind 'scrpt'; did you mean script?" in page
+    assert "did you mean" not in good(cli("help", "dataset"))
+    bad(cli("run"), 4, "action 'run' needs an automation", "e.g. cairn run script")
+    bad(cli("find"), 4, "e.g. cairn find dataset")
+
+
+def test_a_misspelt_kind_is_guessed_when_nothing_is_found_or_a_first_one_added(
+    cli: Cli, local: Path
+) -> None:
+    kind_said = "no repository has artifacts of kind 'scrpt'; did you mean script?"
+    for action in ("load", "info", "update", "rm"):
+        bad(cli(action, "scrpt", "hello", "-f"), 16, "no artifact matches", kind_said)
+    added = cli("add", "scrpt", "hello")
+    assert added.returncode == 0 and kind_said in added.stderr  # added all the same
+    assert (local / "scrpt" / "hello").is_dir()
+    assert "did you mean" not in cli("load", "scrpt", "hello").stderr  # the kind exists now
+    assert cli("add", "dataset", "d1").stderr == ""
 
 
 def test_add_script_in_a_repository_folder_adds_there_with_a_template(

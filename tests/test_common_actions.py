@@ -244,6 +244,14 @@ def test_unknown_action_and_flags() -> None:
     assert "'frob'" in error and "add, copy, find" in error
     assert "needs an automation" in fails(4, action="find")
     assert "unknown action" in fails(4, action="frob")
+
+
+def test_a_misspelt_action_gets_a_did_you_mean() -> None:
+    assert "; did you mean find?" in fails(4, action="fnd", automation="dataset")
+    assert "; did you mean load?" in fails(4, action="lod", automation="script")
+    assert "; did you mean run?" in fails(4, action="runn", automation="script")
+    assert "; did you mean find?" in fails(4, action="fnd")  # no automation named
+    assert "did you mean" not in fails(4, action="zzzzzz", automation="dataset")
     r = cairn.access({"action": "find", "automation": "dataset", "tagz": "a"})
     assert r["return"] == 0 and "unknown flag --tagz" in r["warnings"][0]
     assert "--tags" in fails(1, action="find", automation="dataset", tags=True)
@@ -293,3 +301,18 @@ def test_update_refuses_to_turn_a_list_into_a_mapping(cli: Any, cairn_home: Path
     replaced = cli("update", "dataset", "d", "--meta.x.y=1", "--replace_lists")
     assert replaced.returncode == 0, replaced.stderr
     assert read_yaml(meta_file)["x"] == {"y": "1"}
+
+
+def test_update_refuses_to_turn_a_mapping_into_a_list(cli: Any, cairn_home: Path) -> None:
+    ok(action="add", automation="dataset", artifact="d", meta={"m": {"a": 1}})
+    meta_file = cairn_home / "local" / "dataset" / "d" / "_cm.yaml"
+    before = meta_file.read_text()
+    done = cli("update", "dataset", "d", "--meta.m,=x")
+    assert done.returncode == 1
+    assert "meta key 'm' is a mapping ({'a': 1}): a list given for it would drop its keys" in (
+        done.stderr
+    )
+    assert "--meta.m.KEY=VALUE" in done.stderr and "--replace_lists" in done.stderr
+    assert meta_file.read_text() == before
+    assert cli("update", "dataset", "d", "--meta.m,=x", "--replace_lists").returncode == 0
+    assert read_yaml(meta_file)["m"] == ["x"]

@@ -41,3 +41,9 @@ def test_a_path_inside_a_staging_folder_is_shown_as_the_folder_it_was_staged_in(
 def test_os_error_names_what_could_not_be_done() -> None:
     error = errors.os_error(OSError(errno.EROFS, "Read-only file system"), "remove", "/r/d/x")
     assert str(error).startswith("cannot remove /r/d/x: Read-only file system (its file")
+
+
+def test_did_you_mean_guesses_a_close_choice_only() -> None:
+    assert errors.did_you_mean("fnd", ["find", "load", "rm"]) == "; did you mean find?"
+    assert errors.did_you_mean("find", ["find", "fine"]) == ""  # right: the mistake is elsewhere
+    assert errors.did_you_mean("zzzz", ["find", "load"]) == ""

@@ -617,6 +617,23 @@ def test_an_artifact_naming_another_automation_is_warned_about(cli: Any, cairn_h
     assert "ignoring" not in cli("load", "dataset", "d1").stderr
 
 
+def test_an_artifact_whose_uid_names_another_kind_is_warned_about_by_that_kind(
+    cli: Any, cairn_home: Path
+) -> None:
+    stray = cairn_home / "local" / "script" / "odd"
+    stray.mkdir(parents=True)
+    (stray / "_cm.yaml").write_text(
+        "alias: odd\nuid: '1234567812345678'\nautomation_alias: script\n"
+        "automation_uid: 541d6f712a6b464e\n"  # the cache kind's uid: it wins over the alias
+    )
+    for _ in range(2):  # read from disk, then from the index
+        done = cli("find", "script", "odd")
+        assert done.stdout == ""
+        said = f"ignoring {stray / '_cm.yaml'}: it names automation 'script' with the "
+        assert said + "automation_uid of 'cache' (541d6f712a6b464e)" in done.stderr
+        assert "move it to a folder 'cache' beside 'script'" in done.stderr
+
+
 # --- MLCFlow repositories: meta.yaml everywhere (issue 17) ---------------------------------------
 
 MLC_SCRIPTS = {

@@ -68,6 +68,11 @@ def test_clashes_are_refused_and_nothing_changes(
         registry.register(named_local)
     with pytest.raises(AlreadyExists, match="already registered"):
         registry.register(tmp_path / "repos" / "r1")
+    twin = make_repo("twin", uid="0011223344556677")
+    (twin / "cmr.yaml").write_text("alias: r1\nuid: '0011223344556677'\n")
+    with pytest.raises(AlreadyExists, match="'r1' \\(uid 0011223344556677\\) is already") as caught:
+        registry.register(twin)
+    assert "remove the other first: cairn rm repo r1" in caught.value.hint
     assert registry.home.repos_file.read_text() == before
 
 

@@ -128,6 +128,15 @@ def test_common_and_private_names_stay_cairns(repo: Path) -> None:
     assert missing["return"] == 4 and "'wave' not found" in missing["error"]
 
 
+def test_a_misspelt_action_of_a_repository_automation_gets_a_guess(repo: Path) -> None:
+    typo = cairn.access({"action": "gret", "automation": "demo"})
+    assert typo["return"] == 4 and "'gret' not found" in typo["error"]
+    assert "; did you mean greet?" in typo["error"]
+    assert "its repository automation adds: fail_loudly, fail_with, greet" in typo["error"]
+    common = cairn.access({"action": "fnd", "automation": "demo"})
+    assert "; did you mean find?" in common["error"] and "greet" in common["error"]
+
+
 def test_cairns_own_kinds_are_never_handed_to_a_repository_module(repo: Path) -> None:
     _add_automation(
         repo,

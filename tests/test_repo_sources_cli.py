@@ -192,8 +192,23 @@ def test_parallel_imports_of_one_archive_register_it_once(
     for code, (_, err) in results:
         if code:
             assert b"is already registered" in err, err
+            assert b".cairn-tmp" not in err and b"cairn rm repo race" in err, err
+    again = cli("import", "repo", packed)
+    assert again.returncode == 8 and "remove it first (cairn rm repo race)" in again.stderr
     assert cli("find", "dataset", "d4").stdout.strip().endswith("/repos/race/dataset/d4")
     _no_leftovers(cairn_home)
+
+
+def test_a_clone_whose_alias_is_taken_never_names_its_staging_copy(
+    cli: Any, remote: Any, make_repo: Callable[..., Path]
+) -> None:
+    assert cli("add", "repo", str(make_repo("taken"))).returncode == 0
+    url, _ = remote("other", uid="0123456789abcdef", cmr={"alias": "taken"})
+    done = cli("pull", "repo", f"--url={url}")
+    assert done.returncode == 8, done.stderr
+    assert "a repository with alias 'taken' is already registered" in done.stderr
+    assert "remove the other: cairn rm repo taken" in done.stderr
+    assert ".cairn-tmp" not in done.stderr and "--alias" not in done.stderr
 
 
 def test_a_bad_dependency_url_names_the_repository_that_wants_it(cli: Any, tmp_path: Path) -> None:
@@ -207,6 +222,21 @@ def test_a_bad_dependency_url_names_the_repository_that_wants_it(cli: Any, tmp_p
     assert done.returncode == 1
     assert "repository 'withdep' (" in done.stderr
     assert "/repos/withdep/cmr.yaml) needs repository other, which cannot be pulled" in done.stderr
+
+
+def test_add_repo_names_a_dependency_that_is_not_registered(
+    cli: Any, make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = make_repo("needy")
+    cmr = (
+        "alias: needy\nuid: 'cccccccccccccccc'\ndeps:\n- alias: other\n  url: https://h/other.git\n"
+    )
+    (path / "cmr.yaml").write_text(cmr + "- alias: local\n- alias: gone\n  conflict: true\n")
+    done = cli("add", "repo", str(path))
+    assert done.returncode == 0, done.stderr
+    said = f"repository needy ({path / 'cmr.yaml'}) needs repository other, which is not registered"
+    assert said in done.stderr and "cairn pull repo --url=https://h/other.git" in done.stderr
+    assert "local" not in done.stderr and "gone" not in done.stderr
 
 
 def test_import_with_alias_registers_that_alias(

@@ -119,6 +119,12 @@ def test_null_is_empty_with_a_warning_and_mappings_are_json(tmp_path: Path) -> N
     assert reporter.warnings == ["env NUL is null: exported as an empty string (write NUL: '')"]
 
 
+def test_a_tuple_a_hook_sets_is_a_list_not_a_python_repr(tmp_path: Path) -> None:
+    env = {"T": (1, "a"), "NESTED": [(1, 2)], "S": {"k": (None, 2.5)}}
+    _, _, shown = _run(tmp_path, env, 'printf "%s|%s|%s" "$T" "$NESTED" "$S"\n')
+    assert b"".join(shown) == b'1,a|[1, 2]|{"k": [null, 2.5]}'
+
+
 def test_plus_path_is_really_prepended(tmp_path: Path) -> None:
     tools = tmp_path / "my tools $x"
     tool = _script(tools, "#!/bin/sh\necho found-tool\n", name="cairn-test-tool")

@@ -565,6 +565,14 @@ def test_a_misspelt_script_name_gets_a_guess(tmp_path: Path) -> None:
     assert "did you mean" not in fails("zzzzzz")["error"]
 
 
+def test_a_script_with_a_broken_meta_is_not_its_own_guess(tmp_path: Path) -> None:
+    from tests.script_fixtures import ScriptRepo, fails
+
+    ScriptRepo(tmp_path / "broken-repo").add("evaluate", {"default_env": {"D": {"a": 1}}})
+    for error in (fails(artifact="evaluate")["error"], fails("evaluate")["error"]):
+        assert "broken meta" in error and "did you mean" not in error
+
+
 def test_a_new_repository_taking_over_a_dependency_is_said_once_and_can_be_pinned(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:

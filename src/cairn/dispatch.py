@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cairn import report
 from cairn.automations.contract import ActionSpec, Call, Outcome
-from cairn.errors import ActionNotFound, AutomationNotFound, InvalidInput
+from cairn.errors import ActionNotFound, AutomationNotFound, InvalidInput, did_you_mean
 from cairn.record import FrozenRecord, init
 
 MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
@@ -109,6 +109,10 @@ def spec_for(request: Request) -> tuple[Any, ActionSpec]:
     return (kind, cls), cls.spec(request.action, request.automation)
 
 
+_OWN_COMMANDS = ("version", "reindex", "daemon", "serve", "help")
+"""The commands that take no automation (``help`` is the command line's)."""
+
+
 def _no_automation(action: str) -> NoReturn:
     """Explain what is missing when no automation is named."""
     from cairn.automations import registry
@@ -117,10 +121,15 @@ def _no_automation(action: str) -> NoReturn:
         raise ActionNotFound("no action given", hint="e.g. cairn find dataset; see: cairn help")
     known = {n for cls in registry.listing().values() for n in cls.actions()}
     if action.replace("-", "_") not in known:
-        raise ActionNotFound(f"unknown action {action!r}", hint="see: cairn help")
+        guess = did_you_mean(action.replace("-", "_"), known | set(_OWN_COMMANDS))
+        raise ActionNotFound(f"unknown action {action!r}{guess}", hint="see: cairn help")
+    having = [
+        n for n, cls in registry.listing().items() if action.replace("-", "_") in cls.actions()
+    ]
+    example = "dataset" if "*" in having else having[0]  # `run` is script's, not every kind's
     raise AutomationNotFound(
         f"action {action!r} needs an automation",
-        hint=f"e.g. cairn {action} dataset; see: cairn help",
+        hint=f"e.g. cairn {action} {example}; see: cairn help",
     )
 
 
@@ -199,8 +208,23 @@ def _repository_action(request: Request, catalog: Any, missing: ActionNotFound) 
         return served
     found = repo_automation.find(catalog, kind, request.action)
     if found is None:
-        guess = registry.close_kind(kind.alias, catalog)
-        if guess is not None:
-            missing.message += f"; did you mean {guess}?"
-        raise missing
+        raise _missing_here(missing, catalog, kind, request.action)
     return found.run(request.raw)
+
+
+def _missing_here(missing: ActionNotFound, catalog: Any, kind: Any, action: str) -> ActionNotFound:
+    """``missing`` with a guess: the known kind a typo was meant to be, or else the action of
+    the kind's repository automation (``cairn helo foo`` -> ``hello``) that was meant."""
+    from cairn.automations import registry
+    from cairn.compat import repo_automation
+
+    close_kind = registry.close_kind(kind.alias, catalog)
+    if close_kind is not None:
+        missing.message += f"; did you mean {close_kind}?"
+        return missing
+    added = [name for name, _, _ in repo_automation.listing(catalog, kind)]
+    if added:
+        if "; did you mean" not in missing.message:
+            missing.message += did_you_mean(action.replace("-", "_"), added)
+        missing.hint += f"; its repository automation adds: {', '.join(added)}"
+    return missing

@@ -8,6 +8,10 @@ Any other exception is a bug in cairn: the edges report it with :data:`INTERNAL_
 
 from __future__ import annotations
 
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from collections.abc import Iterable
+
 CM_CODES = frozenset({1, 2, 4, 8, 16})
 """The failure codes of CM's ``return`` that keep their meaning as cairn codes."""
 
@@ -24,6 +28,18 @@ def failure_code(returned: int) -> int:
     """The code of a failure reported as a non-zero ``return``: one of :data:`CM_CODES` is
     kept; any other (negative, 3, or one an exit status would take modulo 256) is 1."""
     return returned if returned in CM_CODES else 1
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.75) -> str:
+    """``; did you mean find?`` for the choice closest to a misspelt ``word``, or ``""``
+    (also when ``word`` is itself one of ``choices``: the mistake is elsewhere)."""
+    import difflib  # only on error paths
+
+    names = sorted(set(choices))
+    if word in names:
+        return ""
+    close = difflib.get_close_matches(word, names, n=1, cutoff=cutoff)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 class CairnError(Exception):

@@ -242,8 +242,9 @@ def _merge_into(target: Meta, update: Meta, append_lists: bool) -> None:
 
 
 def check_list_merge(base: Meta, update: Meta, path: str = "") -> None:
-    """Refuse an update that gives a mapping where ``base`` holds a list: merged with lists
-    appended (``update``'s default) it would silently drop the list's items."""
+    """Refuse an update that gives a mapping where ``base`` holds a list, or a list where it
+    holds a mapping: merged with lists appended (``update``'s default) either would silently
+    drop what was there."""
     for key, value in update.items():
         old = base.get(key)
         where = f"{path}.{key}" if path else str(key)
@@ -252,6 +253,13 @@ def check_list_merge(base: Meta, update: Meta, path: str = "") -> None:
                 f"meta key {where!r} is a list ({quoted(old)}): merging a mapping into it "
                 "would drop its items; nothing was changed",
                 hint=f"add items with --meta.{where},=a,b, or replace the list with "
+                "--replace_lists",
+            )
+        if isinstance(old, dict) and isinstance(value, list):
+            raise InvalidInput(
+                f"meta key {where!r} is a mapping ({quoted(old)}): a list given for it would "
+                "drop its keys; nothing was changed",
+                hint=f"set keys with --meta.{where}.KEY=VALUE, or replace the mapping with "
                 "--replace_lists",
             )
         if isinstance(old, dict) and isinstance(value, dict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cairn.automations.contract import ActionSpec, Call, Outcome, collect_actions
-from cairn.errors import ActionNotFound
+from cairn.errors import ActionNotFound, did_you_mean
 
 MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
 if MYPY:
@@ -38,8 +38,9 @@ class Automation:
         found = cls._table.get(name.replace("-", "_"))
         if found is None:
             names = ", ".join(sorted({s.name for s in cls._table.values()}))
+            guess = did_you_mean(name.replace("-", "_"), cls._table)
             raise ActionNotFound(
-                f"action {name!r} not found in automation {automation!r}",
+                f"action {name!r} not found in automation {automation!r}{guess}",
                 hint=f"its actions are: {names}",
             )
         return found

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cairn import ids, meta, report
 from cairn.automations.base import Automation
-from cairn.automations.contract import Call, Flag, Outcome, action
+from cairn.automations.contract import ActionSpec, Call, Flag, Outcome, action
 from cairn.errors import Ambiguous, InvalidInput, NotFound, Refused
 from cairn.store.artifact import IDENTITY_KEYS, Artifact
 from cairn.store.catalog import Query, Target
@@ -14,6 +14,9 @@ from cairn.store.catalog import Query, Target
 MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
 if MYPY:
     from typing import Any
+
+    from cairn.store.catalog import Catalog
+    from cairn.store.repo import Repo
 
 TAGS = Flag("tags", "list", "tags that must all match; -TAG excludes")
 FORCE = Flag("force", "bool", "do it without asking", aliases=("f",))
@@ -38,9 +41,12 @@ class CommonAutomation(Automation):
         ),
     )
     def add(self, call: Call) -> Outcome:
+        said = self._kind_guess()  # a new kind is made, but it may be a typo
+        if said:
+            report.warn(f"{said} (a new kind is made all the same)")
         ident = _identifier(call, 0, required=False)
         repo = self.catalog.registry.one(str(ident.repo)) if ident.repo else None
-        here = None if repo else self._repo_here()
+        here = None if repo else repo_here(self.catalog)
         data = dict(call.flag("meta", {}))
         data["tags"] = merge_tags(data.get("tags"), call.flag("tags", []))
         into = repo or here or self.catalog.registry.local()
@@ -63,19 +69,6 @@ class CommonAutomation(Automation):
             )
         return Outcome({"path": str(added.path), "meta": added.meta, "artifact": added}, lines)
 
-    def _repo_here(self) -> Any:
-        """The registered repository holding the current directory (the innermost), if any:
-        ``add`` without ``REPO:`` writes there, as CM does. The built-in one never."""
-        from cairn.home import builtin_repo_path
-
-        cwd = Path.cwd()
-        holding = [
-            r
-            for r in self.catalog.registry.repos()
-            if (cwd == r.path or r.path in cwd.parents) and r.path != builtin_repo_path()
-        ]
-        return max(holding, key=lambda r: len(r.path.parts), default=None)
-
     def _added(self, artifact: Artifact) -> list[str]:
         """What a kind adds to a new artifact (a script's template); lines to show."""
         return []
@@ -90,19 +83,30 @@ class CommonAutomation(Automation):
     )
     def find(self, call: Call) -> Outcome:
         found = self.catalog.find(self._query(call))
-        if not found:
-            self._guess_kind()
+        said = "" if found else self._kind_guess()
+        if said:
+            report.warn(said)
         return Outcome({"list": found}, [str(a.path) for a in found])
 
-    def _guess_kind(self) -> None:
-        """Nothing found: when the kind is unknown and close to a known one, say which."""
+    def _kind_guess(self) -> str:
+        """When the kind is unknown and close to a known one, a sentence saying which."""
         from cairn.automations import registry
 
         guess = registry.close_kind(self.kind.alias, self.catalog)
-        if guess is not None:
-            report.warn(
-                f"no repository has artifacts of kind {self.kind.alias!r}; did you mean {guess}?"
-            )
+        if guess is None:
+            return ""
+        return f"no repository has artifacts of kind {self.kind.alias!r}; did you mean {guess}?"
+
+    def invoke(self, spec: ActionSpec, call: Call) -> Outcome:
+        """Run the action (``.:NAME`` read as CM does); nothing found of a kind no repository
+        has gets the kind guessed."""
+        try:
+            return super().invoke(spec, in_repo_here(self.catalog, call))
+        except NotFound as exc:
+            said = "" if "; did you mean" in exc.message else self._kind_guess()
+            if said:
+                exc.message += f"; {said}"
+            raise
 
     @action(
         "load",
@@ -325,3 +329,44 @@ def _show(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return "" if value is None else str(value)
+
+
+def in_repo_here(catalog: Catalog, call: Call) -> Call:
+    """``call`` with CM's ``.:NAME`` (``NAME`` in the registered repository holding the
+    current directory) written ``REPO:NAME``, in its artifacts and its raw input alike."""
+    if not any(a.startswith(".:") for a in call.artifacts):
+        return call
+    repo = repo_here(catalog)
+    if repo is None:
+        named = next(a for a in call.artifacts if a.startswith(".:"))
+        raise InvalidInput(
+            f"{named!r}: '.:' names the repository holding the current directory, but "
+            f"{Path.cwd()} is in no registered repository",
+            hint="change into one (see: cairn list repo), or name it: REPO:NAME",
+        )
+
+    def named_here(word: Any) -> Any:
+        here = isinstance(word, str) and word.startswith(".:")
+        return f"{repo.alias}:{word[2:]}" if here else word
+
+    raw = dict(call.raw)
+    if "artifact" in raw:
+        raw["artifact"] = named_here(raw["artifact"])
+    if isinstance(raw.get("artifacts"), list):
+        raw["artifacts"] = [named_here(a) for a in raw["artifacts"]]
+    artifacts = [named_here(a) for a in call.artifacts]
+    return Call(artifacts, call.opts, raw, call.confirm, call.choose)
+
+
+def repo_here(catalog: Catalog) -> Repo | None:
+    """The registered repository holding the current directory (the innermost), if any:
+    ``add`` without ``REPO:`` writes there, as CM does. The built-in one never."""
+    from cairn.home import builtin_repo_path
+
+    cwd = Path.cwd()
+    holding = [
+        r
+        for r in catalog.registry.repos()
+        if (cwd == r.path or r.path in cwd.parents) and r.path != builtin_repo_path()
+    ]
+    return max(holding, key=lambda r: len(r.path.parts), default=None)

@@ -64,6 +64,8 @@ def close_kind(name: str, catalog: Catalog) -> str | None:
     from cairn.store.catalog import Query
 
     names = {*_BUILTIN_PATHS, *kinds.KNOWN, *ALIASES}
+    if name in names:
+        return None
     for repo in catalog.registry.repos():
         with contextlib.suppress(OSError):
             names |= {p.name for p in repo.root.iterdir() if p.is_dir() and p.name[0] != "."}

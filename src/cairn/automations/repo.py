@@ -70,6 +70,7 @@ class RepoAutomation(RepoSourceActions):
         if not where:
             raise InvalidInput("give the path of the repository to register: cairn add repo PATH")
         registered = self.catalog.registry.register(Path(where).expanduser())
+        _warn_missing_deps(registered, self.catalog.registry.repos())
         outcome = _repo_outcome(
             registered, f"Registered repository {registered} at {registered.path}"
         )
@@ -237,3 +238,20 @@ def with_takeovers(catalog: Any, outcome: Outcome, repos: list[Repo]) -> Outcome
         report.warn(line)
     outcome.data["takeovers"] = found
     return outcome
+
+
+def _warn_missing_deps(repo: Repo, registered: list[Repo]) -> None:
+    """Name each repository ``repo``'s ``cmr.yaml`` needs that is not registered (``add repo``
+    registers a folder as it is; ``pull repo`` is what brings dependencies in)."""
+    from cairn import report
+    from cairn.store import git
+
+    for dep in repo.deps:
+        have = any(r.uid == (dep.uid or "").lower() or r.alias == dep.alias for r in registered)
+        if dep.conflict or have:
+            continue
+        how = f"cairn pull repo --url={git.redact(dep.url)}" if dep.url else "pull or add it"
+        report.warn(
+            f"repository {repo.alias} ({repo.meta_file}) needs repository "
+            f"{dep.alias or dep.uid}, which is not registered: {how}"
+        )

@@ -115,6 +115,7 @@ class ScriptAutomation(CommonAutomation):
     def run(self, call: Call) -> Outcome:
         from cairn.script import run
 
+        call = _dot_named(self.catalog, self.kind, call)
         if (call.flag("executor") or "local") != "local":
             wanted = {k: v for k, v in call.raw.items() if k not in _NOT_SENT}
             return remote.run_script(call, self.catalog, wanted)
@@ -178,6 +179,7 @@ class ScriptAutomation(CommonAutomation):
         any_flags=True,
     )
     def docker(self, call: Call) -> Outcome:
+        call = _dot_named(self.catalog, self.kind, call)
         inner = Call(call.artifacts, call.opts, containers.script_input(call.raw))
         return containers.docker(self.catalog, call, _run_input(inner), _options(inner))
 
@@ -246,7 +248,7 @@ class ScriptAutomation(CommonAutomation):
     def test(self, call: Call) -> Outcome:
         from cairn.script import selftest
 
-        candidate = _one_script(self.catalog, call)
+        candidate = _one_script(self.catalog, _dot_named(self.catalog, self.kind, call))
         cases = selftest.cases(candidate.meta)
         rows = [_test_case(self.catalog, call, candidate, case) for case in cases]
         lines = [_case_line(row) for row in rows]
@@ -420,6 +422,24 @@ class _Recorder:
         except OSError as exc:
             report.warn(f"could not write the run record: {exc}")
             return None
+
+
+def _dot_named(catalog: Any, kind: Any, call: Call) -> Call:
+    """``call`` with ``.`` (the script whose folder is the current directory, as for the
+    common actions) replaced by that script's full name, so a worker or a plan sees it too."""
+    if not call.artifacts or call.artifacts[0] != ".":
+        return call
+    name = here_name(catalog, kind)
+    raw = {**call.raw, "artifact": name} if call.raw.get("artifact") == "." else call.raw
+    return Call([name, *call.artifacts[1:]], call.opts, raw, call.confirm, call.choose)
+
+
+def here_name(catalog: Any, kind: Any) -> str:
+    """``REPO:UID`` of the script whose folder is the current directory (what ``.`` names)."""
+    from pathlib import Path
+
+    here = catalog.here(kind, Path.cwd())
+    return f"{here.repo.alias}:{here.uid or here.alias}"
 
 
 def _run_input(call: Call) -> Any:

@@ -60,8 +60,19 @@ def automation(name: str) -> str:
     lines = [f"automation {kind}: {cls.summary}", "", "Actions:"]
     lines += _action_lines(cls)
     lines += _repository_action_lines(kind) if registry.builtin(kind.alias) is None else []
-    lines += ["", f"Details: cairn ACTION {kind.alias} --help"]
+    lines += ["", f"Details: cairn ACTION {kind.alias} --help", *_kind_guess(kind.alias)]
     return "\n".join(lines)
+
+
+def _kind_guess(name: str) -> list[str]:
+    """A line guessing the known kind a misspelt one was meant to be (``scrpt``)."""
+    from cairn.automations import registry
+    from cairn.store.catalog import Catalog
+
+    guess = registry.close_kind(name, Catalog.open())
+    if guess is None:
+        return []
+    return [f"Note: no repository has artifacts of kind {name!r}; did you mean {guess}?"]
 
 
 def _repository_action_lines(kind: Any) -> list[str]:
@@ -121,9 +132,15 @@ def script_usage(action: str, automation_name: str, i: dict[str, Any]) -> str:
     names = [n for n in dict.fromkeys([i.get("artifact"), *(i.get("artifacts") or [])]) if n]
     if kind.alias != "script" or action.replace("-", "_") != "run" or not (names or i.get("tags")):
         return ""
-    from cairn.automations.script import request_words
+    from cairn.automations.common import in_repo_here
+    from cairn.automations.contract import Call
+    from cairn.automations.script import here_name, request_words
     from cairn.script import usage
     from cairn.store.catalog import Catalog
 
+    catalog = Catalog.open()
+    if names[:1] == ["."]:  # the script whose folder is the current directory
+        names[0] = here_name(catalog, kind)
+    names = in_repo_here(catalog, Call(names, {}, {})).artifacts  # CM's .:NAME
     request, _ = request_words(names, named=bool(i.get("artifact")))
-    return "\n\n" + usage.page(Catalog.open(), i.get("tags"), request)
+    return "\n\n" + usage.page(catalog, i.get("tags"), request)

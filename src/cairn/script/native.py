@@ -255,9 +255,10 @@ def export_line(key: str, value: Any) -> str:
 
 def export_value(value: Any) -> str:
     """The text exported for an env value: strings as they are, bools ``True``/``False``,
-    numbers via ``str``, null as the empty string, a mapping as JSON text, lists (outside
-    ``+KEY``) joined with ``,`` (their items read the same way)."""
-    if isinstance(value, list):
+    numbers via ``str``, null as the empty string, a mapping as JSON text, lists and tuples
+    (outside ``+KEY``) joined with ``,`` (an item that is a mapping, list or tuple as JSON
+    text, a null item as the empty string)."""
+    if isinstance(value, list | tuple):  # a hook may set a tuple: read as a list
         return ",".join(_item_text(item) for item in value)
     return _item_text(value)
 
@@ -265,7 +266,7 @@ def export_value(value: Any) -> str:
 def _item_text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, dict | list):
+    if isinstance(value, dict | list | tuple):
         return json.dumps(value, ensure_ascii=False, default=str)
     return text(value)
 

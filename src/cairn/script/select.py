@@ -41,7 +41,7 @@ from pathlib import Path
 
 from cairn import ids, report
 from cairn.dialect import MLC
-from cairn.errors import InvalidInput, InvalidName, MetaError, NotFound
+from cairn.errors import InvalidInput, InvalidName, MetaError, NotFound, did_you_mean
 from cairn.kinds import KNOWN
 from cairn.meta import meta_paths
 from cairn.record import Defaulted, field
@@ -385,11 +385,8 @@ def _close_name(catalog: Catalog, request: ScriptRequest) -> str:
             return ""  # a known tag: the request failed for another reason
     else:
         return ""
-    import difflib  # only on this error path
-
-    aliases = sorted({a.alias for a in catalog.find(Query(SCRIPT)) if a.alias})
-    close = difflib.get_close_matches(word, aliases, n=1, cutoff=0.75)
-    return f"; did you mean {close[0]}?" if close else ""
+    # a right name gets no guess: its meta is broken, or the tags do not match
+    return did_you_mean(word, {a.alias for a in catalog.find(Query(SCRIPT)) if a.alias})
 
 
 def _unknown_tags(catalog: Catalog, tags: ids.TagQuery) -> str:

@@ -77,7 +77,7 @@ import sys
 import time
 from pathlib import Path
 
-from cairn import atomic, ids, meta, report
+from cairn import atomic, ids, kinds, meta, report
 from cairn.dialect import DIALECTS
 from cairn.errors import CairnError
 from cairn.home import may_write
@@ -766,7 +766,7 @@ class _Select(FrozenRecord):
         if not self.accepts(found):
             return []
         if not self.owns(*entry.automation):
-            _warn_stray(path, view, entry.automation[0] or entry.automation[1])
+            _warn_stray(path, view, *entry.automation)
             return []
         return [found]
 
@@ -780,7 +780,7 @@ def _row_artifact(
         return []
     path = Path(view.path, name)
     if not select.owns(automation_alias, automation_uid):
-        _warn_stray(path, view, automation_alias or automation_uid)
+        _warn_stray(path, view, automation_alias, automation_uid)
         return []
     if text is None:
         try:
@@ -794,15 +794,21 @@ def _row_artifact(
     return [found] if select.accepts(found) else []
 
 
-def _warn_stray(path: Path, view: _FolderView, named: str | None) -> None:
+def _warn_stray(path: Path, view: _FolderView, alias: str | None, uid: str | None) -> None:
     """Warn about an artifact that a query passed over because its meta names another
-    automation than the folder it sits in (so no kind finds it)."""
+    automation than the folder it sits in (so no kind finds it). A known kind's uid wins
+    over the alias, as in :meth:`Kind.owns`, and the warning says so."""
     folder = view.name
     yaml_path, json_path = meta.meta_paths(path, view.stem)
     file = json_path or yaml_path or path
+    owner = next((k for k in kinds.KNOWN.values() if uid and k.uid == uid.lower()), None)
+    target = owner.alias if owner else alias or uid
+    named = repr(target)
+    if owner and alias and alias.lower() != owner.alias:
+        named = f"{alias!r} with the automation_uid of {owner.alias!r} ({uid})"
     report.warn(
-        f"ignoring {file}: it names automation {named!r} but sits in the folder {folder!r}, "
-        f"so no kind finds it; move it to a folder {named!r} beside {folder!r}, or fix its "
+        f"ignoring {file}: it names automation {named} but sits in the folder {folder!r}, "
+        f"so no kind finds it; move it to a folder {target!r} beside {folder!r}, or fix its "
         "automation_alias/automation_uid"
     )
 

@@ -122,11 +122,12 @@ class Registry:
             self._on_register(new)
         return new
 
-    def check_free(self, new: Repo) -> None:
-        """Refuse ``new`` if its path, alias or uid is already taken by a known repository."""
+    def check_free(self, new: Repo, alias_hint: str = "") -> None:
+        """Refuse ``new`` if its path, alias or uid is already taken by a known repository;
+        ``alias_hint`` replaces the hint of an alias taken (which names both ``cmr.yaml``)."""
         self._repos = None
         for other in self.repos():
-            _check_clash(new, other)
+            _check_clash(new, other, alias_hint)
 
     def unregister(self, target: Repo) -> None:
         """Remove a repository from ``repos.json`` (its files stay)."""
@@ -198,13 +199,20 @@ def _load_or_warn(path: Path, load: Callable[[Path], Repo]) -> Repo | None:
         return None
 
 
-def _check_clash(new: Repo, other: Repo) -> None:
+def _check_clash(new: Repo, other: Repo, alias_hint: str) -> None:
     if other.path == new.path:
         raise AlreadyExists(f"repository {new.path} is already registered as {other.alias!r}")
+    if (other.alias, other.uid) == (new.alias, new.uid):
+        raise AlreadyExists(
+            f"repository {new.alias!r} (uid {new.uid}) is already registered at {other.path}",
+            hint="the same alias and uid: to bring in this copy instead, remove the other "
+            f"first: cairn rm repo {other.alias}",
+        )
     if other.alias == new.alias:
         raise AlreadyExists(
             f"a repository with alias {new.alias!r} is already registered at {other.path}",
-            hint=f"change the alias in {new.meta_file} or {other.meta_file}, or remove the "
+            hint=alias_hint
+            or f"change the alias in {new.meta_file} or {other.meta_file}, or remove the "
             "other: cairn rm repo ALIAS",
         )
     if other.uid == new.uid:

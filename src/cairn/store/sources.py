@@ -202,9 +202,11 @@ class Sources:
                 return repo
         return None
 
-    def _admit(self, source: Path, dest: Path, origin: str) -> Repo:
+    def _admit(self, source: Path, dest: Path, origin: str, renames: bool = False) -> Repo:
         """Check the fetched tree is a valid, free, non-conflicting repository; move it in and
-        register it. ``origin`` names the fetched tree in messages (never its staging path).
+        register it. ``origin`` names the fetched tree in messages (never its staging path);
+        ``renames`` says whether ``--alias`` renames the copy (import, export) or only its
+        folder (a clone, whose files are not edited).
 
         One lock covers the checks, the move and the registration, so of several processes
         bringing in one repository the first registers it and the others are told so.
@@ -217,7 +219,7 @@ class Sources:
             )
         with atomic.lock(self.registry.home.repos_lock):
             candidate = _renamed(lambda: repo_mod.load(source), source, origin)
-            self.registry.check_free(candidate)
+            self.registry.check_free(candidate, _taken_alias_hint(candidate.alias, renames))
             self._check_conflicts(candidate)
             self._check_dest(dest)
             try:
@@ -234,7 +236,8 @@ class Sources:
             if repo.path == dest:
                 raise AlreadyExists(
                     f"repository {repo.alias!r} is already registered at {dest}",
-                    hint="pass --alias=NEW to bring in another copy",
+                    hint=f"to bring it in again, remove it first (cairn rm repo {repo.alias}); "
+                    "--alias=NEW brings a different repository into another folder",
                 )
         raise AlreadyExists(
             f"{dest} already exists but is not a registered repository",
@@ -275,7 +278,7 @@ class Sources:
                 repo_mod.rename(fetched, request.alias)
             dest = self.registry.home.repos_dir / ids.check_alias(alias, "repository alias")
             self._check_dest(dest)
-            repo = self._admit(fetched, dest, origin)
+            repo = self._admit(fetched, dest, origin, renames=True)
         return PullResult(repo, "fetched", None)
 
     # -- archives ------------------------------------------------------------------------
@@ -293,7 +296,7 @@ class Sources:
             root = archive.extract(path, unpacked)
             if alias and repo_mod.is_repo(root):
                 repo_mod.rename(root, alias)
-            repo = self._admit(root, dest, str(path / root.relative_to(unpacked)))
+            repo = self._admit(root, dest, str(path / root.relative_to(unpacked)), renames=True)
         return PullResult(repo, "imported", None)
 
     def pack(self, repo: Repo, target: Path) -> int:
@@ -359,6 +362,13 @@ def _lock_entries(lock_file: Path) -> list[dict[str, str]]:
         if not isinstance(entry, dict) or not entry.get("url") or not entry.get("commit"):
             raise MetaError(f"{lock_file}: every entry needs 'url' and 'commit': {entry!r}")
     return entries
+
+
+def _taken_alias_hint(alias: str, renames: bool) -> str:
+    """What to do when a repository brought in has an alias already registered (the hint never
+    names the staged copy's ``cmr.yaml``)."""
+    other = f"remove the other: cairn rm repo {alias}"
+    return f"pass --alias=NEW to bring it in under another alias, or {other}" if renames else other
 
 
 def _renamed(load: Callable[[], Repo], source: Path, origin: str) -> Repo:

@@ -24,7 +24,19 @@ if MYPY:
     from typing import Any
 
 SOCKET_NAME = "watch.sock"
+ENABLED_NAME = "watch.enabled"  # ``cairn daemon enable``: queries start the watcher
 TIMEOUT_S = 2.0  # longer than any drain; a watcher still setting up is simply not asked
+
+
+def wanted(home_root: str) -> bool:
+    """Whether queries start the home's watcher on demand: ``CAIRN_WATCH`` (1/0) decides,
+    else whether ``cairn daemon enable`` marked the home."""
+    flag = os.environ.get("CAIRN_WATCH", "").strip().lower()
+    if flag in ("1", "yes", "true", "on"):
+        return True
+    if flag in ("0", "no", "false", "off"):
+        return False
+    return os.path.exists(os.path.join(home_root, ENABLED_NAME))
 
 
 class Answer:
@@ -48,13 +60,21 @@ class Answer:
 
 
 class Client:
-    """One connection to the watcher of a home, opened on first use; dead after a failure."""
+    """One connection to the watcher of a home, opened on first use.
+
+    After a failure it asks nothing more of that socket file; a new one (a watcher started
+    later, by a query or by ``cairn daemon start``) is connected to on the next question, so
+    a long-lived process (``cairn serve``, the API) finds a watcher started after it.
+    ``missing`` says whether the last question found no socket at all.
+    """
 
     def __init__(self, home_root: str) -> None:
         self.path = os.path.join(home_root, SOCKET_NAME)
         self._sock: Any = None  # a bare ``_socket.socket``: ``socket`` costs ~7 ms to import
         self._pending = b""
-        self._dead = False
+        self._ident: tuple[int, int] | None = None  # the socket file connected to last
+        self._failed: tuple[int, int] | None = None  # the socket file that failed us
+        self.missing = False
 
     def ask(self, folder: str) -> Answer | None:
         """The watcher's answer about ``folder``; ``None`` when it cannot be had."""
@@ -64,11 +84,11 @@ class Client:
         try:
             return Answer(reply)
         except (KeyError, TypeError, ValueError):
-            self.close()
+            self._fail()
             return None
 
     def request(self, message: dict[str, Any]) -> dict[str, Any] | None:
-        if self._dead or (self._sock is None and not self._connect()):
+        if self._sock is None and not self._connect():
             return None
         try:
             self._sock.sendall(json.dumps(message).encode() + b"\n")
@@ -76,7 +96,7 @@ class Client:
         except (OSError, ValueError):
             reply = None
         if not isinstance(reply, dict):
-            self.close()
+            self._fail()
             return None
         return reply
 
@@ -91,8 +111,14 @@ class Client:
         return line
 
     def _connect(self) -> bool:
-        if not os.path.exists(self.path):
-            self._dead = True
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            self.missing = True
+            return False
+        self.missing = False
+        self._ident = (st.st_ino, st.st_ctime_ns)
+        if self._ident == self._failed:
             return False
         import _socket
 
@@ -102,14 +128,18 @@ class Client:
             sock.connect(self.path)
         except OSError:
             sock.close()
-            self._dead = True
+            self._failed = self._ident
             return False
-        self._sock = sock
+        self._sock, self._pending = sock, b""
         return True
 
+    def _fail(self) -> None:
+        """This socket failed: ask it nothing more (a new socket file is tried again)."""
+        self.close()
+        self._failed = self._ident
+
     def close(self) -> None:
-        """Close the connection; this client asks nothing more."""
-        self._dead = True
+        """Close the connection (a later question connects again)."""
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.close()

@@ -16,9 +16,14 @@ It vouches for nothing, for the folders concerned, when it cannot be sure:
   - a folder was removed, moved or replaced: it is left out until it is watched again.
 A folder left out is answered without ``changed``: the query walks it as before.
 
-Run as ``python -m cairn.store.watcher HOME`` (``cairn daemon start`` does it); the socket
-``HOME/watch.sock`` is made with mode 0600. ``CAIRN_WATCH_IDLE=SECONDS`` ends it after so
-long without a question (0, the default: never).
+  - a repository lies on a network file system (``netfs.py``): a change made on another
+    machine sends no event here, so its folders are not watched (``status`` lists them).
+
+Run as ``python -m cairn.store.watcher HOME [--idle=SECONDS]`` (``cairn daemon start``, or a
+query when the home has watching enabled, does it). It holds ``HOME/watch.run.lock`` for its
+whole life, so a second one started meanwhile exits at once (code ``ANOTHER``); the socket
+``HOME/watch.sock`` is made with mode 0600 and removed before the lock is let go. It ends
+after ``--idle`` seconds without a question (``IDLE_S`` by default; 0: never).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import sys
 import time
 import uuid
 
+from cairn.store import netfs
 from cairn.store.watch_client import SOCKET_NAME
 
 MYPY = False
@@ -45,6 +51,9 @@ LIMIT_HINT = (
     "(add the line to /etc/sysctl.d/90-cairn.conf to keep it), then: cairn daemon stop; "
     "cairn daemon start"
 )
+IDLE_S = 1800.0  # the default idle time before the watcher exits
+ANOTHER = 75  # exit code: another watcher of the home runs (or is starting)
+RUN_LOCK = "watch.run.lock"
 
 
 def _flags() -> Any:
@@ -72,12 +81,15 @@ class Folder:
 class Watcher:
     """The watches of one home and what they saw (no sockets: see ``serve``)."""
 
-    def __init__(self, home: str, max_events: int = 0) -> None:
+    def __init__(self, home: str, max_events: int = 0, mountinfo: str = netfs.MOUNTINFO) -> None:
         self.home = home
         self.max_events = max_events  # 0: only the kernel's own overflow counts
+        self.mountinfo = mountinfo
+        self.network: dict[str, str] = {}  # repository root -> its network file system type
         self.inotify_mod = _flags()
         self.limited = False
         self.resets = 0
+        self.born = uuid.uuid4().hex
         self._start()
 
     def _start(self) -> None:
@@ -87,7 +99,7 @@ class Watcher:
             | fl.MOVED_TO | fl.DELETE_SELF | fl.MOVE_SELF | fl.ONLYDIR
         )  # fmt: skip
         self.inotify = self.inotify_mod.INotify()
-        self.session = uuid.uuid4().hex
+        self.session = f"{self.born}-{self.resets}"  # a new one after each overflow
         self.gen = 0
         self.pending = 0  # events since the last answer (for CAIRN_WATCH_MAX_EVENTS)
         self.folders: dict[str, Folder] = {}
@@ -114,10 +126,15 @@ class Watcher:
 
     def _add_roots(self) -> None:
         for root in repo_roots(self.home):
-            if root not in self.roots.values():
+            if root not in self.roots.values() and root not in self.network:
                 self._add_root(root)
 
     def _add_root(self, root: str) -> None:
+        fstype = netfs.network_type(root, self.mountinfo)
+        if fstype is not None:
+            self.network[root] = fstype
+            log(f"not watching {root}: it is on a network file system ({fstype})")
+            return
         wd = self._add(root, self.mask)
         if wd is None:
             return
@@ -240,6 +257,7 @@ class Watcher:
                 watches=len(self.roots) + len(self.tops) + len(self.owner),
                 limited=self.limited,
                 resets=self.resets,
+                network=self.network,
             )
         elif op == "stop":
             reply["stopping"] = True
@@ -275,9 +293,11 @@ def serve(watcher: Watcher, server: socket.socket, idle_s: float = 0.0) -> None:
     poller.register(polled, select.POLLIN)
     clients: dict[int, tuple[socket.socket, bytearray]] = {}
     last = time.monotonic()
+    wait_ms = int(min(1000.0, max(idle_s * 250, 50.0))) if idle_s else 1000
     while True:
-        ready = poller.poll(1000)
-        if idle_s and not ready and time.monotonic() - last > idle_s:
+        ready = poller.poll(wait_ms)
+        if idle_s and time.monotonic() - last > idle_s:
+            log(f"idle for {idle_s:g} s: exiting")
             return
         for fd, _ in ready:
             if fd == server.fileno():
@@ -366,10 +386,44 @@ def log(text: str) -> None:
     print(f"{stamp} cairn watcher {os.getpid()}: {text}", file=sys.stderr, flush=True)
 
 
+def parse_idle(text: str | None) -> float:
+    """``--idle``'s value: seconds, at least 0 (``None``: the default)."""
+    if text is None:
+        return IDLE_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        from cairn.errors import InvalidInput
+
+        raise InvalidInput(
+            f"--idle={text} is not a number of seconds",
+            hint="give --idle=SECONDS, e.g. --idle=1800 (0: never exit when idle)",
+        )
+    return seconds
+
+
+def _run_lock(home: str) -> int | None:
+    """Hold the home's run lock for this process's life; ``None`` when another holds it."""
+    import fcntl
+
+    fd = os.open(os.path.join(home, RUN_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def main(argv: list[str]) -> int:
     home = os.path.abspath(argv[0])
+    idle = parse_idle(next((a[7:] for a in argv[1:] if a.startswith("--idle=")), None))
     max_events = int(os.environ.get("CAIRN_WATCH_MAX_EVENTS", "0") or 0)
-    idle = float(os.environ.get("CAIRN_WATCH_IDLE", "0") or 0)
+    lock = _run_lock(home)
+    if lock is None:
+        return ANOTHER
     start = time.monotonic()
     watcher = Watcher(home, max_events)
     server = listen(home)
@@ -382,6 +436,7 @@ def main(argv: list[str]) -> int:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(home, SOCKET_NAME))
         log("stopped")
+        os.close(lock)  # the socket is gone before another watcher may start
     return 0
 
 

@@ -33,6 +33,7 @@ if MYPY:
 START_TIMEOUT_S = 120.0  # setting up 100,000 watches takes a second or two
 DEMAND_EVERY_S = 10.0  # a query starts at most one watcher per home in this time
 ENABLED = ENABLED_NAME
+WATCHER_ENTRY = "cairn.cli.lean"  # the watcher, answering `find` too (named, not imported)
 SPAWNED = "watch.spawned"
 _children: list[subprocess.Popen[bytes]] = []  # watchers this process started on demand
 
@@ -142,7 +143,7 @@ def _spawn(home_root: str, idle: float) -> subprocess.Popen[bytes]:
     log = open(os.path.join(home_root, "watch.log"), "ab")  # noqa: SIM115 -- for the child
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "cairn.store.watcher", home_root, f"--idle={idle:g}"],
+            [sys.executable, "-m", WATCHER_ENTRY, home_root, f"--idle={idle:g}"],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,

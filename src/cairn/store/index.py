@@ -280,7 +280,7 @@ class Index:
     def _ask(self, folder: str) -> watch_client.Answer | None:
         """The watcher's word on ``folder`` (``None``: no watcher, or it failed)."""
         if self._watch is None:
-            self._watch = watch_client.Client(self.home_root)
+            self._watch = (watch_client.in_process or watch_client.Client)(self.home_root)
         return self._watch.ask(folder)
 
     def _fell_back(self) -> None:

@@ -144,3 +144,7 @@ class Client:
             with contextlib.suppress(OSError):
                 self._sock.close()
             self._sock = None
+
+
+in_process: type[Client] | None = None
+"""Inside the watcher's own process: the client its indexes use (asking it directly)."""

@@ -19,8 +19,9 @@ A folder left out is answered without ``changed``: the query walks it as before.
   - a repository lies on a network file system (``netfs.py``): a change made on another
     machine sends no event here, so its folders are not watched (``status`` lists them).
 
-Run as ``python -m cairn.store.watcher HOME [--idle=SECONDS]`` (``cairn daemon start``, or a
-query when the home has watching enabled, does it). It holds ``HOME/watch.run.lock`` for its
+Run as ``python -m cairn.store.watcher HOME [--idle=SECONDS]``; ``cairn daemon start`` (or a
+query, when the home has watching enabled) runs it through ``cairn.cli.lean``, which adds the
+``cli`` question (``find`` answered in this process). It holds ``HOME/watch.run.lock`` for its
 whole life, so a second one started meanwhile exits at once (code ``ANOTHER``); the socket
 ``HOME/watch.sock`` is made with mode 0600 and removed before the lock is let go. It ends
 after ``--idle`` seconds without a question (``IDLE_S`` by default; 0: never).
@@ -31,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import marshal
 import os
 import select
 import socket
@@ -43,6 +45,7 @@ from cairn.store.watch_client import SOCKET_NAME
 
 MYPY = False
 if MYPY:
+    from collections.abc import Callable
     from typing import Any
 
 LIMIT_HINT = (
@@ -54,6 +57,7 @@ LIMIT_HINT = (
 IDLE_S = 1800.0  # the default idle time before the watcher exits
 ANOTHER = 75  # exit code: another watcher of the home runs (or is starting)
 RUN_LOCK = "watch.run.lock"
+MAX_FRAME = 1 << 24  # a question longer than this is refused
 
 
 def _flags() -> Any:
@@ -85,6 +89,7 @@ class Watcher:
         self.home = home
         self.max_events = max_events  # 0: only the kernel's own overflow counts
         self.mountinfo = mountinfo
+        self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}  # more questions
         self.network: dict[str, str] = {}  # repository root -> its network file system type
         self.inotify_mod = _flags()
         self.limited = False
@@ -261,9 +266,19 @@ class Watcher:
             )
         elif op == "stop":
             reply["stopping"] = True
+        elif op in self.ops:
+            reply.update(self._extra(op, message))
         else:
             reply["error"] = f"unknown op {op!r}"
         return reply
+
+    def _extra(self, op: str, message: dict[str, Any]) -> dict[str, Any]:
+        """An added question's answer; a failure is logged and answered ``unserved``."""
+        try:
+            return self.ops[op](message)
+        except Exception as exc:
+            log(f"the question {op!r} failed: {exc!r}")
+            return {"unserved": f"failed: {exc}"}
 
 
 # -- the server ----------------------------------------------------------------------------
@@ -344,20 +359,50 @@ def _client_ready(
         return False
     buffer += data
     stop = False
-    while b"\n" in buffer:
-        line, _, rest = bytes(buffer).partition(b"\n")
-        buffer[:] = rest
-        try:
-            message = json.loads(line)
-        except ValueError:
-            message = None
+    while True:
+        taken = _take(buffer)
+        if taken is None:
+            break
+        message, framed = taken
         reply = watcher.answer(message)
         stop = stop or bool(reply.get("stopping"))
         try:
-            conn.sendall(json.dumps(reply).encode() + b"\n")
+            conn.sendall(_frame(reply) if framed else json.dumps(reply).encode() + b"\n")
         except OSError:
             break
     return stop
+
+
+def _take(buffer: bytearray) -> tuple[Any, bool] | None:
+    """The first whole question in ``buffer`` (removed from it) and whether it came framed:
+    ``M`` + 4-byte big-endian length + a ``marshal``-ed dict (the lean client's: it imports
+    no ``json``), else one JSON line. ``None`` while no whole question is there."""
+    if buffer[:1] == b"M":
+        if len(buffer) < 5 or len(buffer) < 5 + int.from_bytes(buffer[1:5], "big"):
+            return None
+        end = 5 + int.from_bytes(buffer[1:5], "big")
+        if end > MAX_FRAME:
+            buffer.clear()
+            return None, True
+        payload = bytes(buffer[5:end])
+        del buffer[:end]
+        try:
+            return marshal.loads(payload), True
+        except (ValueError, EOFError, TypeError):
+            return None, True
+    if b"\n" not in buffer:
+        return None
+    line, _, rest = bytes(buffer).partition(b"\n")
+    buffer[:] = rest
+    try:
+        return json.loads(line), False
+    except ValueError:
+        return None, False
+
+
+def _frame(reply: dict[str, Any]) -> bytes:
+    payload = marshal.dumps(reply)
+    return b"M" + len(payload).to_bytes(4, "big") + payload
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -417,7 +462,8 @@ def _run_lock(home: str) -> int | None:
     return fd
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], setup: Callable[[Watcher], None] | None = None) -> int:
+    """Watch ``argv[0]`` (a home) and answer on its socket; ``setup`` may add questions."""
     home = os.path.abspath(argv[0])
     idle = parse_idle(next((a[7:] for a in argv[1:] if a.startswith("--idle=")), None))
     max_events = int(os.environ.get("CAIRN_WATCH_MAX_EVENTS", "0") or 0)
@@ -426,6 +472,8 @@ def main(argv: list[str]) -> int:
         return ANOTHER
     start = time.monotonic()
     watcher = Watcher(home, max_events)
+    if setup is not None:
+        setup(watcher)
     server = listen(home)
     took = time.monotonic() - start
     log(f"watching {len(watcher.folders)} folders of {home} (set up in {took:.2f} s)")

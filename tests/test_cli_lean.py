@@ -75,7 +75,7 @@ def test_find_is_answered_by_the_watcher_exactly_as_by_the_walk(
 ) -> None:
     served = cli("find", "dataset", "--tags=x,even")
     assert served[3], served  # the client imported no sqlite3: the watcher answered
-    walked = cli("find", "dataset", "--tags=x,even", CAIRN_LEAN_TEST="1")  # another env
+    walked = cli("find", "dataset", "--tags=x,even", CAIRN_LEAN="0")
     assert not walked[3]
     assert served[:3] == walked[:3]
     assert served[1].splitlines() == [str(repo / "dataset" / f"d{i}") for i in (0, 2, 4)]
@@ -96,14 +96,19 @@ def test_warnings_and_errors_come_back_as_the_walk_gives_them(
 ) -> None:
     meta_file(repo, "d5").write_text("alias: [broken\n")
     served = cli("find", "dataset", "--tags=x")
-    walked = cli("find", "dataset", "--tags=x", CAIRN_LEAN_TEST="1")
+    walked = cli("find", "dataset", "--tags=x", CAIRN_LEAN="0")
     assert served[3] and "d5" in served[2] and "cairn warning" in served[2]
     assert served[:3] == walked[:3]
     missing = cli("find", "dataset", "a:b:c")
     assert missing[3] and missing[0] != 0
-    assert missing[:3] == cli("find", "dataset", "a:b:c", CAIRN_LEAN_TEST="1")[:3]
+    assert missing[:3] == cli("find", "dataset", "a:b:c", CAIRN_LEAN="0")[:3]
 
 
 def test_without_a_watcher_the_command_runs_as_always(repo: Path) -> None:
     code, out, _, lean = cli("find", "dataset", "--tags=x,even")
+    assert code == 0 and not lean and len(out.splitlines()) == 3
+
+
+def test_another_cairn_environment_is_not_served(repo: Path, running: dict[str, Any]) -> None:
+    code, out, _, lean = cli("find", "dataset", "--tags=x,even", CAIRN_SOMETHING="1")
     assert code == 0 and not lean and len(out.splitlines()) == 3

@@ -18,7 +18,7 @@ answer is exactly the one a walk would give -- capturing stdout, stderr and the 
 Served only, on both sides: ``find AUTOMATION [NAME...] [--tags=TAGS]`` (no ``.``, no path, no
 ``@file``, no other flag: nothing that depends on the current directory or on the output
 format), by the same cairn (package folder and version), with the same ``CAIRN_*``
-environment (``CAIRN_WATCH*`` aside).
+environment (``CAIRN_WATCH*`` aside). ``CAIRN_LEAN=0`` keeps every command in its process.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _env() -> dict[str, str]:
     }
 
 
-_OWN_ENV = ("CAIRN_HOME", "CAIRN_WATCH", "CAIRN_WATCH_MAX_EVENTS")
+_OWN_ENV = ("CAIRN_HOME", "CAIRN_LEAN", "CAIRN_WATCH", "CAIRN_WATCH_MAX_EVENTS")
 
 
 def _package() -> tuple[str, str]:
@@ -72,7 +72,7 @@ def _package() -> tuple[str, str]:
 def answer(words: list[str]) -> int | None:
     """Print the watcher's answer to ``words`` and return the exit code; ``None`` when the
     watcher cannot answer (the caller runs the command itself)."""
-    if _serving or not servable(words):
+    if _serving or os.environ.get("CAIRN_LEAN") == "0" or not servable(words):
         return None  # in the watcher itself: asking its own socket would wait for itself
     value = os.environ.get("CAIRN_HOME")
     root = os.path.abspath(os.path.expanduser(value or "~/.cairn"))

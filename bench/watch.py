@@ -138,7 +138,7 @@ def _report(
 
     def row(name: str, times: list[float]) -> str:
         median = statistics.median(times)
-        return f"  {name:<44} {median * 1000:7.1f} ms  {median / floor:5.1f}x the floor"
+        return f"  {name:<50} {median * 1000:7.1f} ms  {median / floor:5.1f}x the floor"
 
     print(f"\nfind by 2 tags at {size:,} artifacts ({matches} hits), medians of {len(base)}:")
     print(row("python -c pass (this interpreter)", base))

@@ -112,3 +112,17 @@ def test_without_a_watcher_the_command_runs_as_always(repo: Path) -> None:
 def test_another_cairn_environment_is_not_served(repo: Path, running: dict[str, Any]) -> None:
     code, out, _, lean = cli("find", "dataset", "--tags=x,even", CAIRN_SOMETHING="1")
     assert code == 0 and not lean and len(out.splitlines()) == 3
+
+
+def test_the_watcher_keeps_no_files_open_from_the_finds_it_answered(
+    repo: Path, running: dict[str, Any]
+) -> None:
+    def open_files() -> int:
+        return len(os.listdir(f"/proc/{running['pid']}/fd"))
+
+    for _ in range(2):
+        assert cli("find", "dataset", "--tags=x")[3]
+    before = open_files()
+    for _ in range(6):
+        assert cli("find", "dataset", "--tags=x")[3]
+    assert open_files() == before

@@ -134,6 +134,7 @@ def serve_cli(watcher: Watcher, message: dict[str, Any]) -> dict[str, Any]:
 
 def _run(words: list[str]) -> dict[str, Any]:
     import contextlib
+    import gc
     import io
 
     from cairn.cli import main
@@ -141,6 +142,7 @@ def _run(words: list[str]) -> dict[str, Any]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main.main(list(words))
+    gc.collect(1)  # the run's index connections sit in a reference cycle: close them now
     return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
 
 

@@ -259,3 +259,21 @@ def test_the_hint_counts_only_within_its_window(tmp_path: Path) -> None:
         assert not watch_hint.note(str(tmp_path), "unwatched", now=later + 2)
         assert watch_hint.note(str(tmp_path), "unwatched", now=later + 3)
     assert len(seen.warnings) == 1 and "cairn daemon status" in seen.warnings[0]
+
+
+def test_run_script_picks_the_script_a_hand_edit_made_right_before_names(
+    tmp_path: Path, home: Home, walks: list[str]
+) -> None:
+    from tests.script_fixtures import ScriptRepo, ok
+
+    scripts = ScriptRepo(tmp_path / "scripts")
+    for alias, tags in (("w1", ["zz-run"]), ("w2", ["zz-other"])):
+        scripts.add(alias, {"default_env": {"WHO": alias}, "new_env_keys": ["WHO"]}, tags=tags)
+    daemon.start(home)
+    assert ok("zz-run")["new_env"]["WHO"] == "w1"
+    walks.clear()
+    assert ok("zz-run")["new_env"]["WHO"] == "w1"
+    assert str(scripts.root / "script") not in walks  # vouched for by the watcher
+    for alias, tags in (("w1", ["zz-old"]), ("w2", ["zz-run"])):
+        scripts.add(alias, {"default_env": {"WHO": alias}, "new_env_keys": ["WHO"]}, tags=tags)
+    assert ok("zz-run")["new_env"]["WHO"] == "w2"

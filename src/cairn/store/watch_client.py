@@ -5,8 +5,12 @@ Protocol (one JSON object per line, each way, on ``$CAIRN_HOME/watch.sock``)
         queue, with ``{"session": S, "gen": G}`` plus, when it watches ``FOLDER`` whole,
         ``"changed": C, "dev": D, "ino": I``: the generation of the last change seen under it
         (the folder, its artifact directories, their files) and the folder's identity.
-    ``{"op": "status"}``  ``{"session", "gen", "pid", "folders", "watches", "limited"}``.
+    ``{"op": "status"}``  ``{"session", "gen", "pid", "folders", "watches", "limited",
+        "resets", "network"}`` (``network``: repository root -> its network file system).
     ``{"op": "stop"}``    ``{"stopping": true}``; the watcher then exits.
+    ``{"op": "cli", ...}`` a ``cairn find`` answered by the watcher (``cli/lean.py``).
+A question may also come as one binary frame -- ``M``, a 4-byte big-endian length, a
+``marshal``-ed dict -- and is then answered the same way (a client that imports no ``json``).
 
 A generation only grows within a session; a new session (a restart, a queue overflow)
 vouches for nothing an older one saw. Any failure here (no watcher, a refused or slow

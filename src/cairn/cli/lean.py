@@ -170,6 +170,10 @@ def main(argv: list[str]) -> int:
     def setup(watcher: Watcher) -> None:
         _in_process(watcher)
         watcher.ops["cli"] = lambda message: serve_cli(watcher, message)
+        import importlib
+
+        for name in ("cairn.dispatch", "cairn.cli.args", "cairn.automations.common"):
+            importlib.import_module(name)  # imported once here, not by the first find
 
     return watcher_mod.main(argv, setup)
 

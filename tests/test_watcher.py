@@ -18,6 +18,7 @@ import yaml
 from cairn.errors import CairnError, InvalidInput
 from cairn.home import Home
 from cairn.store import daemon
+from cairn.store import index as index_mod
 from cairn.store.catalog import Catalog
 
 pytest.importorskip("inotify_simple")
@@ -201,3 +202,36 @@ def test_a_missing_binding_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(CairnError) as raised:
         daemon.start(Home.from_env())
     assert "cairn[watch]" in raised.value.hint
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The artifact directories each stat check looked at (each ``_FolderView.stale``)."""
+    seen: list[list[str]] = []
+    stale = index_mod._FolderView.stale
+
+    def counted(view: Any, known: Any) -> Any:
+        known = list(known)
+        seen.append(sorted(row[0] for row in known))
+        return stale(view, known)
+
+    monkeypatch.setattr(index_mod._FolderView, "stale", counted)
+    return seen
+
+
+def test_after_an_edit_only_the_changed_artifact_is_checked(
+    repo: Path, watcher: dict[str, Any], checked: list[list[str]]
+) -> None:
+    find("x")
+    find("x")
+    meta_file(repo, "d3").write_text(yaml.safe_dump(ds("d3", "x", "even")))
+    new = meta_file(repo, "d4").with_name("_cm.yaml.new")
+    new.write_text(yaml.safe_dump(ds("d4", "x", "odd")))
+    os.replace(new, meta_file(repo, "d4"))
+    checked.clear()
+    assert find("x,even") == ["d0", "d2", "d3"]
+    assert checked == [["d3", "d4"]]  # not the other four
+    shutil.rmtree(repo / "dataset" / "d0")  # the folder's own entries changed: all checked
+    checked.clear()
+    assert find("x,even") == ["d2", "d3"]
+    assert checked == [["d1", "d2", "d3", "d4", "d5"]]

@@ -151,8 +151,10 @@ def _in_process(watcher: Watcher) -> None:
     from cairn.store import watch_client
 
     class Local(watch_client.Client):
-        def ask(self, folder: str) -> watch_client.Answer | None:
-            return watch_client.Answer(watcher.answer({"op": "ask", "path": folder}))
+        def ask(self, folder: str, since: int | None = None) -> watch_client.Answer | None:
+            return watch_client.Answer(
+                watcher.answer({"op": "ask", "path": folder, "since": since})
+            )
 
         def close(self) -> None:
             pass

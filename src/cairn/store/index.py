@@ -44,8 +44,10 @@ With a watcher (``cairn daemon``, ``watcher.py``)
     its last write (the ``stamp`` is still the one it saw; any other write clears the
     token). While the watcher says nothing changed after that generation, in the same
     session, and the folder is still the same directory (device and inode), the folder's
-    rows are used as stored: no ``stat`` at all. Any doubt (no watcher, an error, a new
-    session after a queue overflow, a folder it does not watch whole) means the walk above.
+    rows are used as stored: no ``stat`` at all. When only some artifact directories changed
+    since (nothing in the folder's own entries), the watcher names them and only they are
+    checked. Any doubt (no watcher, an error, a new session after a queue overflow, a folder
+    it does not watch whole) means the walk above.
 
 Concurrency
     WAL mode: readers never wait. A query checks rows and selects its answer in one read
@@ -263,7 +265,7 @@ class Index:
             self._forget_folder(os.path.join(str(repo.root), folder))
             return []
         with view:
-            watch = _Watch(self._ask(view.path))
+            watch = _Watch(None)  # the watcher is asked once the stored token is read
             plan, rows, broken = self._check(view, repo, select, watch)
             self._fallback = self._fallback or watch.fallback()
             fresh = self._read_changes(view, repo, plan, select, watch)
@@ -277,11 +279,11 @@ class Index:
         ]
         return [found for _, found in sorted(kept + fresh, key=lambda pair: pair[0])]
 
-    def _ask(self, folder: str) -> watch_client.Answer | None:
+    def _ask(self, folder: str, since: int | None) -> watch_client.Answer | None:
         """The watcher's word on ``folder`` (``None``: no watcher, or it failed)."""
         if self._watch is None:
             self._watch = (watch_client.in_process or watch_client.Client)(self.home_root)
-        return self._watch.ask(folder)
+        return self._watch.ask(folder, since)
 
     def _fell_back(self) -> None:
         """A folder was walked because the watcher could not vouch: start one if the home
@@ -314,12 +316,13 @@ class Index:
                 (view.path,),
             ).fetchone()
             watch.seen(db.execute(_WATCHED, (view.path,)).fetchone())
+            watch.answer = self._ask(view.path, watch.gen)  # before any stat: drained first
             if head is None:
                 return view.plan(None, []), [], []
             if watch.vouched(view):
                 plan = _Plan([], [], sig_changed=False)
             else:
-                plan = view.plan(head[1], _known(db, head[0], head[5]))
+                plan = view.plan(head[1], _known(db, head[0], head[5]), watch.only(view))
             plan.identity_changed = tuple(head[2:5]) != (str(repo.path), repo.alias, repo.uid)
             rows = select.rows(db, head[0]) if select is not None else []
             broken = db.execute(
@@ -541,6 +544,13 @@ class _Watch:
         )
         return self.trusted
 
+    def only(self, view: _FolderView) -> set[str] | None:
+        """The artifact directories the watcher says may have changed since the token."""
+        answer = self.answer
+        if answer is None:
+            return None
+        return answer.only(self.session, self.gen, view.dev, view.ino)
+
     def fallback(self) -> str | None:
         """Why the watcher could not vouch for the folder (``watch_hint``'s reasons); ``None``
         when it did, the folder changed, or no walk under this watcher stored a token yet."""
@@ -681,8 +691,17 @@ class _FolderView:
             os.close(self.fd)
             self.fd = None
 
-    def plan(self, stored_sig: int | None, known: Iterable[SigRow]) -> _Plan:
-        """Compare the folder and each known artifact with what the index stored."""
+    def plan(
+        self, stored_sig: int | None, known: Iterable[SigRow], only: set[str] | None = None
+    ) -> _Plan:
+        """Compare the folder and each known artifact with what the index stored (only the
+        artifacts in ``only``, when the watcher says no other changed and the folder's
+        entries are the same)."""
+        if only is not None:  # the watcher's word stands for the folder's signature
+            known = list(known)
+            picked = [row for row in known if row[0] in only]
+            if len(picked) == len(only):
+                return _Plan(sorted(self.stale(picked)), [], sig_changed=False)
         if stored_sig not in (None, RECHECK) and stored_sig == self.sig:
             return _Plan(sorted(self.stale(known)), [], sig_changed=False)
         known = list(known)

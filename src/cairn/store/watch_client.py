@@ -1,10 +1,12 @@
 """The query side of the watcher: ask it, over its Unix socket, whether a folder changed.
 
 Protocol (one JSON object per line, each way, on ``$CAIRN_HOME/watch.sock``)
-    ``{"op": "ask", "path": FOLDER}``  answered, after the watcher drained its inotify
-        queue, with ``{"session": S, "gen": G}`` plus, when it watches ``FOLDER`` whole,
-        ``"changed": C, "dev": D, "ino": I``: the generation of the last change seen under it
-        (the folder, its artifact directories, their files) and the folder's identity.
+    ``{"op": "ask", "path": FOLDER[, "since": T]}``  answered, after the watcher drained its
+        inotify queue, with ``{"session": S, "gen": G}`` plus, when it watches ``FOLDER``
+        whole, ``"changed": C, "dev": D, "ino": I``: the generation of the last change seen
+        under it (the folder, its artifact directories, their files) and the folder's
+        identity; with ``since`` and ``C > T``, ``"names"``: the artifact directories changed
+        after ``T`` when nothing else in the folder changed (else ``null``).
     ``{"op": "status"}``  ``{"session", "gen", "pid", "folders", "watches", "limited",
         "resets", "network"}`` (``network``: repository root -> its network file system).
     ``{"op": "stop"}``    ``{"stopping": true}``; the watcher then exits.
@@ -46,7 +48,7 @@ def wanted(home_root: str) -> bool:
 class Answer:
     """What the watcher said about one folder."""
 
-    __slots__ = ("changed", "dev", "gen", "ino", "session")
+    __slots__ = ("changed", "dev", "gen", "ino", "names", "session")
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.session: str = str(data["session"])
@@ -55,12 +57,21 @@ class Answer:
         self.changed: int | None = None if changed is None else int(changed)
         self.dev: int = int(data.get("dev", -1))
         self.ino: int = int(data.get("ino", -1))
+        names = data.get("names")
+        self.names: list[str] | None = [str(n) for n in names] if names is not None else None
 
     def vouches(self, session: str | None, gen: int | None, dev: int, ino: int) -> bool:
         """Whether nothing under the folder changed since a walk that began at ``gen``."""
         if self.changed is None or session != self.session or gen is None:
             return False
         return self.changed <= gen and (self.dev, self.ino) == (dev, ino)
+
+    def only(self, session: str | None, gen: int | None, dev: int, ino: int) -> set[str] | None:
+        """The only artifact directories that may have changed since a walk that began at
+        ``gen`` (``None``: any may have)."""
+        if self.names is None or self.changed is None or session != self.session or gen is None:
+            return None
+        return set(self.names) if (self.dev, self.ino) == (dev, ino) else None
 
 
 class Client:
@@ -80,9 +91,13 @@ class Client:
         self._failed: tuple[int, int] | None = None  # the socket file that failed us
         self.missing = False
 
-    def ask(self, folder: str) -> Answer | None:
-        """The watcher's answer about ``folder``; ``None`` when it cannot be had."""
-        reply = self.request({"op": "ask", "path": folder})
+    def ask(self, folder: str, since: int | None = None) -> Answer | None:
+        """The watcher's answer about ``folder`` (with the artifact directories changed
+        after generation ``since``, if given); ``None`` when it cannot be had."""
+        question: dict[str, Any] = {"op": "ask", "path": folder}
+        if since is not None:
+            question["since"] = since
+        reply = self.request(question)
         if reply is None:
             return None
         try:

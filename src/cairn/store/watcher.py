@@ -58,6 +58,7 @@ IDLE_S = 1800.0  # the default idle time before the watcher exits
 ANOTHER = 75  # exit code: another watcher of the home runs (or is starting)
 RUN_LOCK = "watch.run.lock"
 MAX_FRAME = 1 << 24  # a question longer than this is refused
+NAMES_MAX = 4096  # more artifact directories changed than this: the query walks the folder
 
 
 def _flags() -> Any:
@@ -74,12 +75,24 @@ def _flags() -> Any:
 
 
 class Folder:
-    """A watched automation folder: the generation of its last change, and its identity."""
+    """A watched automation folder: the generation of its last change, of the last change
+    of its own entries (``listing``), of each artifact directory changed since it was
+    watched (``names``), and its identity."""
 
-    __slots__ = ("changed", "dev", "ino")
+    __slots__ = ("changed", "dev", "ino", "listing", "names")
 
     def __init__(self, changed: int, dev: int, ino: int) -> None:
         self.changed, self.dev, self.ino = changed, dev, ino
+        self.listing = changed
+        self.names: dict[str, int] = {}
+
+    def changed_since(self, since: int) -> list[str] | None:
+        """The artifact directories changed after generation ``since``, when nothing else
+        changed (no entry of the folder itself) and they are few; else ``None``."""
+        if self.listing > since:
+            return None
+        names = [name for name, gen in self.names.items() if gen > since]
+        return sorted(names) if len(names) <= NAMES_MAX else None
 
 
 class Watcher:
@@ -111,6 +124,7 @@ class Watcher:
         self.roots: dict[int, str] = {}  # wd -> repository root
         self.tops: dict[int, str] = {}  # wd -> automation folder (its own watch)
         self.owner: dict[int, str] = {}  # wd -> automation folder (an artifact directory's)
+        self.owner_name: dict[int, str] = {}  # wd -> the artifact directory's name
         self.home_wd = self._add(self.home, fl.CLOSE_WRITE | fl.MOVED_TO | fl.ONLYDIR)
         self._add_roots()
 
@@ -171,6 +185,7 @@ class Watcher:
             self.folders.pop(folder, None)
             return False
         self.owner[wd] = folder
+        self.owner_name[wd] = name
         return True
 
     # -- events --------------------------------------------------------------------------
@@ -214,9 +229,9 @@ class Watcher:
         elif wd in self.tops:
             self._folder_event(self.tops[wd], mask, name, fl)
         elif wd in self.owner:
-            self._touch(self.owner[wd])
+            self._touch(self.owner[wd], self.owner_name[wd])
             if mask & fl.IGNORED:
-                del self.owner[wd]
+                del self.owner[wd], self.owner_name[wd]
 
     def _root_event(self, root: str, mask: int, name: str, fl: Any) -> None:
         if mask & (fl.DELETE_SELF | fl.MOVE_SELF | fl.IGNORED):
@@ -239,10 +254,17 @@ class Watcher:
         if mask & fl.ISDIR and mask & (fl.CREATE | fl.MOVED_TO) and folder in self.folders:
             self._watch_artifact(folder, name)
 
-    def _touch(self, folder: str) -> None:
+    def _touch(self, folder: str, name: str | None = None) -> None:
+        """A change under ``folder``: in the artifact directory ``name``, else in its own
+        entries."""
         found = self.folders.get(folder)
-        if found is not None:
-            found.changed = self.gen
+        if found is None:
+            return
+        found.changed = self.gen
+        if name is None:
+            found.listing = self.gen
+        else:
+            found.names[name] = self.gen
 
     # -- answers -------------------------------------------------------------------------
 
@@ -255,6 +277,9 @@ class Watcher:
             found = self.folders.get(str(message.get("path")))
             if found is not None:
                 reply.update(changed=found.changed, dev=found.dev, ino=found.ino)
+                since = message.get("since")
+                if isinstance(since, int) and found.changed > since:
+                    reply["names"] = found.changed_since(since)
         elif op == "status":
             reply.update(
                 pid=os.getpid(),

@@ -47,7 +47,7 @@ def repo(make_repo: Callable[..., Path]) -> Path:
 def watcher(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """A running watcher of the test's home (stopped, or killed, at the end)."""
     home = Home.from_env()
-    started = daemon.start(home)
+    started = daemon.start(home, idle=300)  # a watcher a failed test leaves ends soon
     yield started
     if daemon.stop(home) is None:
         return

@@ -126,4 +126,3 @@ def test_the_watcher_keeps_no_files_open_from_the_finds_it_answered(
     for _ in range(6):
         assert cli("find", "dataset", "--tags=x")[3]
     assert open_files() == before
-

@@ -5,9 +5,10 @@
 Builds the synthetic repository of ``bench/synth.py`` (kept in ``bench/.work``), registers
 it in a fresh home, and times -- interleaved, medians -- ``python -c pass`` with this
 interpreter (the floor), the query with no watcher (the stat walk), the query with the
-watcher running, and the first query after a hand edit with the watcher running (checked to
-see the edit every time). The code measured is this checkout's ``src``. cmind is not run
-here: ``make bench`` times it.
+watcher running (answered by the watcher: ``cli/lean.py``; and, with ``CAIRN_LEAN=0``, in the
+process itself, the watcher only vouching), and the first query after a hand edit with the
+watcher running (checked to see the edit every time). The code measured is this checkout's
+``src``. cmind is not run here: ``make bench`` times it.
 """
 
 from __future__ import annotations
@@ -49,11 +50,12 @@ def bench_size(size: int, runs: int) -> None:
     home.mkdir(parents=True)
     env = measure.child_env(CAIRN_HOME=str(home), PYTHONPATH=str(SRC))
     cairn = measure.Tool("cairn", (sys.executable, "-c", _ENTRY), env)
+    own = measure.Tool("cairn", (sys.executable, "-c", _ENTRY), {**env, "CAIRN_LEAN": "0"})
     floor = measure.Tool("python -c pass", (sys.executable, "-c", "pass"), env)
     measure.run(cairn, "add", "repo", str(repo))
     time.sleep(SETTLE_S)
     _check(cairn, matches)
-    walk, watched, edited, base = [], [], [], []
+    walk, watched, edited, base, in_process = [], [], [], [], []
     try:
         start = time.perf_counter()
         measure.run(cairn, "daemon", "start")
@@ -63,6 +65,7 @@ def bench_size(size: int, runs: int) -> None:
         for i in range(runs):
             base.append(measure.run(floor)[0])
             watched.append(_timed_find(cairn, matches))
+            in_process.append(_timed_find(own, matches))
             edited.append(_after_edit(cairn, edits[i % len(edits)], matches))
             measure.run(cairn, "daemon", "stop")
             walk.append(_timed_find(cairn, matches))
@@ -70,7 +73,7 @@ def bench_size(size: int, runs: int) -> None:
             _timed_find(cairn, matches)  # stores the token under the new session
     finally:
         measure.run(cairn, "daemon", "stop")
-    _report(size, matches, (setup, rss), base, walk, watched, edited)
+    _report(size, matches, (setup, rss), base, walk, watched, edited, in_process)
 
 
 _ENTRY = "import sys; from cairn.cli.main import main; sys.exit(main())"
@@ -129,17 +132,19 @@ def _report(
     walk: list[float],
     watched: list[float],
     edited: list[float],
+    in_process: list[float],
 ) -> None:
     floor = statistics.median(base)
 
     def row(name: str, times: list[float]) -> str:
         median = statistics.median(times)
-        return f"  {name:<44} {median * 1000:7.1f} ms  {median / floor:5.1f}x the floor"
+        return f"  {name:<50} {median * 1000:7.1f} ms  {median / floor:5.1f}x the floor"
 
     print(f"\nfind by 2 tags at {size:,} artifacts ({matches} hits), medians of {len(base)}:")
     print(row("python -c pass (this interpreter)", base))
     print(row("cairn, no watcher (stat walk)", walk))
-    print(row("cairn, watcher running", watched))
+    print(row("cairn, watcher running (it answers: cli/lean.py)", watched))
+    print(row("cairn, watcher running, CAIRN_LEAN=0", in_process))
     print(row("cairn, first query after a hand edit (watcher)", edited))
     setup, rss = started
     print(f"  watcher start (cairn daemon start, whole command): {setup * 1000:.0f} ms")

@@ -26,6 +26,7 @@ def cairn_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh, empty ``$CAIRN_HOME`` for every test (the real home is never touched)."""
     home = tmp_path / "cairn-home"
     monkeypatch.setenv("CAIRN_HOME", str(home))
+    monkeypatch.delenv("CAIRN_WATCH", raising=False)  # no test starts a watcher unasked
     return home
 
 

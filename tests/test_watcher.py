@@ -8,90 +8,25 @@ import os
 import shutil
 import signal
 import stat
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from cairn import kinds
 from cairn.errors import CairnError, InvalidInput
 from cairn.home import Home
 from cairn.store import daemon
 from cairn.store import index as index_mod
-from cairn.store.catalog import Catalog, Query
+from cairn.store.catalog import Catalog
 
 pytest.importorskip("inotify_simple")
 
-DATASET = kinds.resolve("dataset")
+from tests import watch_fixtures
+from tests.watch_fixtures import ds, find, meta_file
 
-
-def ds(alias: str, *tags: str) -> dict[str, Any]:
-    return {"alias": alias, "automation_alias": "dataset", "tags": list(tags)}
-
-
-def find(tags: str) -> list[str]:
-    """A fresh catalog (as a new process would have) answering one query."""
-    catalog = Catalog.open()
-    try:
-        return sorted(str(a.alias) for a in catalog.find(Query.parse(DATASET, None, tags)))
-    finally:
-        catalog.index.close()
-
-
-@pytest.fixture
-def repo(make_repo: Callable[..., Path]) -> Path:
-    path = make_repo(
-        "r1",
-        artifacts={f"dataset/d{i}": ds(f"d{i}", "x", "even" if i % 2 == 0 else "odd")
-                   for i in range(6)},
-    )  # fmt: skip
-    Catalog.open().registry.register(path)
-    return path
-
-
-@pytest.fixture
-def watcher(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """A running watcher of the test's home (stopped, or killed, at the end)."""
-    home = Home.from_env()
-    started = daemon.start(home)
-    yield started
-    if daemon.stop(home) is None:
-        return
-    for _ in range(500):
-        if gone(int(started["pid"])):
-            break
-        time.sleep(0.02)
-    assert gone(int(started["pid"]))
-
-
-def gone(pid: int) -> bool:
-    """Whether process ``pid`` ended (a zombie, not yet reaped by this process, counts)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return text.rpartition(")")[2].split()[0] in ("Z", "X")
-
-
-@pytest.fixture
-def walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The folders the stat walk checked (each call of ``_FolderView.plan``)."""
-    seen: list[str] = []
-    plan = index_mod._FolderView.plan
-
-    def counted(view: Any, *args: Any) -> Any:
-        seen.append(view.path)
-        return plan(view, *args)
-
-    monkeypatch.setattr(index_mod._FolderView, "plan", counted)
-    return seen
-
-
-def meta_file(repo: Path, name: str) -> Path:
-    return repo / "dataset" / name / "_cm.yaml"
+repo, watcher, walks = watch_fixtures.repo, watch_fixtures.watcher, watch_fixtures.walks
 
 
 def test_a_vouched_folder_is_not_walked_until_it_changes(
@@ -267,3 +202,36 @@ def test_a_missing_binding_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(CairnError) as raised:
         daemon.start(Home.from_env())
     assert "cairn[watch]" in raised.value.hint
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The artifact directories each stat check looked at (each ``_FolderView.stale``)."""
+    seen: list[list[str]] = []
+    stale = index_mod._FolderView.stale
+
+    def counted(view: Any, known: Any) -> Any:
+        known = list(known)
+        seen.append(sorted(row[0] for row in known))
+        return stale(view, known)
+
+    monkeypatch.setattr(index_mod._FolderView, "stale", counted)
+    return seen
+
+
+def test_after_an_edit_only_the_changed_artifact_is_checked(
+    repo: Path, watcher: dict[str, Any], checked: list[list[str]]
+) -> None:
+    find("x")
+    find("x")
+    meta_file(repo, "d3").write_text(yaml.safe_dump(ds("d3", "x", "even")))
+    new = meta_file(repo, "d4").with_name("_cm.yaml.new")
+    new.write_text(yaml.safe_dump(ds("d4", "x", "odd")))
+    os.replace(new, meta_file(repo, "d4"))
+    checked.clear()
+    assert find("x,even") == ["d0", "d2", "d3"]
+    assert checked == [["d3", "d4"]]  # not the other four
+    shutil.rmtree(repo / "dataset" / "d0")  # the folder's own entries changed: all checked
+    checked.clear()
+    assert find("x,even") == ["d2", "d3"]
+    assert checked == [["d1", "d2", "d3", "d4", "d5"]]

@@ -173,7 +173,7 @@ def run(
     if request.action == "daemon":
         from cairn.store import daemon
 
-        return Outcome(*daemon.command(request.automation or "status"))
+        return Outcome(*daemon.command(request.automation or "status", flags=request.raw))
     if request.action == "serve" and not request.automation:
         from cairn.web.app import serve_command  # the `web` extra, imported only to serve
 

@@ -37,7 +37,7 @@ def general() -> str:
         "Other commands:",
         f"  {'version':<34} print the cairn version",
         f"  {'reindex':<34} rebuild the artifact index; remove what dead processes left",
-        f"  {'daemon start|status|stop':<34} the watcher that lets queries skip the stat walk",
+        f"  {'daemon start|status|stop|enable':<34} the watcher: queries skip the stat walk",
         f"  {'serve [--host=H --port=P --token=T]':<34} a read-only web interface and JSON API "
         "(docs/serve.md); --cache also shares the cache",
         f"  {'mlcr TAGS [--flags] [-j]':<34} MLCFlow's mlcr: run script --tags=TAGS "

@@ -44,8 +44,10 @@ With a watcher (``cairn daemon``, ``watcher.py``)
     its last write (the ``stamp`` is still the one it saw; any other write clears the
     token). While the watcher says nothing changed after that generation, in the same
     session, and the folder is still the same directory (device and inode), the folder's
-    rows are used as stored: no ``stat`` at all. Any doubt (no watcher, an error, a new
-    session after a queue overflow, a folder it does not watch whole) means the walk above.
+    rows are used as stored: no ``stat`` at all. When only some artifact directories changed
+    since (nothing in the folder's own entries), the watcher names them and only they are
+    checked. Any doubt (no watcher, an error, a new session after a queue overflow, a folder
+    it does not watch whole) means the walk above.
 
 Concurrency
     WAL mode: readers never wait. A query checks rows and selects its answer in one read
@@ -107,6 +109,7 @@ RECHECK = -1  # a stored signature that matches nothing: read the file again nex
 RACY_NS = 2_000_000_000  # a file changed less than this before its stat is not trusted yet
 BATCH = 1000  # artifacts read and written per write transaction
 PATCH_MAX = 64  # more changes than this in one write: the snapshot is rebuilt from the rows
+QUIET_S = 10.0  # an index starts a watcher or counts a fallback at most this often
 PARALLEL_MIN = 4000  # read at least this many artifacts in worker processes
 MAX_WORKERS = 8
 CACHE_KIB = 65536  # SQLite page cache of a connection (used only as pages are read)
@@ -166,6 +169,8 @@ class Index:
         self.file = home.index_file
         self.home_root = str(home.root)
         self._watch: watch_client.Client | None = None
+        self._fallback: str | None = None  # why this query could not use the watcher
+        self._quiet_until = 0.0  # no watcher started nor fallback counted before this time
         self.lock_file = self.file.with_name(self.file.name + ".lock")
         self._db: sqlite3.Connection | None = None
 
@@ -196,6 +201,8 @@ class Index:
         found: list[Artifact] = []
         for folder in folder_names(kind):
             found += self._guarded(functools.partial(self._folder, repo, folder, select))
+        if self._fallback is not None:
+            self._fell_back()
         return found
 
     def load_repo(self, path: Path) -> Repo:
@@ -258,8 +265,9 @@ class Index:
             self._forget_folder(os.path.join(str(repo.root), folder))
             return []
         with view:
-            watch = _Watch(self._ask(view.path))
+            watch = _Watch(None)  # the watcher is asked once the stored token is read
             plan, rows, broken = self._check(view, repo, select, watch)
+            self._fallback = self._fallback or watch.fallback()
             fresh = self._read_changes(view, repo, plan, select, watch)
         touched = plan.touched
         _warn_broken(error for name, error in broken if name not in touched)
@@ -271,11 +279,31 @@ class Index:
         ]
         return [found for _, found in sorted(kept + fresh, key=lambda pair: pair[0])]
 
-    def _ask(self, folder: str) -> watch_client.Answer | None:
+    def _ask(self, folder: str, since: int | None) -> watch_client.Answer | None:
         """The watcher's word on ``folder`` (``None``: no watcher, or it failed)."""
         if self._watch is None:
-            self._watch = watch_client.Client(self.home_root)
-        return self._watch.ask(folder)
+            self._watch = (watch_client.in_process or watch_client.Client)(self.home_root)
+        return self._watch.ask(folder, since)
+
+    def _fell_back(self) -> None:
+        """A folder was walked because the watcher could not vouch: start one if the home
+        wants it, else count the fallback (``watch_hint``); at most once per ``QUIET_S``."""
+        reason, self._fallback = self._fallback, None
+        now = time.monotonic()
+        if now < self._quiet_until:
+            return
+        self._quiet_until = now + QUIET_S
+        if reason == "down" and not watch_client.wanted(self.home_root):
+            if self._watch is None or self._watch.missing:
+                return  # no watcher was asked for: the walk is the normal way
+        elif reason == "down":
+            from cairn.store import daemon  # only here: it imports subprocess
+
+            if daemon.start_on_demand(self.home_root):
+                return
+        from cairn.store import watch_hint
+
+        watch_hint.note(self.home_root, reason or "down")
 
     def _check(
         self, view: _FolderView, repo: Repo, select: _Select | None, watch: _Watch
@@ -288,12 +316,13 @@ class Index:
                 (view.path,),
             ).fetchone()
             watch.seen(db.execute(_WATCHED, (view.path,)).fetchone())
+            watch.answer = self._ask(view.path, watch.gen)  # before any stat: drained first
             if head is None:
                 return view.plan(None, []), [], []
             if watch.vouched(view):
                 plan = _Plan([], [], sig_changed=False)
             else:
-                plan = view.plan(head[1], _known(db, head[0], head[5]))
+                plan = view.plan(head[1], _known(db, head[0], head[5]), watch.only(view))
             plan.identity_changed = tuple(head[2:5]) != (str(repo.path), repo.alias, repo.uid)
             rows = select.rows(db, head[0]) if select is not None else []
             broken = db.execute(
@@ -515,6 +544,28 @@ class _Watch:
         )
         return self.trusted
 
+    def only(self, view: _FolderView) -> set[str] | None:
+        """The artifact directories the watcher says may have changed since the token."""
+        answer = self.answer
+        if answer is None:
+            return None
+        return answer.only(self.session, self.gen, view.dev, view.ino)
+
+    def fallback(self) -> str | None:
+        """Why the watcher could not vouch for the folder (``watch_hint``'s reasons); ``None``
+        when it did, the folder changed, or no walk under this watcher stored a token yet."""
+        answer = self.answer
+        if self.trusted:
+            return None
+        if answer is None:
+            return "down"
+        if answer.changed is None:
+            return "unwatched"
+        same_watcher = (self.session or "").partition("-")[0] == answer.session.partition("-")[0]
+        if self.session is not None and self.session != answer.session and same_watcher:
+            return "restarted"
+        return None
+
     def worth_keeping(self) -> bool:
         """Whether a walk that changed nothing should store its token (a new one)."""
         answer = self.answer
@@ -640,8 +691,17 @@ class _FolderView:
             os.close(self.fd)
             self.fd = None
 
-    def plan(self, stored_sig: int | None, known: Iterable[SigRow]) -> _Plan:
-        """Compare the folder and each known artifact with what the index stored."""
+    def plan(
+        self, stored_sig: int | None, known: Iterable[SigRow], only: set[str] | None = None
+    ) -> _Plan:
+        """Compare the folder and each known artifact with what the index stored (only the
+        artifacts in ``only``, when the watcher says no other changed and the folder's
+        entries are the same)."""
+        if only is not None:  # the watcher's word stands for the folder's signature
+            known = list(known)
+            picked = [row for row in known if row[0] in only]
+            if len(picked) == len(only):
+                return _Plan(sorted(self.stale(picked)), [], sig_changed=False)
         if stored_sig not in (None, RECHECK) and stored_sig == self.sig:
             return _Plan(sorted(self.stale(known)), [], sig_changed=False)
         known = list(known)
@@ -716,6 +776,11 @@ class _Select(FrozenRecord):
 
     def rows(self, db: sqlite3.Connection, folder_id: int) -> list[tuple[Any, ...]]:
         """The stored rows that may match, by directory name (``accepts`` decides)."""
+        return db.execute(*self.sql(folder_id)).fetchall()
+
+    def sql(self, folder_id: int) -> tuple[str, list[Any]]:
+        """The statement ``rows`` runs: an exact alias, uid or tag is looked up in its own
+        index (``artifacts_alias``, ``artifacts_uid``, ``tags``), not by scanning the folder."""
         narrow = "+" if self._exact() else ""  # "+": look up the name or tags, not the folder
         sql = [
             "SELECT name, alias, uid, automation_alias, automation_uid, meta FROM artifacts"
@@ -736,7 +801,7 @@ class _Select(FrozenRecord):
             marks = ", ".join("?" * len(self.tags.exclude))
             sql.append(f"AND id NOT IN (SELECT artifact_id FROM tags WHERE tag IN ({marks}))")
             args += self.tags.exclude
-        return db.execute(" ".join([*sql, "ORDER BY name"]), args).fetchall()
+        return " ".join([*sql, "ORDER BY name"]), args
 
     def _exact(self) -> bool:
         """Whether an exact name or a tag narrows the answer better than the folder does."""

@@ -16,9 +16,15 @@ It vouches for nothing, for the folders concerned, when it cannot be sure:
   - a folder was removed, moved or replaced: it is left out until it is watched again.
 A folder left out is answered without ``changed``: the query walks it as before.
 
-Run as ``python -m cairn.store.watcher HOME`` (``cairn daemon start`` does it); the socket
-``HOME/watch.sock`` is made with mode 0600. ``CAIRN_WATCH_IDLE=SECONDS`` ends it after so
-long without a question (0, the default: never).
+  - a repository lies on a network file system (``netfs.py``): a change made on another
+    machine sends no event here, so its folders are not watched (``status`` lists them).
+
+Run as ``python -m cairn.store.watcher HOME [--idle=SECONDS]``; ``cairn daemon start`` (or a
+query, when the home has watching enabled) runs it through ``cairn.cli.lean``, which adds the
+``cli`` question (``find`` answered in this process). It holds ``HOME/watch.run.lock`` for its
+whole life, so a second one started meanwhile exits at once (code ``ANOTHER``); the socket
+``HOME/watch.sock`` is made with mode 0600 and removed before the lock is let go. It ends
+after ``--idle`` seconds without a question (``IDLE_S`` by default; 0: never).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import marshal
 import os
 import select
 import socket
@@ -33,10 +40,12 @@ import sys
 import time
 import uuid
 
+from cairn.store import netfs
 from cairn.store.watch_client import SOCKET_NAME
 
 MYPY = False
 if MYPY:
+    from collections.abc import Callable
     from typing import Any
 
 LIMIT_HINT = (
@@ -45,6 +54,11 @@ LIMIT_HINT = (
     "(add the line to /etc/sysctl.d/90-cairn.conf to keep it), then: cairn daemon stop; "
     "cairn daemon start"
 )
+IDLE_S = 1800.0  # the default idle time before the watcher exits
+ANOTHER = 75  # exit code: another watcher of the home runs (or is starting)
+RUN_LOCK = "watch.run.lock"
+MAX_FRAME = 1 << 24  # a question longer than this is refused
+NAMES_MAX = 4096  # more artifact directories changed than this: the query walks the folder
 
 
 def _flags() -> Any:
@@ -61,23 +75,39 @@ def _flags() -> Any:
 
 
 class Folder:
-    """A watched automation folder: the generation of its last change, and its identity."""
+    """A watched automation folder: the generation of its last change, of the last change
+    of its own entries (``listing``), of each artifact directory changed since it was
+    watched (``names``), and its identity."""
 
-    __slots__ = ("changed", "dev", "ino")
+    __slots__ = ("changed", "dev", "ino", "listing", "names")
 
     def __init__(self, changed: int, dev: int, ino: int) -> None:
         self.changed, self.dev, self.ino = changed, dev, ino
+        self.listing = changed
+        self.names: dict[str, int] = {}
+
+    def changed_since(self, since: int) -> list[str] | None:
+        """The artifact directories changed after generation ``since``, when nothing else
+        changed (no entry of the folder itself) and they are few; else ``None``."""
+        if self.listing > since:
+            return None
+        names = [name for name, gen in self.names.items() if gen > since]
+        return sorted(names) if len(names) <= NAMES_MAX else None
 
 
 class Watcher:
     """The watches of one home and what they saw (no sockets: see ``serve``)."""
 
-    def __init__(self, home: str, max_events: int = 0) -> None:
+    def __init__(self, home: str, max_events: int = 0, mountinfo: str = netfs.MOUNTINFO) -> None:
         self.home = home
         self.max_events = max_events  # 0: only the kernel's own overflow counts
+        self.mountinfo = mountinfo
+        self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}  # more questions
+        self.network: dict[str, str] = {}  # repository root -> its network file system type
         self.inotify_mod = _flags()
         self.limited = False
         self.resets = 0
+        self.born = uuid.uuid4().hex
         self._start()
 
     def _start(self) -> None:
@@ -87,13 +117,14 @@ class Watcher:
             | fl.MOVED_TO | fl.DELETE_SELF | fl.MOVE_SELF | fl.ONLYDIR
         )  # fmt: skip
         self.inotify = self.inotify_mod.INotify()
-        self.session = uuid.uuid4().hex
+        self.session = f"{self.born}-{self.resets}"  # a new one after each overflow
         self.gen = 0
         self.pending = 0  # events since the last answer (for CAIRN_WATCH_MAX_EVENTS)
         self.folders: dict[str, Folder] = {}
         self.roots: dict[int, str] = {}  # wd -> repository root
         self.tops: dict[int, str] = {}  # wd -> automation folder (its own watch)
         self.owner: dict[int, str] = {}  # wd -> automation folder (an artifact directory's)
+        self.owner_name: dict[int, str] = {}  # wd -> the artifact directory's name
         self.home_wd = self._add(self.home, fl.CLOSE_WRITE | fl.MOVED_TO | fl.ONLYDIR)
         self._add_roots()
 
@@ -114,10 +145,15 @@ class Watcher:
 
     def _add_roots(self) -> None:
         for root in repo_roots(self.home):
-            if root not in self.roots.values():
+            if root not in self.roots.values() and root not in self.network:
                 self._add_root(root)
 
     def _add_root(self, root: str) -> None:
+        fstype = netfs.network_type(root, self.mountinfo)
+        if fstype is not None:
+            self.network[root] = fstype
+            log(f"not watching {root}: it is on a network file system ({fstype})")
+            return
         wd = self._add(root, self.mask)
         if wd is None:
             return
@@ -149,6 +185,7 @@ class Watcher:
             self.folders.pop(folder, None)
             return False
         self.owner[wd] = folder
+        self.owner_name[wd] = name
         return True
 
     # -- events --------------------------------------------------------------------------
@@ -192,9 +229,9 @@ class Watcher:
         elif wd in self.tops:
             self._folder_event(self.tops[wd], mask, name, fl)
         elif wd in self.owner:
-            self._touch(self.owner[wd])
+            self._touch(self.owner[wd], self.owner_name[wd])
             if mask & fl.IGNORED:
-                del self.owner[wd]
+                del self.owner[wd], self.owner_name[wd]
 
     def _root_event(self, root: str, mask: int, name: str, fl: Any) -> None:
         if mask & (fl.DELETE_SELF | fl.MOVE_SELF | fl.IGNORED):
@@ -217,10 +254,17 @@ class Watcher:
         if mask & fl.ISDIR and mask & (fl.CREATE | fl.MOVED_TO) and folder in self.folders:
             self._watch_artifact(folder, name)
 
-    def _touch(self, folder: str) -> None:
+    def _touch(self, folder: str, name: str | None = None) -> None:
+        """A change under ``folder``: in the artifact directory ``name``, else in its own
+        entries."""
         found = self.folders.get(folder)
-        if found is not None:
-            found.changed = self.gen
+        if found is None:
+            return
+        found.changed = self.gen
+        if name is None:
+            found.listing = self.gen
+        else:
+            found.names[name] = self.gen
 
     # -- answers -------------------------------------------------------------------------
 
@@ -233,6 +277,9 @@ class Watcher:
             found = self.folders.get(str(message.get("path")))
             if found is not None:
                 reply.update(changed=found.changed, dev=found.dev, ino=found.ino)
+                since = message.get("since")
+                if isinstance(since, int) and found.changed > since:
+                    reply["names"] = found.changed_since(since)
         elif op == "status":
             reply.update(
                 pid=os.getpid(),
@@ -240,12 +287,23 @@ class Watcher:
                 watches=len(self.roots) + len(self.tops) + len(self.owner),
                 limited=self.limited,
                 resets=self.resets,
+                network=self.network,
             )
         elif op == "stop":
             reply["stopping"] = True
+        elif op in self.ops:
+            reply.update(self._extra(op, message))
         else:
             reply["error"] = f"unknown op {op!r}"
         return reply
+
+    def _extra(self, op: str, message: dict[str, Any]) -> dict[str, Any]:
+        """An added question's answer; a failure is logged and answered ``unserved``."""
+        try:
+            return self.ops[op](message)
+        except Exception as exc:
+            log(f"the question {op!r} failed: {exc!r}")
+            return {"unserved": f"failed: {exc}"}
 
 
 # -- the server ----------------------------------------------------------------------------
@@ -275,9 +333,11 @@ def serve(watcher: Watcher, server: socket.socket, idle_s: float = 0.0) -> None:
     poller.register(polled, select.POLLIN)
     clients: dict[int, tuple[socket.socket, bytearray]] = {}
     last = time.monotonic()
+    wait_ms = int(min(1000.0, max(idle_s * 250, 50.0))) if idle_s else 1000
     while True:
-        ready = poller.poll(1000)
-        if idle_s and not ready and time.monotonic() - last > idle_s:
+        ready = poller.poll(wait_ms)
+        if idle_s and time.monotonic() - last > idle_s:
+            log(f"idle for {idle_s:g} s: exiting")
             return
         for fd, _ in ready:
             if fd == server.fileno():
@@ -324,20 +384,50 @@ def _client_ready(
         return False
     buffer += data
     stop = False
-    while b"\n" in buffer:
-        line, _, rest = bytes(buffer).partition(b"\n")
-        buffer[:] = rest
-        try:
-            message = json.loads(line)
-        except ValueError:
-            message = None
+    while True:
+        taken = _take(buffer)
+        if taken is None:
+            break
+        message, framed = taken
         reply = watcher.answer(message)
         stop = stop or bool(reply.get("stopping"))
         try:
-            conn.sendall(json.dumps(reply).encode() + b"\n")
+            conn.sendall(_frame(reply) if framed else json.dumps(reply).encode() + b"\n")
         except OSError:
             break
     return stop
+
+
+def _take(buffer: bytearray) -> tuple[Any, bool] | None:
+    """The first whole question in ``buffer`` (removed from it) and whether it came framed:
+    ``M`` + 4-byte big-endian length + a ``marshal``-ed dict (the lean client's: it imports
+    no ``json``), else one JSON line. ``None`` while no whole question is there."""
+    if buffer[:1] == b"M":
+        if len(buffer) < 5 or len(buffer) < 5 + int.from_bytes(buffer[1:5], "big"):
+            return None
+        end = 5 + int.from_bytes(buffer[1:5], "big")
+        if end > MAX_FRAME:
+            buffer.clear()
+            return None, True
+        payload = bytes(buffer[5:end])
+        del buffer[:end]
+        try:
+            return marshal.loads(payload), True
+        except (ValueError, EOFError, TypeError):
+            return None, True
+    if b"\n" not in buffer:
+        return None
+    line, _, rest = bytes(buffer).partition(b"\n")
+    buffer[:] = rest
+    try:
+        return json.loads(line), False
+    except ValueError:
+        return None, False
+
+
+def _frame(reply: dict[str, Any]) -> bytes:
+    payload = marshal.dumps(reply)
+    return b"M" + len(payload).to_bytes(4, "big") + payload
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -366,12 +456,49 @@ def log(text: str) -> None:
     print(f"{stamp} cairn watcher {os.getpid()}: {text}", file=sys.stderr, flush=True)
 
 
-def main(argv: list[str]) -> int:
+def parse_idle(text: str | None) -> float:
+    """``--idle``'s value: seconds, at least 0 (``None``: the default)."""
+    if text is None:
+        return IDLE_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        from cairn.errors import InvalidInput
+
+        raise InvalidInput(
+            f"--idle={text} is not a number of seconds",
+            hint="give --idle=SECONDS, e.g. --idle=1800 (0: never exit when idle)",
+        )
+    return seconds
+
+
+def _run_lock(home: str) -> int | None:
+    """Hold the home's run lock for this process's life; ``None`` when another holds it."""
+    import fcntl
+
+    fd = os.open(os.path.join(home, RUN_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def main(argv: list[str], setup: Callable[[Watcher], None] | None = None) -> int:
+    """Watch ``argv[0]`` (a home) and answer on its socket; ``setup`` may add questions."""
     home = os.path.abspath(argv[0])
+    idle = parse_idle(next((a[7:] for a in argv[1:] if a.startswith("--idle=")), None))
     max_events = int(os.environ.get("CAIRN_WATCH_MAX_EVENTS", "0") or 0)
-    idle = float(os.environ.get("CAIRN_WATCH_IDLE", "0") or 0)
+    lock = _run_lock(home)
+    if lock is None:
+        return ANOTHER
     start = time.monotonic()
     watcher = Watcher(home, max_events)
+    if setup is not None:
+        setup(watcher)
     server = listen(home)
     took = time.monotonic() - start
     log(f"watching {len(watcher.folders)} folders of {home} (set up in {took:.2f} s)")
@@ -382,6 +509,7 @@ def main(argv: list[str]) -> int:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(home, SOCKET_NAME))
         log("stopped")
+        os.close(lock)  # the socket is gone before another watcher may start
     return 0
 
 

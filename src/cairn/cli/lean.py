@@ -1,0 +1,186 @@
+"""``cairn find`` answered by the home's watcher, at little more than the interpreter's start.
+
+The client (``answer``, called by ``cli/main.py`` for ``find``) imports only ``os``, ``sys``,
+``marshal`` and ``_socket`` (no ``json``, ``pathlib`` or ``sqlite3``, which cost more than the
+answer): when ``$CAIRN_HOME/watch.sock`` exists it sends the command's words in one frame
+(``M``, a 4-byte big-endian length, a ``marshal``-ed dict: the watcher's binary form of its
+protocol) as the question ``{"op": "cli", "words", "package", "version", "env"}``, and prints
+the ``stdout`` and ``stderr`` of the answer and exits with its ``code``. Anything else --
+no socket, a refused or slow one (``TIMEOUT_S``), an answer ``{"unserved": why}`` -- is
+``None``: the command runs in this process as always.
+
+The server: this module is the watcher process's entry (``python -m cairn.cli.lean HOME
+[--idle=SECONDS]``, as ``cairn daemon`` starts it). It adds the ``cli`` question to the
+watcher (``store/watcher.py``), which drains its inotify queue, then runs the words through
+``cli.main`` in its own process -- with an index that asks the watcher directly, so the
+answer is exactly the one a walk would give -- capturing stdout, stderr and the exit code.
+
+Served only, on both sides: ``find AUTOMATION [NAME...] [--tags=TAGS]`` (no ``.``, no path, no
+``@file``, no other flag: nothing that depends on the current directory or on the output
+format), by the same cairn (package folder and version), with the same ``CAIRN_*``
+environment (``CAIRN_WATCH*`` aside). ``CAIRN_LEAN=0`` keeps every command in its process.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+
+MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
+if MYPY:
+    from typing import Any
+
+    from cairn.store.watcher import Watcher
+
+_serving = False  # this process is the watcher
+TIMEOUT_S = 10.0  # a find that walks many changed folders in the watcher may take a while
+MAX_FRAME = 1 << 30
+
+
+def servable(words: list[str]) -> bool:
+    """Whether ``words`` are a ``find`` the watcher may answer (see the module's text)."""
+    if len(words) < 2 or words[0] != "find":
+        return False
+    for word in words[1:]:
+        if word.startswith("-"):
+            if not (word.startswith("--tags=") or word.startswith("-tags=")):
+                return False
+        elif word == "." or "/" in word or word.startswith("@") or not word:
+            return False
+    return True
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("CAIRN_") and k not in _OWN_ENV} | {
+        "HOME": os.environ.get("HOME", "")
+    }
+
+
+_OWN_ENV = ("CAIRN_HOME", "CAIRN_LEAN", "CAIRN_WATCH", "CAIRN_WATCH_MAX_EVENTS")
+
+
+def _package() -> tuple[str, str]:
+    import cairn
+
+    return os.path.dirname(os.path.abspath(cairn.__file__)), cairn.__version__
+
+
+# -- the client ----------------------------------------------------------------------------
+
+
+def answer(words: list[str]) -> int | None:
+    """Print the watcher's answer to ``words`` and return the exit code; ``None`` when the
+    watcher cannot answer (the caller runs the command itself)."""
+    if _serving or os.environ.get("CAIRN_LEAN") == "0" or not servable(words):
+        return None  # in the watcher itself: asking its own socket would wait for itself
+    value = os.environ.get("CAIRN_HOME")
+    root = os.path.abspath(os.path.expanduser(value or "~/.cairn"))
+    package, version = _package()
+    question: dict[str, Any] = {"op": "cli", "words": words, "package": package}
+    question.update(version=version, env=_env())
+    reply = _ask(os.path.join(root, "watch.sock"), question)
+    if not isinstance(reply, dict) or not isinstance(reply.get("code"), int):
+        return None
+    sys.stdout.write(str(reply.get("stdout", "")))
+    sys.stderr.write(str(reply.get("stderr", "")))
+    return int(reply["code"])
+
+
+def _ask(path: str, question: dict[str, Any]) -> Any:
+    if not os.path.exists(path):
+        return None
+    import _socket
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sock.settimeout(TIMEOUT_S)
+    try:
+        sock.connect(path)
+        payload = marshal.dumps(question)
+        sock.sendall(b"M" + len(payload).to_bytes(4, "big") + payload)
+        return _receive(sock)
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    finally:
+        sock.close()
+
+
+def _receive(sock: Any) -> Any:
+    data = b""
+    while len(data) < 5 or len(data) < 5 + int.from_bytes(data[1:5], "big"):
+        chunk = sock.recv(1 << 20)
+        if not chunk or data[:1] not in (b"", b"M"):
+            return None
+        data += chunk
+    return marshal.loads(data[5 : 5 + int.from_bytes(data[1:5], "big")])
+
+
+# -- the server ----------------------------------------------------------------------------
+
+
+def serve_cli(watcher: Watcher, message: dict[str, Any]) -> dict[str, Any]:
+    """The ``cli`` question, answered in the watcher's process (see the module's text)."""
+    words = message.get("words")
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        return {"unserved": "no words"}
+    if not servable(words):
+        return {"unserved": "not a find the watcher answers"}
+    if [message.get("package"), message.get("version")] != list(_package()):
+        return {"unserved": "another cairn"}
+    if message.get("env") != _env():
+        return {"unserved": "another environment"}
+    return _run(words)
+
+
+def _run(words: list[str]) -> dict[str, Any]:
+    import contextlib
+    import gc
+    import io
+
+    from cairn.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main.main(list(words))
+    gc.collect(1)  # the run's index connections sit in a reference cycle: close them now
+    return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+
+def _in_process(watcher: Watcher) -> None:
+    """Let this process's indexes ask ``watcher`` itself, not its socket."""
+    from cairn.store import watch_client
+
+    class Local(watch_client.Client):
+        def ask(self, folder: str, since: int | None = None) -> watch_client.Answer | None:
+            return watch_client.Answer(
+                watcher.answer({"op": "ask", "path": folder, "since": since})
+            )
+
+        def close(self) -> None:
+            pass
+
+    watch_client.in_process = Local
+
+
+def main(argv: list[str]) -> int:
+    global _serving
+    from cairn.store import watcher as watcher_mod
+
+    _serving = True
+    os.environ["CAIRN_HOME"] = os.path.abspath(argv[0])
+
+    def setup(watcher: Watcher) -> None:
+        _in_process(watcher)
+        watcher.ops["cli"] = lambda message: serve_cli(watcher, message)
+        import importlib
+
+        for name in ("cairn.dispatch", "cairn.cli.args", "cairn.automations.common"):
+            importlib.import_module(name)  # imported once here, not by the first find
+
+    return watcher_mod.main(argv, setup)
+
+
+if __name__ == "__main__":  # run as cairn.cli.lean, the module `cli.main` imports, not __main__
+    from cairn.cli.lean import main as _main
+
+    sys.exit(_main(sys.argv[1:]))

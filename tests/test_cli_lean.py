@@ -1,0 +1,128 @@
+"""cli/lean.py: ``cairn find`` answered by the running watcher, with the client importing
+neither the index nor ``sqlite3``, and the same output, warnings and exit code as a query
+run in the process itself (also right after a hand edit)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cairn.cli.lean import servable
+from cairn.home import Home
+from cairn.store import daemon
+
+pytest.importorskip("inotify_simple")
+
+from tests import watch_fixtures
+from tests.watch_fixtures import ds, meta_file
+
+repo = watch_fixtures.repo
+PROBE = (
+    "import sys; from cairn.cli.main import main; code = main(sys.argv[1:]);"
+    " print('LEAN' if 'sqlite3' not in sys.modules else 'FULL', file=sys.stderr);"
+    " sys.exit(code)"
+)
+
+
+def cli(*words: str, **env: str) -> tuple[int, str, str, bool]:
+    """``cairn WORDS`` in a new process: exit code, stdout, stderr, whether it stayed lean."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *words],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+    err, _, mark = done.stderr.rstrip("\n").rpartition("\n")
+    mark = mark if mark in ("LEAN", "FULL") else done.stderr
+    return done.returncode, done.stdout, err + ("\n" if err else ""), mark == "LEAN"
+
+
+@pytest.fixture
+def running(repo: Path) -> Iterator[dict[str, Any]]:
+    home = Home.from_env()
+    yield daemon.start(home)
+    daemon.stop(home)
+
+
+@pytest.mark.parametrize(
+    ("words", "ok"),
+    [
+        (["find", "dataset", "--tags=x,even"], True),
+        (["find", "dataset", "d1"], True),
+        (["find", "dataset", "r1:d*"], True),
+        (["find", "dataset", "."], False),  # the current directory
+        (["find", "dataset", "--tags=x", "--out=json"], False),
+        (["find", "dataset", "@input.yaml"], False),
+        (["find", "dataset", "../x"], False),
+        (["find"], False),
+        (["load", "dataset", "d1"], False),
+    ],
+)
+def test_only_a_plain_find_is_sent_to_the_watcher(words: list[str], ok: bool) -> None:
+    assert servable(words) is ok
+
+
+def test_find_is_answered_by_the_watcher_exactly_as_by_the_walk(
+    repo: Path, running: dict[str, Any]
+) -> None:
+    served = cli("find", "dataset", "--tags=x,even")
+    assert served[3], served  # the client imported no sqlite3: the watcher answered
+    walked = cli("find", "dataset", "--tags=x,even", CAIRN_LEAN="0")
+    assert not walked[3]
+    assert served[:3] == walked[:3]
+    assert served[1].splitlines() == [str(repo / "dataset" / f"d{i}") for i in (0, 2, 4)]
+
+
+def test_a_hand_edit_right_before_is_seen_by_the_watcher_s_answer(
+    repo: Path, running: dict[str, Any]
+) -> None:
+    cli("find", "dataset", "--tags=x,odd")
+    meta_file(repo, "d3").write_text(yaml.safe_dump(ds("d3", "x", "even")))
+    code, out, _, lean = cli("find", "dataset", "--tags=x,odd")
+    assert lean and code == 0
+    assert out.splitlines() == [str(repo / "dataset" / f"d{i}") for i in (1, 5)]
+
+
+def test_warnings_and_errors_come_back_as_the_walk_gives_them(
+    repo: Path, running: dict[str, Any]
+) -> None:
+    meta_file(repo, "d5").write_text("alias: [broken\n")
+    served = cli("find", "dataset", "--tags=x")
+    walked = cli("find", "dataset", "--tags=x", CAIRN_LEAN="0")
+    assert served[3] and "d5" in served[2] and "cairn warning" in served[2]
+    assert served[:3] == walked[:3]
+    missing = cli("find", "dataset", "a:b:c")
+    assert missing[3] and missing[0] != 0
+    assert missing[:3] == cli("find", "dataset", "a:b:c", CAIRN_LEAN="0")[:3]
+
+
+def test_without_a_watcher_the_command_runs_as_always(repo: Path) -> None:
+    code, out, _, lean = cli("find", "dataset", "--tags=x,even")
+    assert code == 0 and not lean and len(out.splitlines()) == 3
+
+
+def test_another_cairn_environment_is_not_served(repo: Path, running: dict[str, Any]) -> None:
+    code, out, _, lean = cli("find", "dataset", "--tags=x,even", CAIRN_SOMETHING="1")
+    assert code == 0 and not lean and len(out.splitlines()) == 3
+
+
+def test_the_watcher_keeps_no_files_open_from_the_finds_it_answered(
+    repo: Path, running: dict[str, Any]
+) -> None:
+    def open_files() -> int:
+        return len(os.listdir(f"/proc/{running['pid']}/fd"))
+
+    for _ in range(2):
+        assert cli("find", "dataset", "--tags=x")[3]
+    before = open_files()
+    for _ in range(6):
+        assert cli("find", "dataset", "--tags=x")[3]
+    assert open_files() == before

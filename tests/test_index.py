@@ -617,6 +617,7 @@ def test_another_user_s_home_is_read_and_never_written(
         assert "readonly database" not in changed.stderr
         assert "run: cairn reindex" not in changed.stderr
         assert "CAIRN_HOME set to a folder of your own" in changed.stderr
+        assert f"cannot change {home / 'local' / 'dataset'}" in changed.stderr
     assert sorted(str(p) for p in home.rglob("*")) == before
 
 

@@ -340,7 +340,7 @@ class Catalog:
         import hashlib  # only writers need it; `find` stays free of it
 
         digest = hashlib.sha1(str(folder.absolute()).encode()).hexdigest()[:20]
-        return atomic.lock(self.registry.home.root / "locks" / f"{digest}.lock")
+        return atomic.lock(self.registry.home.root / "locks" / f"{digest}.lock", guards=folder)
 
     def _reload(self, path: Path, repo: Repo, kind: Kind) -> Artifact:
         artifact, _ = art_mod.read(path, repo, kind)

@@ -249,7 +249,7 @@ class Index:
         self.close()  # a query may have fallen back to memory: the file is the point here
         self._memory, self._persist = False, True
         try:
-            with atomic.lock(self.lock_file):
+            with atomic.lock(self.lock_file, guards=self.file):
                 self._guarded(self._recreate)
                 for repo in repos:
                     self.index_repo(repo)
@@ -479,7 +479,7 @@ class Index:
     def _recover(self) -> None:
         """Delete a corrupt database (unless another process already replaced it)."""
         self.close()
-        with atomic.lock(self.lock_file):
+        with atomic.lock(self.lock_file, guards=self.file):
             if _healthy(self.file):
                 return
             for suffix in ("-wal", "-shm", ""):

@@ -156,3 +156,128 @@ def test_a_run_removes_work_folders_of_dead_runs_only(
     left = sorted(p for p in (cairn_home / "work").iterdir() if p != failed)
     assert len(left) == (1 if dirty else 0)
     assert all((p / WORK_KEPT).exists() for p in left)
+
+
+# --- real processes: killed with SIGKILL mid-staging, or alive and staging -------------------
+
+
+def _cairn(*argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cairn", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _copy_caught_staging(folder: Path, target: str, signal_number: int) -> Any:
+    """Start ``cairn copy dataset big TARGET`` and send it ``signal_number`` as soon as its
+    staging folder appears in ``folder``: returns (process, staging folder). A copy that
+    finished first (it copies many files, so it rarely does) is undone and tried again."""
+    for _ in range(10):
+        before = set(folder.iterdir())
+        proc = _cairn("copy", "dataset", "big", target)
+        while proc.poll() is None:
+            found = [
+                p
+                for p in set(folder.iterdir()) - before
+                if p.name.startswith(staging.STAGING_PREFIX)
+            ]
+            if found:
+                os.kill(proc.pid, signal_number)
+                return proc, found[0]
+        assert proc.communicate() and proc.returncode == 0, proc.stderr
+        assert _run("rm", "dataset", target, "-f").returncode == 0
+    pytest.fail(f"copying to {target} always finished before its staging folder was seen")
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cairn", *argv], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_a_copy_killed_mid_staging_leaves_a_folder_reindex_removes_a_live_one_stays(
+    cairn_home: Path,
+) -> None:
+    """A real ``kill -9`` of ``cairn copy`` half-way: its staging folder is removed by the
+    next reindex; the staging folder of a copy that is still alive (stopped half-way by
+    SIGSTOP, so it stays half-way) is left alone, and that copy then completes."""
+    import signal
+
+    assert _run("add", "dataset", "big").returncode == 0
+    folder = cairn_home / "local" / "dataset"
+    for number in range(3000):
+        (folder / "big" / f"f{number}").write_text(str(number))
+    killed, left = _copy_caught_staging(folder, "gone", signal.SIGKILL)
+    assert killed.wait() == -signal.SIGKILL
+    assert left.is_dir() and not (folder / "gone").exists()
+    done = _run("reindex")
+    assert done.returncode == 0, done.stderr
+    assert f"Removed {left} (left by a process that died)" in done.stdout
+    assert not left.exists()
+    alive, live = _copy_caught_staging(folder, "copied", signal.SIGSTOP)
+    try:
+        done = _run("reindex")
+        assert done.returncode == 0, done.stderr
+        assert live.is_dir() and "Removed" not in done.stdout
+    finally:
+        os.kill(alive.pid, signal.SIGCONT)
+    _, err = alive.communicate(timeout=300)
+    assert alive.returncode == 0, err
+    assert len(list((folder / "copied").glob("f*"))) == 3000
+    assert _run("find", "dataset").stdout.split() == [str(folder / "big"), str(folder / "copied")]
+    assert sorted(p.name for p in folder.iterdir()) == ["big", "copied"]
+
+
+def test_a_run_killed_mid_way_leaves_a_work_folder_reindex_removes_a_live_one_stays(
+    cairn_home: Path, tmp_path: Path
+) -> None:
+    """A real ``kill -9`` of ``cairn run script`` while its script runs: its ``work/run-*``
+    folder is removed by the next reindex; that of a run still going is left alone."""
+    from tests.script_fixtures import ScriptRepo
+
+    go = tmp_path / "go"
+    ScriptRepo(tmp_path / "scripts").add(
+        "waiter", run=f"while [ ! -e {go} ]; do sleep 0.05; done\n"
+    )
+    try:
+        _kill_one_run_watch_another(cairn_home / "work", go)
+    finally:
+        go.touch()  # the scripts' shells (the killed run's too) end
+
+
+def _kill_one_run_watch_another(work: Path, go: Path) -> None:
+    import signal
+
+    killed = _cairn("run", "script", "waiter")
+    killed_folder = _started_run(work, killed)
+    os.kill(killed.pid, signal.SIGKILL)
+    assert killed.wait() == -signal.SIGKILL
+    assert killed_folder.is_dir()
+    done = _run("reindex")
+    assert done.returncode == 0, done.stderr
+    assert f"Removed {killed_folder} (left by a process that died)" in done.stdout
+    assert not killed_folder.exists()
+    alive = _cairn("run", "script", "waiter")
+    try:
+        live_folder = _started_run(work, alive)
+        done = _run("reindex")
+        assert done.returncode == 0, done.stderr
+        assert live_folder.is_dir() and "Removed" not in done.stdout
+    finally:
+        go.touch()
+    _, err = alive.communicate(timeout=120)
+    assert alive.returncode == 0, err
+    assert list(work.iterdir()) == []
+
+
+def _started_run(work: Path, proc: subprocess.Popen[str]) -> Path:
+    """The work folder of the run ``proc`` once it has started (its log is there)."""
+    while True:
+        started = [p.parent for p in work.glob("run-*/*.log")]
+        if started:
+            return started[0]
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before it was seen: {proc.communicate()}")
+        time.sleep(0.01)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -281,3 +282,28 @@ def _started_run(work: Path, proc: subprocess.Popen[str]) -> Path:
         if proc.poll() is not None:
             pytest.fail(f"the run ended before it was seen: {proc.communicate()}")
         time.sleep(0.01)
+
+
+def test_gc_run_removes_work_folders_kept_by_runs_that_ended_long_ago(
+    cli: Any, cairn_home: Path
+) -> None:
+    """Failed and ``--dirty`` runs keep their work folder (with the log); ``cairn gc run``
+    removes those older than ``--older_than`` days (default 7) once their run has ended."""
+    work = cairn_home / "work"
+    work.mkdir(parents=True)
+
+    def kept(days: float, alive: bool = False) -> Path:
+        path = staging.make(work, "run-") if alive else _left_by_a_dead_process(work, "run-")
+        (path / WORK_KEPT).touch()
+        _aged(path / WORK_KEPT, days)
+        return path
+
+    old, recent, live = kept(8), kept(2), kept(30, alive=True)
+    done = cli("gc", "run", "--out=json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["work_removed"] == [str(old)]
+    assert not old.exists() and recent.is_dir() and live.is_dir()
+    done = cli("gc", "run", "--older_than=1")
+    assert done.returncode == 0, done.stderr
+    assert f"Removed {recent} (kept by a failed or --dirty run)" in done.stdout
+    assert not recent.exists() and live.is_dir()

@@ -16,7 +16,9 @@ without an owner (by an older cairn) -- is abandoned only when untouched for
 other way round: a folder in use is never removed.
 
 :func:`clean` removes the abandoned folders directly inside one folder; ``cairn reindex``
-calls it for every place cairn stages in (see :mod:`cairn.store.catalog`).
+calls it for every place cairn stages in (see :mod:`cairn.store.catalog`). Folders kept on
+purpose (a failed run's work folder, with its log) are left to :func:`clean_kept`, which
+``cairn gc run`` calls with an age.
 """
 
 from __future__ import annotations
@@ -114,6 +116,27 @@ def clean(
         if kept_mark and os.path.lexists(path / kept_mark):
             continue
         if not abandoned(path, prefix, unchecked_age_s):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            removed.append(path)
+    return removed
+
+
+def clean_kept(folder: Path, prefix: str, kept_mark: str, older_than_s: float) -> list[Path]:
+    """Remove the folders named ``prefix...`` in ``folder`` that were kept on purpose (they
+    hold ``kept_mark``), once their process has ended and the mark is older than
+    ``older_than_s``; return them (``cairn gc run``, for the work folders of failed runs)."""
+    import shutil
+
+    removed: list[Path] = []
+    now = time.time()
+    for path in _candidates(folder, prefix):
+        try:
+            marked = os.lstat(path / kept_mark).st_mtime
+        except OSError:
+            continue
+        if now - marked <= older_than_s or not abandoned(path, prefix, older_than_s):
             continue
         shutil.rmtree(path, ignore_errors=True)
         if not os.path.lexists(path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -347,7 +348,7 @@ def test_a_read_only_repository_is_named_with_what_to_do(
         (("update", "dataset", "ro:d", "--meta.x=1"), f"{folder}/d/_cm.yaml"),
         (("rm", "dataset", "ro:d", "-f"), f"cannot remove {folder}/d: "),
         (("copy", "dataset", "ro:d", "ro:twin"), f"cannot create {folder}/twin: "),
-        (("mv", "dataset", "ro:d", "moved"), f"{folder}/moved"),
+        (("mv", "dataset", "ro:d", "moved"), f"cannot move {folder}/d to {folder}/moved: "),
     ]:
         done = cli_read_only(repo, *argv)
         assert done.returncode == 1, done.stderr
@@ -357,6 +358,43 @@ def test_a_read_only_repository_is_named_with_what_to_do(
     copied = cli("copy", "dataset", "ro:d", "local:d")  # the way out the hint gives
     assert copied.returncode == 0, copied.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["d"]
+
+
+def test_another_user_s_repository_is_named_with_what_to_do(
+    cli_as_nobody: Any, shared_dir: Path
+) -> None:
+    """A repository another user owns, registered in one's own home (run as ``nobody``):
+    each change fails naming the artifact or meta file and what to do, and changes nothing
+    (issue 18, item 10: no temporary twin, lock file or staging folder is named)."""
+    repo = shared_dir / "theirs"
+    (repo / "dataset" / "d").mkdir(parents=True)
+    (repo / "cmr.yaml").write_text(f"alias: theirs\nuid: {UID_B}\n")
+    (repo / "dataset" / "d" / "_cm.yaml").write_text(yaml.safe_dump(ds("d", UID_A)))
+    subprocess.run(["chmod", "-R", "a-w", str(repo)], check=True)
+    home = shared_dir / "mine"
+    home.mkdir()
+    home.chmod(0o777)
+    assert cli_as_nobody(home, "add", "repo", str(repo)).returncode == 0
+    folder = repo / "dataset"
+    mine = home / "local" / "dataset"
+    for argv, named in [
+        (("add", "dataset", "theirs:new"), f"cannot create {folder}/new: "),
+        (("update", "dataset", "theirs:d", "--meta.x=1"), f"{folder}/d/_cm.yaml"),
+        (("rm", "dataset", "theirs:d", "-f"), f"cannot remove {folder}/d: "),
+        (("copy", "dataset", "theirs:d", "theirs:twin"), f"cannot create {folder}/twin: "),
+        (("mv", "dataset", "theirs:d", "moved"), f"cannot move {folder}/d to {folder}/moved: "),
+        (("mv", "dataset", "theirs:d", "local:d"), f"cannot move {folder}/d to {mine}/d: "),
+    ]:
+        done = cli_as_nobody(home, *argv)
+        assert done.returncode == 1, done.stderr
+        assert named in done.stderr and "Permission denied" in done.stderr
+        assert "fix its permissions, or work on a copy you own" in done.stderr
+        assert ".cairn-tmp" not in done.stderr and ".tmp" not in done.stderr
+        assert ".lock" not in done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["d"]
+    assert not (mine / "d").exists()
+    copied = cli_as_nobody(home, "copy", "dataset", "theirs:d", "local:d")  # the hint's way out
+    assert copied.returncode == 0, copied.stderr
 
 
 def test_a_denied_write_names_the_meta_file_not_its_temporary_twin(

@@ -618,6 +618,9 @@ def test_another_user_s_home_is_read_and_never_written(
         assert "run: cairn reindex" not in changed.stderr
         assert "CAIRN_HOME set to a folder of your own" in changed.stderr
         assert f"cannot change {home / 'local' / 'dataset'}" in changed.stderr
+    ran = cli_as_nobody(home, "run", "script", "--tags=detect,os")
+    assert ran.returncode == 1 and f"Permission denied: {home / 'work'}" in ran.stderr
+    assert "[Errno" not in ran.stderr and "CAIRN_HOME set to a folder of your own" in ran.stderr
     assert sorted(str(p) for p in home.rglob("*")) == before
 
 

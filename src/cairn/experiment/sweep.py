@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn import atomic, ids
-from cairn.errors import Busy, CairnError, InvalidInput, NotFound
+from cairn.errors import Busy, CairnError, InvalidInput, NotFound, describe_os_error
 from cairn.experiment import results, tasks
 from cairn.experiment.executor import Executor
 from cairn.experiment.target import Step, Target
@@ -356,7 +356,7 @@ def _command_record(
     try:
         saved = records.save(folder, record)
     except OSError as exc:
-        report.warn(f"could not write the run record of point {point.id}: {exc}")
+        report.warn(f"could not write the run record of point {point.id}: {describe_os_error(exc)}")
         return None
     return saved.name if saved is not None else None
 

@@ -476,3 +476,69 @@ def test_a_name_cm_reads_is_found_but_never_given(catalog: Catalog, tmp_path: Pa
     assert catalog.copy(found, Target(r1, "open-images", None), []).alias == "open-images"
     with pytest.raises(InvalidInput, match="unsafe alias"):
         catalog.add(DATASET, Target(r1, "Open Images 2", None), {})
+
+
+_FULL_DISK_DRIVER = """
+import json, os, subprocess, sys
+disk = sys.argv[1]
+home = os.path.join(disk, "home")
+env = {**os.environ, "CAIRN_HOME": home}
+
+def cairn(*argv):
+    done = subprocess.run([sys.executable, "-m", "cairn", *argv], env=env, capture_output=True,
+                          text=True)
+    return [done.returncode, done.stdout, done.stderr]
+
+out = {"made": cairn("add", "dataset", "d1")}
+for name in os.listdir(home):
+    if name.startswith("index.sqlite"):
+        os.unlink(os.path.join(home, name))
+fd = os.open(os.path.join(disk, "fill"), os.O_WRONLY | os.O_CREAT)
+try:
+    while True:
+        os.write(fd, bytes(65536))
+except OSError:
+    pass
+out["find"] = cairn("find", "dataset")
+out["add"] = cairn("add", "dataset", "d2")
+out["update"] = cairn("update", "dataset", "d1", "--meta.x=" + "y" * 20000)
+out["listing"] = sorted(os.listdir(os.path.join(home, "local", "dataset")))
+print(json.dumps(out))
+"""
+_TMPFS = 'mount -t tmpfs -o size=512k tmpfs "$1" && exec "$0" -c "$2" "$1"'
+
+
+def test_a_full_disk_names_the_user_s_files(tmp_path: Path) -> None:
+    """A real full disk (a 512 KiB tmpfs, mounted in a private mount namespace): find still
+    answers (the index cannot grow: one warning), add and update fail naming the artifact or
+    its meta file and saying to free space, and nothing half-made is left (issue 18, item 10)."""
+    import os
+    import shutil
+    import sys
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("mounting a small file system needs root and unshare")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    command = ["unshare", "--mount", "sh", "-c", _TMPFS, sys.executable, str(disk)]
+    done = subprocess.run(
+        [*command, _FULL_DISK_DRIVER], capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0 and "mount" in done.stderr:
+        pytest.skip(f"a tmpfs cannot be mounted here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    home = disk / "home"
+    folder = home / "local" / "dataset"
+    assert out["made"][0] == 0, out["made"]
+    code, found, warned = out["find"]
+    assert code == 0 and found.split() == [str(folder / "d1")]
+    assert f"the index {home / 'index.sqlite'} cannot be written" in warned
+    for key, named in (("add", f"cannot create {folder / 'd2'}: "), ("update", "")):
+        code, _, err = out[key]
+        assert code == 1, err
+        assert "No space left on device" in err and "free some space, then retry" in err
+        assert str(folder / ("d2" if key == "add" else "d1")) in err
+        assert named in err and ".cairn-tmp" not in err and ".tmp" not in err
+    assert f"{folder / 'd1' / '_cm.yaml'}" in out["update"][2]
+    assert out["listing"] == ["d1"]

@@ -39,9 +39,31 @@ def _aged(path: Path, days: float) -> Path:
 
 
 def test_a_staging_folder_is_named_after_its_process(tmp_path: Path) -> None:
+    import re
+
     made = staging.make(tmp_path)
-    assert made.name.startswith(f".cairn-tmp-p{os.getpid()}.{staging.host_tag()}.")
+    owner = rf"\.cairn-tmp-p{os.getpid()}(t\d+)?\.{staging.host_tag()}\."
+    assert re.match(owner, made.name), made.name
     assert made.is_dir() and not staging.abandoned(made)
+
+
+def test_a_folder_whose_pid_was_reused_is_abandoned(tmp_path: Path) -> None:
+    """A folder names its process's start time too: a live process with that PID that
+    started at another time is not its owner (the PID was reused)."""
+    if staging._started(os.getpid()) is None:
+        pytest.skip("no /proc here: process start times cannot be read")
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        tag, pid = staging.host_tag(), sleeper.pid
+        reused = _mkdir(tmp_path / f".cairn-tmp-p{pid}t1.{tag}.abcd")
+        owned = _mkdir(tmp_path / f".cairn-tmp-p{pid}t{staging._started(pid)}.{tag}.efgh")
+        unstarted = _mkdir(tmp_path / f".cairn-tmp-p{pid}.{tag}.ijkl")  # the PID alone decides
+        assert staging.clean(tmp_path) == [reused]
+        assert owned.is_dir() and unstarted.is_dir()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert staging.clean(tmp_path) == sorted([owned, unstarted])
 
 
 def test_a_folder_of_a_dead_process_is_abandoned_a_live_ones_is_not(tmp_path: Path) -> None:

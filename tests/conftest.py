@@ -174,6 +174,49 @@ def cli_read_only(cairn_home: Path, tmp_path: Path) -> Callable[..., Any]:
     return run
 
 
+NOBODY = 65534
+_NOBODY_RUNS: list[bool] = []
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A fresh folder every user may enter (pytest's ``tmp_path`` is its owner's alone, so
+    another user could not reach a home in it); removed afterwards."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="cairn-test-shared-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        _chmod_tree(path, writable=True)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def cli_as_nobody(shared_dir: Path) -> Callable[..., Any]:
+    """Run the real ``cairn`` as user ``nobody`` (``setpriv``), the way another user meets a
+    home or repository that is not theirs: ``cli_as_nobody(home, "find", "dataset")``. Only
+    root may switch users: elsewhere the test is skipped."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("running as another user needs root and setpriv")
+    switch = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    if not _NOBODY_RUNS:
+        probe = [*switch, sys.executable, "-c", "import cairn.cli.main"]
+        _NOBODY_RUNS.append(subprocess.run(probe, capture_output=True, cwd="/").returncode == 0)
+    if not _NOBODY_RUNS[0]:
+        pytest.skip("user nobody cannot run this checkout's cairn (a folder it may not read)")
+
+    def run(home: Path, *argv: str) -> Any:
+        environ = {**os.environ, "CAIRN_HOME": str(home)}
+        command = [*switch, sys.executable, "-m", "cairn", *argv]
+        return subprocess.run(
+            command, capture_output=True, text=True, env=environ, cwd=shared_dir, timeout=120
+        )
+
+    return run
+
+
 def json_out(proc: subprocess.CompletedProcess[str]) -> Any:
     """Parse the single JSON document a ``--out=json`` run printed."""
     return json.loads(proc.stdout)

@@ -444,3 +444,26 @@ def test_a_destination_that_cannot_be_written_is_named(
     message = str(info.value)
     assert f"cannot extract {path} into {tmp_path / 'out'}: Permission denied" in message
     assert "fix its permissions" in message and ".cairn-tmp" not in message
+
+
+def test_an_extraction_removes_what_dead_extractions_left_beside_it(tmp_path: Path) -> None:
+    """A killed extract-file leaves a hidden staging folder in the user's folder; the next
+    extraction there removes it (its process is gone), never one of a live process
+    (issue 18, item 13)."""
+    import subprocess
+    import sys
+
+    from cairn import staging
+
+    dest = tmp_path / "out"
+    dest.mkdir()
+    code = (
+        "import os, sys; from pathlib import Path; from cairn import staging; "
+        "print(staging.make(Path(sys.argv[1]))); sys.stdout.flush(); os._exit(9)"
+    )
+    died = subprocess.run([sys.executable, "-c", code, str(dest)], capture_output=True, text=True)
+    left = Path(died.stdout.strip())
+    live = staging.make(dest)  # this process's: alive
+    archive.unpack_into(_zip(tmp_path / "a.zip", {"f.txt": "x"}), dest)
+    assert (dest / "f.txt").read_text() == "x"
+    assert not left.exists() and live.is_dir()

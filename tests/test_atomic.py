@@ -295,3 +295,40 @@ def _assert_free_in_other_thread(lock: Path) -> None:
     thread.start()
     thread.join(timeout=10)
     assert got == [True]
+
+
+def test_a_lock_file_that_cannot_be_made_names_what_it_guards(tmp_path: Path) -> None:
+    """No permission, a read-only or full disk, a file where its folder goes: the error names
+    the change it stops (issue 18, item 10), and is no timeout."""
+    from cairn.errors import Busy
+
+    (tmp_path / "locks").write_text("a file, not a folder")
+    guarded = tmp_path / "repo" / "dataset"
+    with (
+        pytest.raises(CairnError) as caught,
+        atomic.lock(tmp_path / "locks" / "x.lock", guards=guarded),
+    ):
+        pass
+    assert not isinstance(caught.value, Busy)
+    assert str(caught.value).startswith(f"cannot change {guarded}: cannot create its lock file")
+    assert "File exists" in str(caught.value) and "move it away" in caught.value.hint
+
+
+def test_a_lock_that_is_not_free_in_time_is_busy(tmp_path: Path) -> None:
+    from cairn.errors import Busy
+
+    path = tmp_path / "x.lock"
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            with atomic.lock(path, timeout=0):
+                pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    with atomic.lock(path):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=10)
+    assert len(errors) == 1 and isinstance(errors[0], Busy)

@@ -119,3 +119,27 @@ def test_an_entry_with_the_same_key_under_another_uid_is_not_imported_twice(
     (theirs,) = done["present"]
     assert done["added"] == [] and theirs != made_here["uid"]
     assert len(_json(_cairn(two, "find", "cache", "--out=json"))["list"]) == 1
+
+
+def test_an_import_killed_half_way_leaves_a_folder_reindex_removes(tmp_path: Path) -> None:
+    """An ``import cache`` that dies while copying an entry (``os._exit``: no clean-up runs,
+    as under ``kill -9``) leaves its staging folder named after it, so the next reindex
+    removes it at once (issue 18, item 13)."""
+    one, two = _homes(tmp_path)
+    _json(_cairn(one, "run", "script", "train", "--out=json"))
+    out = tmp_path / "export"
+    assert _cairn(one, "export", "cache", "--tags=train", f"--to={out}").returncode == 0
+    dying = (
+        "import os, shutil, sys; from cairn.cli.main import main; "
+        "shutil.copytree = lambda *a, **k: os._exit(9); "
+        "sys.exit(main(['import', 'cache', sys.argv[1]]))"
+    )
+    env = {**os.environ, "CAIRN_HOME": str(two)}
+    died = subprocess.run([sys.executable, "-c", dying, str(out)], env=env, capture_output=True)
+    assert died.returncode == 9, died.stderr
+    cache = two / "local" / "cache"
+    (left,) = [p for p in cache.iterdir() if p.name.startswith(".cairn-tmp-")]
+    done = _cairn(two, "reindex")
+    assert done.returncode == 0, done.stderr
+    assert f"Removed {left} (left by a process that died)" in done.stdout
+    assert not left.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -347,7 +348,7 @@ def test_a_read_only_repository_is_named_with_what_to_do(
         (("update", "dataset", "ro:d", "--meta.x=1"), f"{folder}/d/_cm.yaml"),
         (("rm", "dataset", "ro:d", "-f"), f"cannot remove {folder}/d: "),
         (("copy", "dataset", "ro:d", "ro:twin"), f"cannot create {folder}/twin: "),
-        (("mv", "dataset", "ro:d", "moved"), f"{folder}/moved"),
+        (("mv", "dataset", "ro:d", "moved"), f"cannot move {folder}/d to {folder}/moved: "),
     ]:
         done = cli_read_only(repo, *argv)
         assert done.returncode == 1, done.stderr
@@ -357,6 +358,43 @@ def test_a_read_only_repository_is_named_with_what_to_do(
     copied = cli("copy", "dataset", "ro:d", "local:d")  # the way out the hint gives
     assert copied.returncode == 0, copied.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["d"]
+
+
+def test_another_user_s_repository_is_named_with_what_to_do(
+    cli_as_nobody: Any, shared_dir: Path
+) -> None:
+    """A repository another user owns, registered in one's own home (run as ``nobody``):
+    each change fails naming the artifact or meta file and what to do, and changes nothing
+    (issue 18, item 10: no temporary twin, lock file or staging folder is named)."""
+    repo = shared_dir / "theirs"
+    (repo / "dataset" / "d").mkdir(parents=True)
+    (repo / "cmr.yaml").write_text(f"alias: theirs\nuid: {UID_B}\n")
+    (repo / "dataset" / "d" / "_cm.yaml").write_text(yaml.safe_dump(ds("d", UID_A)))
+    subprocess.run(["chmod", "-R", "a-w", str(repo)], check=True)
+    home = shared_dir / "mine"
+    home.mkdir()
+    home.chmod(0o777)
+    assert cli_as_nobody(home, "add", "repo", str(repo)).returncode == 0
+    folder = repo / "dataset"
+    mine = home / "local" / "dataset"
+    for argv, named in [
+        (("add", "dataset", "theirs:new"), f"cannot create {folder}/new: "),
+        (("update", "dataset", "theirs:d", "--meta.x=1"), f"{folder}/d/_cm.yaml"),
+        (("rm", "dataset", "theirs:d", "-f"), f"cannot remove {folder}/d: "),
+        (("copy", "dataset", "theirs:d", "theirs:twin"), f"cannot create {folder}/twin: "),
+        (("mv", "dataset", "theirs:d", "moved"), f"cannot move {folder}/d to {folder}/moved: "),
+        (("mv", "dataset", "theirs:d", "local:d"), f"cannot move {folder}/d to {mine}/d: "),
+    ]:
+        done = cli_as_nobody(home, *argv)
+        assert done.returncode == 1, done.stderr
+        assert named in done.stderr and "Permission denied" in done.stderr
+        assert "fix its permissions, or work on a copy you own" in done.stderr
+        assert ".cairn-tmp" not in done.stderr and ".tmp" not in done.stderr
+        assert ".lock" not in done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["d"]
+    assert not (mine / "d").exists()
+    copied = cli_as_nobody(home, "copy", "dataset", "theirs:d", "local:d")  # the hint's way out
+    assert copied.returncode == 0, copied.stderr
 
 
 def test_a_denied_write_names_the_meta_file_not_its_temporary_twin(
@@ -438,3 +476,69 @@ def test_a_name_cm_reads_is_found_but_never_given(catalog: Catalog, tmp_path: Pa
     assert catalog.copy(found, Target(r1, "open-images", None), []).alias == "open-images"
     with pytest.raises(InvalidInput, match="unsafe alias"):
         catalog.add(DATASET, Target(r1, "Open Images 2", None), {})
+
+
+_FULL_DISK_DRIVER = """
+import json, os, subprocess, sys
+disk = sys.argv[1]
+home = os.path.join(disk, "home")
+env = {**os.environ, "CAIRN_HOME": home}
+
+def cairn(*argv):
+    done = subprocess.run([sys.executable, "-m", "cairn", *argv], env=env, capture_output=True,
+                          text=True)
+    return [done.returncode, done.stdout, done.stderr]
+
+out = {"made": cairn("add", "dataset", "d1")}
+for name in os.listdir(home):
+    if name.startswith("index.sqlite"):
+        os.unlink(os.path.join(home, name))
+fd = os.open(os.path.join(disk, "fill"), os.O_WRONLY | os.O_CREAT)
+try:
+    while True:
+        os.write(fd, bytes(65536))
+except OSError:
+    pass
+out["find"] = cairn("find", "dataset")
+out["add"] = cairn("add", "dataset", "d2")
+out["update"] = cairn("update", "dataset", "d1", "--meta.x=" + "y" * 20000)
+out["listing"] = sorted(os.listdir(os.path.join(home, "local", "dataset")))
+print(json.dumps(out))
+"""
+_TMPFS = 'mount -t tmpfs -o size=512k tmpfs "$1" && exec "$0" -c "$2" "$1"'
+
+
+def test_a_full_disk_names_the_user_s_files(tmp_path: Path) -> None:
+    """A real full disk (a 512 KiB tmpfs, mounted in a private mount namespace): find still
+    answers (the index cannot grow: one warning), add and update fail naming the artifact or
+    its meta file and saying to free space, and nothing half-made is left (issue 18, item 10)."""
+    import os
+    import shutil
+    import sys
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("mounting a small file system needs root and unshare")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    command = ["unshare", "--mount", "sh", "-c", _TMPFS, sys.executable, str(disk)]
+    done = subprocess.run(
+        [*command, _FULL_DISK_DRIVER], capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0 and "mount" in done.stderr:
+        pytest.skip(f"a tmpfs cannot be mounted here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    home = disk / "home"
+    folder = home / "local" / "dataset"
+    assert out["made"][0] == 0, out["made"]
+    code, found, warned = out["find"]
+    assert code == 0 and found.split() == [str(folder / "d1")]
+    assert f"the index {home / 'index.sqlite'} cannot be written" in warned
+    for key, named in (("add", f"cannot create {folder / 'd2'}: "), ("update", "")):
+        code, _, err = out[key]
+        assert code == 1, err
+        assert "No space left on device" in err and "free some space, then retry" in err
+        assert str(folder / ("d2" if key == "add" else "d1")) in err
+        assert named in err and ".cairn-tmp" not in err and ".tmp" not in err
+    assert f"{folder / 'd1' / '_cm.yaml'}" in out["update"][2]
+    assert out["listing"] == ["d1"]

@@ -396,6 +396,29 @@ def test_a_home_that_is_a_file_is_named(cli: Cli, tmp_path: Path, below: bool) -
     assert stray.read_text() == "x"
 
 
+@pytest.mark.parametrize("where", ["private", "below", "under-root"])
+def test_a_home_this_user_may_not_read_is_named(
+    cli_as_nobody: Any, shared_dir: Path, where: str
+) -> None:
+    """Another user's private home (0700), or one below a folder that may not be entered:
+    nothing could be found in it, so every command says so, naming the home (not a meta
+    file inside it, with a hint to work "in the 'local' repository")."""
+    private = shared_dir / "private"
+    private.mkdir(mode=0o700)
+    home = {
+        "private": private,
+        "below": private / "sub",
+        "under-root": Path("/root/cairn-test-home"),
+    }[where]
+    for argv in (("find", "dataset"), ("add", "dataset", "x"), ("find", "script")):
+        done = cli_as_nobody(home, *argv)
+        assert done.returncode == 1, done.stderr
+        assert f"cairn's home {home} (CAIRN_HOME) cannot be read" in done.stderr
+        assert "set CAIRN_HOME to a folder of your own" in done.stderr
+        assert "cmr.yaml" not in done.stderr
+    assert list(private.iterdir()) == []
+
+
 def test_flag_values_are_kept_exactly_as_the_api_keeps_them(cli: Cli, tmp_path: Path) -> None:
     import cairn
 

@@ -584,6 +584,68 @@ def test_without_write_access_the_index_is_kept_in_memory(
     assert not Home(cairn_home).index_file.exists()
 
 
+def test_another_user_s_home_is_read_and_never_written(
+    cli_as_nobody: Any, shared_dir: Path
+) -> None:
+    """A home another user owns (``chmod -R a-w``, read by ``nobody``): find, load and list
+    answer from the disk; changes and reindex say what is wrong, never "run: cairn reindex"."""
+    home = shared_dir / "home"
+    made = subprocess.run(
+        [sys.executable, "-m", "cairn", "add", "dataset", "d1", "--tags=a,b"],
+        env={**os.environ, "CAIRN_HOME": str(home)},
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    for file in home.glob("index.sqlite*"):
+        file.unlink()  # its owner never queried it since: answering must index
+    subprocess.run(["chmod", "-R", "a-w", str(home)], check=True)
+    before = sorted(str(p) for p in home.rglob("*"))
+    found = cli_as_nobody(home, "find", "dataset", "--tags=a")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == [str(home / "local" / "dataset" / "d1")]
+    loaded = cli_as_nobody(home, "load", "dataset", "d1", "--out=json")
+    assert loaded.returncode == 0 and json.loads(loaded.stdout)["meta"]["alias"] == "d1"
+    listed = cli_as_nobody(home, "list", "repo")
+    assert listed.returncode == 0 and "local" in listed.stdout
+    assert found.stderr == loaded.stderr == listed.stderr == ""
+    reindex = cli_as_nobody(home, "reindex")
+    assert reindex.returncode == 1 and "cairn may not write there" in reindex.stderr
+    for argv in (("add", "dataset", "d2"), ("update", "dataset", "d1", "--meta.x=1")):
+        changed = cli_as_nobody(home, *argv)
+        assert changed.returncode == 1, changed.stderr
+        assert "readonly database" not in changed.stderr
+        assert "run: cairn reindex" not in changed.stderr
+        assert "CAIRN_HOME set to a folder of your own" in changed.stderr
+        assert f"cannot change {home / 'local' / 'dataset'}" in changed.stderr
+    ran = cli_as_nobody(home, "run", "script", "--tags=detect,os")
+    assert ran.returncode == 1 and f"Permission denied: {home / 'work'}" in ran.stderr
+    assert "[Errno" not in ran.stderr and "CAIRN_HOME set to a folder of your own" in ran.stderr
+    assert sorted(str(p) for p in home.rglob("*")) == before
+
+
+def test_an_index_that_cannot_grow_still_answers(
+    cli: Any, cli_fsize: Any, cairn_home: Path
+) -> None:
+    """A full disk or a file size limit (``ulimit -f``): the index file cannot be written, so
+    the command reads the repositories without it, with one warning; reindex fails."""
+    for number in range(10):
+        assert cli("add", "dataset", f"d{number}", "--tags=a").returncode == 0
+    for file in cairn_home.glob("index.sqlite*"):
+        file.unlink()
+    found = cli_fsize(8192, "find", "dataset", "--tags=a")
+    assert found.returncode == 0, found.stderr
+    assert len(found.stdout.split()) == 10
+    assert found.stderr.count("cairn warning: the index") == 1
+    assert str(cairn_home / "index.sqlite") in found.stderr and "ulimit -f" in found.stderr
+    loaded = cli_fsize(8192, "load", "dataset", "d3", "--out=json")
+    assert loaded.returncode == 0 and json.loads(loaded.stdout)["meta"]["alias"] == "d3"
+    reindex = cli_fsize(8192, "reindex")
+    assert reindex.returncode == 1
+    assert f"the index {cairn_home / 'index.sqlite'} cannot be used" in reindex.stderr
+    assert cli("find", "dataset", "--tags=a").stdout.count("\n") == 10
+
+
 @pytest.mark.parametrize(
     ("code", "says"),
     [

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cairn import atomic, report
-from cairn.errors import CairnError
+from cairn.errors import Busy, CairnError
 from cairn.home import Home
 from cairn.record import replace
 from cairn.script import cache as cache_mod
@@ -442,13 +442,13 @@ def test_a_waiting_run_says_what_it_waits_for(
     calls: list[float] = []
     real = atomic.lock
 
-    def busy_once(path: Path, timeout: float = 60.0) -> Any:
+    def busy_once(path: Path, timeout: float = 60.0, guards: object = None) -> Any:
         if not path.name.startswith("cache-"):
-            return real(path, timeout)
+            return real(path, timeout, guards=guards)
         calls.append(timeout)
         if len(calls) == 1:
-            raise CairnError("could not lock")
-        return real(path, timeout)
+            raise Busy("could not lock")
+        return real(path, timeout, guards=guards)
 
     monkeypatch.setattr(cache_mod.atomic, "lock", busy_once)
     with report.using(report.Reporter()) as reporter:

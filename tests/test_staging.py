@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,9 +39,31 @@ def _aged(path: Path, days: float) -> Path:
 
 
 def test_a_staging_folder_is_named_after_its_process(tmp_path: Path) -> None:
+    import re
+
     made = staging.make(tmp_path)
-    assert made.name.startswith(f".cairn-tmp-p{os.getpid()}.{staging.host_tag()}.")
+    owner = rf"\.cairn-tmp-p{os.getpid()}(t\d+)?\.{staging.host_tag()}\."
+    assert re.match(owner, made.name), made.name
     assert made.is_dir() and not staging.abandoned(made)
+
+
+def test_a_folder_whose_pid_was_reused_is_abandoned(tmp_path: Path) -> None:
+    """A folder names its process's start time too: a live process with that PID that
+    started at another time is not its owner (the PID was reused)."""
+    if staging._started(os.getpid()) is None:
+        pytest.skip("no /proc here: process start times cannot be read")
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        tag, pid = staging.host_tag(), sleeper.pid
+        reused = _mkdir(tmp_path / f".cairn-tmp-p{pid}t1.{tag}.abcd")
+        owned = _mkdir(tmp_path / f".cairn-tmp-p{pid}t{staging._started(pid)}.{tag}.efgh")
+        unstarted = _mkdir(tmp_path / f".cairn-tmp-p{pid}.{tag}.ijkl")  # the PID alone decides
+        assert staging.clean(tmp_path) == [reused]
+        assert owned.is_dir() and unstarted.is_dir()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert staging.clean(tmp_path) == sorted([owned, unstarted])
 
 
 def test_a_folder_of_a_dead_process_is_abandoned_a_live_ones_is_not(tmp_path: Path) -> None:
@@ -156,3 +179,153 @@ def test_a_run_removes_work_folders_of_dead_runs_only(
     left = sorted(p for p in (cairn_home / "work").iterdir() if p != failed)
     assert len(left) == (1 if dirty else 0)
     assert all((p / WORK_KEPT).exists() for p in left)
+
+
+# --- real processes: killed with SIGKILL mid-staging, or alive and staging -------------------
+
+
+def _cairn(*argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cairn", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _copy_caught_staging(folder: Path, target: str, signal_number: int) -> Any:
+    """Start ``cairn copy dataset big TARGET`` and send it ``signal_number`` as soon as its
+    staging folder appears in ``folder``: returns (process, staging folder). A copy that
+    finished first (it copies many files, so it rarely does) is undone and tried again."""
+    for _ in range(10):
+        before = set(folder.iterdir())
+        proc = _cairn("copy", "dataset", "big", target)
+        while proc.poll() is None:
+            found = [
+                p
+                for p in set(folder.iterdir()) - before
+                if p.name.startswith(staging.STAGING_PREFIX)
+            ]
+            if found:
+                os.kill(proc.pid, signal_number)
+                return proc, found[0]
+        assert proc.communicate() and proc.returncode == 0, proc.stderr
+        assert _run("rm", "dataset", target, "-f").returncode == 0
+    pytest.fail(f"copying to {target} always finished before its staging folder was seen")
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cairn", *argv], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_a_copy_killed_mid_staging_leaves_a_folder_reindex_removes_a_live_one_stays(
+    cairn_home: Path,
+) -> None:
+    """A real ``kill -9`` of ``cairn copy`` half-way: its staging folder is removed by the
+    next reindex; the staging folder of a copy that is still alive (stopped half-way by
+    SIGSTOP, so it stays half-way) is left alone, and that copy then completes."""
+    import signal
+
+    assert _run("add", "dataset", "big").returncode == 0
+    folder = cairn_home / "local" / "dataset"
+    for number in range(3000):
+        (folder / "big" / f"f{number}").write_text(str(number))
+    killed, left = _copy_caught_staging(folder, "gone", signal.SIGKILL)
+    assert killed.wait() == -signal.SIGKILL
+    assert left.is_dir() and not (folder / "gone").exists()
+    done = _run("reindex")
+    assert done.returncode == 0, done.stderr
+    assert f"Removed {left} (left by a process that died)" in done.stdout
+    assert not left.exists()
+    alive, live = _copy_caught_staging(folder, "copied", signal.SIGSTOP)
+    try:
+        done = _run("reindex")
+        assert done.returncode == 0, done.stderr
+        assert live.is_dir() and "Removed" not in done.stdout
+    finally:
+        os.kill(alive.pid, signal.SIGCONT)
+    _, err = alive.communicate(timeout=300)
+    assert alive.returncode == 0, err
+    assert len(list((folder / "copied").glob("f*"))) == 3000
+    assert _run("find", "dataset").stdout.split() == [str(folder / "big"), str(folder / "copied")]
+    assert sorted(p.name for p in folder.iterdir()) == ["big", "copied"]
+
+
+def test_a_run_killed_mid_way_leaves_a_work_folder_reindex_removes_a_live_one_stays(
+    cairn_home: Path, tmp_path: Path
+) -> None:
+    """A real ``kill -9`` of ``cairn run script`` while its script runs: its ``work/run-*``
+    folder is removed by the next reindex; that of a run still going is left alone."""
+    from tests.script_fixtures import ScriptRepo
+
+    go = tmp_path / "go"
+    ScriptRepo(tmp_path / "scripts").add(
+        "waiter", run=f"while [ ! -e {go} ]; do sleep 0.05; done\n"
+    )
+    try:
+        _kill_one_run_watch_another(cairn_home / "work", go)
+    finally:
+        go.touch()  # the scripts' shells (the killed run's too) end
+
+
+def _kill_one_run_watch_another(work: Path, go: Path) -> None:
+    import signal
+
+    killed = _cairn("run", "script", "waiter")
+    killed_folder = _started_run(work, killed)
+    os.kill(killed.pid, signal.SIGKILL)
+    assert killed.wait() == -signal.SIGKILL
+    assert killed_folder.is_dir()
+    done = _run("reindex")
+    assert done.returncode == 0, done.stderr
+    assert f"Removed {killed_folder} (left by a process that died)" in done.stdout
+    assert not killed_folder.exists()
+    alive = _cairn("run", "script", "waiter")
+    try:
+        live_folder = _started_run(work, alive)
+        done = _run("reindex")
+        assert done.returncode == 0, done.stderr
+        assert live_folder.is_dir() and "Removed" not in done.stdout
+    finally:
+        go.touch()
+    _, err = alive.communicate(timeout=120)
+    assert alive.returncode == 0, err
+    assert list(work.iterdir()) == []
+
+
+def _started_run(work: Path, proc: subprocess.Popen[str]) -> Path:
+    """The work folder of the run ``proc`` once it has started (its log is there)."""
+    while True:
+        started = [p.parent for p in work.glob("run-*/*.log")]
+        if started:
+            return started[0]
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before it was seen: {proc.communicate()}")
+        time.sleep(0.01)
+
+
+def test_gc_run_removes_work_folders_kept_by_runs_that_ended_long_ago(
+    cli: Any, cairn_home: Path
+) -> None:
+    """Failed and ``--dirty`` runs keep their work folder (with the log); ``cairn gc run``
+    removes those older than ``--older_than`` days (default 7) once their run has ended."""
+    work = cairn_home / "work"
+    work.mkdir(parents=True)
+
+    def kept(days: float, alive: bool = False) -> Path:
+        path = staging.make(work, "run-") if alive else _left_by_a_dead_process(work, "run-")
+        (path / WORK_KEPT).touch()
+        _aged(path / WORK_KEPT, days)
+        return path
+
+    old, recent, live = kept(8), kept(2), kept(30, alive=True)
+    done = cli("gc", "run", "--out=json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["work_removed"] == [str(old)]
+    assert not old.exists() and recent.is_dir() and live.is_dir()
+    done = cli("gc", "run", "--older_than=1")
+    assert done.returncode == 0, done.stderr
+    assert f"Removed {recent} (kept by a failed or --dirty run)" in done.stdout
+    assert not recent.exists() and live.is_dir()

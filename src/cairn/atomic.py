@@ -143,26 +143,40 @@ def _file_lock(path: Path) -> _Flock:
 
 
 @contextlib.contextmanager
-def lock(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+def lock(path: Path, timeout: float = LOCK_TIMEOUT_S, *, guards: object = None) -> Iterator[None]:
     """Hold an exclusive inter-process lock on ``path`` (a ``.lock`` file) for the block.
 
-    The lock is re-entrant within one thread; other threads and processes wait for it.
+    The lock is re-entrant within one thread; other threads and processes wait for it
+    (:class:`cairn.errors.Busy` after ``timeout``). A lock file that cannot be made (no
+    permission, a read-only or full disk) is a :class:`cairn.errors.CairnError` naming
+    ``guards``, what the lock protects, when given.
     """
-    from cairn.errors import CairnError
+    from cairn.errors import Busy
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     held = _file_lock(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         held.acquire(timeout)
     except LockTimeout as exc:
-        raise CairnError(
+        raise Busy(
             f"could not lock {path} within {timeout:g} s",
             hint="another cairn process holds it; retry, or remove the file if no cairn runs",
         ) from exc
+    except OSError as exc:
+        raise _unlockable(exc, path, guards) from exc
     try:
         yield
     finally:
         held.release()
+
+
+def _unlockable(exc: OSError, path: Path, guards: object) -> Exception:
+    """A lock file that cannot be made, told as the change it stops."""
+    from cairn.errors import CairnError, os_error_hint
+
+    reason = exc.strerror or str(exc)
+    where = f"change {guards}: cannot create its lock file {path}" if guards else f"lock {path}"
+    return CairnError(f"cannot {where}: {reason}", hint=os_error_hint(exc))
 
 
 def umask() -> int:

@@ -111,6 +111,10 @@ class NotFound(CairnError):
     code = 16
 
 
+class Busy(CairnError):
+    """A lock another process holds did not come free in time."""
+
+
 class DownloadFailed(CairnError):
     """A URL could not be fetched, or its bytes did not match the expected checksum."""
 
@@ -146,6 +150,7 @@ _OS_HINTS = {
     "ENAMETOOLONG": "a file name is too long for the file system: use a shorter one",
     "ENOTDIR": "a part of the path is a file where a folder is needed",
     "EISDIR": "a folder is where a file is needed",
+    "EEXIST": "something already stands where a folder or file is to be made: move it away",
 }
 
 

@@ -64,23 +64,38 @@ class Home(FrozenRecord):
 
 
 def _check_folder(root: Path, named_by: str) -> None:
-    """Refuse a home that is a file, or lies below one (nothing could be made in it)."""
+    """Refuse a home that is a file, or lies below one (nothing could be made in it), and
+    one this process may not read (another user's private folder: nothing could be found)."""
+    from cairn.errors import InvalidInput
+
     for path in (root, *root.parents):
         try:
             is_dir = stat.S_ISDIR(os.stat(path).st_mode)
         except (FileNotFoundError, NotADirectoryError):
             continue
+        except PermissionError:
+            raise _unreadable(root, named_by) from None  # a folder above may not be entered
         except OSError:
-            return  # not ours to judge here (no permission to look): the first use says
+            return  # not ours to judge here: the first use says
+        if is_dir and path == root and not os.access(root, os.R_OK | os.X_OK):
+            raise _unreadable(root, named_by)
         if is_dir:
             return
-        from cairn.errors import InvalidInput
-
         where = "is" if path == root else f"lies below {path}, which is"
         raise InvalidInput(
             f"cairn's home {root} ({named_by}) {where} a file, not a folder",
             hint=f"set {HOME_ENV} to a folder (it is made if missing), or move the file away",
         )
+
+
+def _unreadable(root: Path, named_by: str) -> Exception:
+    from cairn.errors import InvalidInput
+
+    return InvalidInput(
+        f"cairn's home {root} ({named_by}) cannot be read: permission denied",
+        hint=f"set {HOME_ENV} to a folder of your own (it is made if missing), "
+        "or ask its owner to let you read it",
+    )
 
 
 def may_write(path: Path) -> bool:

@@ -19,7 +19,11 @@ from cairn.runs import diff as run_diff
 from cairn.runs import lock, records
 
 KEEP = Flag("keep", "str", "how many of the newest records to keep (default: the limit)")
-OLDER = Flag("older_than", "str", "also remove records older than this many days")
+OLDER = Flag(
+    "older_than", "str", "also remove records (and kept work folders) older than this many days"
+)
+WORK_DAYS = 7
+"""Days a work folder kept by a failed or ``--dirty`` run stays before ``gc run`` removes it."""
 TOLERANCE = Flag("tolerance", "str", "relative difference allowed for numbers: 5% or 0.05")
 KEYS = Flag("keys", "list", "the outputs to compare (default: every output naming no file)")
 CACHE = Flag("cache", "bool", "also show where a node's cache status differs (never counted)")
@@ -52,7 +56,9 @@ class RunAutomation(CommonAutomation):
 
     @action(
         "gc",
-        summary="remove old run records: beyond --keep (default: the limit) or --older_than days",
+        summary="remove old run records: beyond --keep (default: the limit) or --older_than "
+        "days; and the work folders failed or --dirty runs kept, after --older_than days "
+        f"(default {WORK_DAYS})",
         usage="cairn gc run [--keep=N] [--older_than=DAYS]",
         example="cairn gc run --keep=100",
         flags=(KEEP, OLDER),
@@ -64,7 +70,17 @@ class RunAutomation(CommonAutomation):
         folder = self.catalog.registry.local().root / records.FOLDER
         removed = records.prune(folder, int(keep), older_than=age)
         lines = [f"Removed {len(removed)} run records; {len(records.uids(folder))} kept"]
-        return Outcome({"removed": removed}, lines)
+        work = self._gc_work(WORK_DAYS * 86400.0 if age is None else age)
+        lines += [f"Removed {path} (kept by a failed or --dirty run)" for path in work]
+        return Outcome({"removed": removed, "work_removed": work}, lines)
+
+    def _gc_work(self, age: float) -> list[str]:
+        """Remove work folders kept by runs that ended more than ``age`` seconds ago."""
+        from cairn import staging
+        from cairn.home import WORK_KEPT, WORK_PREFIX
+
+        work = self.catalog.registry.home.work_dir
+        return [str(p) for p in staging.clean_kept(work, WORK_PREFIX, WORK_KEPT, age)]
 
     @action(
         "replay",

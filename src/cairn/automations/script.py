@@ -420,7 +420,9 @@ class _Recorder:
         try:
             return runs.save(self.folder(), record)
         except OSError as exc:
-            report.warn(f"could not write the run record: {exc}")
+            from cairn.errors import describe_os_error
+
+            report.warn(f"could not write the run record: {describe_os_error(exc)}")
             return None
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn import atomic, ids
-from cairn.errors import CairnError, InvalidInput, NotFound
+from cairn.errors import Busy, CairnError, InvalidInput, NotFound, describe_os_error
 from cairn.experiment import results, tasks
 from cairn.experiment.executor import Executor
 from cairn.experiment.target import Step, Target
@@ -403,7 +403,7 @@ def _command_record(
     try:
         saved = records.save(folder, record)
     except OSError as exc:
-        report.warn(f"could not write the run record of point {point.id}: {exc}")
+        report.warn(f"could not write the run record of point {point.id}: {describe_os_error(exc)}")
         return None
     return saved.name if saved is not None else None
 
@@ -426,8 +426,8 @@ def _running(folder: Path) -> Iterator[None]:
     path = Home.from_env().root / "locks" / f"sweep-{digest}.lock"
     with ExitStack() as stack:
         try:
-            stack.enter_context(atomic.lock(path, timeout=0.5))
-        except CairnError:
+            stack.enter_context(atomic.lock(path, timeout=0.5, guards=folder))
+        except Busy:
             raise CairnError(
                 f"the sweep {folder} is being run by another process",
                 hint="wait for it, or stop it; then run with --resume",

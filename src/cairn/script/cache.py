@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn import atomic, meta, report, staging
-from cairn.errors import CairnError, MetaError
+from cairn.errors import Busy, CairnError, MetaError
 from cairn.kinds import KNOWN
 from cairn.record import Defaulted, FrozenRecord, MutableDefaulted, field, init
 from cairn.script import expiry
@@ -553,10 +553,10 @@ class Cache:
         lock_file = self.registry.home.root / "locks" / f"{name}.lock"
         with contextlib.ExitStack() as stack:
             try:
-                stack.enter_context(atomic.lock(lock_file, timeout=0))
-            except CairnError:
+                stack.enter_context(atomic.lock(lock_file, timeout=0, guards=self.folder))
+            except Busy:
                 report.warn(f"waiting for {holder}")
-                stack.enter_context(atomic.lock(lock_file, timeout=self.wait))
+                stack.enter_context(atomic.lock(lock_file, timeout=self.wait, guards=self.folder))
             yield
 
 

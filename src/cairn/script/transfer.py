@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cairn import atomic, meta
+from cairn import atomic, meta, staging
 from cairn.errors import CairnError, InvalidInput
 from cairn.record import Defaulted, field
 from cairn.script import cache as cache_mod
@@ -217,7 +217,7 @@ def _install(cache: cache_mod.Cache, folder: Path, old_cache: str) -> bool:
         return False
     data["cairn_key"] = scope.key()
     cache.folder.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".cairn-tmp-import-", dir=cache.folder))
+    stage = staging.make(cache.folder)  # named after this process: see cairn.staging
     try:
         entry_dir = stage / folder.name
         shutil.copytree(folder, entry_dir, symlinks=True)

@@ -250,10 +250,12 @@ def extract(archive: Path, dest: Path) -> Path:
 
 
 def _stage_near(archive: Path, dest: Path) -> Path:
-    """A staging folder on the file system of ``dest`` (so that a rename moves it there)."""
+    """A staging folder on the file system of ``dest`` (so that a rename moves it there);
+    those of extractions that died there are removed first (:mod:`cairn.staging`)."""
     near = dest if dest.is_dir() else dest.parent
     try:
         near.mkdir(parents=True, exist_ok=True)
+        staging.clean(near)
         return staging.make(near)
     except OSError as exc:
         raise _cannot(archive, dest, exc, "; nothing was extracted") from exc

@@ -17,7 +17,9 @@ to a folder (add, adopt, move, copy) must pass the strict one (:mod:`cairn.ids`)
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from pathlib import Path
 
 from cairn import atomic, errors, ids, meta
@@ -340,7 +342,7 @@ class Catalog:
         import hashlib  # only writers need it; `find` stays free of it
 
         digest = hashlib.sha1(str(folder.absolute()).encode()).hexdigest()[:20]
-        return atomic.lock(self.registry.home.root / "locks" / f"{digest}.lock")
+        return atomic.lock(self.registry.home.root / "locks" / f"{digest}.lock", guards=folder)
 
     def _reload(self, path: Path, repo: Repo, kind: Kind) -> Artifact:
         artifact, _ = art_mod.read(path, repo, kind)
@@ -360,10 +362,32 @@ def _move_dir(source: Path, final: Path) -> None:
     """Move a directory to a new path that does not exist yet (no-op when they are equal)."""
     if source == final:
         return
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(source, final)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            _move_across(source, final)
+    except OSError as exc:
+        raise errors.os_error(exc, f"move {source} to", final) from exc
+
+
+def _move_across(source: Path, final: Path) -> None:
+    """Move a directory to another file system: copy, then remove the source; a copy that
+    stops half-way is removed again (even one of read-only files)."""
     import shutil
 
-    final.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(source, final)
+    try:
+        shutil.move(source, final)
+    except OSError:
+        if source.is_dir() and final.exists():
+            for path in (final, *final.rglob("*")):
+                if path.is_dir() and not path.is_symlink():
+                    path.chmod(0o700)
+            shutil.rmtree(final, ignore_errors=True)
+        raise
 
 
 def _how_to_pick(found: Sequence[Artifact]) -> str:
@@ -501,6 +525,19 @@ def _copy_tree(source: Path, stage: Path, final: Path) -> None:
             raise _unstaged(exc, final, stage, final) from exc
 
     shutil.copytree(source, stage, dirs_exist_ok=True, symlinks=True, copy_function=copy)
+    _owner_writable(stage)
+
+
+def _owner_writable(root: Path) -> None:
+    """Let the owner write every folder and file of a copy (one of a read-only artifact,
+    say another user's, would else keep its read-only modes, and could not be changed)."""
+    paths = [str(root)]
+    for dirpath, dirnames, filenames in os.walk(root):
+        paths += [os.path.join(dirpath, name) for name in (*dirnames, *filenames)]
+    for path in paths:
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISLNK(mode) and not mode & stat.S_IWUSR:
+            os.chmod(path, stat.S_IMODE(mode) | stat.S_IWUSR)
 
 
 def _unstaged(exc: OSError, final: Path, stage: Path, shown: Path) -> CairnError:

@@ -173,6 +173,8 @@ class Index:
         self._quiet_until = 0.0  # no watcher started nor fallback counted before this time
         self.lock_file = self.file.with_name(self.file.name + ".lock")
         self._db: sqlite3.Connection | None = None
+        self._memory = False  # answering from an index in memory (see _to_memory)
+        self._persist = False  # a rebuild: the file must be written, never a memory copy
 
     def close(self) -> None:
         if self._watch is not None:
@@ -251,10 +253,15 @@ class Index:
                 hint="nothing needs it: without write access every command indexes in memory; "
                 "to rebuild it, run cairn reindex as a user who may write it",
             )
-        with atomic.lock(self.lock_file):
-            self._guarded(self._recreate)
-            for repo in repos:
-                self.index_repo(repo)
+        self.close()  # a query may have fallen back to memory: the file is the point here
+        self._memory, self._persist = False, True
+        try:
+            with atomic.lock(self.lock_file, guards=self.file):
+                self._guarded(self._recreate)
+                for repo in repos:
+                    self.index_repo(repo)
+        finally:
+            self._persist = False
         return self.count()
 
     # -- one automation folder -----------------------------------------------------------
@@ -446,7 +453,8 @@ class Index:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self._db = _connect(self.file) if may_write(self.file) else _in_memory()
+            self._memory = self._memory or not may_write(self.file)
+            self._db = _in_memory() if self._memory else _connect(self.file)
         return self._db
 
     @contextlib.contextmanager
@@ -466,18 +474,41 @@ class Index:
         try:
             return work()
         except sqlite3.Error as exc:
+            if self._to_memory(exc):
+                return self._retried(work)
             if not _is_corrupt(exc):
                 raise _index_error(self.file, exc) from exc
         self._recover()
+        return self._retried(work)
+
+    def _retried(self, work: Callable[[], T]) -> T:
         try:
             return work()
         except sqlite3.Error as exc:
             raise _index_error(self.file, exc) from exc
 
+    def _to_memory(self, exc: sqlite3.Error) -> bool:
+        """After an error saying the index file cannot be written (a full disk, a file size
+        limit, a read-only file, no permission), keep the index in memory for the rest of this
+        process, with a warning, and say so; never during a rebuild, whose point is the file."""
+        code = _primary_code(exc)
+        if self._persist or self._memory or code not in _UNWRITABLE:
+            return False
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        self._memory = True
+        report.warn(
+            f"the index {self.file} cannot be written ({exc}): this command reads the "
+            f"repositories without it ({_HINTS[code]})"
+        )
+        return True
+
     def _recover(self) -> None:
         """Delete a corrupt database (unless another process already replaced it)."""
         self.close()
-        with atomic.lock(self.lock_file):
+        with atomic.lock(self.lock_file, guards=self.file):
             if _healthy(self.file):
                 return
             for suffix in ("-wal", "-shm", ""):
@@ -1207,10 +1238,16 @@ def _healthy(file: Path) -> bool:
         db.close()
 
 
-def _is_corrupt(exc: sqlite3.Error) -> bool:
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    """SQLite's primary result code of ``exc`` (``None`` when it carries none)."""
     code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    code = _primary_code(exc)
     if code is not None:
-        return int(code) & 0xFF in _CORRUPT
+        return code in _CORRUPT
     return any(text in str(exc) for text in _CORRUPT_TEXT)
 
 
@@ -1228,9 +1265,13 @@ _HINTS = {
 READONLY, IOERR, FULL, CANTOPEN)."""
 
 
+_UNWRITABLE = (3, 8, 10, 13, 14)
+"""The codes that say the index file cannot be written: a query then indexes in memory."""
+
+
 def _index_error(file: Path, exc: sqlite3.Error) -> CairnError:
-    code = getattr(exc, "sqlite_errorcode", None)
-    hint = _HINTS.get(int(code) & 0xFF) if code is not None else None
+    code = _primary_code(exc)
+    hint = _HINTS.get(code) if code is not None else None
     return CairnError(
         f"the index {file} cannot be used: {exc}",
         hint=hint or "retry; if it persists, run: cairn reindex",

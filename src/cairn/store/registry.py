@@ -74,7 +74,7 @@ class Registry:
         """The user's ``local`` repository, created on first use."""
         path = self.home.local_repo
         if not repo_mod.is_repo(path):
-            with atomic.lock(self.home.repos_lock):
+            with atomic.lock(self.home.repos_lock, guards=self.home.repos_file):
                 if not repo_mod.is_repo(path):
                     repo_mod.create(path, LOCAL_REPO_ALIAS, LOCAL_REPO_UID)
         return self._load(path)
@@ -115,7 +115,7 @@ class Registry:
     def register(self, path: Path) -> Repo:
         """Add an existing repository directory to ``repos.json``."""
         new = repo_mod.load(normalise(Path.cwd(), str(path)))
-        with atomic.lock(self.home.repos_lock):
+        with atomic.lock(self.home.repos_lock, guards=self.home.repos_file):
             self.check_free(new)
             self._save([*self.paths(), new.path])
         if self._on_register is not None:
@@ -139,7 +139,7 @@ class Registry:
 
     def unregister_path(self, path: Path) -> None:
         """Remove ``path`` from ``repos.json``, even when it is no longer a usable repository."""
-        with atomic.lock(self.home.repos_lock):
+        with atomic.lock(self.home.repos_lock, guards=self.home.repos_file):
             paths = self.paths()
             gone = normalise(self.home.root, str(path))
             kept = [p for p in paths if p != gone]

@@ -217,7 +217,7 @@ class Sources:
                 "cairn, CM or MLCFlow repository",
                 hint="bring in the repository itself, not a folder above or inside it",
             )
-        with atomic.lock(self.registry.home.repos_lock):
+        with atomic.lock(self.registry.home.repos_lock, guards=self.registry.home.repos_file):
             candidate = _renamed(lambda: repo_mod.load(source), source, origin)
             self.registry.check_free(candidate, _taken_alias_hint(candidate.alias, renames))
             self._check_conflicts(candidate)

@@ -169,6 +169,44 @@ def test_resume_after_a_kill_runs_only_what_is_missing(cli: Cli, tmp_path: Path)
     assert again.returncode != 0 and "no unfinished sweep" in again.stderr
 
 
+def test_a_killed_3x4_script_sweep_with_two_jobs_resumes_only_what_is_missing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    counter = tmp_path / "prepared.txt"
+    bench_pipeline(tmp_path / "pipe", counter, sleep=0.5)
+    home = Path(os.environ["CAIRN_HOME"])
+    proc = _spawn(
+        [
+            "run",
+            "experiment",
+            "killed",
+            "--script=app bench",
+            "--explore.batch_size=1,2,4",
+            "--explore.threads=1..4",
+            "--jobs=2",
+            "--result=THROUGHPUT",
+        ]
+    )
+    folder = _wait_for_rows(home / "local" / "experiment" / "killed", 3)
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweep and the points it runs, no clean-up
+    proc.wait(10)
+    before = json.loads((folder / "cm-result.json").read_text())
+    assert 3 <= len(before) < 12
+    records = set((home / "local" / "run").iterdir())
+    done = cli("run", "experiment", "killed", "--resume", "--out=json")
+    assert done.returncode == 0, done.stderr
+    data = json_out(done)
+    assert data["sweep"] == folder.name and data["done"] == 12 and data["failed"] == 1
+    after = json.loads((folder / "cm-result.json").read_text())
+    assert after[: len(before)] == before  # nothing recorded before was run again
+    assert len({r["point"] for r in after}) == len(after) == 12
+    new_records = set((home / "local" / "run").iterdir()) - records
+    assert len(new_records) == 12 - len(before)  # one run per missing point, no more
+    assert len(counter.read_text().split()) == 1  # the upstream entry outlived the kill
+    failed = [r for r in after if r["status"] == "failed"]
+    assert [(r["batch_size"], r["threads"]) for r in failed] == [(4, 3)]
+
+
 def test_ctrl_c_stops_the_sweep_and_its_points(tmp_path: Path) -> None:
     marker = tmp_path / "pids.txt"
     code = (

@@ -377,6 +377,119 @@ def test_pareto_on_mlperf_gives_the_front_a_brute_force_gives(cli: Cli, mlperf: 
     assert [r["Organization"] for r in front if r["accelerators_per_node"] == 0] == ["Intel"]
 
 
+# Fronts checked by hand: an O(n²) script written apart from cairn (no cairn import) over the
+# rows CM wrote, its answers copied here. (SystemName, Result, accelerators_per_node).
+LP_OFFLINE_BY_MODEL = {
+    "bert-99": [
+        ("Dell PowerEdge XE9680 (8x H200-SXM-141GB, TensorRT)", 73791, 8),
+        ("GX2560M7_H100_SXM_80GBx4 (4x H100-SXM-80GB, TensorRT)", 36110.8, 4),
+        ("Dell PowerEdge R760 (2xH100_PCIe_80GB, TensorRT)", 11758.6, 2),
+        ("NVIDIA GH200-GraceHopper-Superchip (1x GH200-96GB_aarch64, TensorRT)", 9864.25, 1),
+        ("1-node-2S-GNR-PyTorch", 3024.03, 0),
+    ],
+    "bert-99.9": [
+        ("Dell PowerEdge XE9680 (8x H200-SXM-141GB, TensorRT)", 65322.6, 8),
+        ("GX2560M7_H100_SXM_80GBx4 (4x H100-SXM-80GB, TensorRT)", 31575.2, 4),
+        ("Dell PowerEdge R760 (2xH100_PCIe_80GB, TensorRT)", 10138.8, 2),
+        ("NVIDIA GH200-GraceHopper-Superchip (1x GH200-96GB_aarch64, TensorRT)", 8779.27, 1),
+    ],
+    "gptj-99": [
+        ("ThinkSystem SR680a V3 (8x H200-SXM-141GB, TensorRT)", 20552.1, 8),
+        ("Dell PowerEdge XE8640 (4x H100-SXM-80GB, TensorRT)", 9966.79, 4),
+        ("Dell PowerEdge R760 (2xH100_PCIe_80GB, TensorRT)", 3317.08, 2),
+        ("GH200-GraceHopper-Superchip_GH200-96GB_aarch64x1_TRT", 2803.72, 1),
+        ("1-node-2S-GNR-PyTorch", 498.316, 0),
+    ],
+    "gptj-99.9": [
+        ("ThinkSystem SR680a V3 (8x H200-SXM-141GB, TensorRT)", 20552.1, 8),
+        ("Dell PowerEdge XE8640 (4x H100-SXM-80GB, TensorRT)", 9966.79, 4),
+        ("Dell PowerEdge R760 (2xH100_PCIe_80GB, TensorRT)", 3317.08, 2),
+        ("GH200-GraceHopper-Superchip_GH200-96GB_aarch64x1_TRT", 2803.72, 1),
+    ],
+    "llama2-70b-99": [
+        ("4x8xH100-SXM-80GB", 82749.6, 8),
+        ("NVIDIA B200 (1x B200-SXM-180GB, TensorRT)", 11264.4, 1),
+    ],
+    "llama2-70b-99.9": [
+        ("4x8xH100-SXM-80GB", 82749.6, 8),
+        ("NVIDIA B200 (1x B200-SXM-180GB, TensorRT)", 11264.4, 1),
+    ],
+}
+# recommendation, server: Result:max, accelerators_per_node:min, host_processor_core_count:min
+# (the two Intel CPU systems were submitted twice, so each is on the front twice)
+REC_SERVER_3 = [
+    ("GIGABYTE G593-SD1", 585209, 8, 56),
+    ("SYS-821GE-TNHR (8x H100-SXM-80GB, TensorRT)", 548900, 8, 48),
+    ("SMC H100 (8x H100-SXM-80GB, TensorRT)", 510155, 8, 32),
+    ("GX2560M7_H100_SXM_80GBx4 (4x H100-SXM-80GB, TensorRT)", 293303, 4, 48),
+    ("D54U_3U_L40S_PCIe_48GBx4_TRT", 84409, 4, 44),
+    ("NVIDIA GH200 NVL2 Platform (1x GH200-144GB_aarch64, TensorRT)", 81009.7, 1, 72),
+    ("1-node-2S-GNR-PyTorch", 17749.5, 0, 128),
+    ("1-node-2S-GNR-PyTorch", 17749.5, 0, 128),
+    ("1-node-2S-EMR-PyTorch", 9731.54, 0, 64),
+    ("1-node-2S-EMR-PyTorch", 9731.54, 0, 64),
+]
+# image classification, offline, Accuracy>=76: Result:max:2%, accelerators_per_node:min
+# (near-ties within 2 % of the best of their accelerator count stay)
+IC_OFFLINE_MARGIN = [
+    ("Dell PowerEdge XE9680 (8x H200-SXM-141GB, TensorRT)", 768235, 8),
+    ("GIGABYTE G593-SD1", 757446, 8),
+    ("NVIDIA H200 (8x H200-SXM-141GB, TensorRT)", 756960, 8),
+    ("Dell PowerEdge XE8640 (4x H100-SXM-80GB, TensorRT)", 356320, 4),
+    ("GX2560M7_H100_SXM_80GBx4 (4x H100-SXM-80GB, TensorRT)", 351603, 4),
+    ("ThinkSystem SR650 V3 (3x NVIDIA L40S, TensorRT)", 132436, 3),
+    ("Cisco UCS C245 M8 (2x H100-PCIe-80GB, TensorRT)", 113422, 2),
+    ("Dell PowerEdge R760 (2xH100_PCIe_80GB, TensorRT)", 112968, 2),
+    ("NVIDIA GH200-GraceHopper-Superchip (1x GH200-96GB_aarch64, TensorRT)", 95104.5, 1),
+    ("GH200-GraceHopper-Superchip_GH200-96GB_aarch64x1_TRT", 94990.9, 1),
+]
+
+
+def _front(cli: Cli, name: str, *flags: str) -> dict[str, Any]:
+    done = cli("pareto", "experiment", name, *flags, "--out=json")
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json_out(done)
+    return data
+
+
+def test_hand_checked_mlperf_front_per_model(cli: Cli, mlperf: Path) -> None:
+    name = IC_OFFLINE.replace("image-classification", "language-processing")
+    keys = ("--objective=Result:max", "--objective=accelerators_per_node:min")
+    data = _front(cli, name, *keys, "--group_by=Model")
+    found: dict[str, list[tuple[str, Any, Any]]] = {}
+    for row in data["front"]:  # best Result first
+        found.setdefault(row["Model"], []).append(
+            (row["SystemName"], row["Result"], row["accelerators_per_node"])
+        )
+    assert found == LP_OFFLINE_BY_MODEL
+    assert data["points"] == 201 and data["left_out"] == 2
+    text = cli("pareto", "experiment", name, *keys, "--group_by=Model").stdout
+    assert text.startswith(f"experiment {name}: 22 of 201 points on the front (6 groups)")
+
+
+def test_hand_checked_mlperf_front_of_three_objectives(cli: Cli, mlperf: Path) -> None:
+    name = IC_OFFLINE.replace("image-classification--offline", "recommendation--server")
+    data = _front(
+        cli,
+        name,
+        "--objective=Result:max,accelerators_per_node:min,host_processor_core_count:min",
+    )
+    keys = ("SystemName", "Result", "accelerators_per_node", "host_processor_core_count")
+    assert [tuple(row[k] for k in keys) for row in data["front"]] == REC_SERVER_3
+
+
+def test_hand_checked_mlperf_front_with_a_margin_and_a_constraint(cli: Cli, mlperf: Path) -> None:
+    data = _front(
+        cli,
+        IC_OFFLINE,
+        "--objective=Result:max:2%",
+        "--objective=accelerators_per_node:min",
+        "--constraint=Accuracy>=76",
+    )
+    keys = ("SystemName", "Result", "accelerators_per_node")
+    assert [tuple(row[k] for k in keys) for row in data["front"]] == IC_OFFLINE_MARGIN
+
+
 def test_pareto_constraints_margins_groups_and_pictures(
     cli: Cli, mlperf: Path, tmp_path: Path
 ) -> None:

@@ -757,3 +757,38 @@ def test_a_scripts_meta_names_its_results(cli: Cli, tmp_path: Path) -> None:
     assert (
         "SCORE" not in json_out(chosen)["rows"][0] and json_out(chosen)["rows"][0]["NOISE"] == "x"
     )
+
+
+def test_a_command_sweep_refuses_flags_it_does_not_take(cli: Cli) -> None:
+    typo = cli("run", "experiment", "t", "--explore.n=1,2", "--repat=3", "--", "true")
+    assert typo.returncode == 1, typo.stderr
+    assert "--repat" in typo.stderr and "did you mean --repeat?" in typo.stderr
+    assert "cairn error" in typo.stderr and "Traceback" not in typo.stderr
+    home = Path(os.environ["CAIRN_HOME"])
+    assert not list((home / "local" / "experiment").glob("t/*/cm-result.json"))  # nothing ran
+    cm = cli("run", "experiment", "t", "--rerun", "--explore.n=1", "--", "true")
+    assert cm.returncode == 1 and "--resume" in cm.stderr and "replay experiment" in cm.stderr
+    quiet = cli("run", "experiment", "t", "--quiet", "--explore.n=1", "--", "true")
+    assert quiet.returncode == 0, quiet.stderr  # CM's global flags are harmless
+
+
+def test_a_script_sweep_warns_about_a_flag_close_to_its_own(cli: Cli, pipeline: Path) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "w",
+        "--script=app bench",
+        "--explore.batch_size=1",
+        "--threads=2",
+        "--jobz=2",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--jobz is passed to every point's script; did you mean --jobs?" in done.stderr
+    assert "--threads" not in done.stderr  # a script input, as documented
+
+
+def test_cms_own_experiment_actions_say_what_cairn_offers(cli: Cli) -> None:
+    rerun = cli("rerun", "experiment", "x")
+    assert rerun.returncode == 4
+    assert "cairn run experiment NAME --resume" in rerun.stderr
+    assert "replay experiment" in rerun.stderr

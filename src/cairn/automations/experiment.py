@@ -14,8 +14,16 @@ from typing import Any
 
 from cairn.automations import remote
 from cairn.automations.common import TAGS, CommonAutomation
-from cairn.automations.contract import COMMON_NAMES, CONTROL_KEYS, Call, Flag, Outcome, action
-from cairn.errors import CairnError, InvalidInput, NotFound
+from cairn.automations.contract import (
+    COMMON_NAMES,
+    CONTROL_KEYS,
+    ActionSpec,
+    Call,
+    Flag,
+    Outcome,
+    action,
+)
+from cairn.errors import ActionNotFound, CairnError, InvalidInput, NotFound
 from cairn.experiment import store
 from cairn.experiment import sweep as sweeps
 
@@ -60,12 +68,28 @@ _PLOT_FLAGS = (
     Flag("label", "list", "the keys that label a point in pictures (default: its inputs)"),
 )
 _RUN_KEYS = {f.name for f in _RUN_FLAGS} | {a for f in _RUN_FLAGS for a in f.aliases}
+_CM_ACTIONS = {
+    "rerun": "CM's rerun is not cairn's: continue a sweep with cairn run experiment NAME"
+    " --resume, run its points again and check them with cairn replay experiment NAME",
+    "test": "CM's test (it prints its input) is not cairn's",
+}
+"""Actions of CM's ``automation/experiment/module.py`` that cairn's experiment has not."""
 
 
 class ExperimentAutomation(CommonAutomation):
     """Experiments: sweeps of a script or command, their results, fronts and replays."""
 
     summary = "sweeps over a space of inputs: results, compare, Pareto fronts, plots, replay"
+
+    @classmethod
+    def spec(cls, name: str, automation: str) -> ActionSpec:
+        """As for every automation; CM's own actions cairn does not run say what it offers."""
+        try:
+            return super().spec(name, automation)
+        except ActionNotFound as missing:
+            if name in _CM_ACTIONS:
+                missing.hint = f"{_CM_ACTIONS[name]}; {missing.hint}"
+            raise
 
     @action(
         "run",
@@ -461,7 +485,44 @@ def _sweep_input(call: Call) -> dict[str, Any]:
             hint='cairn run experiment NAME --script="app bench" --explore.batch_size=1,2'
             " or: cairn run experiment NAME --explore.n=1,2 -- ./bench.sh {{n}}",
         )
+    _check_extra_flags(call, bool(script))
     return {"script": script, "argv": [str(a) for a in argv]}
+
+
+_HARMLESS = frozenset({"quiet", "silent", "verbose", "v"})
+"""CM's global flags: a command sweep takes them without a word."""
+_RERUN_HINT = (
+    "cairn continues an interrupted sweep with: cairn run experiment NAME --resume; it runs"
+    " recorded points again and checks their results with: cairn replay experiment NAME"
+)
+
+
+def _check_extra_flags(call: Call, script: bool) -> None:
+    """Flags ``run experiment`` does not take: a script's inputs (a warning when one looks
+    like a misspelt flag of the sweep), an error for a command, which has no use for them."""
+    from cairn import report
+
+    for name in _script_inputs(call):
+        if name == "rerun":
+            raise InvalidInput("--rerun is CM's flag, not cairn's", hint=_RERUN_HINT)
+        guess = _close_flag(name)
+        if script:
+            if guess:
+                report.warn(f"--{name} is passed to every point's script; did you mean {guess}?")
+        elif name not in _HARMLESS:
+            raise InvalidInput(
+                f"--{name} is not a flag of run experiment, and a command sweep passes no"
+                f" flags to its command{'; did you mean ' + guess + '?' if guess else ''}",
+                hint="values reach the command as {{KEY}} from --explore.KEY=...;"
+                " see: cairn run experiment --help",
+            )
+
+
+def _close_flag(name: str) -> str:
+    import difflib  # only for a flag the sweep does not take
+
+    close = difflib.get_close_matches(name, sorted(_RUN_KEYS), n=1, cutoff=0.75)
+    return f"--{close[0]}" if close else ""
 
 
 def _spec(call: Call, experiment: str, given: dict[str, Any]) -> sweeps.SweepSpec:

@@ -792,3 +792,27 @@ def test_cms_own_experiment_actions_say_what_cairn_offers(cli: Cli) -> None:
     assert rerun.returncode == 4
     assert "cairn run experiment NAME --resume" in rerun.stderr
     assert "replay experiment" in rerun.stderr
+
+
+def test_compare_two_points_pairs_them_whatever_their_inputs(cli: Cli, pipeline: Path) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "pts",
+        "--script=app bench",
+        "--explore.batch_size=1,2",
+        "--threads=2",
+        "--result=THROUGHPUT",
+        "--out=json",
+    )
+    assert done.returncode == 0, done.stderr
+    one, two = (row["point"][:8] for row in json_out(done)["rows"])
+    compared = cli("compare", "experiment", f"pts@{one}", f"pts@{two}")
+    assert compared.returncode == 0, compared.stderr
+    text = compared.stdout
+    assert "matched by: (the two points)" in text
+    assert "THROUGHPUT: 20 -> 40 (+20, +100.0%)" in text and "batch_size: 1 -> 2" in text
+    assert "only in A" not in text
+    assert "input batch_size" in text  # the environment part: what their runs were given
+    data = json_out(cli("compare", "experiment", f"pts@{one}", f"pts@{two}", "--out=json"))
+    assert len(data["pairs"]) == 1 and data["only_a"] == data["only_b"] == 0

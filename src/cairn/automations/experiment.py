@@ -308,7 +308,7 @@ class ExperimentAutomation(CommonAutomation):
                 hint="cairn compare experiment A B",
             )
         a, b = (self._side(text, call.flag("sweep")) for text in call.artifacts)
-        by = comparing.match_keys(a.table, b.table, call.flag("by", []))
+        by = _compared_by(a, b, call.flag("by", []))
         pairs, only_a, only_b = comparing.pairs(a.table, b.table, by)
         env_a, env_b = a.run_side("A"), b.run_side("B")
         environment = run_diff.compare(env_a, env_b) if env_a and env_b else None
@@ -407,6 +407,16 @@ class ExperimentAutomation(CommonAutomation):
         return outcome
 
 
+def _compared_by(a: _Side, b: _Side, by: list[str]) -> list[str]:
+    """The keys that match lines: ``--by``; none for two single points (``A@P B@Q``: they
+    are compared with each other, inputs included); else the inputs both sides explored."""
+    from cairn.experiment import compare as comparing
+
+    if not by and a.point and b.point and len(a.table.lines) == len(b.table.lines) == 1:
+        return []
+    return comparing.match_keys(a.table, b.table, by)
+
+
 class _Side:
     """One side of ``compare``: its table and a way to its environment."""
 
@@ -416,6 +426,7 @@ class _Side:
         self.rows = rows
         self.path = path
         self.records = records
+        self.point = "@" in label
 
     def run_side(self, label: str) -> Any:
         from cairn.experiment import compare as comparing

@@ -816,3 +816,30 @@ def test_compare_two_points_pairs_them_whatever_their_inputs(cli: Cli, pipeline:
     assert "input batch_size" in text  # the environment part: what their runs were given
     data = json_out(cli("compare", "experiment", f"pts@{one}", f"pts@{two}", "--out=json"))
     assert len(data["pairs"]) == 1 and data["only_a"] == data["only_b"] == 0
+
+
+def test_a_result_no_point_exported_is_warned_about(cli: Cli, pipeline: Path) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "nope",
+        "--script=app bench",
+        "--explore.batch_size=1,2",
+        "--threads=2",
+        "--result=THROUGHPUT,THRUPUT",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no point exported the result THRUPUT" in done.stderr
+    assert "did you mean THROUGHPUT?" not in done.stderr  # THROUGHPUT is there already
+    assert "exported the result THROUGHPUT" not in done.stderr
+    only_typo = cli(
+        "run",
+        "experiment",
+        "nope2",
+        "--script=app bench",
+        "--explore.batch_size=1",
+        "--threads=2",
+        "--result=LATENCYY",
+    )
+    assert "no point exported the result LATENCYY" in only_typo.stderr
+    assert "LATENCY" in only_typo.stderr.split("LATENCYY", 2)[-1]  # what the points did export

@@ -109,6 +109,7 @@ class ExperimentAutomation(CommonAutomation):
         records = self.catalog.registry.local().root / "run"
         progress = sweeps.run(folder, chosen, listener=listener, records=records)
         loaded = store.load(artifact, folder.name)
+        _warn_missing_results(folder, loaded.rows, records)
         outcome = Outcome(
             _run_data(artifact, folder, progress, loaded),
             _run_lines(artifact, folder, progress, loaded),
@@ -616,6 +617,34 @@ def _seconds(value: Any) -> float | None:
     if seconds <= 0:
         raise InvalidInput(f"--timeout={value!r} must be more than 0")
     return seconds
+
+
+def _warn_missing_results(folder: Path, rows: list[dict[str, Any]], records: Path) -> None:
+    """A result asked for (``--result``) that no successful point exported: a warning naming
+    what a point did export (a misspelt key would only leave an empty column)."""
+    from cairn import report
+    from cairn.experiment import results
+
+    spec, _ = sweeps.load(folder)
+    ok = [row for row in rows if row.get("status") == results.OK]
+    wanted = spec.target.result_keys
+    missing = [k for k in wanted if ok and not any(results.result_name(k) in r for r in ok)]
+    exported = ", ".join(_exports(ok[0], records)) if missing else ""
+    for key in missing:
+        seen = f" (a point exported: {exported})" if exported else ""
+        report.warn(f"no point exported the result {key}{seen}")
+
+
+def _exports(row: dict[str, Any], records: Path) -> list[str]:
+    """The env keys and state keys the run of ``row`` exported (from its run record)."""
+    import json
+
+    try:
+        record = json.loads((records / str(row.get("run")) / "cairn-run.json").read_text())
+        outputs = record["outputs"]
+        return [*outputs.get("new_env", {}), *outputs.get("new_state", {})]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
 
 
 def _run_data(artifact: Any, folder: Path, progress: Any, loaded: Any) -> dict[str, Any]:

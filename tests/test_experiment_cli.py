@@ -843,3 +843,21 @@ def test_a_result_no_point_exported_is_warned_about(cli: Cli, pipeline: Path) ->
     )
     assert "no point exported the result LATENCYY" in only_typo.stderr
     assert "LATENCY" in only_typo.stderr.split("LATENCYY", 2)[-1]  # what the points did export
+
+
+def test_repeats_of_a_cached_script_really_run(cli: Cli, pipeline: Path) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "cached",
+        "--script=prepare data",
+        "--explore.env.X=1,2",
+        "--repeat=3",
+        "--out=json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json_out(done)["runs"] == 6
+    assert len(pipeline.read_text().split()) == 6  # no repeat served from the cache
+    once = cli("run", "experiment", "once", "--script=prepare data", "--explore.env.X=1,2")
+    assert once.returncode == 0, once.stderr
+    assert len(pipeline.read_text().split()) == 7  # without repeats the cache works as always

@@ -544,10 +544,11 @@ def _spec(call: Call, experiment: str, given: dict[str, Any]) -> sweeps.SweepSpe
     space = _space(call)
     points = tuple(sweeps.PointSpec(id=p.id, values=dict(p.values)) for p in space.points())
     kind = tasks.SCRIPT if given["script"] else tasks.COMMAND
+    repeat = _count(call.flag("repeat"), "repeat", 1)
     target = Target(
         kind=kind,
         script=str(given["script"] or ""),
-        inputs=_script_inputs(call) if kind == tasks.SCRIPT else {},
+        inputs=_point_inputs(call, repeat) if kind == tasks.SCRIPT else {},
         argv=tuple(given["argv"]),
         result_keys=tuple(call.flag("result", [])),
         result_file=str(call.flag("result_file") or "cm-output.json"),
@@ -555,7 +556,6 @@ def _spec(call: Call, experiment: str, given: dict[str, Any]) -> sweeps.SweepSpe
     )
     target.check([k for p in points for k in p.values])
     command = {k: v for k, v in call.raw.items() if k not in ("cmd", "out")}
-    repeat = _count(call.flag("repeat"), "repeat", 1)
     return sweeps.SweepSpec(
         experiment=experiment,
         target=target,
@@ -599,6 +599,15 @@ def _dotted(explore: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+def _point_inputs(call: Call, repeat: int) -> dict[str, Any]:
+    """The inputs of every point's script run; with repeats, the script itself skips the
+    cache (a repeat served from it would measure nothing; its dependencies still use it)."""
+    inputs = _script_inputs(call)
+    if repeat > 1:
+        inputs.setdefault("skip_cache", True)
+    return inputs
 
 
 def _script_inputs(call: Call) -> dict[str, Any]:

@@ -861,3 +861,13 @@ def test_repeats_of_a_cached_script_really_run(cli: Cli, pipeline: Path) -> None
     once = cli("run", "experiment", "once", "--script=prepare data", "--explore.env.X=1,2")
     assert once.returncode == 0, once.stderr
     assert len(pipeline.read_text().split()) == 7  # without repeats the cache works as always
+
+
+def test_replay_of_a_cached_script_runs_it_again(cli: Cli, pipeline: Path) -> None:
+    done = cli("run", "experiment", "rc", "--script=prepare data", "--explore.env.X=1,2")
+    assert done.returncode == 0, done.stderr
+    assert len(pipeline.read_text().split()) == 1  # the second point came from the cache
+    replayed = cli("replay", "experiment", "rc", "--out=json")
+    assert replayed.returncode == 0, replayed.stderr
+    assert json_out(replayed)["reproduced"]
+    assert len(pipeline.read_text().split()) == 3  # each point really ran again

@@ -871,3 +871,30 @@ def test_replay_of_a_cached_script_runs_it_again(cli: Cli, pipeline: Path) -> No
     assert replayed.returncode == 0, replayed.stderr
     assert json_out(replayed)["reproduced"]
     assert len(pipeline.read_text().split()) == 3  # each point really ran again
+
+
+def test_a_key_no_point_has_is_warned_about_with_a_close_one(cli: Cli, mlperf: Path) -> None:
+    shown = cli("show", "experiment", IC_OFFLINE, "--filter=Acuracy>=75.9", "--sort=-Reslt")
+    assert shown.returncode == 0, shown.stderr
+    assert "no point has the key Acuracy; did you mean Accuracy?" in shown.stderr
+    assert "no point has the key Reslt; did you mean Result?" in shown.stderr
+    front = cli(
+        "pareto",
+        "experiment",
+        IC_OFFLINE,
+        "--objective=Result:max,acelerators_per_node:min",
+        "--group_by=Availabilty",
+    )
+    assert "did you mean accelerators_per_node?" in front.stderr
+    assert "did you mean Availability?" in front.stderr
+    plotted = cli(
+        "plot",
+        "experiment",
+        IC_OFFLINE,
+        "--x=Result",
+        "--y=Acuracy",
+        f"--file={mlperf / 'p.svg'}",
+    )
+    assert plotted.returncode == 0 and "did you mean Accuracy?" in plotted.stderr
+    fine = cli("show", "experiment", IC_OFFLINE, "--filter=!errors and Accuracy>=75.9")
+    assert "no point has the key" not in fine.stderr  # !KEY of a missing key is a fair test

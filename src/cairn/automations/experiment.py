@@ -153,6 +153,7 @@ class ExperimentAutomation(CommonAutomation):
         artifact = store.find(self.catalog, _name(call), call.flag("tags"))
         loaded = store.load(artifact, call.flag("sweep"))
         table = tables.aggregate(loaded.rows, loaded.inputs)
+        _warn_unknown_keys(table, _named_keys(call))
         lines, columns = _selected(call, table)
         data: dict[str, Any] = {
             "experiment": _title(artifact),
@@ -188,6 +189,7 @@ class ExperimentAutomation(CommonAutomation):
         if pictures and len(objectives) < 2 and not call.flag("y"):
             raise InvalidInput("a picture needs two keys", hint="give two objectives, or --y")
         artifact, _, table, lines = self._lines(call, call.repeated("constraint"))
+        _warn_unknown_keys(table, [*_named_keys(call), *(o.key for o in objectives)])
         failed = [line for line in lines if line.values.get("status") == "failed"]
         lines = [line for line in lines if line.values.get("status") != "failed"]
         group_by = list(call.flag("group_by", []))
@@ -244,6 +246,7 @@ class ExperimentAutomation(CommonAutomation):
         pictures = figures.check_files(files)
         artifact, _, table, lines = self._lines(call, [])
         x, y = _axes(call, [])
+        _warn_unknown_keys(table, [*_named_keys(call), x.key, y.key])
         on_front: tuple[bool, ...] = ()
         if x.sense and y.sense:
             objectives = [
@@ -758,6 +761,36 @@ def _axes(call: Call, objectives: list[Any]) -> tuple[Any, Any]:
             raise InvalidInput(f"--{name}={text!r}: the sense after ':' is max or min")
         axes.append(Axis(key=key, sense=sense or None, log=name in logs))
     return axes[0], axes[1]
+
+
+def _named_keys(call: Call) -> list[str]:
+    """The keys the flags of ``show``, ``pareto`` or ``plot`` name (``!KEY`` left out: a
+    key that is absent is what it asks about)."""
+    from cairn.experiment.query import ABSENT, Filter, Sort
+
+    filters = Filter.parse_all([*call.repeated("filter"), *call.repeated("constraint")])
+    keys = [c.key for c in filters.conditions if c.op != ABSENT]
+    if call.flag("sort"):
+        keys += Sort.parse(call.flag("sort")).keys
+    for name in ("columns", "group_by", "label"):
+        keys += list(call.flag(name, []))
+    return keys
+
+
+def _warn_unknown_keys(table: Any, keys: list[str]) -> None:
+    """A warning for each key no line of the experiment has (with a close one, if any):
+    a misspelt key would otherwise filter out everything, or sort or draw nothing."""
+    import difflib
+
+    from cairn import report
+
+    known = set(table.keys)
+    if not known:
+        return  # no rows yet: every key would be "unknown"
+    for key in dict.fromkeys(k for k in keys if k and k not in known):
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        guess = f"; did you mean {close[0]}?" if close else ""
+        report.warn(f"no point has the key {key}{guess}")
 
 
 def _front_columns(call: Call, table: Any, objectives: list[Any], group_by: list[str]) -> list[str]:

@@ -898,3 +898,63 @@ def test_a_key_no_point_has_is_warned_about_with_a_close_one(cli: Cli, mlperf: P
     assert plotted.returncode == 0 and "did you mean Accuracy?" in plotted.stderr
     fine = cli("show", "experiment", IC_OFFLINE, "--filter=!errors and Accuracy>=75.9")
     assert "no point has the key" not in fine.stderr  # !KEY of a missing key is a fair test
+
+
+def _grandchild_code(pids: Path) -> str:
+    """A point whose command starts a child of its own (as a script's run.sh does)."""
+    return (
+        "import subprocess, sys, time;"
+        " child = subprocess.Popen(['sleep', '60']);"
+        f" open({str(pids)!r}, 'a').write(str(child.pid) + '\\n'); time.sleep(60)"
+    )
+
+
+def _all_gone(pids: list[int]) -> bool:
+    deadline = time.monotonic() + 15  # reaping takes a moment on a loaded machine
+    while time.monotonic() < deadline and any(process_alive(pid) for pid in pids):
+        time.sleep(0.05)
+    return not any(process_alive(pid) for pid in pids)
+
+
+def test_a_timeout_stops_the_points_whole_process_tree(cli: Cli, tmp_path: Path) -> None:
+    pids = tmp_path / "children.txt"
+    done = cli(
+        "run",
+        "experiment",
+        "slow-tree",
+        "--explore.n=1",
+        "--timeout=2",
+        "--",
+        sys.executable,
+        "-c",
+        _grandchild_code(pids),
+    )
+    assert done.returncode == 0 and "timed out after 2 s" in done.stdout
+    (child,) = [int(p) for p in _lines(pids)]
+    assert _all_gone([child])  # not left running after its point was failed
+
+
+def test_sigterm_stops_the_sweep_and_its_points(tmp_path: Path) -> None:
+    pids = tmp_path / "children.txt"
+    proc = _spawn(
+        [
+            "run",
+            "experiment",
+            "term",
+            "--explore.n=1..4",
+            "--jobs=2",
+            "--",
+            sys.executable,
+            "-c",
+            _grandchild_code(pids),
+        ]
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_lines(pids)) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGTERM)  # the sweep alone, as a scheduler or `kill` does
+    assert proc.wait(20) != 0
+    assert _all_gone([int(p) for p in _lines(pids)])
+    experiment = Path(os.environ["CAIRN_HOME"]) / "local" / "experiment" / "term"
+    (sweep,) = [p for p in experiment.iterdir() if p.is_dir()]
+    assert json.loads((sweep / "cairn-sweep.json").read_text())["status"] == "interrupted"

@@ -169,6 +169,44 @@ def test_resume_after_a_kill_runs_only_what_is_missing(cli: Cli, tmp_path: Path)
     assert again.returncode != 0 and "no unfinished sweep" in again.stderr
 
 
+def test_a_killed_3x4_script_sweep_with_two_jobs_resumes_only_what_is_missing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    counter = tmp_path / "prepared.txt"
+    bench_pipeline(tmp_path / "pipe", counter, sleep=0.5)
+    home = Path(os.environ["CAIRN_HOME"])
+    proc = _spawn(
+        [
+            "run",
+            "experiment",
+            "killed",
+            "--script=app bench",
+            "--explore.batch_size=1,2,4",
+            "--explore.threads=1..4",
+            "--jobs=2",
+            "--result=THROUGHPUT",
+        ]
+    )
+    folder = _wait_for_rows(home / "local" / "experiment" / "killed", 3)
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweep and the points it runs, no clean-up
+    proc.wait(10)
+    before = json.loads((folder / "cm-result.json").read_text())
+    assert 3 <= len(before) < 12
+    records = set((home / "local" / "run").iterdir())
+    done = cli("run", "experiment", "killed", "--resume", "--out=json")
+    assert done.returncode == 0, done.stderr
+    data = json_out(done)
+    assert data["sweep"] == folder.name and data["done"] == 12 and data["failed"] == 1
+    after = json.loads((folder / "cm-result.json").read_text())
+    assert after[: len(before)] == before  # nothing recorded before was run again
+    assert len({r["point"] for r in after}) == len(after) == 12
+    new_records = set((home / "local" / "run").iterdir()) - records
+    assert len(new_records) == 12 - len(before)  # one run per missing point, no more
+    assert len(counter.read_text().split()) == 1  # the upstream entry outlived the kill
+    failed = [r for r in after if r["status"] == "failed"]
+    assert [(r["batch_size"], r["threads"]) for r in failed] == [(4, 3)]
+
+
 def test_ctrl_c_stops_the_sweep_and_its_points(tmp_path: Path) -> None:
     marker = tmp_path / "pids.txt"
     code = (
@@ -337,6 +375,119 @@ def test_pareto_on_mlperf_gives_the_front_a_brute_force_gives(cli: Cli, mlperf: 
     )["front"]
     assert max(r["Result"] for r in front) == max(r["Result"] for r in _cm_rows(mlperf, IC_OFFLINE))
     assert [r["Organization"] for r in front if r["accelerators_per_node"] == 0] == ["Intel"]
+
+
+# Fronts checked by hand: an O(n²) script written apart from cairn (no cairn import) over the
+# rows CM wrote, its answers copied here. (SystemName, Result, accelerators_per_node).
+LP_OFFLINE_BY_MODEL = {
+    "bert-99": [
+        ("Dell PowerEdge XE9680 (8x H200-SXM-141GB, TensorRT)", 73791, 8),
+        ("GX2560M7_H100_SXM_80GBx4 (4x H100-SXM-80GB, TensorRT)", 36110.8, 4),
+        ("Dell PowerEdge R760 (2xH100_PCIe_80GB, TensorRT)", 11758.6, 2),
+        ("NVIDIA GH200-GraceHopper-Superchip (1x GH200-96GB_aarch64, TensorRT)", 9864.25, 1),
+        ("1-node-2S-GNR-PyTorch", 3024.03, 0),
+    ],
+    "bert-99.9": [
+        ("Dell PowerEdge XE9680 (8x H200-SXM-141GB, TensorRT)", 65322.6, 8),
+        ("GX2560M7_H100_SXM_80GBx4 (4x H100-SXM-80GB, TensorRT)", 31575.2, 4),
+        ("Dell PowerEdge R760 (2xH100_PCIe_80GB, TensorRT)", 10138.8, 2),
+        ("NVIDIA GH200-GraceHopper-Superchip (1x GH200-96GB_aarch64, TensorRT)", 8779.27, 1),
+    ],
+    "gptj-99": [
+        ("ThinkSystem SR680a V3 (8x H200-SXM-141GB, TensorRT)", 20552.1, 8),
+        ("Dell PowerEdge XE8640 (4x H100-SXM-80GB, TensorRT)", 9966.79, 4),
+        ("Dell PowerEdge R760 (2xH100_PCIe_80GB, TensorRT)", 3317.08, 2),
+        ("GH200-GraceHopper-Superchip_GH200-96GB_aarch64x1_TRT", 2803.72, 1),
+        ("1-node-2S-GNR-PyTorch", 498.316, 0),
+    ],
+    "gptj-99.9": [
+        ("ThinkSystem SR680a V3 (8x H200-SXM-141GB, TensorRT)", 20552.1, 8),
+        ("Dell PowerEdge XE8640 (4x H100-SXM-80GB, TensorRT)", 9966.79, 4),
+        ("Dell PowerEdge R760 (2xH100_PCIe_80GB, TensorRT)", 3317.08, 2),
+        ("GH200-GraceHopper-Superchip_GH200-96GB_aarch64x1_TRT", 2803.72, 1),
+    ],
+    "llama2-70b-99": [
+        ("4x8xH100-SXM-80GB", 82749.6, 8),
+        ("NVIDIA B200 (1x B200-SXM-180GB, TensorRT)", 11264.4, 1),
+    ],
+    "llama2-70b-99.9": [
+        ("4x8xH100-SXM-80GB", 82749.6, 8),
+        ("NVIDIA B200 (1x B200-SXM-180GB, TensorRT)", 11264.4, 1),
+    ],
+}
+# recommendation, server: Result:max, accelerators_per_node:min, host_processor_core_count:min
+# (the two Intel CPU systems were submitted twice, so each is on the front twice)
+REC_SERVER_3 = [
+    ("GIGABYTE G593-SD1", 585209, 8, 56),
+    ("SYS-821GE-TNHR (8x H100-SXM-80GB, TensorRT)", 548900, 8, 48),
+    ("SMC H100 (8x H100-SXM-80GB, TensorRT)", 510155, 8, 32),
+    ("GX2560M7_H100_SXM_80GBx4 (4x H100-SXM-80GB, TensorRT)", 293303, 4, 48),
+    ("D54U_3U_L40S_PCIe_48GBx4_TRT", 84409, 4, 44),
+    ("NVIDIA GH200 NVL2 Platform (1x GH200-144GB_aarch64, TensorRT)", 81009.7, 1, 72),
+    ("1-node-2S-GNR-PyTorch", 17749.5, 0, 128),
+    ("1-node-2S-GNR-PyTorch", 17749.5, 0, 128),
+    ("1-node-2S-EMR-PyTorch", 9731.54, 0, 64),
+    ("1-node-2S-EMR-PyTorch", 9731.54, 0, 64),
+]
+# image classification, offline, Accuracy>=76: Result:max:2%, accelerators_per_node:min
+# (near-ties within 2 % of the best of their accelerator count stay)
+IC_OFFLINE_MARGIN = [
+    ("Dell PowerEdge XE9680 (8x H200-SXM-141GB, TensorRT)", 768235, 8),
+    ("GIGABYTE G593-SD1", 757446, 8),
+    ("NVIDIA H200 (8x H200-SXM-141GB, TensorRT)", 756960, 8),
+    ("Dell PowerEdge XE8640 (4x H100-SXM-80GB, TensorRT)", 356320, 4),
+    ("GX2560M7_H100_SXM_80GBx4 (4x H100-SXM-80GB, TensorRT)", 351603, 4),
+    ("ThinkSystem SR650 V3 (3x NVIDIA L40S, TensorRT)", 132436, 3),
+    ("Cisco UCS C245 M8 (2x H100-PCIe-80GB, TensorRT)", 113422, 2),
+    ("Dell PowerEdge R760 (2xH100_PCIe_80GB, TensorRT)", 112968, 2),
+    ("NVIDIA GH200-GraceHopper-Superchip (1x GH200-96GB_aarch64, TensorRT)", 95104.5, 1),
+    ("GH200-GraceHopper-Superchip_GH200-96GB_aarch64x1_TRT", 94990.9, 1),
+]
+
+
+def _front(cli: Cli, name: str, *flags: str) -> dict[str, Any]:
+    done = cli("pareto", "experiment", name, *flags, "--out=json")
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json_out(done)
+    return data
+
+
+def test_hand_checked_mlperf_front_per_model(cli: Cli, mlperf: Path) -> None:
+    name = IC_OFFLINE.replace("image-classification", "language-processing")
+    keys = ("--objective=Result:max", "--objective=accelerators_per_node:min")
+    data = _front(cli, name, *keys, "--group_by=Model")
+    found: dict[str, list[tuple[str, Any, Any]]] = {}
+    for row in data["front"]:  # best Result first
+        found.setdefault(row["Model"], []).append(
+            (row["SystemName"], row["Result"], row["accelerators_per_node"])
+        )
+    assert found == LP_OFFLINE_BY_MODEL
+    assert data["points"] == 201 and data["left_out"] == 2
+    text = cli("pareto", "experiment", name, *keys, "--group_by=Model").stdout
+    assert text.startswith(f"experiment {name}: 22 of 201 points on the front (6 groups)")
+
+
+def test_hand_checked_mlperf_front_of_three_objectives(cli: Cli, mlperf: Path) -> None:
+    name = IC_OFFLINE.replace("image-classification--offline", "recommendation--server")
+    data = _front(
+        cli,
+        name,
+        "--objective=Result:max,accelerators_per_node:min,host_processor_core_count:min",
+    )
+    keys = ("SystemName", "Result", "accelerators_per_node", "host_processor_core_count")
+    assert [tuple(row[k] for k in keys) for row in data["front"]] == REC_SERVER_3
+
+
+def test_hand_checked_mlperf_front_with_a_margin_and_a_constraint(cli: Cli, mlperf: Path) -> None:
+    data = _front(
+        cli,
+        IC_OFFLINE,
+        "--objective=Result:max:2%",
+        "--objective=accelerators_per_node:min",
+        "--constraint=Accuracy>=76",
+    )
+    keys = ("SystemName", "Result", "accelerators_per_node")
+    assert [tuple(row[k] for k in keys) for row in data["front"]] == IC_OFFLINE_MARGIN
 
 
 def test_pareto_constraints_margins_groups_and_pictures(
@@ -606,3 +757,204 @@ def test_a_scripts_meta_names_its_results(cli: Cli, tmp_path: Path) -> None:
     assert (
         "SCORE" not in json_out(chosen)["rows"][0] and json_out(chosen)["rows"][0]["NOISE"] == "x"
     )
+
+
+def test_a_command_sweep_refuses_flags_it_does_not_take(cli: Cli) -> None:
+    typo = cli("run", "experiment", "t", "--explore.n=1,2", "--repat=3", "--", "true")
+    assert typo.returncode == 1, typo.stderr
+    assert "--repat" in typo.stderr and "did you mean --repeat?" in typo.stderr
+    assert "cairn error" in typo.stderr and "Traceback" not in typo.stderr
+    home = Path(os.environ["CAIRN_HOME"])
+    assert not list((home / "local" / "experiment").glob("t/*/cm-result.json"))  # nothing ran
+    cm = cli("run", "experiment", "t", "--rerun", "--explore.n=1", "--", "true")
+    assert cm.returncode == 1 and "--resume" in cm.stderr and "replay experiment" in cm.stderr
+    quiet = cli("run", "experiment", "t", "--quiet", "--explore.n=1", "--", "true")
+    assert quiet.returncode == 0, quiet.stderr  # CM's global flags are harmless
+
+
+def test_a_script_sweep_warns_about_a_flag_close_to_its_own(cli: Cli, pipeline: Path) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "w",
+        "--script=app bench",
+        "--explore.batch_size=1",
+        "--threads=2",
+        "--jobz=2",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--jobz is passed to every point's script; did you mean --jobs?" in done.stderr
+    assert "--threads" not in done.stderr  # a script input, as documented
+
+
+def test_cms_own_experiment_actions_say_what_cairn_offers(cli: Cli) -> None:
+    rerun = cli("rerun", "experiment", "x")
+    assert rerun.returncode == 4
+    assert "cairn run experiment NAME --resume" in rerun.stderr
+    assert "replay experiment" in rerun.stderr
+
+
+def test_compare_two_points_pairs_them_whatever_their_inputs(cli: Cli, pipeline: Path) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "pts",
+        "--script=app bench",
+        "--explore.batch_size=1,2",
+        "--threads=2",
+        "--result=THROUGHPUT",
+        "--out=json",
+    )
+    assert done.returncode == 0, done.stderr
+    one, two = (row["point"][:8] for row in json_out(done)["rows"])
+    compared = cli("compare", "experiment", f"pts@{one}", f"pts@{two}")
+    assert compared.returncode == 0, compared.stderr
+    text = compared.stdout
+    assert "matched by: (the two points)" in text
+    assert "THROUGHPUT: 20 -> 40 (+20, +100.0%)" in text and "batch_size: 1 -> 2" in text
+    assert "only in A" not in text
+    assert "input batch_size" in text  # the environment part: what their runs were given
+    data = json_out(cli("compare", "experiment", f"pts@{one}", f"pts@{two}", "--out=json"))
+    assert len(data["pairs"]) == 1 and data["only_a"] == data["only_b"] == 0
+
+
+def test_a_result_no_point_exported_is_warned_about(cli: Cli, pipeline: Path) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "nope",
+        "--script=app bench",
+        "--explore.batch_size=1,2",
+        "--threads=2",
+        "--result=THROUGHPUT,THRUPUT",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no point exported the result THRUPUT" in done.stderr
+    assert "did you mean THROUGHPUT?" not in done.stderr  # THROUGHPUT is there already
+    assert "exported the result THROUGHPUT" not in done.stderr
+    only_typo = cli(
+        "run",
+        "experiment",
+        "nope2",
+        "--script=app bench",
+        "--explore.batch_size=1",
+        "--threads=2",
+        "--result=LATENCYY",
+    )
+    assert "no point exported the result LATENCYY" in only_typo.stderr
+    assert "LATENCY" in only_typo.stderr.split("LATENCYY", 2)[-1]  # what the points did export
+
+
+def test_repeats_of_a_cached_script_really_run(cli: Cli, pipeline: Path) -> None:
+    done = cli(
+        "run",
+        "experiment",
+        "cached",
+        "--script=prepare data",
+        "--explore.env.X=1,2",
+        "--repeat=3",
+        "--out=json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json_out(done)["runs"] == 6
+    assert len(pipeline.read_text().split()) == 6  # no repeat served from the cache
+    once = cli("run", "experiment", "once", "--script=prepare data", "--explore.env.X=1,2")
+    assert once.returncode == 0, once.stderr
+    assert len(pipeline.read_text().split()) == 7  # without repeats the cache works as always
+
+
+def test_replay_of_a_cached_script_runs_it_again(cli: Cli, pipeline: Path) -> None:
+    done = cli("run", "experiment", "rc", "--script=prepare data", "--explore.env.X=1,2")
+    assert done.returncode == 0, done.stderr
+    assert len(pipeline.read_text().split()) == 1  # the second point came from the cache
+    replayed = cli("replay", "experiment", "rc", "--out=json")
+    assert replayed.returncode == 0, replayed.stderr
+    assert json_out(replayed)["reproduced"]
+    assert len(pipeline.read_text().split()) == 3  # each point really ran again
+
+
+def test_a_key_no_point_has_is_warned_about_with_a_close_one(cli: Cli, mlperf: Path) -> None:
+    shown = cli("show", "experiment", IC_OFFLINE, "--filter=Acuracy>=75.9", "--sort=-Reslt")
+    assert shown.returncode == 0, shown.stderr
+    assert "no point has the key Acuracy; did you mean Accuracy?" in shown.stderr
+    assert "no point has the key Reslt; did you mean Result?" in shown.stderr
+    front = cli(
+        "pareto",
+        "experiment",
+        IC_OFFLINE,
+        "--objective=Result:max,acelerators_per_node:min",
+        "--group_by=Availabilty",
+    )
+    assert "did you mean accelerators_per_node?" in front.stderr
+    assert "did you mean Availability?" in front.stderr
+    plotted = cli(
+        "plot",
+        "experiment",
+        IC_OFFLINE,
+        "--x=Result",
+        "--y=Acuracy",
+        f"--file={mlperf / 'p.svg'}",
+    )
+    assert plotted.returncode == 0 and "did you mean Accuracy?" in plotted.stderr
+    fine = cli("show", "experiment", IC_OFFLINE, "--filter=!errors and Accuracy>=75.9")
+    assert "no point has the key" not in fine.stderr  # !KEY of a missing key is a fair test
+
+
+def _grandchild_code(pids: Path) -> str:
+    """A point whose command starts a child of its own (as a script's run.sh does)."""
+    return (
+        "import subprocess, sys, time;"
+        " child = subprocess.Popen(['sleep', '60']);"
+        f" open({str(pids)!r}, 'a').write(str(child.pid) + '\\n'); time.sleep(60)"
+    )
+
+
+def _all_gone(pids: list[int]) -> bool:
+    deadline = time.monotonic() + 15  # reaping takes a moment on a loaded machine
+    while time.monotonic() < deadline and any(process_alive(pid) for pid in pids):
+        time.sleep(0.05)
+    return not any(process_alive(pid) for pid in pids)
+
+
+def test_a_timeout_stops_the_points_whole_process_tree(cli: Cli, tmp_path: Path) -> None:
+    pids = tmp_path / "children.txt"
+    done = cli(
+        "run",
+        "experiment",
+        "slow-tree",
+        "--explore.n=1",
+        "--timeout=2",
+        "--",
+        sys.executable,
+        "-c",
+        _grandchild_code(pids),
+    )
+    assert done.returncode == 0 and "timed out after 2 s" in done.stdout
+    (child,) = [int(p) for p in _lines(pids)]
+    assert _all_gone([child])  # not left running after its point was failed
+
+
+def test_sigterm_stops_the_sweep_and_its_points(tmp_path: Path) -> None:
+    pids = tmp_path / "children.txt"
+    proc = _spawn(
+        [
+            "run",
+            "experiment",
+            "term",
+            "--explore.n=1..4",
+            "--jobs=2",
+            "--",
+            sys.executable,
+            "-c",
+            _grandchild_code(pids),
+        ]
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_lines(pids)) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGTERM)  # the sweep alone, as a scheduler or `kill` does
+    assert proc.wait(20) != 0
+    assert _all_gone([int(p) for p in _lines(pids)])
+    experiment = Path(os.environ["CAIRN_HOME"]) / "local" / "experiment" / "term"
+    (sweep,) = [p for p in experiment.iterdir() if p.is_dir()]
+    assert json.loads((sweep / "cairn-sweep.json").read_text())["status"] == "interrupted"

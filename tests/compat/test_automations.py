@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from tests.compat.conftest import Cairn
@@ -59,3 +60,30 @@ def test_json2yaml_of_the_repositorys_utils_module(cairn: Cairn, tmp_path: Path)
     done = cairn("json2yaml", "utils", f"--input={tmp_path / 'meta.json'}")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "meta.yaml").read_text() == "alias: x\ntags:\n- a\n- b\n"
+
+
+def test_cairns_experiment_serves_the_kind_cms_module_describes(cairn: Cairn) -> None:
+    """cmx4mlops carries CM's own experiment automation; cairn's runs instead (decided in
+    docs/experiments.md), writes CM's layout, and CM's actions it lacks say what to use."""
+    assert (cairn.root / "repo" / "automation" / "experiment" / "module.py").is_file()
+    code = "import json, sys; json.dump({'v': int(sys.argv[1]) * 2}, open('cm-output.json', 'w'))"
+    done = cairn(
+        "run",
+        "experiment",
+        "cm-layout",
+        "--explore.n=1,2",
+        "--out=json",
+        "--",
+        sys.executable,
+        "-c",
+        code,
+        "{{n}}",
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert [row["v"] for row in data["rows"]] == [2, 4]
+    folder = Path(data["path"]) / data["sweep"]
+    assert json.loads((folder / "cm-input.json").read_text())["explore"] == {"n": "1,2"}
+    assert len(json.loads((folder / "cm-result.json").read_text())) == 2
+    rerun = cairn("rerun", "experiment", "cm-layout")
+    assert rerun.returncode == 4 and "--resume" in rerun.stderr

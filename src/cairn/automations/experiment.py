@@ -14,8 +14,16 @@ from typing import Any
 
 from cairn.automations import remote
 from cairn.automations.common import TAGS, CommonAutomation
-from cairn.automations.contract import COMMON_NAMES, CONTROL_KEYS, Call, Flag, Outcome, action
-from cairn.errors import CairnError, InvalidInput, NotFound
+from cairn.automations.contract import (
+    COMMON_NAMES,
+    CONTROL_KEYS,
+    ActionSpec,
+    Call,
+    Flag,
+    Outcome,
+    action,
+)
+from cairn.errors import ActionNotFound, CairnError, InvalidInput, NotFound
 from cairn.experiment import store
 from cairn.experiment import sweep as sweeps
 
@@ -60,12 +68,28 @@ _PLOT_FLAGS = (
     Flag("label", "list", "the keys that label a point in pictures (default: its inputs)"),
 )
 _RUN_KEYS = {f.name for f in _RUN_FLAGS} | {a for f in _RUN_FLAGS for a in f.aliases}
+_CM_ACTIONS = {
+    "rerun": "CM's rerun is not cairn's: continue a sweep with cairn run experiment NAME"
+    " --resume, run its points again and check them with cairn replay experiment NAME",
+    "test": "CM's test (it prints its input) is not cairn's",
+}
+"""Actions of CM's ``automation/experiment/module.py`` that cairn's experiment has not."""
 
 
 class ExperimentAutomation(CommonAutomation):
     """Experiments: sweeps of a script or command, their results, fronts and replays."""
 
     summary = "sweeps over a space of inputs: results, compare, Pareto fronts, plots, replay"
+
+    @classmethod
+    def spec(cls, name: str, automation: str) -> ActionSpec:
+        """As for every automation; CM's own actions cairn does not run say what it offers."""
+        try:
+            return super().spec(name, automation)
+        except ActionNotFound as missing:
+            if name in _CM_ACTIONS:
+                missing.hint = f"{_CM_ACTIONS[name]}; {missing.hint}"
+            raise
 
     @action(
         "run",
@@ -85,6 +109,7 @@ class ExperimentAutomation(CommonAutomation):
         records = self.catalog.registry.local().root / "run"
         progress = sweeps.run(folder, chosen, listener=listener, records=records)
         loaded = store.load(artifact, folder.name)
+        _warn_missing_results(folder, loaded.rows, records)
         outcome = Outcome(
             _run_data(artifact, folder, progress, loaded),
             _run_lines(artifact, folder, progress, loaded),
@@ -128,6 +153,7 @@ class ExperimentAutomation(CommonAutomation):
         artifact = store.find(self.catalog, _name(call), call.flag("tags"))
         loaded = store.load(artifact, call.flag("sweep"))
         table = tables.aggregate(loaded.rows, loaded.inputs)
+        _warn_unknown_keys(table, _named_keys(call))
         lines, columns = _selected(call, table)
         data: dict[str, Any] = {
             "experiment": _title(artifact),
@@ -163,6 +189,7 @@ class ExperimentAutomation(CommonAutomation):
         if pictures and len(objectives) < 2 and not call.flag("y"):
             raise InvalidInput("a picture needs two keys", hint="give two objectives, or --y")
         artifact, _, table, lines = self._lines(call, call.repeated("constraint"))
+        _warn_unknown_keys(table, [*_named_keys(call), *(o.key for o in objectives)])
         failed = [line for line in lines if line.values.get("status") == "failed"]
         lines = [line for line in lines if line.values.get("status") != "failed"]
         group_by = list(call.flag("group_by", []))
@@ -219,6 +246,7 @@ class ExperimentAutomation(CommonAutomation):
         pictures = figures.check_files(files)
         artifact, _, table, lines = self._lines(call, [])
         x, y = _axes(call, [])
+        _warn_unknown_keys(table, [*_named_keys(call), x.key, y.key])
         on_front: tuple[bool, ...] = ()
         if x.sense and y.sense:
             objectives = [
@@ -284,7 +312,7 @@ class ExperimentAutomation(CommonAutomation):
                 hint="cairn compare experiment A B",
             )
         a, b = (self._side(text, call.flag("sweep")) for text in call.artifacts)
-        by = comparing.match_keys(a.table, b.table, call.flag("by", []))
+        by = _compared_by(a, b, call.flag("by", []))
         pairs, only_a, only_b = comparing.pairs(a.table, b.table, by)
         env_a, env_b = a.run_side("A"), b.run_side("B")
         environment = run_diff.compare(env_a, env_b) if env_a and env_b else None
@@ -383,6 +411,16 @@ class ExperimentAutomation(CommonAutomation):
         return outcome
 
 
+def _compared_by(a: _Side, b: _Side, by: list[str]) -> list[str]:
+    """The keys that match lines: ``--by``; none for two single points (``A@P B@Q``: they
+    are compared with each other, inputs included); else the inputs both sides explored."""
+    from cairn.experiment import compare as comparing
+
+    if not by and a.point and b.point and len(a.table.lines) == len(b.table.lines) == 1:
+        return []
+    return comparing.match_keys(a.table, b.table, by)
+
+
 class _Side:
     """One side of ``compare``: its table and a way to its environment."""
 
@@ -392,6 +430,7 @@ class _Side:
         self.rows = rows
         self.path = path
         self.records = records
+        self.point = "@" in label
 
     def run_side(self, label: str) -> Any:
         from cairn.experiment import compare as comparing
@@ -461,7 +500,44 @@ def _sweep_input(call: Call) -> dict[str, Any]:
             hint='cairn run experiment NAME --script="app bench" --explore.batch_size=1,2'
             " or: cairn run experiment NAME --explore.n=1,2 -- ./bench.sh {{n}}",
         )
+    _check_extra_flags(call, bool(script))
     return {"script": script, "argv": [str(a) for a in argv]}
+
+
+_HARMLESS = frozenset({"quiet", "silent", "verbose", "v"})
+"""CM's global flags: a command sweep takes them without a word."""
+_RERUN_HINT = (
+    "cairn continues an interrupted sweep with: cairn run experiment NAME --resume; it runs"
+    " recorded points again and checks their results with: cairn replay experiment NAME"
+)
+
+
+def _check_extra_flags(call: Call, script: bool) -> None:
+    """Flags ``run experiment`` does not take: a script's inputs (a warning when one looks
+    like a misspelt flag of the sweep), an error for a command, which has no use for them."""
+    from cairn import report
+
+    for name in _script_inputs(call):
+        if name == "rerun":
+            raise InvalidInput("--rerun is CM's flag, not cairn's", hint=_RERUN_HINT)
+        guess = _close_flag(name)
+        if script:
+            if guess:
+                report.warn(f"--{name} is passed to every point's script; did you mean {guess}?")
+        elif name not in _HARMLESS:
+            raise InvalidInput(
+                f"--{name} is not a flag of run experiment, and a command sweep passes no"
+                f" flags to its command{'; did you mean ' + guess + '?' if guess else ''}",
+                hint="values reach the command as {{KEY}} from --explore.KEY=...;"
+                " see: cairn run experiment --help",
+            )
+
+
+def _close_flag(name: str) -> str:
+    import difflib  # only for a flag the sweep does not take
+
+    close = difflib.get_close_matches(name, sorted(_RUN_KEYS), n=1, cutoff=0.75)
+    return f"--{close[0]}" if close else ""
 
 
 def _spec(call: Call, experiment: str, given: dict[str, Any]) -> sweeps.SweepSpec:
@@ -471,10 +547,11 @@ def _spec(call: Call, experiment: str, given: dict[str, Any]) -> sweeps.SweepSpe
     space = _space(call)
     points = tuple(sweeps.PointSpec(id=p.id, values=dict(p.values)) for p in space.points())
     kind = tasks.SCRIPT if given["script"] else tasks.COMMAND
+    repeat = _count(call.flag("repeat"), "repeat", 1)
     target = Target(
         kind=kind,
         script=str(given["script"] or ""),
-        inputs=_script_inputs(call) if kind == tasks.SCRIPT else {},
+        inputs=_point_inputs(call, repeat) if kind == tasks.SCRIPT else {},
         argv=tuple(given["argv"]),
         result_keys=tuple(call.flag("result", [])),
         result_file=str(call.flag("result_file") or "cm-output.json"),
@@ -482,7 +559,6 @@ def _spec(call: Call, experiment: str, given: dict[str, Any]) -> sweeps.SweepSpe
     )
     target.check([k for p in points for k in p.values])
     command = {k: v for k, v in call.raw.items() if k not in ("cmd", "out")}
-    repeat = _count(call.flag("repeat"), "repeat", 1)
     return sweeps.SweepSpec(
         experiment=experiment,
         target=target,
@@ -528,6 +604,15 @@ def _dotted(explore: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _point_inputs(call: Call, repeat: int) -> dict[str, Any]:
+    """The inputs of every point's script run; with repeats, the script itself skips the
+    cache (a repeat served from it would measure nothing; its dependencies still use it)."""
+    inputs = _script_inputs(call)
+    if repeat > 1:
+        inputs.setdefault("skip_cache", True)
+    return inputs
+
+
 def _script_inputs(call: Call) -> dict[str, Any]:
     """Flags the experiment does not take: inputs of every point's script run."""
     skip = _RUN_KEYS | CONTROL_KEYS | COMMON_NAMES | {"explore"}
@@ -544,6 +629,34 @@ def _seconds(value: Any) -> float | None:
     if seconds <= 0:
         raise InvalidInput(f"--timeout={value!r} must be more than 0")
     return seconds
+
+
+def _warn_missing_results(folder: Path, rows: list[dict[str, Any]], records: Path) -> None:
+    """A result asked for (``--result``) that no successful point exported: a warning naming
+    what a point did export (a misspelt key would only leave an empty column)."""
+    from cairn import report
+    from cairn.experiment import results
+
+    spec, _ = sweeps.load(folder)
+    ok = [row for row in rows if row.get("status") == results.OK]
+    wanted = spec.target.result_keys
+    missing = [k for k in wanted if ok and not any(results.result_name(k) in r for r in ok)]
+    exported = ", ".join(_exports(ok[0], records)) if missing else ""
+    for key in missing:
+        seen = f" (a point exported: {exported})" if exported else ""
+        report.warn(f"no point exported the result {key}{seen}")
+
+
+def _exports(row: dict[str, Any], records: Path) -> list[str]:
+    """The env keys and state keys the run of ``row`` exported (from its run record)."""
+    import json
+
+    try:
+        record = json.loads((records / str(row.get("run")) / "cairn-run.json").read_text())
+        outputs = record["outputs"]
+        return [*outputs.get("new_env", {}), *outputs.get("new_state", {})]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
 
 
 def _run_data(artifact: Any, folder: Path, progress: Any, loaded: Any) -> dict[str, Any]:
@@ -648,6 +761,36 @@ def _axes(call: Call, objectives: list[Any]) -> tuple[Any, Any]:
             raise InvalidInput(f"--{name}={text!r}: the sense after ':' is max or min")
         axes.append(Axis(key=key, sense=sense or None, log=name in logs))
     return axes[0], axes[1]
+
+
+def _named_keys(call: Call) -> list[str]:
+    """The keys the flags of ``show``, ``pareto`` or ``plot`` name (``!KEY`` left out: a
+    key that is absent is what it asks about)."""
+    from cairn.experiment.query import ABSENT, Filter, Sort
+
+    filters = Filter.parse_all([*call.repeated("filter"), *call.repeated("constraint")])
+    keys = [c.key for c in filters.conditions if c.op != ABSENT]
+    if call.flag("sort"):
+        keys += Sort.parse(call.flag("sort")).keys
+    for name in ("columns", "group_by", "label"):
+        keys += list(call.flag(name, []))
+    return keys
+
+
+def _warn_unknown_keys(table: Any, keys: list[str]) -> None:
+    """A warning for each key no line of the experiment has (with a close one, if any):
+    a misspelt key would otherwise filter out everything, or sort or draw nothing."""
+    import difflib
+
+    from cairn import report
+
+    known = set(table.keys)
+    if not known:
+        return  # no rows yet: every key would be "unknown"
+    for key in dict.fromkeys(k for k in keys if k and k not in known):
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        guess = f"; did you mean {close[0]}?" if close else ""
+        report.warn(f"no point has the key {key}{guess}")
 
 
 def _front_columns(call: Call, table: Any, objectives: list[Any], group_by: list[str]) -> list[str]:

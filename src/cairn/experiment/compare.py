@@ -136,10 +136,11 @@ def run_side(row: dict[str, Any], sweep_folder: Path, records: Path, label: str)
 
 def lines(result: Comparison, a_name: str, b_name: str) -> list[str]:
     """The comparison for a person: one block per matched point, then the environment."""
-    out = [f"A: {a_name}", f"B: {b_name}", f"matched by: {', '.join(result.by)}"]
+    by = ", ".join(result.by) or "(the two points)"
+    out = [f"A: {a_name}", f"B: {b_name}", f"matched by: {by}"]
     for pair in result.pairs:
         shown = [d for d in pair.deltas if d.a != d.b]
-        head = " ".join(f"{k}={v}" for k, v in pair.match.items())
+        head = " ".join(f"{k}={v}" for k, v in pair.match.items()) or "A and B"
         out.append("")
         out.append(f"{head}: " + ("same results" if not shown else f"{len(shown)} differ"))
         out += [f"  {_delta_text(d)}" for d in shown]

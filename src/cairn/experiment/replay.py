@@ -2,9 +2,11 @@
 its results reproduced and what drifted.
 
 Each chosen point is run once more from what its first successful run left in its step
-folder: a script point through ``run script --locked=cairn-lock.json --allow_drift`` (so the
-run is pinned to the lock, and drift in repositories, host, scripts and versions is listed,
-never refused), a command point with the same argv and env. Its results are compared with
+folder: a script point through ``run script --locked=cairn-lock.json --allow_drift
+--skip_cache`` (so the run is pinned to the lock, drift in repositories, host, scripts and
+versions is listed, never refused, and the script really runs: its own cache entry is neither
+used nor made; its dependencies come from the cache as usual), a command point with the same
+argv and env. Its results are compared with
 the recorded median over its repeats (:mod:`cairn.runs.replaying`: numbers within
 ``--tolerance``, anything else equal). The replays run in a scratch folder; the sweep is
 left as it was.
@@ -89,6 +91,7 @@ def task_of(spec: SweepSpec, folder: Path, row: dict[str, Any], scratch: Path) -
             f"@{scratch / results.INPUT_FILE}",
             f"--locked={lock}",
             "--allow_drift",
+            "--skip_cache",  # a cache hit would only read the recorded results back
             "--out=json",
             "--quiet",
         )

@@ -72,7 +72,8 @@ def load(artifact: Artifact, which: str | None = None) -> Loaded:
         found = results.read(folder / results.RESULT_FILE)
         if order:
             found.sort(key=lambda r: (order.get(str(r.get("point")), len(order)), _repeat(r)))
-        rows += [{**row, "sweep": folder.name} for row in found]
+        name = folder.name
+        rows += [{**row, "sweep": name} for row in found]
         inputs.update(dict.fromkeys(_inputs_of(folder)))
     return Loaded(artifact=artifact, sweeps=chosen, rows=rows, inputs=list(inputs))
 

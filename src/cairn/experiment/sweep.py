@@ -195,7 +195,7 @@ def run(
 ) -> Progress:
     """Run what ``folder``'s sweep still lacks; returns the final progress. ``records`` is
     where run records of command points go (None: nowhere)."""
-    with _running(folder):
+    with _running(folder), _terminate_as_interrupt():
         spec, rows = load(folder)
         _remove_orphans(folder, rows)
         todo = outstanding(spec, rows)
@@ -203,6 +203,32 @@ def run(
         progress = Progress(total=total, done=total - len(todo), skipped=total - len(todo))
         progress = _counted_failures(progress, rows)
         return _Runner(folder, spec, rows, records, listener).go(todo, executor, progress)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While a sweep runs, SIGTERM (``kill``, a batch scheduler) stops it as Ctrl-C does: the
+    points in flight are stopped and the sweep is marked interrupted, so ``--resume`` goes
+    on. Left alone outside the main thread, or when someone else handles SIGTERM."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _counted_failures(progress: Progress, rows: list[dict[str, Any]]) -> Progress:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 from cairn.experiment import results
-from cairn.record import Defaulted, field
+from cairn.record import Defaulted, FrozenRecord, field, init
 
 SWEEP = "sweep"
 N = "repeats"
@@ -31,11 +32,19 @@ _NAME_LONG = 80
 _SKIP_DEFAULT = frozenset({"uid", "iso_datetime", "url", "git_url", "Location", "notes", "error"})
 
 
-class Line(Defaulted):
-    """One point (or one CM row): its values and the spread of each aggregated number."""
+class Line(FrozenRecord):
+    """One point (or one CM row): its values and the spread of each aggregated number.
+    (A hand-written record: one is made per row, 100,000 for a large experiment.)"""
 
+    _fields = ("values", "spread")
+    __slots__ = _fields
     values: dict[str, Any]
-    spread: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    spread: dict[str, tuple[float, float, int]]
+
+    def __init__(
+        self, values: dict[str, Any], spread: dict[str, tuple[float, float, int]] | None = None
+    ) -> None:
+        init(self, values, {} if spread is None else spread)
 
 
 class Table(Defaulted):
@@ -77,10 +86,8 @@ NOT_RESULTS = frozenset({*results.RESERVED, SWEEP, N, RUNS})
 
 
 def _keys(rows: Iterable[dict[str, Any]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for row in rows:
-        seen.update(dict.fromkeys(row))
-    return list(seen)
+    """Every key of ``rows``, in the order they first appear."""
+    return list(dict.fromkeys(chain.from_iterable(rows)))
 
 
 def _fold(group: list[dict[str, Any]]) -> Line:
@@ -137,19 +144,34 @@ def default_columns(lines: Sequence[Line], keys: Sequence[str]) -> list[str]:
     (``Accuracy_div_100`` adds nothing to ``Accuracy``)."""
     naming = naming_keys(lines, keys)[:1]
     chosen: list[str] = list(naming)
-    columns = {k: [_hashable(line.values.get(k)) for line in lines] for k in keys}
+    columns: dict[str, list[Any]] = {}
     for key in keys:
         if key in chosen or key in _SKIP_DEFAULT or key in NOT_RESULTS:
             continue
-        values = columns[key]
-        if len(set(values)) < 2 and len(lines) > 1:
+        values = columns[key] = _column(lines, key)
+        distinct = set(values)
+        if len(distinct) < 2 and len(lines) > 1:
             continue
-        if max((len(str(v)) for v in values), default=0) > _LONG:
+        if _too_long(distinct):
             continue
         if any(_repeats(values, columns[c]) for c in chosen if c not in naming):
             continue
         chosen.append(key)
     return chosen[:MAX_DEFAULT_COLUMNS]
+
+
+_PLAIN = frozenset({str, int, float, bool})  # None is shown by _hashable as "None"
+
+
+def _column(lines: Sequence[Line], key: str) -> list[Any]:
+    """The values of ``key``, hashable (:func:`_hashable`), one per line."""
+    values = [line.values.get(key) for line in lines]
+    return [v if v.__class__ in _PLAIN else _hashable(v) for v in values]
+
+
+def _too_long(distinct: Iterable[Any]) -> bool:
+    """Whether some value is too long to read in a column (a float's text never is)."""
+    return any(len(str(v)) > _LONG for v in distinct if v.__class__ is not float)
 
 
 def naming_keys(lines: Sequence[Line], keys: Sequence[str]) -> list[str]:
@@ -160,10 +182,14 @@ def naming_keys(lines: Sequence[Line], keys: Sequence[str]) -> list[str]:
         if key in _SKIP_DEFAULT or key in NOT_RESULTS:
             continue
         values = [line.values.get(key) for line in lines]
-        texts = [v for v in values if isinstance(v, str) and results.number(v) is None]
-        if not texts or len(texts) < len(values) or max(len(t) for t in texts) > _NAME_LONG:
+        if not values or not all(v.__class__ is str for v in values):
             continue
-        scored.append((-len(set(texts)), i, key))
+        distinct: set[str] = set(values)  # type: ignore[arg-type]  # all text, checked above
+        if max(map(len, distinct)) > _NAME_LONG:
+            continue
+        if any(results.number(t) is not None for t in distinct):
+            continue
+        scored.append((-len(distinct), i, key))
     return [key for _, _, key in sorted(scored)]
 
 
@@ -171,8 +197,10 @@ def _repeats(a: Sequence[Any], b: Sequence[Any]) -> bool:
     """Whether column ``a`` says what ``b`` says: values of one kind (numbers or text), each
     value of one going with one value of the other and back, and some values shared by
     several lines (with all values distinct nothing can be told)."""
+    if len(set(a)) == len(a):
+        return False
     kinds = {isinstance(v, (int, float)) for v in (*a, *b) if v is not None}
-    if len(kinds) > 1 or len(set(a)) == len(a):
+    if len(kinds) > 1:
         return False
     return len(set(a)) == len(set(b)) == len(set(zip(a, b, strict=True)))
 

@@ -10,13 +10,16 @@ A script point runs ``python -m cairn run script NAME @cm-input.json --out=json
 --lock=cairn-lock.json`` (the run writes its own run record and lock; its JSON answer
 gives ``new_env``/``new_state``); a command point runs the user's argv with the point's
 values in its env and reads the JSON object it writes to its result file (CM's
-``cm-output.json`` in the current folder, by default).
+``cm-output.json`` in the current folder, by default). A point that times out or is
+cancelled is stopped with every process below it (:func:`signal_tree`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -76,18 +79,46 @@ class Running:
         with self._guard:
             self._procs.add(proc)
             if self.stopped:
-                proc.terminate()
+                signal_tree(proc, signal.SIGTERM)
 
     def discard(self, proc: subprocess.Popen[bytes]) -> None:
         with self._guard:
             self._procs.discard(proc)
 
     def stop(self) -> None:
-        """Terminate every process in flight (and any started from now on)."""
+        """Terminate every process in flight, with what it started (and any from now on)."""
         with self._guard:
             self.stopped = True
             for proc in self._procs:
-                proc.terminate()
+                signal_tree(proc, signal.SIGTERM)
+
+
+def signal_tree(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """Send ``sig`` to ``proc`` and to every process it started, and they started (what a
+    point's script runs goes too). The point stays in the sweep's process group, so a
+    signal to the whole group (Ctrl-C, ``kill -- -PGID``) still reaches it."""
+    for pid in [proc.pid, *descendants(proc.pid)]:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def descendants(root: int) -> list[int]:
+    """The processes below ``root`` (from ``/proc``: Linux; none found elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        parent = int(stat.rpartition(")")[2].split()[1])  # the name may hold spaces
+        children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    waiting = [root]
+    while waiting:
+        below = children.get(waiting.pop(), [])
+        found += below
+        waiting += below
+    return found
 
 
 def execute(task: PointTask, running: Running | None = None) -> PointOutcome:
@@ -157,7 +188,7 @@ def _spawn(task: PointTask, log: Path, running: Running | None) -> tuple[int, by
         try:
             stdout, _ = proc.communicate(timeout=task.timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            signal_tree(proc, signal.SIGKILL)
             proc.communicate()
             raise
         finally:

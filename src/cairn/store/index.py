@@ -696,6 +696,11 @@ class _FolderView:
         self.stem = stem
         self.yaml_tail = f"/{stem}.yaml"  # the repository's artifact meta files
         self.json_tail = f"/{stem}.json"
+        self.base = Path(path)  # parsed once: each artifact's path is a child of it
+
+    def child(self, name: str) -> Path:
+        """The path of the artifact folder ``name`` (cheaper than parsing the whole path)."""
+        return self.base / name
 
     @classmethod
     def open(cls, path: str, stem: str) -> _FolderView | None:
@@ -857,7 +862,7 @@ class _Select(FrozenRecord):
         """``entry`` as an artifact of this query, if it is valid and matches."""
         if entry.state != OK or entry.meta is None:
             return []
-        path = Path(view.path, entry.name)
+        path = view.child(entry.name)
         found = Artifact(path, repo, self.kind, entry.alias, entry.uid, entry.tags, entry.meta)
         if not self.accepts(found):
             return []
@@ -874,7 +879,7 @@ def _row_artifact(
     name, alias, uid, automation_alias, automation_uid, text = row
     if select is None:
         return []
-    path = Path(view.path, name)
+    path = view.child(name)
     if not select.owns(automation_alias, automation_uid):
         _warn_stray(path, view, automation_alias, automation_uid)
         return []

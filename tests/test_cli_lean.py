@@ -126,3 +126,35 @@ def test_the_watcher_keeps_no_files_open_from_the_finds_it_answered(
     for _ in range(6):
         assert cli("find", "dataset", "--tags=x")[3]
     assert open_files() == before
+
+
+def _kept(home: Home) -> int:
+    found = daemon.status(home)
+    assert found is not None
+    return int(found["kept_answers"])
+
+
+def test_an_answer_is_given_again_only_while_nothing_changed(
+    repo: Path, running: dict[str, Any], make_repo: Any
+) -> None:
+    """The same find twice with nothing changed: the second answer is the first, kept. Any
+    change -- an edit in place, a new artifact, a newly registered repository -- makes a new
+    answer, which sees it."""
+    home = Home.from_env()
+    even = [str(repo / "dataset" / f"d{i}") for i in (0, 2, 4)]
+    for _ in range(2):  # the first of these may walk what the watcher has not seen yet
+        assert cli("find", "dataset", "--tags=x,even")[1].splitlines() == even
+    before = _kept(home)
+    assert cli("find", "dataset", "--tags=x,even")[1].splitlines() == even
+    assert _kept(home) == before + 1
+    meta_file(repo, "d1").write_text(yaml.safe_dump(ds("d1", "x", "even")))
+    code, out, _, lean = cli("find", "dataset", "--tags=x,even")
+    assert lean and code == 0 and str(repo / "dataset" / "d1") in out.splitlines()
+    assert _kept(home) == before + 1
+    (repo / "dataset" / "d9").mkdir()
+    meta_file(repo, "d9").write_text(yaml.safe_dump(ds("d9", "x", "even")))
+    assert str(repo / "dataset" / "d9") in cli("find", "dataset", "--tags=x,even")[1]
+    other = make_repo("r2", artifacts={"dataset/e1": ds("e1", "x", "even")})
+    assert cli("add", "repo", str(other), CAIRN_LEAN="0")[0] == 0
+    assert str(other / "dataset" / "e1") in cli("find", "dataset", "--tags=x,even")[1]
+    assert _kept(home) == before + 1

@@ -15,6 +15,14 @@ watcher (``store/watcher.py``), which drains its inotify queue, then runs the wo
 ``cli.main`` in its own process -- with an index that asks the watcher directly, so the
 answer is exactly the one a walk would give -- capturing stdout, stderr and the exit code.
 
+An answer is kept and given again to the same words while nothing it may depend on changed:
+the same watcher session (no overflow since), no event since it was made (``Watcher.changes``,
+which leaves out writes to the index: the index is derived from the files, and every other
+file of the home is watched), no event while it was made, and every folder it read vouched
+for by the watcher (none on a network file system or left unwatched). The watcher drains its
+queue before each answer and Linux queues an event inside the system call that changes a
+file, so a kept answer is as exact as a new one; ``cairn daemon status`` counts them.
+
 Served only, on both sides: ``find AUTOMATION [NAME...] [--tags=TAGS]`` (no ``.``, no path, no
 ``@file``, no other flag: nothing that depends on the current directory or on the output
 format), by the same cairn (package folder and version), with the same ``CAIRN_*``
@@ -34,6 +42,9 @@ if MYPY:
     from cairn.store.watcher import Watcher
 
 _serving = False  # this process is the watcher
+_unvouched = [False]  # the answer being made read a folder the watcher did not vouch for
+_kept: dict[tuple[str, ...], tuple[tuple[str, int], dict[str, Any]]] = {}
+KEPT_MAX = 64  # answers kept at most (all are dropped when full)
 TIMEOUT_S = 10.0  # a find that walks many changed folders in the watcher may take a while
 MAX_FRAME = 1 << 30
 
@@ -129,7 +140,25 @@ def serve_cli(watcher: Watcher, message: dict[str, Any]) -> dict[str, Any]:
         return {"unserved": "another cairn"}
     if message.get("env") != _env():
         return {"unserved": "another environment"}
-    return _run(words)
+    return _kept_or_run(watcher, words)
+
+
+def _kept_or_run(watcher: Watcher, words: list[str]) -> dict[str, Any]:
+    """The answer to ``words``: the one given last time when nothing changed since (see the
+    module's text), else a new one, kept when it may be given again."""
+    mark = (watcher.session, watcher.changes)
+    kept = _kept.get(tuple(words))
+    if kept is not None and kept[0] == mark:
+        watcher.kept_answers += 1
+        return kept[1]
+    _unvouched[0] = False
+    reply = _run(words)
+    watcher.drain()  # a change made while it ran: not kept
+    if not _unvouched[0] and (watcher.session, watcher.changes) == mark:
+        if len(_kept) >= KEPT_MAX:
+            _kept.clear()
+        _kept[tuple(words)] = (mark, reply)
+    return reply
 
 
 def _run(words: list[str]) -> dict[str, Any]:
@@ -152,9 +181,9 @@ def _in_process(watcher: Watcher) -> None:
 
     class Local(watch_client.Client):
         def ask(self, folder: str, since: int | None = None) -> watch_client.Answer | None:
-            return watch_client.Answer(
-                watcher.answer({"op": "ask", "path": folder, "since": since})
-            )
+            reply = watcher.answer({"op": "ask", "path": folder, "since": since})
+            _unvouched[0] = _unvouched[0] or "changed" not in reply
+            return watch_client.Answer(reply)
 
         def close(self) -> None:
             pass

@@ -57,6 +57,7 @@ LIMIT_HINT = (
 IDLE_S = 1800.0  # the default idle time before the watcher exits
 ANOTHER = 75  # exit code: another watcher of the home runs (or is starting)
 RUN_LOCK = "watch.run.lock"
+INDEX_FILE = "index.sqlite"  # with its -journal: the home's index (``home.Home.index_path``)
 MAX_FRAME = 1 << 24  # a question longer than this is refused
 NAMES_MAX = 4096  # more artifact directories changed than this: the query walks the folder
 
@@ -107,6 +108,8 @@ class Watcher:
         self.inotify_mod = _flags()
         self.limited = False
         self.resets = 0
+        self.changes = 0  # events but those on the index's own files (see ``handle``)
+        self.kept_answers = 0  # answers given again unchanged (``cli/lean.py``)
         self.born = uuid.uuid4().hex
         self._start()
 
@@ -210,6 +213,8 @@ class Watcher:
             return
         for event in events:
             self.gen += 1
+            if not (event.wd == self.home_wd and event.name.startswith(INDEX_FILE)):
+                self.changes += 1  # the index is derived from the files: its writes change none
             self._one(event, fl)
 
     def reset(self) -> None:
@@ -288,6 +293,7 @@ class Watcher:
                 limited=self.limited,
                 resets=self.resets,
                 network=self.network,
+                kept_answers=self.kept_answers,
             )
         elif op == "stop":
             reply["stopping"] = True

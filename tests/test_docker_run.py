@@ -322,7 +322,10 @@ class AsUser:
         if Path(system).exists() and self.run(system, *probe).returncode == 0:
             self.python = [system]
             return None
-        return f"user {ROOTLESS_USER} cannot run this checkout's cairn (a folder it may not read)"
+        return (
+            f"user {ROOTLESS_USER} cannot run this checkout's cairn with {sys.executable} or"
+            f" {system} (a folder it may not read, e.g. a checkout under /root)"
+        )
 
 
 def _as_user_reason(shared: Path) -> tuple[AsUser | None, str]:
@@ -330,7 +333,10 @@ def _as_user_reason(shared: Path) -> tuple[AsUser | None, str]:
     try:
         user = pwd.getpwnam(ROOTLESS_USER)
     except KeyError:
-        return None, f"runs as root and there is no user {ROOTLESS_USER} with rootless podman"
+        return None, (
+            f"runs as root and there is no user {ROOTLESS_USER} with rootless podman"
+            " (.ci/container-base.sh makes it)"
+        )
     if shutil.which("setpriv") is None or shutil.which("podman") is None:
         return None, "running podman as another user needs setpriv and podman"
     os.chown(shared, user.pw_uid, user.pw_gid)

@@ -9,7 +9,11 @@ One image is built for the module (``built``); the other builds reuse its cached
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 import subprocess
+import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,13 +69,15 @@ def in_docker(name: str, **kw: Any) -> dict[str, Any]:
     )
 
 
-def containers_conf(folder: Path) -> Path:
-    """runc and rlimits within this sandbox's reach (.ci/container-base.sh says why)."""
+def containers_conf(folder: Path, rootless: bool = False) -> Path:
+    """runc and rlimits within this sandbox's reach (.ci/container-base.sh says why); for a
+    rootless user with no systemd session, cgroups and events without systemd."""
     conf = folder / "containers.conf"
     limit = subprocess.run(["sh", "-c", "ulimit -Hn"], capture_output=True, text=True).stdout
+    no_systemd = 'cgroup_manager = "cgroupfs"\nevents_logger = "file"\n' if rootless else ""
     conf.write_text(
         f'[containers]\ndefault_ulimits = ["nofile={limit.strip()}:{limit.strip()}",'
-        ' "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n'
+        ' "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n' + no_systemd
     )
     return conf
 
@@ -255,13 +261,12 @@ def test_no_engine_says_what_to_install(tmp_path: Path, monkeypatch: pytest.Monk
     assert "apt-get install podman" in r["error"]
 
 
+ROOTLESS_USER = "cairn-rootless"
+"""The unprivileged user with sub-uids and rootless podman that .ci/container-base.sh makes."""
+
+
 def _rootless_reason() -> str | None:
-    """Why the ownership test cannot run here (None: it can)."""
-    if os.geteuid() == 0:
-        return (
-            "runs as root: the output-ownership check needs an unprivileged user with rootless"
-            " podman, and no user here has a sub-uid range (/etc/subuid)"
-        )
+    """Why the ownership test cannot run as this (non-root) user (None: it can)."""
     if subprocess.run(["podman", "info"], capture_output=True).returncode != 0:
         return "rootless podman does not run for this user (podman info fails)"
     if subprocess.run(["podman", "image", "exists", "debian:bookworm"]).returncode != 0:
@@ -269,16 +274,120 @@ def _rootless_reason() -> str | None:
     return None
 
 
+class AsUser:
+    """Commands run as ``ROOTLESS_USER`` (``setpriv``) from root, with what rootless podman
+    and this checkout's cairn need: the user's home (its podman storage), a runtime folder
+    of its own, and a Python it may execute."""
+
+    def __init__(self, user: pwd.struct_passwd, shared: Path) -> None:
+        self.user = user
+        self.shared = shared
+        runtime = Path(f"/tmp/cairn-rootless-run-{user.pw_uid}")  # as .ci/container-base.sh
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.chown(runtime, user.pw_uid, user.pw_gid)
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "HOME": user.pw_dir,
+            "XDG_RUNTIME_DIR": str(runtime),
+            "CONTAINERS_CONF": str(containers_conf(shared, rootless=True)),
+            "CAIRN_HOME": str(shared / "home"),
+            **{k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")},
+        }
+        self.python = [sys.executable]
+
+    def run(self, *argv: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+        uid, gid = self.user.pw_uid, self.user.pw_gid
+        switch = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+        return subprocess.run(
+            [*switch, *argv],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.shared,
+            timeout=timeout,
+        )
+
+    def find_python(self) -> str | None:
+        """A Python the user may run that imports this checkout's cairn (the venv's may
+        live under root's home): this one, else the system's of the same version with the
+        venv's packages on the path. None: there is none."""
+        source = str(Path(cairn.__file__).parents[1])
+        self.env["PYTHONPATH"] = source
+        probe = ["-c", "import cairn.cli.main"]
+        if self.run(sys.executable, *probe).returncode == 0:
+            return None
+        system = f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}"
+        packages = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+        self.env["PYTHONPATH"] = os.pathsep.join([source, *sorted(packages)])
+        if Path(system).exists() and self.run(system, *probe).returncode == 0:
+            self.python = [system]
+            return None
+        return (
+            f"user {ROOTLESS_USER} cannot run this checkout's cairn with {sys.executable} or"
+            f" {system} (a folder it may not read, e.g. a checkout under /root)"
+        )
+
+
+def _as_user_reason(shared: Path) -> tuple[AsUser | None, str]:
+    """As root: the rootless user to run the ownership test as, or why there is none."""
+    try:
+        user = pwd.getpwnam(ROOTLESS_USER)
+    except KeyError:
+        return None, (
+            f"runs as root and there is no user {ROOTLESS_USER} with rootless podman"
+            " (.ci/container-base.sh makes it)"
+        )
+    if shutil.which("setpriv") is None or shutil.which("podman") is None:
+        return None, "running podman as another user needs setpriv and podman"
+    os.chown(shared, user.pw_uid, user.pw_gid)
+    as_user = AsUser(user, shared)
+    info = as_user.run("podman", "info", timeout=120)
+    if info.returncode != 0:
+        return None, f"rootless podman fails for user {ROOTLESS_USER}: {info.stderr.strip()[-300:]}"
+    if as_user.run("podman", "image", "exists", "debian:bookworm").returncode != 0:
+        return None, f"no debian:bookworm image in user {ROOTLESS_USER}'s podman storage"
+    reason = as_user.find_python()
+    return (None, reason) if reason else (as_user, "")
+
+
 @pytest.mark.containers
-def test_the_output_folder_is_the_callers_when_not_root(tmp_path: Path, conf: None) -> None:
-    reason = _rootless_reason()
-    if reason:
+def test_the_output_folder_is_the_callers_when_not_root(
+    tmp_path: Path, conf: None, shared_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rootless podman: the result file written in the container belongs to the caller (the
+    host uid, ``--userns=keep-id``), not to one of its sub-uids. As root (CI), the real
+    ``cairn`` runs as the unprivileged user .ci/container-base.sh makes."""
+    if os.geteuid() != 0:
+        reason = _rootless_reason()
+        if reason:
+            pytest.skip(reason)
+        ScriptRepo(tmp_path / "r").add("plain", run='echo "X=1" > tmp-run-env.out\n')
+        out = tmp_path / "out"
+        r = in_docker("plain", result_dir=str(out), tag=f"localhost/cairn-test-own-{os.getpid()}")
+        assert r["return"] == 0, r.get("error")
+        assert (out / "result.json").stat().st_uid == os.getuid()
+        return
+    as_user, reason = _as_user_reason(shared_dir)
+    if as_user is None:
         pytest.skip(reason)
-    ScriptRepo(tmp_path / "r").add("plain", run='echo "X=1" > tmp-run-env.out\n')
-    out = tmp_path / "out"
-    r = in_docker("plain", result_dir=str(out), tag=f"localhost/cairn-test-own-{os.getpid()}")
-    assert r["return"] == 0, r.get("error")
-    assert (out / "result.json").stat().st_uid == os.getuid()
+    _run_as_the_rootless_user(as_user, shared_dir, monkeypatch)
+
+
+def _run_as_the_rootless_user(
+    as_user: AsUser, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAIRN_HOME", str(shared / "home"))
+    ScriptRepo(shared / "r").add("plain", run='echo "X=1" > tmp-run-env.out\n')
+    uid, gid = as_user.user.pw_uid, as_user.user.pw_gid
+    subprocess.run(["chown", "-R", f"{uid}:{gid}", str(shared)], check=True)
+    out, tag = shared / "out", f"localhost/cairn-test-own-{os.getpid()}"
+    argv = ["run", "script", "plain", "--docker", f"--result_dir={out}", f"--tag={tag}"]
+    try:
+        done = as_user.run(*as_user.python, "-m", "cairn", *argv)
+    finally:
+        as_user.run("podman", "rmi", "-f", tag, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (out / "result.json").stat().st_uid == uid != 0
 
 
 @pytest.mark.parametrize(

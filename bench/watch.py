@@ -5,10 +5,11 @@
 Builds the synthetic repository of ``bench/synth.py`` (kept in ``bench/.work``), registers
 it in a fresh home, and times -- interleaved, medians -- ``python -c pass`` with this
 interpreter (the floor), the query with no watcher (the stat walk), the query with the
-watcher running (answered by the watcher: ``cli/lean.py``; and, with ``CAIRN_LEAN=0``, in the
-process itself, the watcher only vouching), and the first query after a hand edit with the
-watcher running (checked to see the edit every time). The code measured is this checkout's
-``src``. cmind is not run here: ``make bench`` times it.
+watcher running (answered by the watcher: ``cli/lean.py``, both an answer it kept because
+nothing changed and one made anew after a file of the home was written; and, with
+``CAIRN_LEAN=0``, in the process itself, the watcher only vouching), and the first query
+after a hand edit with the watcher running (checked to see the edit every time). The code
+measured is this checkout's ``src``. cmind is not run here: ``make bench`` times it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def bench_size(size: int, runs: int) -> None:
     measure.run(cairn, "add", "repo", str(repo))
     time.sleep(SETTLE_S)
     _check(cairn, matches)
-    walk, watched, edited, base, in_process = [], [], [], [], []
+    walk, watched, anew, edited, base, in_process = [], [], [], [], [], []
     try:
         start = time.perf_counter()
         measure.run(cairn, "daemon", "start")
@@ -65,6 +66,8 @@ def bench_size(size: int, runs: int) -> None:
         for i in range(runs):
             base.append(measure.run(floor)[0])
             watched.append(_timed_find(cairn, matches))
+            (home / "bench-nudge").write_text(str(i))  # an event: the kept answer is dropped
+            anew.append(_timed_find(cairn, matches))
             in_process.append(_timed_find(own, matches))
             edited.append(_after_edit(cairn, edits[i % len(edits)], matches))
             measure.run(cairn, "daemon", "stop")
@@ -73,7 +76,15 @@ def bench_size(size: int, runs: int) -> None:
             _timed_find(cairn, matches)  # stores the token under the new session
     finally:
         measure.run(cairn, "daemon", "stop")
-    _report(size, matches, (setup, rss), base, walk, watched, edited, in_process)
+    rows = {
+        "python -c pass (this interpreter)": base,
+        "cairn, no watcher (stat walk)": walk,
+        "cairn, watcher running (answer kept: nothing changed)": watched,
+        "cairn, watcher running (answer made anew)": anew,
+        "cairn, watcher running, CAIRN_LEAN=0": in_process,
+        "cairn, first query after a hand edit (watcher)": edited,
+    }
+    _report(size, matches, (setup, rss), rows)
 
 
 _ENTRY = "import sys; from cairn.cli.main import main; sys.exit(main())"
@@ -125,27 +136,14 @@ def _after_edit(cairn: measure.Tool, meta: Path, matches: int) -> float:
 
 
 def _report(
-    size: int,
-    matches: int,
-    started: tuple[float, float],
-    base: list[float],
-    walk: list[float],
-    watched: list[float],
-    edited: list[float],
-    in_process: list[float],
+    size: int, matches: int, started: tuple[float, float], rows: dict[str, list[float]]
 ) -> None:
+    base = next(iter(rows.values()))
     floor = statistics.median(base)
-
-    def row(name: str, times: list[float]) -> str:
-        median = statistics.median(times)
-        return f"  {name:<50} {median * 1000:7.1f} ms  {median / floor:5.1f}x the floor"
-
     print(f"\nfind by 2 tags at {size:,} artifacts ({matches} hits), medians of {len(base)}:")
-    print(row("python -c pass (this interpreter)", base))
-    print(row("cairn, no watcher (stat walk)", walk))
-    print(row("cairn, watcher running (it answers: cli/lean.py)", watched))
-    print(row("cairn, watcher running, CAIRN_LEAN=0", in_process))
-    print(row("cairn, first query after a hand edit (watcher)", edited))
+    for name, times in rows.items():
+        median = statistics.median(times)
+        print(f"  {name:<55} {median * 1000:7.1f} ms  {median / floor:5.1f}x the floor")
     setup, rss = started
     print(f"  watcher start (cairn daemon start, whole command): {setup * 1000:.0f} ms")
     print(f"  watcher resident memory: {rss:.0f} MiB")

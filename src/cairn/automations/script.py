@@ -139,11 +139,7 @@ class ScriptAutomation(CommonAutomation):
             result = session.run(inp)
         except BaseException as exc:
             session.keep()
-            saved = recorder.failed(exc)
-            if isinstance(exc, CairnError):
-                exc.result.update({"run_record": saved.name} if saved is not None else {})
-                if call.flag("return_output"):
-                    exc.result["output"] = capture.text()
+            _failed(exc, recorder, bool(call.flag("return_output")), capture)
             raise
         session.finish()
         record = recorder.build(result, pinned.before)
@@ -602,3 +598,13 @@ def _save_env(new_env: dict[str, Any]) -> Any:
     lines = ["#!/bin/bash", *(native.export_line(k, v) for k, v in sorted(new_env.items()))]
     path.write_text("\n".join(line for line in lines if line) + "\n", encoding="utf-8")
     return path
+
+
+def _failed(exc: BaseException, recorder: _Recorder, output: bool, capture: Capture) -> None:
+    """Record a failed run; a cairn error's result names the record (and the output, when
+    ``--return_output`` asked for it)."""
+    saved = recorder.failed(exc)
+    if isinstance(exc, CairnError):
+        exc.result.update({"run_record": saved.name} if saved is not None else {})
+        if output:
+            exc.result["output"] = capture.text()

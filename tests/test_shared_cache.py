@@ -147,6 +147,31 @@ def test_a_tampered_entry_is_refused_and_the_script_runs_here(
     assert Path(result["new_env"]["DATA_FILE"]).read_text() != "tampered\n"
 
 
+@pytest.mark.parametrize(
+    ("listing", "said"),
+    [
+        ({"format": 99, "entries": [], "cache": "/c"}, "not a shared-cache listing of format 1"),
+        ({"format": 1, "entries": {}, "cache": "/c"}, "'entries' must be a list"),
+    ],
+)
+def test_a_listing_of_another_form_is_named_and_the_run_goes_on(
+    tmp_path: Path,
+    serve: Callable[..., str],
+    static_root: tuple[str, Path],
+    listing: dict[str, Any],
+    said: str,
+) -> None:
+    one, two = _homes(tmp_path)
+    _json(_cairn(one, "run", "script", "data", "--out=json"))
+    base, root = static_root
+    mirror(serve(one, "--cache"), root, one)
+    for keys in root.glob("keys/*.json"):
+        keys.write_text(json.dumps(listing))
+    done = _cairn(two, "run", "script", "data", f"--cache-from={base}", "--out=json")
+    assert _json(done)["cache"] == "miss"
+    assert said in done.stderr and "running here instead" in done.stderr
+
+
 def test_a_server_without_cache_offers_none(tmp_path: Path, serve: Callable[..., str]) -> None:
     one, two = _homes(tmp_path)
     _json(_cairn(one, "run", "script", "data", "--out=json"))

@@ -29,7 +29,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cairn import fetch, report
 from cairn.errors import CairnError, NotFound
@@ -131,11 +131,10 @@ def _get(url: str, *parts: str) -> dict[str, Any]:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CairnError(f"{'/'.join(parts)} is not JSON ({exc})") from exc
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise CairnError(f"{'/'.join(parts)} is not a shared-cache listing of format {FORMAT}")
-    if not isinstance(document.get("entries"), list) or not isinstance(document.get("cache"), str):
-        raise CairnError(f"{'/'.join(parts)}: 'entries' must be a list and 'cache' a path")
-    return document
+    problem = transfer.listing_problem(document, f"a shared-cache listing of format {FORMAT}")
+    if problem:
+        raise CairnError(f"{'/'.join(parts)}: {problem}")
+    return cast(dict[str, Any], document)  # a dict: listing_problem said so
 
 
 def _wanted(

@@ -30,7 +30,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cairn import atomic, meta, staging
 from cairn.errors import CairnError, InvalidInput
@@ -158,11 +158,20 @@ def _listing(source: Path) -> dict[str, Any]:
         ) from None
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"{path}: not readable ({exc})") from None
+    problem = listing_problem(data, f"a cache export of format {FORMAT}")
+    if problem:
+        raise InvalidInput(f"{path}: {problem}")
+    return cast(dict[str, Any], data)  # a dict: listing_problem said so
+
+
+def listing_problem(data: Any, kind: str) -> str | None:
+    """What is wrong with a listing of entries (an export's, or a shared cache's, which has
+    the same form), ``None`` when nothing; ``kind`` names what it should have been."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InvalidInput(f"{path}: not a cache export of format {FORMAT}")
+        return f"not {kind}"
     if not isinstance(data.get("entries"), list) or not isinstance(data.get("cache"), str):
-        raise InvalidInput(f"{path}: 'entries' must be a list and 'cache' a path")
-    return data
+        return "'entries' must be a list and 'cache' a path"
+    return None
 
 
 def _refused(source: Path, item: Mapping[str, Any], listing: Mapping[str, Any]) -> str:

@@ -6,7 +6,8 @@ Builds the synthetic repository of ``bench/synth.py`` (kept in ``bench/.work``),
 it in a fresh home, and times -- interleaved, medians -- ``python -c pass`` with this
 interpreter (the floor), the query with no watcher (the stat walk), the query with the
 watcher running (answered by the watcher: ``cli/lean.py``, both an answer it kept because
-nothing changed and one made anew after a file of the home was written; and, with
+nothing changed and one made anew after a file elsewhere in the home was written -- the
+queried folder's part kept, ``store/folder_memo.py``; and, with
 ``CAIRN_LEAN=0``, in the process itself, the watcher only vouching), and the first query
 after a hand edit with the watcher running (checked to see the edit every time). The code
 measured is this checkout's ``src``. cmind is not run here: ``make bench`` times it.
@@ -80,9 +81,9 @@ def bench_size(size: int, runs: int) -> None:
         "python -c pass (this interpreter)": base,
         "cairn, no watcher (stat walk)": walk,
         "cairn, watcher running (answer kept: nothing changed)": watched,
-        "cairn, watcher running (answer made anew)": anew,
+        "cairn, watcher running (answer made anew: a change elsewhere)": anew,
         "cairn, watcher running, CAIRN_LEAN=0": in_process,
-        "cairn, first query after a hand edit (watcher)": edited,
+        "cairn, first query after a hand edit in the folder (watcher)": edited,
     }
     _report(size, matches, (setup, rss), rows)
 
@@ -143,7 +144,7 @@ def _report(
     print(f"\nfind by 2 tags at {size:,} artifacts ({matches} hits), medians of {len(base)}:")
     for name, times in rows.items():
         median = statistics.median(times)
-        print(f"  {name:<55} {median * 1000:7.1f} ms  {median / floor:5.1f}x the floor")
+        print(f"  {name:<62} {median * 1000:7.1f} ms  {median / floor:5.1f}x the floor")
     setup, rss = started
     print(f"  watcher start (cairn daemon start, whole command): {setup * 1000:.0f} ms")
     print(f"  watcher resident memory: {rss:.0f} MiB")

@@ -5,6 +5,7 @@ run in the process itself (also right after a hand edit)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -158,3 +159,55 @@ def test_an_answer_is_given_again_only_while_nothing_changed(
     assert cli("add", "repo", str(other), CAIRN_LEAN="0")[0] == 0
     assert str(other / "dataset" / "e1") in cli("find", "dataset", "--tags=x,even")[1]
     assert _kept(home) == before + 1
+
+
+def _kept_folders(home: Home) -> int:
+    found = daemon.status(home)
+    assert found is not None
+    return int(found["kept_folders"])
+
+
+def test_a_change_elsewhere_keeps_the_folder_s_answer_and_each_hand_edit_in_it_is_seen(
+    repo: Path, running: dict[str, Any]
+) -> None:
+    """A file written elsewhere in the home drops the whole kept answer, but the folder's own
+    answer is given again (nothing under it changed); an edit in place, a file renamed over,
+    a new and a removed artifact directory in it are each seen, as the walk sees them."""
+    home = Home.from_env()
+
+    def served() -> list[str]:
+        (home.root / "elsewhere").write_text(str(os.urandom(4)))  # the whole answer goes
+        code, out, err, lean = cli("find", "dataset", "--tags=x")
+        assert lean and code == 0, err
+        assert (code, out, err) == cli("find", "dataset", "--tags=x", CAIRN_LEAN="0")[:3]
+        return [Path(line).name for line in out.splitlines()]
+
+    assert served() == [f"d{i}" for i in range(6)]
+    before = _kept_folders(home)
+    assert served() == [f"d{i}" for i in range(6)]
+    assert _kept_folders(home) > before
+    text = meta_file(repo, "d1").read_text()
+    with open(meta_file(repo, "d1"), "r+") as f:  # same size, same inode
+        f.write(text.replace("- x", "- y"))
+    assert served() == ["d0", "d2", "d3", "d4", "d5"]
+    new = meta_file(repo, "d2").with_name("_cm.yaml.new")
+    new.write_text(yaml.safe_dump(ds("d2", "z")))
+    os.replace(new, meta_file(repo, "d2"))
+    assert served() == ["d0", "d3", "d4", "d5"]
+    (repo / "dataset" / "d9").mkdir()
+    meta_file(repo, "d9").write_text(yaml.safe_dump(ds("d9", "x")))
+    assert served() == ["d0", "d3", "d4", "d5", "d9"]
+    shutil.rmtree(repo / "dataset" / "d0")
+    assert served() == ["d3", "d4", "d5", "d9"]
+
+
+def test_a_folder_with_a_broken_artifact_warns_in_every_answer(
+    repo: Path, running: dict[str, Any]
+) -> None:
+    home = Home.from_env()
+    meta_file(repo, "d5").write_text("alias: [broken\n")
+    for i in range(3):
+        (home.root / "elsewhere").write_text(str(i))
+        code, out, err, lean = cli("find", "dataset", "--tags=x")
+        assert lean and code == 0 and len(out.splitlines()) == 5
+        assert "cairn warning" in err and "d5" in err

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -235,3 +236,26 @@ def test_after_an_edit_only_the_changed_artifact_is_checked(
     checked.clear()
     assert find("x,even") == ["d2", "d3"]
     assert checked == [["d1", "d2", "d3", "d4", "d5"]]
+
+
+def test_an_artifact_made_while_the_watcher_is_asked_is_seen(
+    repo: Path, watcher: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new artifact directory made after a query took the folder's signature but before the
+    watcher answered: the generation the query keeps includes it, so the folder is listed
+    again after the answer (its signature taken anew), not trusted from before."""
+    time.sleep(2.1)  # the folder's signature settles: a younger one is always listed again
+    assert find("x") == [f"d{i}" for i in range(6)]
+    assert find("x") == [f"d{i}" for i in range(6)]  # the watcher's token is stored
+    ask = index_mod.Index._ask
+
+    def made_meanwhile(index: index_mod.Index, folder: str, since: int | None) -> Any:
+        if folder == str(repo / "dataset") and not (repo / "dataset" / "d9").exists():
+            (repo / "dataset" / "d9").mkdir()
+            meta_file(repo, "d9").write_text(yaml.safe_dump(ds("d9", "x")))
+        return ask(index, folder, since)
+
+    monkeypatch.setattr(index_mod.Index, "_ask", made_meanwhile)
+    assert "d9" in find("x")
+    monkeypatch.setattr(index_mod.Index, "_ask", ask)
+    assert "d9" in find("x")

@@ -142,3 +142,46 @@ def test_every_answer_stays_exact_while_the_watcher_is_killed_at_random(
         if killer.pid is None and rng.random() < 0.5:
             killer.start()
     assert killer.kills >= 3
+
+
+@pytest.mark.parametrize("seed", [7, 707])
+def test_the_watcher_s_own_answers_stay_exact_through_edits_overflows_and_restarts(
+    repo: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the watcher's own process (``cli/lean.py``'s set-up: its indexes ask it directly and
+    keep each folder's answer while it vouches, ``folder_memo.py``): a churn of hand edits,
+    changes elsewhere in the home, queue overflows (a tiny queue) and restarts. Every answer
+    equals a fresh reading of the files, and answers are kept on the way."""
+    from cairn.cli import lean
+    from cairn.store import folder_memo, watch_client
+    from cairn.store.watcher import Watcher
+
+    monkeypatch.setattr(watch_client, "in_process", None)
+    monkeypatch.setattr(folder_memo, "current", None)
+    rng, home = random.Random(seed), Home.from_env()
+    churn, hits = Churn(repo, rng), 0
+    watcher = Watcher(str(home.root))
+    lean._in_process(watcher)
+    try:
+        for round_ in range(ROUNDS):
+            if rng.random() < 0.1:  # a restart: a new session, and a new memo
+                hits += _hits()
+                watcher.close()
+                watcher = Watcher(str(home.root), max_events=rng.choice([0, 2]))
+                lean._in_process(watcher)
+            for _ in range(rng.choice([0, 0, 1, 2])):
+                churn.edit()
+            if rng.random() < 0.3:
+                (home.root / "elsewhere").write_text(str(round_))
+            tag = rng.choice(TAGS)
+            for again in range(2):
+                assert find(tag) == truth(repo, tag), f"seed {seed}, round {round_}, {again}"
+    finally:
+        watcher.close()
+    assert hits + _hits() >= 5
+
+
+def _hits() -> int:
+    from cairn.store import folder_memo
+
+    return folder_memo.current.hits if folder_memo.current is not None else 0

@@ -54,9 +54,18 @@ def current() -> Reporter:
     return _current.get() or Reporter(echo=True)
 
 
+_calls = [0]  # every warn() of this process, said or already said
+
+
 def warn(message: str) -> None:
     """Report a non-fatal problem to whoever is listening."""
+    _calls[0] += 1
     current().warn(message)
+
+
+def warned() -> int:
+    """How many warnings this process has raised so far (a repeated one counts again)."""
+    return _calls[0]
 
 
 @contextlib.contextmanager

@@ -177,7 +177,7 @@ def _run(words: list[str]) -> dict[str, Any]:
 
 def _in_process(watcher: Watcher) -> None:
     """Let this process's indexes ask ``watcher`` itself, not its socket."""
-    from cairn.store import watch_client
+    from cairn.store import folder_memo, watch_client
 
     class Local(watch_client.Client):
         def ask(self, folder: str, since: int | None = None) -> watch_client.Answer | None:
@@ -189,6 +189,7 @@ def _in_process(watcher: Watcher) -> None:
             pass
 
     watch_client.in_process = Local
+    folder_memo.current = folder_memo.FolderMemo()
 
 
 def main(argv: list[str]) -> int:

@@ -231,6 +231,8 @@ def _lines(data: dict[str, Any], home: Home) -> list[str]:
         f"watcher pid {data.get('pid')} for {home.root}: {data.get('folders')} folders,"
         f" {data.get('watches')} watches, generation {data.get('gen')}",
         f"log: {home.root / 'watch.log'}",
+        f"answered again while nothing changed: {data.get('kept_answers', 0)} finds,"
+        f" {data.get('kept_folders', 0)} folders",
     ]
     if data.get("limited"):
         lines.append(LIMIT_HINT)

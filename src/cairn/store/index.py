@@ -85,8 +85,8 @@ from cairn.errors import CairnError
 from cairn.home import may_write
 from cairn.record import FrozenRecord, Record, init
 from cairn.store import artifact as art_mod
+from cairn.store import folder_memo, watch_client
 from cairn.store import repo as repo_mod
-from cairn.store import watch_client
 from cairn.store.artifact import Artifact
 
 MYPY = False  # `typing` stays out of start-up; mypy treats MYPY as true
@@ -267,10 +267,27 @@ class Index:
     # -- one automation folder -----------------------------------------------------------
 
     def _folder(self, repo: Repo, folder: str, select: _Select | None) -> list[Artifact]:
-        view = _FolderView.open(os.path.join(str(repo.root), folder), repo.artifact_meta)
+        path = os.path.join(str(repo.root), folder)
+        memo = folder_memo.current if select is not None else None
+        if memo is None:
+            return self._checked_folder(repo, path, select)[0]
+        kept = memo.get(path, repo, select, self._ask)
+        if kept is not None:
+            return kept
+        warned = report.warned()
+        found, answer = self._checked_folder(repo, path, select)
+        memo.put(path, repo, select, answer, found, warned)
+        return found
+
+    def _checked_folder(
+        self, repo: Repo, path: str, select: _Select | None
+    ) -> tuple[list[Artifact], watch_client.Answer | None]:
+        """What ``select`` finds in the folder ``path`` of ``repo``, checked against the disk
+        (or vouched for by the watcher), and the watcher's answer it was checked after."""
+        view = _FolderView.open(path, repo.artifact_meta)
         if view is None:
-            self._forget_folder(os.path.join(str(repo.root), folder))
-            return []
+            self._forget_folder(path)
+            return [], None
         with view:
             watch = _Watch(None)  # the watcher is asked once the stored token is read
             plan, rows, broken = self._check(view, repo, select, watch)
@@ -284,7 +301,8 @@ class Index:
             if row[0] not in touched
             for found in _row_artifact(row, view, repo, select)
         ]
-        return [found for _, found in sorted(kept + fresh, key=lambda pair: pair[0])]
+        ordered = [found for _, found in sorted(kept + fresh, key=lambda pair: pair[0])]
+        return ordered, watch.answer
 
     def _ask(self, folder: str, since: int | None) -> watch_client.Answer | None:
         """The watcher's word on ``folder`` (``None``: no watcher, or it failed)."""
@@ -323,7 +341,8 @@ class Index:
                 (view.path,),
             ).fetchone()
             watch.seen(db.execute(_WATCHED, (view.path,)).fetchone())
-            watch.answer = self._ask(view.path, watch.gen)  # before any stat: drained first
+            watch.answer = self._ask(view.path, watch.gen)  # drained first: then stat again
+            view.restat()
             if head is None:
                 return view.plan(None, []), [], []
             if watch.vouched(view):
@@ -701,6 +720,14 @@ class _FolderView:
     def child(self, name: str) -> Path:
         """The path of the artifact folder ``name`` (cheaper than parsing the whole path)."""
         return self.base / name
+
+    def restat(self) -> None:
+        """Take the folder's signature again (after the watcher was asked: a change made
+        between the first ``stat`` and the question is then in the signature too)."""
+        now = time.time_ns()
+        st = os.fstat(self.fd) if self.fd is not None else os.stat(self.path)
+        self.sig, self.now = _settled_sig(st, now), now
+        self.dev, self.ino = st.st_dev, st.st_ino
 
     @classmethod
     def open(cls, path: str, stem: str) -> _FolderView | None:

@@ -8,7 +8,9 @@ Protocol (one JSON object per line, each way, on ``$CAIRN_HOME/watch.sock``)
         identity; with ``since`` and ``C > T``, ``"names"``: the artifact directories changed
         after ``T`` when nothing else in the folder changed (else ``null``).
     ``{"op": "status"}``  ``{"session", "gen", "pid", "folders", "watches", "limited",
-        "resets", "network"}`` (``network``: repository root -> its network file system).
+        "resets", "network", "kept_answers", "kept_folders"}`` (``network``: repository root
+        -> its network file system; ``kept_*``: answers given again, ``cli/lean.py`` and
+        ``folder_memo.py``).
     ``{"op": "stop"}``    ``{"stopping": true}``; the watcher then exits.
     ``{"op": "cli", ...}`` a ``cairn find`` answered by the watcher (``cli/lean.py``).
 A question may also come as one binary frame -- ``M``, a 4-byte big-endian length, a

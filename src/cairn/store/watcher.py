@@ -40,7 +40,7 @@ import sys
 import time
 import uuid
 
-from cairn.store import netfs
+from cairn.store import folder_memo, netfs
 from cairn.store.watch_client import SOCKET_NAME
 
 MYPY = False
@@ -294,6 +294,7 @@ class Watcher:
                 resets=self.resets,
                 network=self.network,
                 kept_answers=self.kept_answers,
+                kept_folders=folder_memo.current.hits if folder_memo.current is not None else 0,
             )
         elif op == "stop":
             reply["stopping"] = True

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import measure
@@ -44,6 +44,7 @@ class Setup:
     cairn: Tool
     cm: Tool | None
     runs: int
+    cm_times: dict[str, float] = field(default_factory=dict)  # cmind's medians, for the watcher
 
     def cm_runs(self) -> int:
         return 1 if self.size >= SLOW_SIZE else self.runs
@@ -69,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         for task in TASKS:
             rows.append(task(setup))
             print(_format_row(rows[-1]), flush=True)
+        for row in watched(setup):
+            rows.append(row)
+            print(_format_row(row), flush=True)
     report = _report(rows, cm_bin, argv)
     (WORK / "results.md").write_text(report)
     print("\n" + report)
@@ -171,6 +175,7 @@ def find_tags(s: Setup) -> Row:
     assert found == s.matches, f"cairn found {found}, expected {s.matches}"
     cairn = measure.median_time(s.cairn, args, s.runs)
     cm = measure.median_time(s.cm, args, s.cm_runs()) if s.cm else None
+    _note_cm(s, "tags", cm)
     target, ok = _find_target(s.size, cairn, cm)
     return Row(
         f"find by 2 tags ({found} hits)", s.size, _ms(cairn), _ms(cm), _speed(cairn, cm), target, ok
@@ -182,6 +187,7 @@ def find_alias(s: Setup) -> Row:
     assert measure.lines(measure.run(s.cairn, *args)[1]) == 1
     cairn = measure.median_time(s.cairn, args, s.runs)
     cm = measure.median_time(s.cm, args, s.cm_runs()) if s.cm else None
+    _note_cm(s, "alias", cm)
     target = "<= 60 ms" if s.size == 10_000 else ""
     return Row(
         "find by alias",
@@ -206,6 +212,7 @@ def after_edit(s: Setup) -> Row:
             seen[tool.name] += saw
     cairn = _median(times["cairn"])
     cm = _median(times["cmind"]) if "cmind" in times else None
+    _note_cm(s, "edit", cm)
     note = ", ".join(f"{name} {seen[name]}/{len(times[name])}" for name in times)
     target = "<= 100 ms" if s.size == 10_000 else ""
     met = _verdict(cairn <= 0.100) if target else ""
@@ -253,6 +260,108 @@ TASKS: list[Callable[[Setup], Row]] = [
     after_edit,
     peak_memory,
 ]
+
+
+def _note_cm(s: Setup, task: str, seconds: float | None) -> None:
+    if seconds is not None:
+        s.cm_times[task] = seconds
+
+
+# -- with the watcher ----------------------------------------------------------------------
+
+
+def watched(s: Setup) -> list[Row]:
+    """The finds again with ``cairn daemon`` running (answered by the watcher, ``cli/lean.py``),
+    beside ``python -c pass`` (the floor) and cmind's figures measured above in this run.
+
+    Interleaved, per run: the floor; each find right after the same find, nothing changed
+    between (the watcher gives its answer again); each find right after a file elsewhere in
+    the home was written (the answer made anew, the folder's part kept). Then hand edits, as
+    above."""
+    floor = Tool("python -c pass", (sys.executable, "-c", "pass"), s.cairn.env)
+    finds = {"tags": ["find", "dataset", QUERY], "alias": ["find", "dataset", _alias(s)]}
+    measure.run(s.cairn, "daemon", "start")
+    try:
+        for args in finds.values():
+            measure.run(s.cairn, *args)  # the first query of a new watcher checks the folder
+        times = _interleaved(s, floor, finds)
+        rows = [_floor_row(s, times["floor"])]
+        for task, label in (
+            ("tags", f"find by 2 tags ({s.matches} hits)"),
+            ("alias", "find by alias"),
+        ):
+            for how in ("kept", "anew"):
+                rows.append(_watched_row(s, task, label, how, times))
+        rows.append(_watched_edit(s, _median(times["floor"])))
+    finally:
+        measure.run(s.cairn, "daemon", "stop")
+    return rows
+
+
+WATCHED = {"kept": "answer kept: nothing changed", "anew": "a change elsewhere first"}
+
+
+def _alias(s: Setup) -> str:
+    return synth.alias_of(s.size // 2)
+
+
+def _interleaved(s: Setup, floor: Tool, finds: dict[str, list[str]]) -> dict[str, list[float]]:
+    expected = {"tags": s.matches, "alias": 1}
+    times: dict[str, list[float]] = {"floor": []}
+    nudge = s.cairn.env["CAIRN_HOME"] + "/bench-nudge"
+    for i in range(s.runs):
+        times["floor"].append(measure.run(floor)[0])
+        for task, args in finds.items():
+            for how in WATCHED:
+                if how == "kept":
+                    measure.run(s.cairn, *args)  # the answer given next is this one, kept
+                else:
+                    Path(nudge).write_text(str(i))
+                elapsed, out = measure.run(s.cairn, *args)
+                assert measure.lines(out) == expected[task], f"{task}: {out[:200]}"
+                times.setdefault(f"{task} {how}", []).append(elapsed)
+    return times
+
+
+def _floor_row(s: Setup, times: list[float]) -> Row:
+    return Row("python -c pass (the floor)", s.size, _ms(_median(times)), "", "", "", "")
+
+
+def _watched_row(s: Setup, task: str, label: str, how: str, times: dict[str, list[float]]) -> Row:
+    cairn, floor = _median(times[f"{task} {how}"]), _median(times["floor"])
+    cm = s.cm_times.get(task)
+    checks = [f"{cairn / floor:.1f}x the floor"]
+    target_parts, ok = [], True
+    if task == "tags" and s.size in (10_000, 100_000):
+        target_parts.append("<= 3x the floor")
+        ok = ok and cairn <= 3 * floor
+    if s.size == 10_000 and cm is not None:
+        target_parts.append(">= 15x")
+        ok = ok and cm / cairn >= 15
+    speed = _speed(cairn, cm)
+    compare = f"{speed}; {checks[0]}" if speed else checks[0]
+    target = ", ".join(target_parts)
+    cm_text = _ms(cm) if cm is not None else SKIPPED if s.cm else "-"
+    task_text = f"{label}, watcher ({WATCHED[how]})"
+    return Row(
+        task_text, s.size, _ms(cairn), cm_text, compare, target, _verdict(ok) if target else ""
+    )
+
+
+def _watched_edit(s: Setup, floor: float) -> Row:
+    elapsed, seen = [], 0
+    for meta in _edit_candidates(s.repo, s.runs):
+        ((seconds, saw),) = _edit_round([s.cairn], meta, s.matches + 1)
+        elapsed.append(seconds)
+        seen += saw
+    cairn, cm = _median(elapsed), s.cm_times.get("edit")
+    speed = _speed(cairn, cm)
+    compare = (
+        f"{speed}; {cairn / floor:.1f}x the floor" if speed else f"{cairn / floor:.1f}x the floor"
+    )
+    task = f"first query after a hand edit, watcher (saw it: {seen}/{len(elapsed)})"
+    cm_text = _ms(cm) if cm is not None else SKIPPED if s.cm else "-"
+    return Row(task, s.size, _ms(cairn), cm_text, compare, "", "")
 
 
 def _warm(s: Setup) -> None:

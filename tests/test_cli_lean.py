@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -211,3 +214,82 @@ def test_a_folder_with_a_broken_artifact_warns_in_every_answer(
         code, out, err, lean = cli("find", "dataset", "--tags=x")
         assert lean and code == 0 and len(out.splitlines()) == 5
         assert "cairn warning" in err and "d5" in err
+
+
+FAKE_WATCHER = r"""
+import marshal, socket, sys, time
+path, mode, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+server = socket.socket(socket.AF_UNIX)
+server.bind(path)
+server.listen(1)
+print("ready", flush=True)
+conn, _ = server.accept()
+conn.recv(1 << 20)
+if mode != "silent":
+    conn.sendall(b"A")
+time.sleep(delay)
+if mode == "slow":
+    payload = marshal.dumps({"code": 0, "stdout": "answered\n", "stderr": ""})
+    conn.sendall(b"M" + len(payload).to_bytes(4, "big") + payload)
+time.sleep(60)
+"""
+
+
+@pytest.fixture
+def fake_watcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Start a stand-in watcher process (``mode``: answers after ``delay``, never takes the
+    question, or takes it and never answers); short timeouts."""
+    from cairn.cli import lean
+
+    monkeypatch.setattr(lean, "ACK_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(lean, "POLL_S", 0.05)
+    started: list[subprocess.Popen[str]] = []
+
+    def start(mode: str, delay: float) -> tuple[str, subprocess.Popen[str]]:
+        path = str(tmp_path / f"w{len(started)}.sock")
+        argv = [sys.executable, "-c", FAKE_WATCHER, path, mode, str(delay)]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        started.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        return path, proc
+
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+def _timed_ask(path: str) -> tuple[Any, float]:
+    from cairn.cli import lean
+
+    start = time.monotonic()
+    reply = lean._ask(path, {"op": "cli", "ack": True})
+    return reply, time.monotonic() - start
+
+
+def test_a_slow_answer_is_waited_for_while_the_watcher_runs(fake_watcher: Any) -> None:
+    path, _ = fake_watcher("slow", 1.0)  # 20 times the polling interval, twice the ack's wait
+    reply, took = _timed_ask(path)
+    assert reply == {"code": 0, "stdout": "answered\n", "stderr": ""}
+    assert took >= 1.0
+
+
+def test_a_watcher_that_does_not_take_the_question_is_not_waited_for(fake_watcher: Any) -> None:
+    path, _ = fake_watcher("silent", 0)
+    reply, took = _timed_ask(path)
+    assert reply is None and took < 5
+
+
+@pytest.mark.parametrize("sig", [signal.SIGSTOP, signal.SIGKILL])
+def test_a_watcher_stopped_or_killed_after_taking_the_question_is_left(
+    fake_watcher: Any, sig: signal.Signals
+) -> None:
+    path, proc = fake_watcher("hang", 60)
+    timer = threading.Timer(0.3, os.kill, (proc.pid, sig))
+    timer.start()
+    try:
+        reply, took = _timed_ask(path)
+    finally:
+        timer.join()
+        os.kill(proc.pid, signal.SIGCONT)
+    assert reply is None and 0.3 <= took < 5

@@ -4,10 +4,15 @@ The client (``answer``, called by ``cli/main.py`` for ``find``) imports only ``o
 ``marshal`` and ``_socket`` (no ``json``, ``pathlib`` or ``sqlite3``, which cost more than the
 answer): when ``$CAIRN_HOME/watch.sock`` exists it sends the command's words in one frame
 (``M``, a 4-byte big-endian length, a ``marshal``-ed dict: the watcher's binary form of its
-protocol) as the question ``{"op": "cli", "words", "package", "version", "env"}``, and prints
-the ``stdout`` and ``stderr`` of the answer and exits with its ``code``. Anything else --
-no socket, a refused or slow one (``TIMEOUT_S``), an answer ``{"unserved": why}`` -- is
-``None``: the command runs in this process as always.
+protocol) as the question ``{"op": "cli", "words", "package", "version", "env", "ack": true}``,
+and prints the ``stdout`` and ``stderr`` of the answer and exits with its ``code``. The watcher
+takes the question at once (``ack``: one byte ``A``) and the client then waits for the answer as
+long as the watcher runs, however long the find takes: each ``POLL_S`` without an answer it
+looks at the watcher's process (its pid from the socket's ``SO_PEERCRED``) and gives up only
+when it is gone or stopped. Anything else -- no socket, a refused one, a watcher that does not
+take the question within ``ACK_TIMEOUT_S`` (busy with another, stopped), one that dies or is
+stopped before it answers, an answer ``{"unserved": why}`` -- is ``None``: the command runs in
+this process as always (a find only reads, so running it here after all is safe).
 
 The server: this module is the watcher process's entry (``python -m cairn.cli.lean HOME
 [--idle=SECONDS]``, as ``cairn daemon`` starts it). It adds the ``cli`` question to the
@@ -45,7 +50,8 @@ _serving = False  # this process is the watcher
 _unvouched = [False]  # the answer being made read a folder the watcher did not vouch for
 _kept: dict[tuple[str, ...], tuple[tuple[str, int], dict[str, Any]]] = {}
 KEPT_MAX = 64  # answers kept at most (all are dropped when full)
-TIMEOUT_S = 10.0  # a find that walks many changed folders in the watcher may take a while
+ACK_TIMEOUT_S = 2.0  # a watcher that does not take the question by then is busy or stopped
+POLL_S = 1.0  # while waiting for the answer, how often the watcher's process is looked at
 MAX_FRAME = 1 << 30
 
 
@@ -89,7 +95,7 @@ def answer(words: list[str]) -> int | None:
     root = os.path.abspath(os.path.expanduser(value or "~/.cairn"))
     package, version = _package()
     question: dict[str, Any] = {"op": "cli", "words": words, "package": package}
-    question.update(version=version, env=_env())
+    question.update(version=version, env=_env(), ack=True)
     reply = _ask(os.path.join(root, "watch.sock"), question)
     if not isinstance(reply, dict) or not isinstance(reply.get("code"), int):
         return None
@@ -104,26 +110,46 @@ def _ask(path: str, question: dict[str, Any]) -> Any:
     import _socket
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    sock.settimeout(TIMEOUT_S)
+    sock.settimeout(ACK_TIMEOUT_S)
     try:
         sock.connect(path)
         payload = marshal.dumps(question)
         sock.sendall(b"M" + len(payload).to_bytes(4, "big") + payload)
-        return _receive(sock)
+        if sock.recv(1) != b"A":
+            return None
+        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        sock.settimeout(POLL_S)
+        return _receive(sock, int.from_bytes(creds[:4], sys.byteorder))
     except (OSError, ValueError, EOFError, TypeError):
         return None
     finally:
         sock.close()
 
 
-def _receive(sock: Any) -> Any:
+def _receive(sock: Any, pid: int) -> Any:
+    """The answer frame, waited for while the watcher (process ``pid``) runs."""
     data = b""
     while len(data) < 5 or len(data) < 5 + int.from_bytes(data[1:5], "big"):
-        chunk = sock.recv(1 << 20)
+        try:
+            chunk = sock.recv(1 << 20)
+        except TimeoutError:
+            if _running(pid):
+                continue
+            return None
         if not chunk or data[:1] not in (b"", b"M"):
             return None
         data += chunk
     return marshal.loads(data[5 : 5 + int.from_bytes(data[1:5], "big")])
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` is there and not stopped (nor a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rpartition(b")")[2].split()[:1]
+    except OSError:
+        return False
+    return state in ([b"R"], [b"S"], [b"D"])
 
 
 # -- the server ----------------------------------------------------------------------------

@@ -15,6 +15,8 @@ Protocol (one JSON object per line, each way, on ``$CAIRN_HOME/watch.sock``)
     ``{"op": "cli", ...}`` a ``cairn find`` answered by the watcher (``cli/lean.py``).
 A question may also come as one binary frame -- ``M``, a 4-byte big-endian length, a
 ``marshal``-ed dict -- and is then answered the same way (a client that imports no ``json``).
+A question with ``"ack": true`` is first acknowledged by one byte, ``A``, when the watcher takes
+it (a client may then wait for a slow answer while the watcher's process runs).
 
 A generation only grows within a session; a new session (a restart, a queue overflow)
 vouches for nothing an older one saw. Any failure here (no watcher, a refused or slow

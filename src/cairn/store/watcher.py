@@ -396,6 +396,11 @@ def _client_ready(
         if taken is None:
             break
         message, framed = taken
+        if isinstance(message, dict) and message.get("ack") is True:
+            try:
+                conn.sendall(b"A")  # taken: the client waits as long as this process runs
+            except OSError:
+                break
         reply = watcher.answer(message)
         stop = stop or bool(reply.get("stopping"))
         try:

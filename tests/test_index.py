@@ -380,15 +380,16 @@ def test_a_worker_that_fails_leaves_its_batches_to_the_caller(
 
 
 def assert_snapshots_match_rows(cairn_home: Path) -> None:
-    """Every folder's ``sigs`` snapshot holds exactly its artifact rows' signatures."""
-    for folder_id, blob in rows(cairn_home, "SELECT id, sigs FROM folders"):
+    """Every folder's ``sigs`` snapshot, with its pending changes, holds exactly its artifact
+    rows' signatures."""
+    for (folder_id,) in rows(cairn_home, "SELECT id FROM folders"):
         stored = rows(
             cairn_home,
             "SELECT name, yaml_sig, json_sig FROM artifacts WHERE folder_id = ?",
             folder_id,
         )
-        assert blob is not None
-        columns = index_mod._decode_sigs(blob)
+        with sqlite3.connect(Home(cairn_home).index_file) as db:
+            columns = index_mod._snapshot(db, folder_id)
         assert columns is not None and columns[0] == sorted(columns[0])
         assert sorted(zip(*columns, strict=True)) == sorted(stored), folder_id
 
@@ -411,6 +412,47 @@ def test_the_snapshot_follows_every_change(
     assert_snapshots_match_rows(cairn_home)
     _append_tag(repo)
     assert find(tags="fresh") == ["r1:audio"]
+    assert_snapshots_match_rows(cairn_home)
+
+
+def _snapshot_row(cairn_home: Path) -> tuple[Any, ...]:
+    return rows(cairn_home, "SELECT sigs, sigs_patch FROM folders WHERE name = 'dataset'")[0]
+
+
+@pytest.mark.parametrize("keep", [index_mod.PATCH_KEEP, 1])  # kept pending, or folded at once
+def test_a_small_write_adds_pending_changes_and_leaves_the_snapshot(
+    repo: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch, keep: int
+) -> None:
+    """A write of a few artifacts stores a few bytes of pending changes (a snapshot of a big
+    folder is megabytes); past ``PATCH_KEEP`` of them they are folded into the snapshot."""
+    monkeypatch.setattr(index_mod, "RACY_NS", 0)
+    monkeypatch.setattr(index_mod, "PATCH_KEEP", keep)
+    find()
+    first, _ = _snapshot_row(cairn_home)
+    assert first is not None
+    write_meta(repo / "dataset" / "emnist", ds("emnist", "images"))
+    assert "r1:emnist" in find()
+    assert_snapshots_match_rows(cairn_home)
+    if keep > 1:
+        assert _snapshot_row(cairn_home)[0] == first  # pending changes written, not it
+    shutil.rmtree(repo / "dataset" / "mnist")
+    _append_tag(repo)
+    assert find(tags="fresh") == ["r1:audio"] and "r1:mnist" not in find()
+    assert_snapshots_match_rows(cairn_home)
+    snapshot, pending = _snapshot_row(cairn_home)
+    assert (snapshot == first, pending is None) == ((True, False) if keep > 1 else (False, True))
+
+
+def test_unreadable_pending_changes_rebuild_the_snapshot(
+    repo: Path, cairn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_mod, "RACY_NS", 0)
+    find()
+    with sqlite3.connect(Home(cairn_home).index_file) as db:
+        db.execute("UPDATE folders SET sigs_patch = ? WHERE name = 'dataset'", (b"junk",))
+    _append_tag(repo)
+    assert find(tags="fresh") == ["r1:audio"]
+    assert _snapshot_row(cairn_home)[1] is None  # rebuilt from the rows
     assert_snapshots_match_rows(cairn_home)
 
 

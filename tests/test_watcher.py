@@ -220,9 +220,15 @@ def checked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return seen
 
 
+@pytest.mark.parametrize("named_max", [index_mod.NAMED_MAX, 1])  # selected by name, or not
 def test_after_an_edit_only_the_changed_artifact_is_checked(
-    repo: Path, watcher: dict[str, Any], checked: list[list[str]]
+    repo: Path,
+    watcher: dict[str, Any],
+    checked: list[list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    named_max: int,
 ) -> None:
+    monkeypatch.setattr(index_mod, "NAMED_MAX", named_max)
     find("x")
     find("x")
     meta_file(repo, "d3").write_text(yaml.safe_dump(ds("d3", "x", "even")))

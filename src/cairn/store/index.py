@@ -5,8 +5,12 @@ Tables
                    reindex has looked at: its path, its repository (path, alias, uid), the
                    folder's directory signature, and ``sigs``: a snapshot of its artifacts'
                    names (sorted) and meta-file signatures (one ``marshal`` blob, which a
-                   query reads several times faster than the same rows), rewritten in every
-                   transaction that changes those rows; ``NULL`` while a build is under way.
+                   query reads several times faster than the same rows), and ``sigs_patch``:
+                   the changes made since (a marshalled ``{name: (yaml sig, json sig)}``,
+                   ``None`` for a removed artifact), written by every transaction that
+                   changes those rows and folded into ``sigs`` past ``PATCH_KEEP`` of them
+                   (a small write to a big folder costs a few bytes, not the megabytes of
+                   its snapshot); both ``NULL`` while a build is under way.
     ``artifacts``  one row per artifact directory of such a folder: alias, uid, the automation
                    alias/uid its meta names, the merged meta as JSON, the signatures of its
                    ``_cm.yaml`` and ``_cm.json`` (``meta.yaml``/``meta.json`` in an MLCFlow
@@ -103,12 +107,15 @@ if MYPY:
     T = TypeVar("T")
     SigRow = tuple[str, int | None, int | None]  # (artifact directory name, yaml sig, json sig)
     SigColumns = tuple[list[str], list[int | None], list[int | None]]  # the same, by column
+    SigPatch = dict[str, tuple[int | None, int | None] | None]  # changes since: None, removed
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 RECHECK = -1  # a stored signature that matches nothing: read the file again next time
 RACY_NS = 2_000_000_000  # a file changed less than this before its stat is not trusted yet
 BATCH = 1000  # artifacts read and written per write transaction
 PATCH_MAX = 64  # more changes than this in one write: the snapshot is rebuilt from the rows
+PATCH_KEEP = 2048  # more pending changes than this: they are folded into the snapshot
+NAMED_MAX = 500  # the stored signatures of at most this many named artifacts are selected
 QUIET_S = 10.0  # an index starts a watcher or counts a fallback at most this often
 PARALLEL_MIN = 4000  # read at least this many artifacts in worker processes
 MAX_WORKERS = 8
@@ -131,7 +138,7 @@ _SCHEMA = (
     " meta TEXT NOT NULL, source TEXT NOT NULL, dialect TEXT NOT NULL)",
     "CREATE TABLE folders(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE,"
     " repo_path TEXT NOT NULL, repo_alias TEXT NOT NULL, repo_uid TEXT NOT NULL,"
-    " name TEXT NOT NULL, sig INTEGER NOT NULL, sigs BLOB)",
+    " name TEXT NOT NULL, sig INTEGER NOT NULL, sigs BLOB, sigs_patch BLOB)",
     "CREATE TABLE artifacts(id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL,"
     " name TEXT NOT NULL, state INTEGER NOT NULL, alias TEXT, alias_lc TEXT, uid TEXT,"
     " automation_alias TEXT, automation_uid TEXT, meta TEXT, error TEXT,"
@@ -337,18 +344,19 @@ class Index:
         folder since the walk that stored it), and the stored answer for ``select``."""
         with self._transaction("DEFERRED") as db:
             head = db.execute(
-                "SELECT id, sig, repo_path, repo_alias, repo_uid, sigs FROM folders WHERE path = ?",
+                "SELECT id, sig, repo_path, repo_alias, repo_uid FROM folders WHERE path = ?",
                 (view.path,),
             ).fetchone()
             watch.seen(db.execute(_WATCHED, (view.path,)).fetchone())
             watch.answer = self._ask(view.path, watch.gen)  # drained first: then stat again
             view.restat()
             if head is None:
-                return view.plan(None, []), [], []
+                return view.plan(None, lambda names: []), [], []
             if watch.vouched(view):
                 plan = _Plan([], [], sig_changed=False)
             else:
-                plan = view.plan(head[1], _known(db, head[0], head[5]), watch.only(view))
+                known = functools.partial(_known, db, head[0])
+                plan = view.plan(head[1], known, watch.only(view))
             plan.identity_changed = tuple(head[2:5]) != (str(repo.path), repo.alias, repo.uid)
             rows = select.rows(db, head[0]) if select is not None else []
             broken = db.execute(
@@ -406,13 +414,13 @@ class Index:
                     view.sig if last else RECHECK,
                 ),
             )
-            folder_id = db.execute("SELECT id, sigs FROM folders WHERE path = ?", (view.path,))
-            fid, blob = folder_id.fetchone()
+            fid = db.execute("SELECT id FROM folders WHERE path = ?", (view.path,)).fetchone()[0]
             _delete_rows(db, fid, [*removed, *(e.name for e in entries)])
             _insert_rows(db, fid, entries)
-            sigs = _updated_sigs(db, fid, blob, entries, removed) if last else None
-            if sigs != blob:  # a young file read again keeps RECHECK: nothing to rewrite
-                db.execute("UPDATE folders SET sigs = ? WHERE id = ?", (sigs, fid))
+            if last:
+                _update_snapshot(db, fid, entries, removed)
+            else:  # a build under way: no snapshot until its last write
+                db.execute("UPDATE folders SET sigs = NULL, sigs_patch = NULL WHERE id = ?", (fid,))
 
     def _keep_token(self, path: str, watch: _Watch) -> None:
         """After a walk that changed nothing: the watcher's generation it began at."""
@@ -755,22 +763,25 @@ class _FolderView:
             self.fd = None
 
     def plan(
-        self, stored_sig: int | None, known: Iterable[SigRow], only: set[str] | None = None
+        self,
+        stored_sig: int | None,
+        known: Callable[[set[str] | None], Iterable[SigRow]],
+        only: set[str] | None = None,
     ) -> _Plan:
         """Compare the folder and each known artifact with what the index stored (only the
         artifacts in ``only``, when the watcher says no other changed and the folder's
-        entries are the same)."""
+        entries are the same). ``known(names)``: the stored signatures of those artifacts
+        (``None``: of all)."""
         if only is not None:  # the watcher's word stands for the folder's signature
-            known = list(known)
-            picked = [row for row in known if row[0] in only]
+            picked = list(known(only))
             if len(picked) == len(only):
                 return _Plan(sorted(self.stale(picked)), [], sig_changed=False)
         if stored_sig not in (None, RECHECK) and stored_sig == self.sig:
-            return _Plan(sorted(self.stale(known)), [], sig_changed=False)
-        known = list(known)
-        names = {row[0] for row in known}
+            return _Plan(sorted(self.stale(known(None))), [], sig_changed=False)
+        rows = list(known(None))
+        names = {row[0] for row in rows}
         present = self.listing()
-        checked = self.stale([row for row in known if row[0] in present])
+        checked = self.stale([row for row in rows if row[0] in present])
         return _Plan(sorted({*checked, *(present - names)}), sorted(names - present), True)
 
     def listing(self) -> set[str]:
@@ -1110,12 +1121,39 @@ def _sig_rows(db: sqlite3.Connection, folder_id: int) -> list[SigRow]:
     return rows
 
 
-def _known(db: sqlite3.Connection, folder_id: int, blob: bytes | None) -> Iterable[SigRow]:
-    """The stored signatures of a folder's artifacts: from its snapshot, else its rows."""
-    columns = _decode_sigs(blob)
-    if columns is None:
-        return _sig_rows(db, folder_id)
-    return zip(*columns, strict=True)
+def _known(
+    db: sqlite3.Connection, folder_id: int, names: set[str] | None = None
+) -> Iterable[SigRow]:
+    """The stored signatures of a folder's artifacts (only of ``names``, when given): a few
+    named ones from their rows; all from the snapshot and its pending changes, else the rows."""
+    if names is not None and len(names) <= NAMED_MAX:
+        marks = ", ".join("?" * len(names))
+        sql = "SELECT name, yaml_sig, json_sig FROM artifacts WHERE folder_id = ? AND name IN"
+        found: list[SigRow] = db.execute(f"{sql} ({marks})", (folder_id, *names)).fetchall()
+        return found
+    every = _snapshot(db, folder_id)
+    rows = _sig_rows(db, folder_id) if every is None else zip(*every, strict=True)
+    return rows if names is None else [row for row in rows if row[0] in names]
+
+
+def _snapshot(db: sqlite3.Connection, folder_id: int) -> SigColumns | None:
+    """The folder's snapshot with its pending changes applied; ``None`` when there is none or
+    it cannot be read."""
+    row = db.execute("SELECT sigs, sigs_patch FROM folders WHERE id = ?", (folder_id,)).fetchone()
+    if row is None:
+        return None
+    columns, patch = _decode_sigs(row[0]), _decode_patch(row[1])
+    if columns is None or patch is None:
+        return None
+    return _patched(columns, patch) if patch else columns
+
+
+def _patched(columns: SigColumns, patch: SigPatch) -> SigColumns:
+    """``columns`` with the pending changes of ``patch`` applied (names kept sorted)."""
+    rows = [row for row in zip(*columns, strict=True) if row[0] not in patch]
+    rows += [(name, *sigs) for name, sigs in patch.items() if sigs is not None]
+    rows.sort()
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
 
 def _encode_sigs(columns: SigColumns) -> bytes:
@@ -1140,39 +1178,66 @@ def _decode_sigs(blob: bytes | None) -> SigColumns | None:
     return names, yaml_sigs, json_sigs
 
 
-def _updated_sigs(
-    db: sqlite3.Connection,
-    folder_id: int,
-    blob: bytes | None,
-    entries: list[_Entry],
-    removed: list[str],
-) -> bytes:
-    """The snapshot after this write: the stored one patched, or rebuilt from the rows.
+def _decode_patch(blob: bytes | None) -> SigPatch | None:
+    """The pending changes of a snapshot (``{}``: none); ``None`` when they cannot be read."""
+    if blob is None:
+        return {}
+    try:
+        patch = marshal.loads(blob)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if type(patch) is not dict or not all(
+        type(name) is str and (sigs is None or (type(sigs) is tuple and len(sigs) == 2))
+        for name, sigs in patch.items()
+    ):
+        return None
+    return patch
+
+
+def _update_snapshot(
+    db: sqlite3.Connection, folder_id: int, entries: list[_Entry], removed: list[str]
+) -> None:
+    """After this write: its changes added to the snapshot's pending ones (a few bytes; the
+    snapshot itself is rewritten only when they pass ``PATCH_KEEP``), or the snapshot rebuilt
+    from the rows (none yet, unreadable, or more than ``PATCH_MAX`` changes at once).
 
     It runs inside the writing transaction, so it starts from what is committed now
     (another process may have written since this one read), never from an older read.
-    Names are kept sorted, so a patch finds each name by bisection.
     """
-    columns = _decode_sigs(blob)
-    if columns is None or len(entries) + len(removed) > PATCH_MAX:
+    row = db.execute(
+        "SELECT substr(sigs, 1, 1), sigs_patch FROM folders WHERE id = ?", (folder_id,)
+    ).fetchone()
+    patch = _decode_patch(row[1]) if row[0] in _SNAPSHOT_STARTS else None
+    if patch is None or len(entries) + len(removed) > PATCH_MAX:
         rows = sorted(_sig_rows(db, folder_id))
-        return _encode_sigs(([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]))
-    from bisect import bisect_left
+        _store_snapshot(
+            db, folder_id, ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        )
+        return
+    before = dict(patch)
+    patch.update(dict.fromkeys(removed))
+    patch.update((e.name, (e.yaml_sig, e.json_sig)) for e in entries)
+    if len(patch) <= PATCH_KEEP:
+        if patch != before:  # a young file read again keeps RECHECK: nothing to rewrite
+            blob = marshal.dumps(patch)
+            db.execute("UPDATE folders SET sigs_patch = ? WHERE id = ?", (blob, folder_id))
+        return
+    every = _snapshot(db, folder_id)  # the stored pending changes, then this write's
+    columns = None if every is None else _patched(every, patch)
+    if columns is None:
+        rows = sorted(_sig_rows(db, folder_id))
+        columns = ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    _store_snapshot(db, folder_id, columns)
 
-    names, yaml_sigs, json_sigs = columns  # fresh lists: changed in place
-    for name in removed:
-        i = bisect_left(names, name)
-        if i < len(names) and names[i] == name:
-            del names[i], yaml_sigs[i], json_sigs[i]
-    for e in entries:
-        i = bisect_left(names, e.name)
-        if i < len(names) and names[i] == e.name:
-            yaml_sigs[i], json_sigs[i] = e.yaml_sig, e.json_sig
-        else:
-            names.insert(i, e.name)
-            yaml_sigs.insert(i, e.yaml_sig)
-            json_sigs.insert(i, e.json_sig)
-    return _encode_sigs(columns)
+
+_SNAPSHOT_STARTS = (b"(", b")", b"\xa8", b"\xa9")  # a marshalled tuple (none: no snapshot)
+
+
+def _store_snapshot(db: sqlite3.Connection, folder_id: int, columns: SigColumns) -> None:
+    db.execute(
+        "UPDATE folders SET sigs = ?, sigs_patch = NULL WHERE id = ?",
+        (_encode_sigs(columns), folder_id),
+    )
 
 
 # -- rows ------------------------------------------------------------------------------

@@ -277,27 +277,34 @@ class Index:
         path = os.path.join(str(repo.root), folder)
         memo = folder_memo.current if select is not None else None
         if memo is None:
-            return self._checked_folder(repo, path, select)[0]
+            return [found for _, found in self._checked_folder(repo, path, select)[0]]
         kept = memo.get(path, repo, select, self._ask)
-        if kept is not None:
-            return kept
         warned = report.warned()
-        found, answer = self._checked_folder(repo, path, select)
-        memo.put(path, repo, select, answer, found, warned)
-        return found
+        if kept is None:
+            pairs, answer = self._checked_folder(repo, path, select)
+        elif kept.changed is None:
+            return [found for _, found in kept.found]
+        else:  # only these artifact directories changed since: read them, keep the others
+            changed, answer = kept.changed, kept.answer
+            fresh = self._checked_folder(repo, path, select, changed)[0]
+            pairs = [pair for pair in kept.found if pair[0] not in changed]
+            pairs = sorted(pairs + [p for p in fresh if p[0] in changed], key=lambda p: p[0])
+        memo.put(path, repo, select, answer, pairs, warned)
+        return [found for _, found in pairs]
 
     def _checked_folder(
-        self, repo: Repo, path: str, select: _Select | None
-    ) -> tuple[list[Artifact], watch_client.Answer | None]:
-        """What ``select`` finds in the folder ``path`` of ``repo``, checked against the disk
-        (or vouched for by the watcher), and the watcher's answer it was checked after."""
+        self, repo: Repo, path: str, select: _Select | None, names: set[str] | None = None
+    ) -> tuple[list[tuple[str, Artifact]], watch_client.Answer | None]:
+        """What ``select`` finds in the folder ``path`` of ``repo`` (among the artifact
+        directories ``names``, if given), checked against the disk (or vouched for by the
+        watcher), by directory name; and the watcher's answer it was checked after."""
         view = _FolderView.open(path, repo.artifact_meta)
         if view is None:
             self._forget_folder(path)
             return [], None
         with view:
             watch = _Watch(None)  # the watcher is asked once the stored token is read
-            plan, rows, broken = self._check(view, repo, select, watch)
+            plan, rows, broken = self._check(view, repo, select, watch, names)
             self._fallback = self._fallback or watch.fallback()
             fresh = self._read_changes(view, repo, plan, select, watch)
         touched = plan.touched
@@ -308,8 +315,7 @@ class Index:
             if row[0] not in touched
             for found in _row_artifact(row, view, repo, select)
         ]
-        ordered = [found for _, found in sorted(kept + fresh, key=lambda pair: pair[0])]
-        return ordered, watch.answer
+        return sorted(kept + fresh, key=lambda pair: pair[0]), watch.answer
 
     def _ask(self, folder: str, since: int | None) -> watch_client.Answer | None:
         """The watcher's word on ``folder`` (``None``: no watcher, or it failed)."""
@@ -338,7 +344,12 @@ class Index:
         watch_hint.note(self.home_root, reason or "down")
 
     def _check(
-        self, view: _FolderView, repo: Repo, select: _Select | None, watch: _Watch
+        self,
+        view: _FolderView,
+        repo: Repo,
+        select: _Select | None,
+        watch: _Watch,
+        names: set[str] | None = None,
     ) -> tuple[_Plan, list[tuple[Any, ...]], list[tuple[str, str]]]:
         """In one snapshot: what changed on disk (nothing, when the watcher vouches for the
         folder since the walk that stored it), and the stored answer for ``select``."""
@@ -358,7 +369,7 @@ class Index:
                 known = functools.partial(_known, db, head[0])
                 plan = view.plan(head[1], known, watch.only(view))
             plan.identity_changed = tuple(head[2:5]) != (str(repo.path), repo.alias, repo.uid)
-            rows = select.rows(db, head[0]) if select is not None else []
+            rows = select.rows(db, head[0], names) if select is not None else []
             broken = db.execute(
                 "SELECT name, error FROM artifacts INDEXED BY artifacts_broken"
                 " WHERE folder_id = ? AND state = 1 ORDER BY name",
@@ -848,13 +859,24 @@ class _Select(FrozenRecord):
     def __init__(self, kind: Kind, name: ids.NamePart | None, tags: ids.TagQuery) -> None:
         init(self, kind, name, tags)
 
-    def rows(self, db: sqlite3.Connection, folder_id: int) -> list[tuple[Any, ...]]:
-        """The stored rows that may match, by directory name (``accepts`` decides)."""
-        return db.execute(*self.sql(folder_id)).fetchall()
+    def rows(
+        self, db: sqlite3.Connection, folder_id: int, names: set[str] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The stored rows that may match (among the directories ``names``, if given), by
+        directory name (``accepts`` decides)."""
+        return db.execute(*self.sql(folder_id, names)).fetchall()
 
-    def sql(self, folder_id: int) -> tuple[str, list[Any]]:
+    def sql(self, folder_id: int, names: set[str] | None = None) -> tuple[str, list[Any]]:
         """The statement ``rows`` runs: an exact alias, uid or tag is looked up in its own
-        index (``artifacts_alias``, ``artifacts_uid``, ``tags``), not by scanning the folder."""
+        index (``artifacts_alias``, ``artifacts_uid``, ``tags``), not by scanning the folder;
+        a few named directories are looked up by name (``accepts`` alone decides on them)."""
+        if names is not None:
+            marks = ", ".join("?" * len(names))
+            return (
+                "SELECT name, alias, uid, automation_alias, automation_uid, meta FROM artifacts"
+                f" WHERE folder_id = ? AND state = 0 AND name IN ({marks}) ORDER BY name",
+                [folder_id, *sorted(names)],
+            )
         narrow = "+" if self._exact() else ""  # "+": look up the name or tags, not the folder
         sql = [
             "SELECT name, alias, uid, automation_alias, automation_uid, meta FROM artifacts"

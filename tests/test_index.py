@@ -415,8 +415,14 @@ def test_the_snapshot_follows_every_change(
     assert_snapshots_match_rows(cairn_home)
 
 
+DATASET_FOLDER = "(SELECT id FROM folders WHERE name = 'dataset')"
+
+
 def _snapshot_row(cairn_home: Path) -> tuple[Any, ...]:
-    return rows(cairn_home, "SELECT sigs, sigs_patch FROM folders WHERE name = 'dataset'")[0]
+    """The dataset folder's snapshot and its pending changes."""
+    (pending,) = rows(cairn_home, "SELECT sigs_patch FROM folders WHERE name = 'dataset'")[0]
+    found = rows(cairn_home, f"SELECT sigs FROM snapshots WHERE folder_id = {DATASET_FOLDER}")
+    return (found[0][0] if found else None), pending
 
 
 @pytest.mark.parametrize("keep", [index_mod.PATCH_KEEP, 1])  # kept pending, or folded at once
@@ -464,7 +470,10 @@ def test_a_missing_or_unreadable_snapshot_falls_back_to_the_rows(
     find()
     find(kind=kinds.resolve("model"))
     with sqlite3.connect(Home(cairn_home).index_file) as db:
-        db.execute("UPDATE folders SET sigs = ? WHERE name = 'dataset'", (blob,))
+        if blob is None:
+            db.execute(f"DELETE FROM snapshots WHERE folder_id = {DATASET_FOLDER}")
+        else:
+            db.execute(f"UPDATE snapshots SET sigs = ? WHERE folder_id = {DATASET_FOLDER}", (blob,))
     _append_tag(repo)
     assert find(tags="fresh") == ["r1:audio"]  # the fresh stat is compared with the rows
     assert_snapshots_match_rows(cairn_home)  # and the write rebuilt the snapshot

@@ -3,14 +3,16 @@
 Tables
     ``folders``    one row per automation folder ``<repo root>/<automation>`` a query or a
                    reindex has looked at: its path, its repository (path, alias, uid), the
-                   folder's directory signature, and ``sigs``: a snapshot of its artifacts'
-                   names (sorted) and meta-file signatures (one ``marshal`` blob, which a
-                   query reads several times faster than the same rows), and ``sigs_patch``:
+                   folder's directory signature, and ``sigs_patch`` (below).
+    ``snapshots``  per folder, ``sigs``: a snapshot of its artifacts' names (sorted) and
+                   meta-file signatures (one ``marshal`` blob, which a query reads several
+                   times faster than the same rows; in its own table so that writing the
+                   folder's row never copies it), and the folder's ``sigs_patch``:
                    the changes made since (a marshalled ``{name: (yaml sig, json sig)}``,
                    ``None`` for a removed artifact), written by every transaction that
                    changes those rows and folded into ``sigs`` past ``PATCH_KEEP`` of them
                    (a small write to a big folder costs a few bytes, not the megabytes of
-                   its snapshot); both ``NULL`` while a build is under way.
+                   its snapshot); neither while a build is under way.
     ``artifacts``  one row per artifact directory of such a folder: alias, uid, the automation
                    alias/uid its meta names, the merged meta as JSON, the signatures of its
                    ``_cm.yaml`` and ``_cm.json`` (``meta.yaml``/``meta.json`` in an MLCFlow
@@ -109,7 +111,7 @@ if MYPY:
     SigColumns = tuple[list[str], list[int | None], list[int | None]]  # the same, by column
     SigPatch = dict[str, tuple[int | None, int | None] | None]  # changes since: None, removed
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 RECHECK = -1  # a stored signature that matches nothing: read the file again next time
 RACY_NS = 2_000_000_000  # a file changed less than this before its stat is not trusted yet
 BATCH = 1000  # artifacts read and written per write transaction
@@ -138,7 +140,8 @@ _SCHEMA = (
     " meta TEXT NOT NULL, source TEXT NOT NULL, dialect TEXT NOT NULL)",
     "CREATE TABLE folders(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE,"
     " repo_path TEXT NOT NULL, repo_alias TEXT NOT NULL, repo_uid TEXT NOT NULL,"
-    " name TEXT NOT NULL, sig INTEGER NOT NULL, sigs BLOB, sigs_patch BLOB)",
+    " name TEXT NOT NULL, sig INTEGER NOT NULL, sigs_patch BLOB)",
+    "CREATE TABLE snapshots(folder_id INTEGER PRIMARY KEY, sigs BLOB NOT NULL)",
     "CREATE TABLE artifacts(id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL,"
     " name TEXT NOT NULL, state INTEGER NOT NULL, alias TEXT, alias_lc TEXT, uid TEXT,"
     " automation_alias TEXT, automation_uid TEXT, meta TEXT, error TEXT,"
@@ -160,7 +163,10 @@ _SCHEMA = (
 )
 _DROP = (
     "DROP VIEW IF EXISTS artifact_rows",
-    *(f"DROP TABLE IF EXISTS {t}" for t in ("repos", "folders", "artifacts", "tags", "watched")),
+    *(
+        f"DROP TABLE IF EXISTS {t}"
+        for t in ("repos", "folders", "snapshots", "artifacts", "tags", "watched")
+    ),
 )
 
 
@@ -431,7 +437,7 @@ class Index:
             if last:
                 _update_snapshot(db, fid, entries, removed)
             else:  # a build under way: no snapshot until its last write
-                db.execute("UPDATE folders SET sigs = NULL, sigs_patch = NULL WHERE id = ?", (fid,))
+                _drop_snapshot(db, fid)
 
     def _keep_token(self, path: str, watch: _Watch) -> None:
         """After a walk that changed nothing: the watcher's generation it began at."""
@@ -1161,7 +1167,11 @@ def _known(
 def _snapshot(db: sqlite3.Connection, folder_id: int) -> SigColumns | None:
     """The folder's snapshot with its pending changes applied; ``None`` when there is none or
     it cannot be read."""
-    row = db.execute("SELECT sigs, sigs_patch FROM folders WHERE id = ?", (folder_id,)).fetchone()
+    row = db.execute(
+        "SELECT s.sigs, f.sigs_patch FROM folders f JOIN snapshots s ON s.folder_id = f.id"
+        " WHERE f.id = ?",
+        (folder_id,),
+    ).fetchone()
     if row is None:
         return None
     columns, patch = _decode_sigs(row[0]), _decode_patch(row[1])
@@ -1226,10 +1236,10 @@ def _update_snapshot(
     It runs inside the writing transaction, so it starts from what is committed now
     (another process may have written since this one read), never from an older read.
     """
-    row = db.execute(
-        "SELECT substr(sigs, 1, 1), sigs_patch FROM folders WHERE id = ?", (folder_id,)
-    ).fetchone()
-    patch = _decode_patch(row[1]) if row[0] in _SNAPSHOT_STARTS else None
+    pending = db.execute("SELECT sigs_patch FROM folders WHERE id = ?", (folder_id,)).fetchone()
+    patch = (
+        _decode_patch(pending[0]) if _snapshot_start(db, folder_id) in _SNAPSHOT_STARTS else None
+    )
     if patch is None or len(entries) + len(removed) > PATCH_MAX:
         rows = sorted(_sig_rows(db, folder_id))
         _store_snapshot(
@@ -1255,11 +1265,35 @@ def _update_snapshot(
 _SNAPSHOT_STARTS = (b"(", b")", b"\xa8", b"\xa9")  # a marshalled tuple (none: no snapshot)
 
 
+def _snapshot_start(db: sqlite3.Connection, folder_id: int) -> bytes | None:
+    """The first byte of the folder's snapshot (``None``: none), without reading it whole."""
+    opener = getattr(db, "blobopen", None)  # Python 3.11
+    if opener is None:
+        row = db.execute(
+            "SELECT substr(sigs, 1, 1) FROM snapshots WHERE folder_id = ?", (folder_id,)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+    try:
+        with opener("snapshots", "sigs", folder_id, readonly=True) as blob:
+            return bytes(blob.read(1))
+    except sqlite3.OperationalError:  # no such row
+        return None
+
+
 def _store_snapshot(db: sqlite3.Connection, folder_id: int, columns: SigColumns) -> None:
+    """The folder's snapshot, kept in its own table: writing the folder's row (its signature,
+    its pending changes) then never copies the snapshot's megabytes."""
     db.execute(
-        "UPDATE folders SET sigs = ?, sigs_patch = NULL WHERE id = ?",
-        (_encode_sigs(columns), folder_id),
+        "INSERT OR REPLACE INTO snapshots(folder_id, sigs) VALUES (?, ?)",
+        (folder_id, _encode_sigs(columns)),
     )
+    db.execute("UPDATE folders SET sigs_patch = NULL WHERE id = ?", (folder_id,))
+
+
+def _drop_snapshot(db: sqlite3.Connection, folder_id: int) -> None:
+    """No snapshot (a build under way, until its last write)."""
+    db.execute("DELETE FROM snapshots WHERE folder_id = ?", (folder_id,))
+    db.execute("UPDATE folders SET sigs_patch = NULL WHERE id = ?", (folder_id,))
 
 
 # -- rows ------------------------------------------------------------------------------
@@ -1292,6 +1326,7 @@ def _delete_folder(db: sqlite3.Connection, folder_id: int) -> None:
         (folder_id,),
     )
     db.execute("DELETE FROM artifacts WHERE folder_id = ?", (folder_id,))
+    db.execute("DELETE FROM snapshots WHERE folder_id = ?", (folder_id,))
     db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
 
 

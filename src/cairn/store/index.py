@@ -61,7 +61,8 @@ Concurrency
     the checked snapshot plus what it read, then writes what it read in short ``IMMEDIATE``
     transactions. Each row keeps the signature it was read under, so a slow process that
     writes older content leaves a signature that no longer matches, and it is read again.
-    The folder's snapshot is patched inside each such transaction, from the committed one.
+    The folder's snapshot (its pending changes) is updated inside each such transaction, from
+    the committed one.
     A corrupt database file is deleted and rebuilt under a file lock; ``cairn reindex``
     recreates the tables in one transaction and indexes every repository again.
 

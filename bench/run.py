@@ -330,7 +330,6 @@ def _floor_row(s: Setup, times: list[float]) -> Row:
 def _watched_row(s: Setup, task: str, label: str, how: str, times: dict[str, list[float]]) -> Row:
     cairn, floor = _median(times[f"{task} {how}"]), _median(times["floor"])
     cm = s.cm_times.get(task)
-    checks = [f"{cairn / floor:.1f}x the floor"]
     target_parts, ok = [], True
     if task == "tags" and s.size in (10_000, 100_000):
         target_parts.append("<= 3x the floor")
@@ -338,11 +337,9 @@ def _watched_row(s: Setup, task: str, label: str, how: str, times: dict[str, lis
     if s.size == 10_000 and cm is not None:
         target_parts.append(">= 15x")
         ok = ok and cm / cairn >= 15
-    speed = _speed(cairn, cm)
-    compare = f"{speed}; {checks[0]}" if speed else checks[0]
     target = ", ".join(target_parts)
-    cm_text = _ms(cm) if cm is not None else SKIPPED if s.cm else "-"
     task_text = f"{label}, watcher ({WATCHED[how]})"
+    compare, cm_text = _beside(cairn, cm, floor), _cm_text(s, cm)
     return Row(
         task_text, s.size, _ms(cairn), cm_text, compare, target, _verdict(ok) if target else ""
     )
@@ -355,13 +352,17 @@ def _watched_edit(s: Setup, floor: float) -> Row:
         elapsed.append(seconds)
         seen += saw
     cairn, cm = _median(elapsed), s.cm_times.get("edit")
-    speed = _speed(cairn, cm)
-    compare = (
-        f"{speed}; {cairn / floor:.1f}x the floor" if speed else f"{cairn / floor:.1f}x the floor"
-    )
     task = f"first query after a hand edit, watcher (saw it: {seen}/{len(elapsed)})"
-    cm_text = _ms(cm) if cm is not None else SKIPPED if s.cm else "-"
-    return Row(task, s.size, _ms(cairn), cm_text, compare, "", "")
+    return Row(task, s.size, _ms(cairn), _cm_text(s, cm), _beside(cairn, cm, floor), "", "")
+
+
+def _beside(cairn: float, cm: float | None, floor: float) -> str:
+    """cairn against cmind (when measured) and against the floor."""
+    return "; ".join(x for x in (_speed(cairn, cm), f"{cairn / floor:.1f}x the floor") if x)
+
+
+def _cm_text(s: Setup, cm: float | None) -> str:
+    return _ms(cm) if cm is not None else SKIPPED if s.cm else "-"
 
 
 def _warm(s: Setup) -> None:

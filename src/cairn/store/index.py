@@ -1242,10 +1242,7 @@ def _update_snapshot(
         _decode_patch(pending[0]) if _snapshot_start(db, folder_id) in _SNAPSHOT_STARTS else None
     )
     if patch is None or len(entries) + len(removed) > PATCH_MAX:
-        rows = sorted(_sig_rows(db, folder_id))
-        _store_snapshot(
-            db, folder_id, ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-        )
+        _store_snapshot(db, folder_id, _row_columns(db, folder_id))
         return
     before = dict(patch)
     patch.update(dict.fromkeys(removed))
@@ -1255,12 +1252,17 @@ def _update_snapshot(
             blob = marshal.dumps(patch)
             db.execute("UPDATE folders SET sigs_patch = ? WHERE id = ?", (blob, folder_id))
         return
-    every = _snapshot(db, folder_id)  # the stored pending changes, then this write's
-    columns = None if every is None else _patched(every, patch)
-    if columns is None:
-        rows = sorted(_sig_rows(db, folder_id))
-        columns = ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-    _store_snapshot(db, folder_id, columns)
+    row = db.execute("SELECT sigs FROM snapshots WHERE folder_id = ?", (folder_id,)).fetchone()
+    columns = _decode_sigs(row[0] if row is not None else None)
+    _store_snapshot(
+        db, folder_id, _row_columns(db, folder_id) if columns is None else _patched(columns, patch)
+    )
+
+
+def _row_columns(db: sqlite3.Connection, folder_id: int) -> SigColumns:
+    """The folder's snapshot made from its rows."""
+    rows = sorted(_sig_rows(db, folder_id))
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
 
 _SNAPSHOT_STARTS = (b"(", b")", b"\xa8", b"\xa9")  # a marshalled tuple (none: no snapshot)
